@@ -1,0 +1,40 @@
+# Jagad — make targets. `make run` and `make test` are the two commands a
+# fresh checkout needs (see README.md).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+BIN     := bin/jagad
+export PATH := $(CURDIR)/.bin:$(PATH)
+
+.PHONY: build run test test-short bench lint services clean
+
+build:
+	go build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/jagad
+
+# Starts the daemon on examples/jagad.yaml with a data dir under the repository.
+run: build
+	mkdir -p .data/backups
+	JAGAD_DATA_DIR=$${JAGAD_DATA_DIR:-$(CURDIR)/.data} \
+	JAGAD_LOCAL_BACKUP_DIR=$${JAGAD_LOCAL_BACKUP_DIR:-$(CURDIR)/.data/backups} \
+	$(BIN) serve --config examples/jagad.yaml
+
+services:
+	bash .ci/services.sh
+
+test: services
+	gofmt -l $$(git ls-files '*.go') | tee /dev/stderr | (! read -r _)
+	go vet ./...
+	go test -race -count=1 -timeout 30m ./...
+
+test-short:
+	go test -count=1 -short ./...
+
+bench: services build
+	bash engine/bench/run.sh
+
+lint:
+	gofmt -l $$(git ls-files '*.go') | tee /dev/stderr | (! read -r _)
+	go vet ./...
+
+clean:
+	rm -rf bin .data

@@ -1,0 +1,45 @@
+package state
+
+// This file fixes the store's contract. Bodies are filled in by the store
+// implementation; signatures are relied on by reconcile, api and engine.
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Errors returned by the store.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrLocked means another process holds the data dir.
+	ErrLocked = errors.New("data dir is locked by another jagad process")
+)
+
+// Options configure Open.
+type Options struct {
+	Dir        string       // data dir; Badger files live in Dir/badger
+	MasterKey  []byte       // 32 bytes; seals secrets
+	Logger     *slog.Logger // nil: discard
+	InMemory   bool         // tests
+	GCInterval time.Duration
+	Now        func() time.Time // nil: time.Now
+}
+
+// BackupQuery selects backups through the secondary indexes, newest first.
+type BackupQuery struct {
+	ConnectionID string
+	DatabaseID   string
+	ScheduleID   string
+	Limit        int // <= 0: no limit
+	Offset       int
+}
+
+// BackupStats is the aggregate of GET /api/backups/stats, maintained on write.
+type BackupStats struct {
+	TotalBackups   int64            `json:"total_backups"`
+	TotalSizeBytes int64            `json:"total_size_bytes"`
+	ByType         map[string]int64 `json:"by_type"`
+	ByStatus       map[string]int64 `json:"by_status"`
+	SuccessRate    float64          `json:"success_rate"`
+}
