@@ -1,90 +1,165 @@
 package state
 
-// STUB: the store implementation replaces every panic below. The signatures
-// are the contract.
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
 
-// Store is the Badger-backed state store.
-type Store struct{}
+	"github.com/dgraph-io/badger/v4"
+)
 
-// Tx is one read or read-write transaction.
-type Tx struct{}
+// Errors about the life cycle of the store and its transactions.
+var (
+	// ErrClosed is returned by every operation on a closed store.
+	ErrClosed = errors.New("state store is closed")
+	// ErrTxDone is returned when a Tx is used after the View or Update
+	// function it was handed to has returned. A Tx is only valid inside that
+	// function and only on the goroutine that runs it.
+	ErrTxDone = errors.New("transaction already finished: a Tx is only valid inside its View/Update function")
+	// ErrReadOnly is returned by writes inside View.
+	ErrReadOnly = errors.New("write in a read-only transaction")
+)
+
+// updateAttempts bounds the retries of an Update that lost a write conflict.
+const updateAttempts = 10
+
+// Store is the Badger-backed state store. It is safe for concurrent use.
+type Store struct {
+	db     *badger.DB
+	log    *slog.Logger
+	now    func() time.Time
+	seal   *sealer
+	feed   *feed
+	closed atomic.Bool
+
+	stopGC    chan struct{}
+	gcDone    chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Tx is one read or read-write transaction. A Tx must not be kept or used
+// after the function it was passed to returns (methods then fail with
+// ErrTxDone), and must not be shared between goroutines.
+type Tx struct {
+	s        *Store
+	txn      *badger.Txn
+	writable bool
+	done     atomic.Bool
+	touched  map[Kind]struct{}
+	stats    *backupAgg // loaded lazily; written back before commit when dirty
+	statsDty bool
+}
 
 // Change tells a subscriber that records of these kinds changed.
 type Change struct{}
 
-// Open opens (or creates) the store. A data dir held by another process
-// returns an error wrapping ErrLocked.
-func Open(opts Options) (*Store, error) { panic("todo") }
-
-// Close flushes and closes Badger.
-func (s *Store) Close() error { panic("todo") }
+// Close stops the value-log GC and closes Badger. Later calls return the
+// first call's result. Subscriber channels are left open (never signalled).
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		if s.stopGC != nil {
+			close(s.stopGC)
+			<-s.gcDone
+		}
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("close store: %w", err)
+		}
+	})
+	return s.closeErr
+}
 
 // Ping reports whether the store is usable (readiness).
-func (s *Store) Ping() error { panic("todo") }
+func (s *Store) Ping() error {
+	return s.View(func(tx *Tx) error {
+		if _, err := tx.txn.Get([]byte(keySchema)); err != nil {
+			return fmt.Errorf("ping store: %w", err)
+		}
+		return nil
+	})
+}
 
 // View runs fn in a read-only transaction.
-func (s *Store) View(fn func(*Tx) error) error { panic("todo") }
+func (s *Store) View(fn func(*Tx) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	tx := &Tx{s: s, txn: txn}
+	defer tx.done.Store(true)
+	return fn(tx)
+}
 
 // Update runs fn in one read-write Badger transaction and commits it
 // atomically; on conflict it retries fn. After a successful commit,
 // subscribers of the touched kinds are notified.
-func (s *Store) Update(fn func(*Tx) error) error { panic("todo") }
+//
+// fn may run more than once (after a write conflict), so it must not have
+// side effects outside the Tx that cannot be repeated.
+func (s *Store) Update(fn func(*Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		if s.closed.Load() {
+			return ErrClosed
+		}
+		touched, err := s.updateOnce(fn)
+		if errors.Is(err, badger.ErrConflict) && attempt < updateAttempts {
+			// Jitter so that two writers that keep colliding drift apart.
+			time.Sleep(time.Duration(rand.IntN(attempt*500)) * time.Microsecond)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		s.feed.notify(touched)
+		return nil
+	}
+}
 
-// Subscribe returns a one-slot channel that receives a value after every
-// committed Update that touched any of kinds (all kinds when none given).
-// Bursts coalesce; subscribers re-read state (level-triggered).
-func (s *Store) Subscribe(kinds ...Kind) (<-chan struct{}, func()) { panic("todo") }
+func (s *Store) updateOnce(fn func(*Tx) error) (map[Kind]struct{}, error) {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	tx := &Tx{s: s, txn: txn, writable: true, touched: map[Kind]struct{}{}}
+	defer tx.done.Store(true)
+	if err := fn(tx); err != nil {
+		return nil, err
+	}
+	if err := tx.flush(); err != nil {
+		return nil, err
+	}
+	tx.done.Store(true)
+	if err := txn.Commit(); err != nil {
+		if errors.Is(err, badger.ErrConflict) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return tx.touched, nil
+}
 
-// NewID returns a new random ID with the kind's prefix (e.g. "bck_…").
-func NewID(k Kind) string { panic("todo") }
+// check returns an error when tx may not be used (any more).
+func (tx *Tx) check(write bool) error {
+	if tx.done.Load() {
+		return ErrTxDone
+	}
+	if write && !tx.writable {
+		return ErrReadOnly
+	}
+	return nil
+}
 
-// DerivedID returns the stable ID of a file-managed record: prefix + a hash of kind and name.
-func DerivedID(k Kind, name string) string { panic("todo") }
+// touch records that a kind was written in this transaction.
+func (tx *Tx) touch(k Kind) { tx.touched[k] = struct{}{} }
 
-// Get reads one record by ID; ErrNotFound when missing.
-func Get[T Record](tx *Tx, id string) (T, error) { panic("todo") }
-
-// List returns every record of T's kind (backups: prefer ListBackups).
-func List[T Record](tx *Tx) ([]T, error) { panic("todo") }
-
-// Put creates or replaces a record, sealing its Secret fields with the record key as AAD.
-func Put[T Record](tx *Tx, rec T) error { panic("todo") }
-
-// Delete removes a record; ErrNotFound when missing.
-func Delete[T Record](tx *Tx, id string) error { panic("todo") }
-
-// ListBackups lists backups newest first through the secondary indexes.
-func (tx *Tx) ListBackups(q BackupQuery) ([]Backup, error) { panic("todo") }
-
-// BackupStats returns the aggregate kept up to date by Put/Delete of backups.
-func (tx *Tx) BackupStats() (BackupStats, error) { panic("todo") }
-
-// Settings returns the settings with defaults filled in.
-func (tx *Tx) Settings() (Settings, error) { panic("todo") }
-
-// PutSettings stores the settings record.
-func (tx *Tx) PutSettings(s Settings) error { panic("todo") }
-
-// Admin returns the admin user; ErrNotFound before the first start seeds it.
-func (tx *Tx) Admin() (AdminUser, error) { panic("todo") }
-
-// PutAdmin stores the admin user.
-func (tx *Tx) PutAdmin(u AdminUser) error { panic("todo") }
-
-// Session returns a session by token hash; ErrNotFound when missing or expired.
-func (tx *Tx) Session(tokenHash string) (Session, error) { panic("todo") }
-
-// PutSession stores a session (with a Badger TTL at ExpiresAt).
-func (tx *Tx) PutSession(s Session) error { panic("todo") }
-
-// DeleteSession removes one session.
-func (tx *Tx) DeleteSession(tokenHash string) error { panic("todo") }
-
-// DeleteAllSessions removes every session (password change).
-func (tx *Tx) DeleteAllSessions() error { panic("todo") }
-
-// ConfigStatus returns the reconciler's status (zero value when none yet).
-func (tx *Tx) ConfigStatus() (ConfigStatus, error) { panic("todo") }
-
-// PutConfigStatus stores the reconciler's status.
-func (tx *Tx) PutConfigStatus(s ConfigStatus) error { panic("todo") }
+// flush writes state cached in the Tx (the backup stats) before commit.
+func (tx *Tx) flush() error {
+	if !tx.statsDty {
+		return nil
+	}
+	return tx.writeStats()
+}

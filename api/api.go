@@ -1,0 +1,88 @@
+// Package api is Jagad's REST API: the endpoints of the original Jagad API
+// (see ../shared/jagad-api-reference.txt) plus the config endpoints, served
+// with httprouter. Handlers return (any, error); one wrapper does auth, CSRF,
+// body limits and JSON, and one table maps error codes to HTTP statuses.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jagad/jagad/state"
+)
+
+// maxBody caps every request body.
+const maxBody = 1 << 20
+
+// Deps are the API's dependencies.
+type Deps struct {
+	Store  *state.Store
+	Engine Engine // nil: NotReadyEngine
+	// Config is the reconciler; nil means API-only mode (no config file):
+	// status answers 404 and plan/reload 409 with "no config file".
+	Config ConfigController
+	// DB reaches database servers for connection test and discover; nil: the real client.
+	DB           DBClient
+	Logger       *slog.Logger
+	Version      string
+	Now          func() time.Time
+	Metrics      http.Handler // served at GET /metrics; nil: 404
+	MetricsToken string       // optional bearer token required on /metrics
+	Ready        func() error // GET /readyz; nil: the store's Ping
+	Health       func() Health
+	// AdminUser and AdminPass seed the admin account when the store has none
+	// (see SeedAdmin); an existing account in the store always wins.
+	AdminUser, AdminPass string
+	TLS                  bool // mark the session cookie Secure
+}
+
+type server struct {
+	store        *state.Store
+	engine       Engine
+	config       ConfigController
+	db           DBClient
+	log          *slog.Logger
+	version      string
+	now          func() time.Time
+	metrics      http.Handler
+	metricsToken string
+	ready        func() error
+	health       func() Health
+	tls          bool
+	limiter      *loginLimiter
+}
+
+// New returns the API handler. It seeds the admin account when the store has
+// none (call SeedAdmin at startup first to handle its error).
+func New(d Deps) http.Handler {
+	s := &server{
+		store: d.Store, engine: d.Engine, config: d.Config, db: d.DB, log: d.Logger,
+		version: d.Version, now: d.Now, metrics: d.Metrics, metricsToken: d.MetricsToken,
+		ready: d.Ready, health: d.Health, tls: d.TLS,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("component", "api")
+	if s.engine == nil {
+		s.engine = NotReadyEngine{}
+	}
+	if s.db == nil {
+		s.db = defaultDBClient{}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.version == "" {
+		s.version = "dev"
+	}
+	if s.ready == nil {
+		s.ready = s.store.Ping
+	}
+	s.limiter = newLoginLimiter()
+	if err := SeedAdmin(s.store, d.AdminUser, d.AdminPass, s.log); err != nil {
+		s.log.Error("seed admin account", "err", err)
+	}
+	return s.accessLog(securityHeaders(s.routes()))
+}

@@ -1,0 +1,245 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/state"
+)
+
+const (
+	sessionCookie = "session"
+	sessionTTL    = 24 * time.Hour // fixed from login, not sliding
+	minPassword   = 6
+)
+
+type authKey struct{}
+
+// authInfo is the authenticated session of a request.
+type authInfo struct {
+	user      string
+	tokenHash string
+	expires   time.Time
+	viaCookie bool
+}
+
+var errUnauthorized = apierr.Unauthorized("unauthorized")
+
+func hashToken(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+// tokenFrom reads the session token: the Authorization header ("<token>" or
+// "Bearer <token>") wins over the session cookie.
+func tokenFrom(r *http.Request) (tok string, viaCookie bool) {
+	if h := strings.TrimSpace(r.Header.Get("Authorization")); h != "" {
+		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+			h = strings.TrimSpace(h[7:])
+		}
+		return h, false
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		return c.Value, true
+	}
+	return "", false
+}
+
+// authenticate finds the request's live session.
+func (s *server) authenticate(r *http.Request) (authInfo, error) {
+	tok, viaCookie := tokenFrom(r)
+	if tok == "" {
+		return authInfo{}, errUnauthorized
+	}
+	h := hashToken(tok)
+	var sess state.Session
+	err := s.store.View(func(tx *state.Tx) error {
+		var err error
+		sess, err = tx.Session(h)
+		return err
+	})
+	if errors.Is(err, state.ErrNotFound) || (err == nil && !s.now().Before(sess.ExpiresAt)) {
+		return authInfo{}, errUnauthorized
+	}
+	if err != nil {
+		return authInfo{}, fmt.Errorf("read session: %w", err)
+	}
+	return authInfo{user: sess.User, tokenHash: h, expires: sess.ExpiresAt, viaCookie: viaCookie}, nil
+}
+
+func authOf(r *http.Request) authInfo {
+	a, _ := r.Context().Value(authKey{}).(authInfo)
+	return a
+}
+
+// clientAddr is the peer address; proxies' X-Forwarded-For is not trusted.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	Token string `json:"token"`
+	User  string `json:"user"`
+}
+
+func (s *server) login(r *http.Request, _ httprouter.Params) (any, error) {
+	if err := checkOrigin(r); err != nil {
+		return nil, err
+	}
+	var in loginRequest
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	if in.Username == "" || in.Password == "" {
+		return nil, apierr.Invalid("username and password are required")
+	}
+	addr, now := clientAddr(r), s.now()
+	if wait := s.limiter.wait(in.Username, addr, now); wait > 0 {
+		return nil, apierr.TooManyRequests("too many failed logins; try again later", wait)
+	}
+	ok, err := s.verifyAdmin(in.Username, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		s.limiter.fail(in.Username, addr, now)
+		s.log.Warn("failed login", "user", in.Username, "client", addr)
+		return nil, apierr.Unauthorized("invalid credentials")
+	}
+	s.limiter.succeed(in.Username, addr)
+	tok, err := randomToken(32)
+	if err != nil {
+		return nil, err
+	}
+	sess := state.Session{TokenHash: hashToken(tok), User: in.Username, CreatedAt: now, ExpiresAt: now.Add(sessionTTL)}
+	if err := s.store.Update(func(tx *state.Tx) error { return tx.PutSession(sess) }); err != nil {
+		return nil, fmt.Errorf("store session: %w", err)
+	}
+	return s.withCookie(loginResponse{Token: tok, User: in.Username}, tok, int(sessionTTL/time.Second)), nil
+}
+
+// verifyAdmin checks user and password; it always pays for one hash so a
+// wrong user name answers as slowly as a wrong password.
+func (s *server) verifyAdmin(user, pass string) (bool, error) {
+	var admin state.AdminUser
+	err := s.store.View(func(tx *state.Tx) error {
+		var err error
+		admin, err = tx.Admin()
+		return err
+	})
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return false, fmt.Errorf("read admin account: %w", err)
+	}
+	hash := admin.PasswordHash
+	if hash == "" {
+		hash = dummyHash
+	}
+	okPass, err := checkPassword(hash, pass)
+	if err != nil {
+		return false, err
+	}
+	okUser := subtle.ConstantTimeCompare([]byte(user), []byte(admin.Username)) == 1
+	return okPass && okUser && admin.PasswordHash != "", nil
+}
+
+// dummyHash is checked when no admin exists, to keep timing uniform.
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+// withCookie sets (maxAge > 0) or clears (maxAge < 0) the session cookie.
+func (s *server) withCookie(body any, tok string, maxAge int) streamer {
+	return func(w http.ResponseWriter) error {
+		http.SetCookie(w, &http.Cookie{
+			Name: sessionCookie, Value: tok, Path: "/", MaxAge: maxAge,
+			HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteLaxMode,
+		})
+		writeJSON(w, http.StatusOK, body)
+		return nil
+	}
+}
+
+type successResponse struct {
+	Success bool `json:"success"`
+}
+
+// logout ends the caller's session, if any, and clears the cookie.
+func (s *server) logout(r *http.Request, _ httprouter.Params) (any, error) {
+	if tok, _ := tokenFrom(r); tok != "" {
+		err := s.store.Update(func(tx *state.Tx) error { return tx.DeleteSession(hashToken(tok)) })
+		if err != nil && !errors.Is(err, state.ErrNotFound) {
+			return nil, fmt.Errorf("delete session: %w", err)
+		}
+	}
+	return s.withCookie(successResponse{Success: true}, "", -1), nil
+}
+
+type checkResponse struct {
+	User    string    `json:"user"`
+	Expires time.Time `json:"expires"`
+}
+
+func (s *server) check(r *http.Request, _ httprouter.Params) (any, error) {
+	a := authOf(r)
+	return checkResponse{User: a.user, Expires: a.expires.UTC()}, nil
+}
+
+type passwordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword needs a session; it logs every session out.
+func (s *server) changePassword(r *http.Request, _ httprouter.Params) (any, error) {
+	var in passwordRequest
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	a, addr, now := authOf(r), clientAddr(r), s.now()
+	if wait := s.limiter.wait(a.user, addr, now); wait > 0 {
+		return nil, apierr.TooManyRequests("too many failed password checks; try again later", wait)
+	}
+	ok, err := s.verifyAdmin(a.user, in.CurrentPassword)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		s.limiter.fail(a.user, addr, now)
+		return nil, apierr.Invalid("current password is incorrect")
+	}
+	if len(in.NewPassword) < minPassword {
+		return nil, apierr.Invalid(fmt.Sprintf("new password must be at least %d characters", minPassword))
+	}
+	hash, err := hashPassword(in.NewPassword)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Update(func(tx *state.Tx) error {
+		if err := tx.PutAdmin(state.AdminUser{Username: a.user, PasswordHash: hash, ChangedAt: now}); err != nil {
+			return err
+		}
+		return tx.DeleteAllSessions()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("change password: %w", err)
+	}
+	s.log.Info("admin password changed; all sessions logged out", "user", a.user)
+	return s.withCookie(successResponse{Success: true}, "", -1), nil
+}

@@ -1,0 +1,275 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/engine/dbclient"
+	"github.com/jagad/jagad/state"
+)
+
+// connectionView is a connection as the API shows it: never the password.
+type connectionView struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	DBType    string          `json:"db_type"`
+	Host      string          `json:"host"`
+	Port      int             `json:"port"`
+	Username  string          `json:"username"`
+	SSLMode   string          `json:"ssl_mode"`
+	ManagedBy state.ManagedBy `json:"managed_by"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+func viewConnection(c state.Connection) connectionView {
+	return connectionView{
+		ID: c.ID, Name: c.Name, DBType: c.DBType, Host: c.Host, Port: c.Port, Username: c.Username,
+		SSLMode: c.SSLMode, ManagedBy: c.ManagedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+}
+
+// connectionInput is the body of create, update and test. Absent fields keep
+// their stored value on update; read-only fields are accepted and ignored so
+// that a GET body can be sent back.
+type connectionInput struct {
+	Name     *string `json:"name"`
+	DBType   *string `json:"db_type"`
+	Host     *string `json:"host"`
+	Port     *int    `json:"port"`
+	Username *string `json:"username"`
+	Password *string `json:"password"` // empty or masked: keep the stored one
+	SSLMode  *string `json:"ssl_mode"`
+	readOnly
+}
+
+// readOnly lists the response-only fields a client may echo back.
+type readOnly struct {
+	ID        json.RawMessage `json:"id"`
+	ManagedBy json.RawMessage `json:"managed_by"`
+	CreatedAt json.RawMessage `json:"created_at"`
+	UpdatedAt json.RawMessage `json:"updated_at"`
+}
+
+func (in connectionInput) apply(c *state.ConnectionSpec) {
+	setStr(&c.Name, in.Name)
+	setStr(&c.DBType, in.DBType)
+	setStr(&c.Host, in.Host)
+	setInt(&c.Port, in.Port)
+	setStr(&c.Username, in.Username)
+	setStr(&c.SSLMode, in.SSLMode)
+	if in.Password != nil && *in.Password != "" && *in.Password != mask {
+		c.Password = state.Secret(*in.Password)
+	}
+}
+
+// validateConnection fills defaults (port, ssl_mode) and checks c with the
+// file's rules. skipName is for test-before-save.
+func validateConnection(c *state.ConnectionSpec, skipName bool) error {
+	fc := config.Connection{Name: c.Name, DBType: c.DBType, Host: c.Host, Port: c.Port,
+		Username: c.Username, Password: c.Password.Reveal(), SSLMode: c.SSLMode}
+	fc.SetDefaults()
+	c.Port, c.SSLMode = fc.Port, fc.SSLMode
+	errs := config.ValidateConnection(fc)
+	if skipName {
+		errs = slices.DeleteFunc(errs, func(e config.FieldError) bool { return e.Field == "name" })
+	}
+	return fieldErrors(errs, nil)
+}
+
+func connKey(c state.Connection) (string, state.ManagedBy) { return c.Name, c.ManagedBy }
+
+func (s *server) listConnections(_ *http.Request, _ httprouter.Params) (any, error) {
+	var out []connectionView
+	err := s.store.View(func(tx *state.Tx) error {
+		all, err := state.List[state.Connection](tx)
+		slices.SortFunc(all, func(a, b state.Connection) int { return strings.Compare(a.Name, b.Name) })
+		for _, c := range all {
+			out = append(out, viewConnection(c))
+		}
+		return err
+	})
+	return nonNil(out), err
+}
+
+func (s *server) getConnection(_ *http.Request, p httprouter.Params) (any, error) {
+	var c state.Connection
+	err := s.store.View(func(tx *state.Tx) (err error) {
+		c, err = getRec[state.Connection](tx, p.ByName("id"), wordConnection)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return viewConnection(c), nil
+}
+
+// createConnection stores a connection without test-connecting first:
+// GitOps users declare connections before their servers exist. Use
+// POST /api/connections/{id}/test to check one.
+func (s *server) createConnection(r *http.Request, _ httprouter.Params) (any, error) {
+	var in connectionInput
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	var spec state.ConnectionSpec
+	in.apply(&spec)
+	if err := validateConnection(&spec, false); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	c := state.Connection{Meta: apiMeta(state.KindConnection, now), ConnectionSpec: spec}
+	err := s.store.Update(func(tx *state.Tx) error {
+		if err := uniqueName(tx, c.ID, c.Name, wordConnection, connKey); err != nil {
+			return err
+		}
+		return state.Put(tx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return created(viewConnection(c)), nil
+}
+
+func apiMeta(k state.Kind, now time.Time) state.Meta {
+	return state.Meta{ID: state.NewID(k), ManagedBy: state.ManagedByAPI, CreatedAt: now, UpdatedAt: now}
+}
+
+func (s *server) updateConnection(r *http.Request, p httprouter.Params) (any, error) {
+	var in connectionInput
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	var c state.Connection
+	err := s.store.Update(func(tx *state.Tx) (err error) {
+		if c, err = getRec[state.Connection](tx, p.ByName("id"), wordConnection); err != nil {
+			return err
+		}
+		if err := checkOwned(c.Meta, wordConnection, c.Name); err != nil {
+			return err
+		}
+		in.apply(&c.ConnectionSpec)
+		if err := validateConnection(&c.ConnectionSpec, false); err != nil {
+			return err
+		}
+		if err := uniqueName(tx, c.ID, c.Name, wordConnection, connKey); err != nil {
+			return err
+		}
+		c.UpdatedAt = s.now().UTC()
+		return state.Put(tx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return viewConnection(c), nil
+}
+
+// deleteConnection removes an API-made connection and its database records.
+// A connection a schedule still uses cannot be deleted (409). Backups keep
+// their snapshot of names and stay.
+func (s *server) deleteConnection(_ *http.Request, p httprouter.Params) (any, error) {
+	err := s.store.Update(func(tx *state.Tx) error {
+		c, err := getRec[state.Connection](tx, p.ByName("id"), wordConnection)
+		if err != nil {
+			return err
+		}
+		if err := checkOwned(c.Meta, wordConnection, c.Name); err != nil {
+			return err
+		}
+		if err := notUsedBySchedule(tx, wordConnection, c.Name, func(sc state.Schedule) bool {
+			return sc.ConnectionID == c.ID
+		}); err != nil {
+			return err
+		}
+		dbs, err := connectionDatabases(tx, c.ID)
+		if err != nil {
+			return err
+		}
+		for _, d := range dbs {
+			if err := state.Delete[state.Database](tx, d.ID); err != nil {
+				return fmt.Errorf("delete database %s: %w", d.ID, err)
+			}
+		}
+		return state.Delete[state.Connection](tx, c.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return noContent, nil
+}
+
+// notUsedBySchedule answers 409 when a schedule matches uses.
+func notUsedBySchedule(tx *state.Tx, what, name string, uses func(state.Schedule) bool) error {
+	all, err := state.List[state.Schedule](tx)
+	if err != nil {
+		return fmt.Errorf("list schedules: %w", err)
+	}
+	for _, sc := range all {
+		if uses(sc) {
+			return apierr.Conflict(fmt.Sprintf("%s %q is used by schedule %q; change or delete the schedule first", what, name, sc.Name))
+		}
+	}
+	return nil
+}
+
+type testResult struct {
+	Success bool   `json:"success"`
+	Message string `json:"message,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// testConnection pings the server of a stored connection, or of the body's
+// connection when the id is "_new". 200 with success false on failure.
+func (s *server) testConnection(r *http.Request, p httprouter.Params) (any, error) {
+	var spec state.ConnectionSpec
+	if id := p.ByName("id"); id == "_new" {
+		var in connectionInput
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		in.apply(&spec)
+		if err := validateConnection(&spec, true); err != nil {
+			return nil, err
+		}
+	} else {
+		err := s.store.View(func(tx *state.Tx) error {
+			c, err := getRec[state.Connection](tx, id, wordConnection)
+			spec = c.ConnectionSpec
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), dbTimeout)
+	defer cancel()
+	if err := s.db.Ping(ctx, targetOf(spec)); err != nil {
+		return testResult{Error: scrub(err.Error(), spec.Password.Reveal())}, nil
+	}
+	return testResult{Success: true}, nil
+}
+
+// scrub removes secrets from a message shown to clients or logs.
+func scrub(msg string, secrets ...string) string {
+	for _, sec := range secrets {
+		msg = dbclient.Scrub(msg, sec)
+	}
+	return msg
+}
+
+// nonNil makes empty lists encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

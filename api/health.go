@@ -1,0 +1,69 @@
+package api
+
+import (
+	"crypto/subtle"
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/state"
+)
+
+type healthResponse struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
+	Health
+}
+
+// healthz is GET /api/health (public). Without a Health func, providers says
+// whether any storage provider exists.
+func (s *server) healthz(_ *http.Request, _ httprouter.Params) (any, error) {
+	var h Health
+	if s.health != nil {
+		h = s.health()
+	} else {
+		err := s.store.View(func(tx *state.Tx) error {
+			ps, err := state.List[state.Provider](tx)
+			h.Providers = len(ps) > 0
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return healthResponse{Status: "ok", Version: s.version, Health: h}, nil
+}
+
+type probeResponse struct {
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+func (s *server) livez(_ *http.Request, _ httprouter.Params) (any, error) {
+	return probeResponse{Status: "ok"}, nil
+}
+
+// readyz answers 503 until the daemon is ready (store open, config loaded, engine up).
+func (s *server) readyz(_ *http.Request, _ httprouter.Params) (any, error) {
+	if err := s.ready(); err != nil {
+		return response{status: http.StatusServiceUnavailable, body: probeResponse{Status: "not ready", Error: err.Error()}}, nil
+	}
+	return probeResponse{Status: "ready"}, nil
+}
+
+// serveMetrics serves the Prometheus handler, behind a bearer token when set.
+func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if s.metrics == nil {
+		s.writeError(w, r, apierr.NotFound("metrics are not enabled"))
+		return
+	}
+	if s.metricsToken != "" {
+		tok, _ := tokenFrom(r)
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.metricsToken)) != 1 {
+			s.writeError(w, r, errUnauthorized)
+			return
+		}
+	}
+	s.metrics.ServeHTTP(w, r)
+}

@@ -1,0 +1,286 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/state"
+)
+
+// mask replaces secret values in responses.
+const mask = "••••••"
+
+// actionTimeout bounds test actions that run on the request.
+const actionTimeout = 30 * time.Second
+
+type providerView struct {
+	ID           string          `json:"id"`
+	Name         string          `json:"name"`
+	ProviderType string          `json:"provider_type"`
+	Endpoint     string          `json:"endpoint"`
+	Region       string          `json:"region"`
+	Bucket       string          `json:"bucket"`
+	Prefix       string          `json:"prefix"`
+	Path         string          `json:"path"`
+	AccessKey    string          `json:"access_key"`
+	SecretKey    string          `json:"secret_key"` // masked; "" when unset
+	PathStyle    bool            `json:"path_style"`
+	IsDefault    bool            `json:"is_default"`
+	ManagedBy    state.ManagedBy `json:"managed_by"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+}
+
+func maskSecret(s state.Secret) string {
+	if s == "" {
+		return ""
+	}
+	return mask
+}
+
+func viewProvider(p state.Provider) providerView {
+	return providerView{ID: p.ID, Name: p.Name, ProviderType: p.ProviderType, Endpoint: p.Endpoint,
+		Region: p.Region, Bucket: p.Bucket, Prefix: p.Prefix, Path: p.Path, AccessKey: p.AccessKey,
+		SecretKey: maskSecret(p.SecretKey), PathStyle: p.PathStyle, IsDefault: p.IsDefault,
+		ManagedBy: p.ManagedBy, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+}
+
+type providerInput struct {
+	Name         *string `json:"name"`
+	ProviderType *string `json:"provider_type"`
+	Endpoint     *string `json:"endpoint"`
+	Region       *string `json:"region"`
+	Bucket       *string `json:"bucket"`
+	Prefix       *string `json:"prefix"`
+	Path         *string `json:"path"`
+	AccessKey    *string `json:"access_key"`
+	SecretKey    *string `json:"secret_key"` // empty or masked: keep the stored one
+	PathStyle    *bool   `json:"path_style"`
+	IsDefault    *bool   `json:"is_default"`
+	readOnly
+}
+
+func (in providerInput) apply(p *state.ProviderSpec) {
+	setStr(&p.Name, in.Name)
+	setStr(&p.ProviderType, in.ProviderType)
+	setStr(&p.Endpoint, in.Endpoint)
+	setStr(&p.Region, in.Region)
+	setStr(&p.Bucket, in.Bucket)
+	setStr(&p.Prefix, in.Prefix)
+	setStr(&p.Path, in.Path)
+	setStr(&p.AccessKey, in.AccessKey)
+	setBool(&p.PathStyle, in.PathStyle)
+	setBool(&p.IsDefault, in.IsDefault)
+	if in.SecretKey != nil && *in.SecretKey != "" && *in.SecretKey != mask {
+		p.SecretKey = state.Secret(*in.SecretKey)
+	}
+}
+
+// validateProvider fills defaults (endpoint, region) and checks p with the file's rules.
+func validateProvider(p *state.ProviderSpec) error {
+	fs := config.Storage{Name: p.Name, ProviderType: p.ProviderType, Path: p.Path, Endpoint: p.Endpoint,
+		Region: p.Region, Bucket: p.Bucket, Prefix: p.Prefix, AccessKey: p.AccessKey,
+		SecretKey: p.SecretKey.Reveal(), IsDefault: p.IsDefault}
+	if p.PathStyle {
+		fs.PathStyle = &p.PathStyle
+	}
+	fs.SetDefaults()
+	p.Endpoint, p.Region = fs.Endpoint, fs.Region
+	return fieldErrors(config.ValidateStorage(fs), nil)
+}
+
+func providerKey(p state.Provider) (string, state.ManagedBy) { return p.Name, p.ManagedBy }
+
+// settleDefault keeps one default provider: when p is the default, the others
+// lose the flag (a file-declared default cannot be taken over through the
+// API: 409). A provider created while none is the default becomes it.
+func settleDefault(tx *state.Tx, p *state.Provider, creating bool) error {
+	all, err := state.List[state.Provider](tx)
+	if err != nil {
+		return fmt.Errorf("list storage providers: %w", err)
+	}
+	others := slices.DeleteFunc(all, func(o state.Provider) bool { return o.ID == p.ID || !o.IsDefault })
+	if !p.IsDefault {
+		p.IsDefault = creating && len(others) == 0
+		return nil
+	}
+	for _, o := range others {
+		if o.ManagedBy == state.ManagedByFile {
+			return apierr.Conflict(fmt.Sprintf("storage provider %q is the default set by jagad.yaml; change it there", o.Name))
+		}
+		o.IsDefault = false
+		if err := state.Put(tx, o); err != nil {
+			return fmt.Errorf("store storage provider %s: %w", o.ID, err)
+		}
+	}
+	return nil
+}
+
+func (s *server) listProviders(_ *http.Request, _ httprouter.Params) (any, error) {
+	var all []state.Provider
+	err := s.store.View(func(tx *state.Tx) (err error) {
+		all, err = state.List[state.Provider](tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list storage providers: %w", err)
+	}
+	slices.SortFunc(all, func(a, b state.Provider) int { return strings.Compare(a.Name, b.Name) })
+	out := make([]providerView, 0, len(all))
+	for _, p := range all {
+		out = append(out, viewProvider(p))
+	}
+	return out, nil
+}
+
+func (s *server) getProvider(_ *http.Request, p httprouter.Params) (any, error) {
+	var pr state.Provider
+	err := s.store.View(func(tx *state.Tx) (err error) {
+		pr, err = getRec[state.Provider](tx, p.ByName("id"), wordProvider)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return viewProvider(pr), nil
+}
+
+func (s *server) createProvider(r *http.Request, _ httprouter.Params) (any, error) {
+	var in providerInput
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	var spec state.ProviderSpec
+	in.apply(&spec)
+	if err := validateProvider(&spec); err != nil {
+		return nil, err
+	}
+	pr := state.Provider{Meta: apiMeta(state.KindProvider, s.now().UTC()), ProviderSpec: spec}
+	err := s.store.Update(func(tx *state.Tx) error {
+		if err := uniqueName(tx, pr.ID, pr.Name, wordProvider, providerKey); err != nil {
+			return err
+		}
+		if err := settleDefault(tx, &pr, true); err != nil {
+			return err
+		}
+		return state.Put(tx, pr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return created(viewProvider(pr)), nil
+}
+
+func (s *server) updateProvider(r *http.Request, p httprouter.Params) (any, error) {
+	var in providerInput
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	var pr state.Provider
+	err := s.store.Update(func(tx *state.Tx) (err error) {
+		if pr, err = getRec[state.Provider](tx, p.ByName("id"), wordProvider); err != nil {
+			return err
+		}
+		if err := checkOwned(pr.Meta, wordProvider, pr.Name); err != nil {
+			return err
+		}
+		in.apply(&pr.ProviderSpec)
+		if err := validateProvider(&pr.ProviderSpec); err != nil {
+			return err
+		}
+		if err := uniqueName(tx, pr.ID, pr.Name, wordProvider, providerKey); err != nil {
+			return err
+		}
+		if err := settleDefault(tx, &pr, false); err != nil {
+			return err
+		}
+		pr.UpdatedAt = s.now().UTC()
+		return state.Put(tx, pr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return viewProvider(pr), nil
+}
+
+// deleteProvider refuses while a schedule stores to the provider; backups
+// stored there keep their records and objects.
+func (s *server) deleteProvider(_ *http.Request, p httprouter.Params) (any, error) {
+	err := s.store.Update(func(tx *state.Tx) error {
+		pr, err := getRec[state.Provider](tx, p.ByName("id"), wordProvider)
+		if err != nil {
+			return err
+		}
+		if err := checkOwned(pr.Meta, wordProvider, pr.Name); err != nil {
+			return err
+		}
+		if err := notUsedBySchedule(tx, wordProvider, pr.Name, func(sc state.Schedule) bool {
+			return sc.StorageProviderID == pr.ID
+		}); err != nil {
+			return err
+		}
+		return state.Delete[state.Provider](tx, pr.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return noContent, nil
+}
+
+// testProvider asks the engine to reach the provider: 200 with success false
+// (and a scrubbed message) when it cannot; 503 when the engine is not up.
+func (s *server) testProvider(r *http.Request, p httprouter.Params) (any, error) {
+	var pr state.Provider
+	err := s.store.View(func(tx *state.Tx) (err error) {
+		pr, err = getRec[state.Provider](tx, p.ByName("id"), wordProvider)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), actionTimeout)
+	defer cancel()
+	if err := s.engine.TestStorage(ctx, pr.ID); err != nil {
+		if isUnavailable(err) {
+			return nil, err
+		}
+		return testResult{Error: scrub(err.Error(), pr.SecretKey.Reveal())}, nil
+	}
+	return testResult{Success: true, Message: "Connection successful"}, nil
+}
+
+func isUnavailable(err error) bool { return apierr.CodeOf(err) == apierr.CodeUnavailable }
+
+// setDefaultProvider makes the provider the default (200 with the provider).
+func (s *server) setDefaultProvider(_ *http.Request, p httprouter.Params) (any, error) {
+	var pr state.Provider
+	err := s.store.Update(func(tx *state.Tx) (err error) {
+		if pr, err = getRec[state.Provider](tx, p.ByName("id"), wordProvider); err != nil {
+			return err
+		}
+		if pr.IsDefault {
+			return nil
+		}
+		if err := checkOwned(pr.Meta, wordProvider, pr.Name); err != nil {
+			return err
+		}
+		pr.IsDefault = true
+		if err := settleDefault(tx, &pr, false); err != nil {
+			return err
+		}
+		pr.UpdatedAt = s.now().UTC()
+		return state.Put(tx, pr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return viewProvider(pr), nil
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/jagad/jagad/api"
+	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/engine"
+	"github.com/jagad/jagad/reconcile"
+	"github.com/jagad/jagad/state"
+)
+
+// shutdownGrace is how long running jobs may take to finish on shutdown.
+const shutdownGrace = 30 * time.Second
+
+func runServe(args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+	c, err := parseServeFlags(args, stderr, env)
+	if err != nil {
+		fmt.Fprintf(stderr, "jagad serve: %v\n", err)
+		return 1
+	}
+	log, err := newLogger(stdout, c.logLevel, c.logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "jagad serve: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, c, log, env); err != nil {
+		log.Error("jagad stopped", "err", err)
+		fmt.Fprintf(stderr, "jagad serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// daemon holds the parts of a running jagad serve.
+type daemon struct {
+	log   *slog.Logger
+	store *state.Store
+	rec   *reconcile.Reconciler
+	eng   *engine.Engine
+	keys  *keySource
+	ready atomic.Bool
+
+	registry  *prometheus.Registry
+	watchCtx  context.Context
+	watchStop context.CancelFunc
+	watchDone chan struct{}
+}
+
+// serve runs the daemon until ctx ends. It binds the listener before
+// anything slow, answers /livez and /readyz (503) while starting, and shuts
+// down in order: config watch, HTTP, scheduler and jobs, store.
+func serve(ctx context.Context, c *serveConfig, log *slog.Logger, env func(string) (string, bool)) error {
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.listen, err)
+	}
+	var handler atomic.Pointer[http.Handler]
+	starting := startingHandler()
+	handler.Store(&starting)
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	srvErr := make(chan error, 1)
+	go func() {
+		var err error
+		if c.tlsCert != "" {
+			err = srv.ServeTLS(ln, c.tlsCert, c.tlsKey)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			srvErr <- err
+		}
+		close(srvErr)
+	}()
+	log.Info("starting jagad", "version", version, "commit", commit, "listen", ln.Addr().String(), "data_dir", c.dataDir, "config", c.configPath)
+
+	d, err := start(ctx, c, log, env)
+	if err != nil {
+		shutdownHTTP(srv, log)
+		return err
+	}
+	h := d.handler(c)
+	handler.Store(&h)
+	d.ready.Store(true)
+	log.Info("jagad ready", "listen", ln.Addr().String())
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-hup:
+			if d.rec != nil {
+				log.Info("SIGHUP: reloading config")
+				d.rec.Trigger("sighup")
+			}
+		case err := <-srvErr:
+			runErr = fmt.Errorf("http server: %w", err)
+			break loop
+		}
+	}
+	log.Info("shutting down")
+	d.ready.Store(false)
+	// A second signal cuts the shutdown short.
+	force := make(chan os.Signal, 1)
+	signal.Notify(force, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-force
+		log.Error("second signal: exiting now")
+		os.Exit(1)
+	}()
+	d.stop(srv)
+	return runErr
+}
+
+// start opens the store and starts the reconciler and the engine.
+func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(string) (string, bool)) (*daemon, error) {
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	key, generated, err := state.LoadOrCreateMasterKey(c.dataDir, c.masterKey)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	if generated {
+		log.Warn("JAGAD_MASTER_KEY is not set: generated a master key into the data dir; back it up with the data dir, or set JAGAD_MASTER_KEY",
+			"path", filepath.Join(c.dataDir, "master.key"))
+	}
+	store, err := state.Open(state.Options{Dir: c.dataDir, MasterKey: key, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	d := &daemon{log: log, store: store, keys: newKeySource(c.encryptionKey)}
+	fail := func(err error) (*daemon, error) {
+		store.Close()
+		return nil, err
+	}
+	if err := api.SeedAdmin(store, c.adminUser, c.adminPass, log); err != nil {
+		return fail(fmt.Errorf("seed admin: %w", err))
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "jagad_build_info", Help: "Jagad build: version and commit."}, []string{"version", "commit"})
+	buildInfo.WithLabelValues(version, commit).Set(1)
+	reg.MustRegister(buildInfo)
+	d.registry = reg
+
+	eng, err := engine.New(engine.Options{Store: store, Logger: log, Registerer: reg, Keys: d.keys.keyring, Version: version})
+	if err != nil {
+		return fail(err)
+	}
+	d.eng = eng
+	if c.configPath != "" {
+		rec, err := reconcile.New(reconcile.Options{
+			Path: c.configPath, Store: store, Logger: log, Env: env,
+			Metrics:   reconcile.NewMetrics(reg),
+			OnApplied: func(f *config.File) { d.keys.setFile(f) },
+			OnFailed:  eng.NotifyConfigFailed,
+		})
+		if err != nil {
+			return fail(err)
+		}
+		d.rec = rec
+		rec.Reload(ctx, "start", false)
+		d.watchCtx, d.watchStop = context.WithCancel(context.Background())
+		d.watchDone = make(chan struct{})
+		go func() {
+			defer close(d.watchDone)
+			if err := rec.Run(d.watchCtx, reconcile.WatchOptions{}); err != nil {
+				log.Error("config watch stopped", "err", err)
+			}
+		}()
+	} else {
+		log.Info("no config file: API-only mode")
+	}
+	if err := eng.Start(ctx); err != nil {
+		d.stopWatch()
+		return fail(fmt.Errorf("start engine: %w", err))
+	}
+	return d, nil
+}
+
+func (d *daemon) stopWatch() {
+	if d.watchStop != nil {
+		d.watchStop()
+		<-d.watchDone
+	}
+}
+
+// stop shuts the daemon down in order.
+func (d *daemon) stop(srv *http.Server) {
+	d.stopWatch()
+	shutdownHTTP(srv, d.log)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := d.eng.Shutdown(ctx); err != nil {
+		d.log.Warn("engine shutdown", "err", err)
+	}
+	if err := d.store.Close(); err != nil {
+		d.log.Error("close store", "err", err)
+	}
+	d.log.Info("jagad stopped")
+}
+
+func shutdownHTTP(srv *http.Server, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+}
+
+// handler builds the API once the parts are up.
+func (d *daemon) handler(c *serveConfig) http.Handler {
+	deps := api.Deps{
+		Store: d.store, Engine: engineAdapter{d.eng}, Logger: d.log, Version: version,
+		Metrics:      promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{}),
+		MetricsToken: d.metricsToken(c),
+		Ready: func() error {
+			if !d.ready.Load() {
+				return errors.New("starting or shutting down")
+			}
+			return d.store.Ping()
+		},
+		Health:    d.health,
+		AdminUser: c.adminUser, AdminPass: c.adminPass,
+		TLS: c.tlsCert != "",
+	}
+	if d.rec != nil {
+		deps.Config = configAdapter{d.rec}
+	}
+	return api.New(deps)
+}
+
+// startingHandler answers while the store and engine start.
+func startingHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"error":"jagad is starting"}` + "\n"))
+	})
+	return mux
+}

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+var cronDescriptors = []string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+
+// ParseCron parses a schedule's cron expression the way gocron does
+// (robfig/cron ParseStandard) but accepts only what jagad.yaml allows: five
+// fields (minute hour day-of-month month day-of-week) or one of @hourly,
+// @daily, @midnight, @weekly, @monthly, @yearly, @annually. Seconds fields,
+// @every and CRON_TZ= prefixes are rejected, as are expressions that never
+// fire (such as 30 February). The schedule runs in loc (nil means UTC).
+func ParseCron(expr string, loc *time.Location) (cron.Schedule, error) {
+	spec := strings.TrimSpace(expr)
+	if loc == nil {
+		loc = time.UTC
+	}
+	switch {
+	case spec == "":
+		return nil, fmt.Errorf("cron expression is empty")
+	case strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ="):
+		return nil, fmt.Errorf("cron expression %q: a TZ prefix is not supported; set settings.timezone", expr)
+	case strings.HasPrefix(spec, "@every"):
+		return nil, fmt.Errorf("cron expression %q: @every is not supported; use 5 fields or @hourly/@daily/@weekly/@monthly/@yearly", expr)
+	case strings.HasPrefix(spec, "@"):
+		if !oneOf(spec, cronDescriptors...) {
+			return nil, fmt.Errorf("cron expression %q: unknown descriptor (want one of %s)", expr, strings.Join(cronDescriptors, ", "))
+		}
+	default:
+		if n := len(strings.Fields(spec)); n == 6 {
+			return nil, fmt.Errorf("cron expression %q has 6 fields; seconds are not supported, use 5 fields: minute hour day-of-month month day-of-week", expr)
+		} else if n != 5 {
+			return nil, fmt.Errorf("cron expression %q has %d fields, want 5: minute hour day-of-month month day-of-week", expr, n)
+		}
+	}
+	s, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("cron expression %q: %v", expr, err)
+	}
+	ss, ok := s.(*cron.SpecSchedule)
+	if !ok {
+		return nil, fmt.Errorf("cron expression %q: unsupported schedule", expr)
+	}
+	ss.Location = loc
+	// 2000 is a leap year, so 29 February is found within robfig's 5-year search.
+	if ss.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, loc)).IsZero() {
+		return nil, fmt.Errorf("cron expression %q never fires", expr)
+	}
+	return ss, nil
+}

@@ -1,0 +1,333 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/engine/crypt"
+	"github.com/jagad/jagad/engine/dbclient"
+	"github.com/jagad/jagad/engine/dump"
+	"github.com/jagad/jagad/engine/storage"
+	"github.com/jagad/jagad/state"
+)
+
+// BackupRequest asks for one backup (POST /api/backups, or a schedule run).
+type BackupRequest struct {
+	ConnectionID      string
+	DatabaseID        string
+	BackupType        string
+	ScheduleID        string
+	StorageProviderID string
+	NotifTargetIDs    []string
+	NotifyOnSuccess   bool
+	NotifyOnFailure   bool
+	// Encrypt: nil means "when a key is configured" (one-shot backups).
+	Encrypt *bool
+	Timeout time.Duration
+}
+
+// job is everything a backup run needs, resolved from the store.
+type job struct {
+	backup   state.Backup
+	conn     state.Connection
+	provider state.Provider
+	schedule *state.Schedule
+	encrypt  *bool
+	timeout  time.Duration
+}
+
+// StartBackup records a queued backup and runs it on the engine's context.
+func (e *Engine) StartBackup(ctx context.Context, req BackupRequest) (state.Backup, error) {
+	if req.BackupType == "" {
+		req.BackupType = "full"
+	}
+	if req.BackupType != "full" && req.BackupType != "incremental" {
+		return state.Backup{}, apierr.Invalid("backup_type must be full or incremental")
+	}
+	j, err := e.prepare(req)
+	if err != nil {
+		return state.Backup{}, err
+	}
+	if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, j.backup) }); err != nil {
+		return state.Backup{}, fmt.Errorf("record backup: %w", err)
+	}
+	e.metrics.queued.Inc()
+	e.goJob(func(ctx context.Context) { e.runBackup(ctx, j) })
+	return j.backup, nil
+}
+
+// prepare resolves a request against the store and builds the queued record.
+func (e *Engine) prepare(req BackupRequest) (*job, error) {
+	j := &job{encrypt: req.Encrypt, timeout: req.Timeout}
+	var db state.Database
+	err := e.store.View(func(tx *state.Tx) error {
+		var err error
+		if j.conn, err = state.Get[state.Connection](tx, req.ConnectionID); err != nil {
+			return notFound(err, "connection not found")
+		}
+		if db, err = state.Get[state.Database](tx, req.DatabaseID); err != nil || db.ConnectionID != j.conn.ID {
+			return notFound(err, "database not found")
+		}
+		if req.ScheduleID != "" {
+			s, err := state.Get[state.Schedule](tx, req.ScheduleID)
+			if err != nil {
+				return notFound(err, "schedule not found")
+			}
+			j.schedule = &s
+		}
+		j.provider, err = resolveProvider(tx, req.StorageProviderID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	now := e.now().UTC()
+	b := state.Backup{
+		ID: state.NewID(state.KindBackup), ConnectionID: j.conn.ID, DatabaseID: db.ID,
+		ConnectionName: j.conn.Name, DatabaseName: db.DBName, DBType: j.conn.DBType,
+		BackupType: req.BackupType, Status: state.StatusQueued, StorageProviderID: j.provider.ID,
+		VerifyStatus: state.VerifyPending, QueuedAt: &now, CreatedAt: now,
+		NotifTargetIDs: req.NotifTargetIDs, NotifyOnSuccess: req.NotifyOnSuccess, NotifyOnFailure: req.NotifyOnFailure,
+	}
+	if j.schedule != nil {
+		b.ScheduleID, b.ScheduleName = j.schedule.ID, j.schedule.Name
+	}
+	j.backup = b
+	return j, nil
+}
+
+// resolveProvider returns the named provider or the default one.
+func resolveProvider(tx *state.Tx, id string) (state.Provider, error) {
+	if id != "" {
+		p, err := state.Get[state.Provider](tx, id)
+		return p, notFound(err, "storage provider not found")
+	}
+	all, err := state.List[state.Provider](tx)
+	if err != nil {
+		return state.Provider{}, err
+	}
+	for _, p := range all {
+		if p.IsDefault {
+			return p, nil
+		}
+	}
+	if len(all) == 1 {
+		return all[0], nil
+	}
+	return state.Provider{}, apierr.Invalid("no storage provider configured — add one in Settings > Storage (or mark one is_default)")
+}
+
+func notFound(err error, msg string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, state.ErrNotFound) {
+		return apierr.Invalid(msg)
+	}
+	return err
+}
+
+// runBackup waits for a slot and runs the job; the outcome is always recorded.
+func (e *Engine) runBackup(ctx context.Context, j *job) {
+	b := j.backup
+	log := newJobLog(e.now, j.conn.Password.Reveal(), j.provider.SecretKey.Reveal())
+	timeout := j.timeout
+	if timeout <= 0 {
+		timeout = e.opts.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	err := e.slots.acquire(ctx)
+	e.metrics.queued.Dec()
+	if err != nil {
+		log.Printf("QUEUE: gave up waiting for a slot: %v", err)
+		e.finishBackup(b, log, err, nil)
+		return
+	}
+	e.metrics.running.Inc()
+	res, err := e.execute(ctx, &b, j, log)
+	e.metrics.running.Dec()
+	e.slots.release()
+	if err != nil && ctx.Err() == context.DeadlineExceeded {
+		err = fmt.Errorf("timed out after %s: %w", timeout, err)
+	}
+	e.finishBackup(b, log, err, res)
+}
+
+// execute runs the pipeline for one backup and fills b.
+func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobLog) (*dump.Result, error) {
+	settings, err := e.settings()
+	if err != nil {
+		return nil, err
+	}
+	start := e.now().UTC()
+	b.StartedAt = &start
+	b.Status = state.StatusRunning
+	b.Compression = settings["compression"]
+	if b.BackupType == "incremental" {
+		return nil, errors.New("incremental backups need pgBackRest, XtraBackup or Mariabackup, which this build does not drive; use backup_type full")
+	}
+	kr, err := e.keyringFor(j)
+	if err != nil {
+		return nil, err
+	}
+	ext := dump.Extension(b.DBType) + compressExt(b.Compression)
+	if kr != nil {
+		ext += crypt.Ext
+		b.EncryptionAlgo, b.EncryptionKeyID = crypt.Algo, kr.Active()
+	}
+	key, err := storage.SafeKey("backups", b.ConnectionName, b.DatabaseName, b.ID+"-"+start.Format("20060102-150405")+ext)
+	if err != nil {
+		return nil, fmt.Errorf("object key: %w", err)
+	}
+	b.StoragePath = key
+	// Record the key before uploading, so a crash can find what to remove.
+	if err := e.saveBackup(*b); err != nil {
+		return nil, err
+	}
+	e.log.Info("backup started", "backup", b.ID, "schedule", b.ScheduleName, "connection", b.ConnectionName,
+		"database", b.DatabaseName, "compression", b.Compression, "encrypted", kr != nil)
+	log.Printf("BACKUP: streaming %s %s to %s", b.DBType, b.DatabaseName, key)
+
+	st, err := e.stores.open(j.provider)
+	if err != nil {
+		log.Printf("STORAGE PROVIDER ERROR: %v", err)
+		return nil, err
+	}
+	up, err := startUpload(ctx, st, key, b.Compression, kr)
+	if err != nil {
+		return nil, err
+	}
+	target := connTarget(j.conn, b.DatabaseName)
+	res, dumpErr := dump.Dump(ctx, target, e.tools(settings), up.Writer(), log)
+	var put putResult
+	if dumpErr != nil {
+		put, _ = up.abort(dumpErr)
+		log.Printf("DUMP ERROR: %v", dumpErr)
+		return nil, fmt.Errorf("dump: %w", dumpErr)
+	}
+	put, err = up.finish()
+	if err != nil {
+		log.Printf("UPLOAD ERROR: %v", err)
+		return nil, err
+	}
+	info, err := st.Stat(ctx, key)
+	if err != nil || info.Size != put.n {
+		_ = st.Delete(context.WithoutCancel(ctx), key)
+		return nil, fmt.Errorf("stored object check: size %d, expected %d: %v", info.Size, put.n, err)
+	}
+	b.SizeBytes, b.StoredSizeBytes = up.raw.n, put.n
+	b.Checksum, b.EncryptedChecksum = up.checksum(), up.storedChecksum()
+	if kr != nil {
+		b.EncryptedSizeBytes = put.n
+	}
+	b.ToolVersion, b.ServerVersion, b.Tables = res.ToolVersion, res.ServerVersion, res.Tables
+	log.Printf("UPLOAD: %d bytes stored (sha256 %s)", put.n, b.EncryptedChecksum)
+	if err := e.writeManifest(ctx, st, *b); err != nil {
+		_ = st.Delete(context.WithoutCancel(ctx), key)
+		log.Printf("MANIFEST ERROR: %v", err)
+		return nil, err
+	}
+	return &res, nil
+}
+
+// keyringFor decides whether a job is encrypted and returns the keyring.
+func (e *Engine) keyringFor(j *job) (*crypt.Keyring, error) {
+	want := j.encrypt
+	if want == nil && j.schedule != nil {
+		v := j.schedule.EncryptionEnabled
+		want = &v
+	}
+	kr, err := e.opts.Keys()
+	if err != nil {
+		return nil, fmt.Errorf("encryption keyring: %w", err)
+	}
+	switch {
+	case want == nil:
+		return kr, nil // one-shot: encrypted whenever a key is configured
+	case !*want:
+		return nil, nil
+	case kr == nil:
+		return nil, errors.New("encryption is enabled for this backup but no key is configured (jagad.yaml encryption, or JAGAD_ENCRYPTION_KEY); refusing to store it unencrypted")
+	}
+	return kr, nil
+}
+
+// connTarget is the dbclient target of a connection and database.
+func connTarget(c state.Connection, db string) dbclient.Target {
+	return dbclient.Target{
+		DBType: c.DBType, Host: c.Host, Port: c.Port, User: c.Username,
+		Password: c.Password.Reveal(), SSLMode: c.SSLMode, Database: db,
+	}
+}
+
+func (e *Engine) saveBackup(b state.Backup) error {
+	return e.store.Update(func(tx *state.Tx) error {
+		if _, err := state.Get[state.Backup](tx, b.ID); err != nil {
+			return fmt.Errorf("backup %s: %w", b.ID, err) // deleted meanwhile
+		}
+		return state.Put(tx, b)
+	})
+}
+
+// finishBackup records the outcome; a failure never leaves an object behind.
+func (e *Engine) finishBackup(b state.Backup, log *jobLog, err error, res *dump.Result) {
+	now := e.now().UTC()
+	b.CompletedAt = &now
+	if b.StartedAt != nil {
+		b.DurationMs = now.Sub(*b.StartedAt).Milliseconds()
+	}
+	if err != nil {
+		b.Status = state.StatusFailed
+		log.Printf("BACKUP FAILED: %v", err)
+		e.removeObject(b)
+	} else {
+		b.Status = state.StatusSuccess
+		log.Printf("BACKUP COMPLETE: success (%s)", time.Duration(b.DurationMs)*time.Millisecond)
+	}
+	b.LogOutput = log.String()
+	if serr := e.saveBackup(b); serr != nil {
+		e.log.Error("record backup outcome", "backup", b.ID, "err", serr)
+	}
+	e.metrics.observeBackup(b)
+	attrs := []any{"backup", b.ID, "schedule", b.ScheduleName, "database", b.DatabaseName,
+		"bytes", b.SizeBytes, "stored_bytes", b.StoredSizeBytes, "duration", time.Duration(b.DurationMs) * time.Millisecond,
+		"outcome", b.Status}
+	if err != nil {
+		e.log.Error("backup finished", append(attrs, "err", log.scrub(err.Error()))...)
+	} else {
+		e.log.Info("backup finished", attrs...)
+	}
+	e.afterBackup(b)
+}
+
+// removeObject deletes a failed backup's object and manifest, if any.
+func (e *Engine) removeObject(b state.Backup) {
+	if b.StoragePath == "" || b.StorageProviderID == "" {
+		return
+	}
+	var p state.Provider
+	err := e.store.View(func(tx *state.Tx) error {
+		var err error
+		p, err = state.Get[state.Provider](tx, b.StorageProviderID)
+		return err
+	})
+	if err != nil {
+		return
+	}
+	st, err := e.stores.open(p)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, k := range []string{b.StoragePath, b.StoragePath + manifestSuffix} {
+		if err := st.Delete(ctx, k); err != nil {
+			e.log.Warn("remove partial object", "backup", b.ID, "err", err)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+// Package dump runs the database client tools: pg_dump/pg_restore for
+// PostgreSQL and mysqldump/mariadb-dump and mysql/mariadb for MySQL and
+// MariaDB, streaming dumps to a writer and restores from a reader.
+//
+// Tools run with an argv slice (no shell), every value as --opt=value, in
+// their own process group that is killed on cancellation, with a minimal
+// environment. Passwords reach them only through a 0600 file in a private
+// temp dir (PGPASSFILE or --defaults-extra-file), removed afterwards, and
+// are scrubbed from every stderr line.
+package dump
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/jagad/jagad/engine/dbclient"
+)
+
+// Result describes a finished dump.
+type Result struct {
+	ToolVersion   string           // first line of the tool's --version
+	ServerVersion string           // e.g. "15.19", "10.11.19-MariaDB"
+	Tables        map[string]int64 // exact row counts captured before the dump
+	Bytes         int64            // bytes written to w
+}
+
+// Dump checks the tool and the server (tool present; pg_dump not older than
+// the server; database exists), records table row counts, then streams the
+// dump of t.Database to w. log receives progress and the tool's stderr lines
+// (secrets scrubbed). Any failure — non-zero exit, kill, ctx done, empty or
+// implausible output — is returned as an error.
+func Dump(ctx context.Context, t dbclient.Target, tools Tools, w io.Writer, log io.Writer) (Result, error) {
+	var res Result
+	tl, err := preflight(ctx, t, tools, &res)
+	if err != nil {
+		return res, fmt.Errorf("dump preflight: %w", err)
+	}
+	if res.Tables, err = dbclient.TableCounts(ctx, t, t.Database); err != nil {
+		return res, fmt.Errorf("dump preflight: %w", err)
+	}
+	cmd, err := dumpCommand(t, tl)
+	if err != nil {
+		return res, fmt.Errorf("dump: %w", err)
+	}
+	defer cmd.cleanup()
+	logf(log, "DUMP: %s %s started (%s; server %s; %d tables)", t.DBType, t.Database, tl.version, res.ServerVersion, len(res.Tables))
+	out := &outputCheck{w: w, pg: t.IsPostgres()}
+	err = run(ctx, spec{tool: tl, args: cmd.args, env: cmd.env, secret: t.Password, log: log, stdout: out})
+	res.Bytes = out.n
+	if err == nil {
+		err = out.finish(tl.name)
+	}
+	if err != nil {
+		logf(log, "DUMP ERROR: %s", dbclient.Scrub(err.Error(), t.Password))
+		return res, fmt.Errorf("dump %s: %w", t.Database, err)
+	}
+	logf(log, "DUMP: %d bytes uncompressed", out.n)
+	return res, nil
+}
+
+// preflight resolves the tool and checks versions and the database.
+func preflight(ctx context.Context, t dbclient.Target, tools Tools, res *Result) (tool, error) {
+	if err := t.Validate(); err != nil {
+		return tool{}, err
+	}
+	if err := dbclient.ValidateName(t.DBType, t.Database); err != nil {
+		return tool{}, err
+	}
+	tl, err := tools.probe(ctx, t.DBType, roleDump)
+	if err != nil {
+		return tool{}, err
+	}
+	res.ToolVersion = tl.version
+	// PostgreSQL: this connects to the database itself (least privilege).
+	if res.ServerVersion, err = dbclient.ServerVersion(ctx, t); err != nil {
+		if nfErr := checkExists(ctx, t); nfErr != nil {
+			return tool{}, nfErr
+		}
+		return tool{}, err
+	}
+	if !t.IsPostgres() {
+		if err := checkExists(ctx, t); err != nil {
+			return tool{}, err
+		}
+		return tl, nil
+	}
+	toolMajor, ok1 := pgMajor(tl.version)
+	serverMajor, ok2 := pgMajor(res.ServerVersion)
+	if !ok1 || !ok2 {
+		return tool{}, fmt.Errorf("cannot compare %s version %q with server version %q", tl.name, tl.version, res.ServerVersion)
+	}
+	if toolMajor < serverMajor {
+		return tool{}, fmt.Errorf("%s is older than the PostgreSQL %s server at %s; install pg_dump %s or newer (or set its path)",
+			tl.version, res.ServerVersion, t.Addr(), majorString(serverMajor))
+	}
+	return tl, nil
+}
+
+func majorString(m int) string {
+	if m >= 1000 {
+		return fmt.Sprint(m / 100)
+	}
+	return fmt.Sprintf("%d.%d", m/100, m%100)
+}
+
+// checkExists returns an error when t.Database does not exist (or the check
+// itself fails), nil when it exists.
+func checkExists(ctx context.Context, t dbclient.Target) error {
+	ok, err := dbclient.DatabaseExists(ctx, t, t.Database)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("database %q does not exist on %s at %s", t.Database, t.DBType, t.Addr())
+	}
+	return nil
+}
+
+func dumpCommand(t dbclient.Target, tl tool) (*command, error) {
+	if t.IsPostgres() {
+		return pgCommand(t, []string{"--format=custom", "--compress=0"})
+	}
+	return mysqlCommand(t, tl, []string{"--single-transaction", "--routines", "--triggers", "--events",
+		"--default-character-set=utf8mb4", "--max-allowed-packet=1G"}, false)
+}
+
+func logf(w io.Writer, format string, args ...any) {
+	if w != nil {
+		_, _ = fmt.Fprintf(w, format+"\n", args...)
+	}
+}

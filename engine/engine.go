@@ -1,0 +1,204 @@
+// Package engine runs Jagad's long work: backups, verifications, restores,
+// retention and notifications. It reads the store, learns about changes from
+// its change feed, and runs every job on its own context, never on a
+// request's.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jagad/jagad/engine/crypt"
+	"github.com/jagad/jagad/engine/dump"
+	"github.com/jagad/jagad/engine/notify"
+	"github.com/jagad/jagad/state"
+)
+
+// KeySource returns the current backup-data keyring, or nil when no key is
+// configured.
+type KeySource func() (*crypt.Keyring, error)
+
+// Options configure an Engine.
+type Options struct {
+	Store      *state.Store
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: a private registry
+	Keys       KeySource             // nil: encryption unavailable
+	Notifier   *notify.Notifier      // nil: a default notifier
+	Now        func() time.Time
+	// Tools overrides dump and restore tool paths (settings override these).
+	Tools dump.Tools
+	// DefaultTimeout bounds a job without its own timeout (default 6h).
+	DefaultTimeout time.Duration
+	// Version is recorded in manifests.
+	Version string
+	// Clock drives the scheduler (nil: the real clock).
+	Clock clockwork.Clock
+}
+
+// Engine runs jobs. Create it with New, then Start; Shutdown stops it.
+type Engine struct {
+	opts    Options
+	store   *state.Store
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *Metrics
+	notify  *notify.Notifier
+	slots   *limiter
+	stores  *storeCache
+
+	ctx    context.Context // the engine's context: jobs run on it
+	cancel context.CancelFunc
+	work   sync.WaitGroup // jobs (backups, verifications, restores, deletions)
+	loops  sync.WaitGroup // background loops (change feed)
+
+	mu      sync.Mutex
+	running map[string]bool // schedule IDs with a run in progress
+	sched   *scheduler
+}
+
+// New returns an engine; it does not start anything.
+func New(o Options) (*Engine, error) {
+	if o.Store == nil {
+		return nil, errors.New("engine: no store")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Keys == nil {
+		o.Keys = func() (*crypt.Keyring, error) { return nil, nil }
+	}
+	if o.DefaultTimeout <= 0 {
+		o.DefaultTimeout = 6 * time.Hour
+	}
+	log := o.Logger.With("component", "engine")
+	if o.Notifier == nil {
+		o.Notifier = notify.New(notify.Options{Logger: log})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{
+		opts:    o,
+		store:   o.Store,
+		log:     log,
+		now:     o.Now,
+		metrics: newMetrics(o.Registerer),
+		notify:  o.Notifier,
+		slots:   newLimiter(3),
+		stores:  newStoreCache(),
+		ctx:     ctx,
+		cancel:  cancel,
+		running: map[string]bool{},
+	}
+	return e, nil
+}
+
+// Start recovers jobs interrupted by a crash, applies the settings and starts
+// following the store's change feed.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.recoverInterrupted(ctx); err != nil {
+		return fmt.Errorf("recover interrupted jobs: %w", err)
+	}
+	e.applySettings()
+	if err := e.startScheduler(); err != nil {
+		return err
+	}
+	changes, stop := e.store.Subscribe(state.KindSchedule, state.KindSettings, state.KindConnection,
+		state.KindDatabase, state.KindProvider, state.KindNotification)
+	e.loops.Add(1)
+	go func() {
+		defer e.loops.Done()
+		defer stop()
+		for {
+			select {
+			case <-e.ctx.Done():
+				return
+			case <-changes:
+				e.applySettings()
+				e.syncScheduler()
+			}
+		}
+	}()
+	e.metrics.refreshFromStore(e)
+	return nil
+}
+
+// Shutdown stops the scheduler, lets running jobs finish until ctx ends,
+// then cancels them and waits for them to record their outcome.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.stopScheduler()
+	done := make(chan struct{})
+	go func() {
+		e.work.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		e.log.Warn("shutdown deadline reached; cancelling running jobs")
+		err = ctx.Err()
+	}
+	e.cancel()
+	<-done
+	e.loops.Wait()
+	return err
+}
+
+// goJob runs fn as a tracked job on the engine's context.
+func (e *Engine) goJob(fn func(ctx context.Context)) {
+	e.work.Add(1)
+	go func() {
+		defer e.work.Done()
+		fn(e.ctx)
+	}()
+}
+
+// applySettings reads the settings that the engine follows live.
+func (e *Engine) applySettings() {
+	s, err := e.settings()
+	if err != nil {
+		e.log.Error("read settings", "err", err)
+		return
+	}
+	if n, err := strconv.Atoi(s["concurrent_backups"]); err == nil && n > 0 {
+		e.slots.resize(n)
+	}
+}
+
+func (e *Engine) settings() (map[string]string, error) {
+	var out map[string]string
+	err := e.store.View(func(tx *state.Tx) error {
+		s, err := tx.Settings()
+		out = s.Values
+		return err
+	})
+	return out, err
+}
+
+// tools returns dump tool paths: settings win over the process defaults.
+func (e *Engine) tools(s map[string]string) dump.Tools {
+	t := e.opts.Tools
+	for k, p := range map[string]*string{
+		"pg_dump_path": &t.PgDump, "pg_restore_path": &t.PgRestore,
+		"mysqldump_path": &t.Mysqldump, "mysql_path": &t.Mysql,
+	} {
+		if v := s[k]; v != "" {
+			*p = v
+		}
+	}
+	return t
+}

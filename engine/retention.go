@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jagad/jagad/engine/retention"
+	"github.com/jagad/jagad/state"
+)
+
+// applyRetention deletes the schedule's backups that its policy no longer
+// keeps. The object and manifest go first, then the record; a failed
+// deletion is logged, counted and noted on the record, and retried at the
+// next run because the record stays.
+func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
+	var backups []state.Backup
+	var tz string
+	err := e.store.View(func(tx *state.Tx) error {
+		var err error
+		backups, err = tx.ListBackups(state.BackupQuery{ScheduleID: sch.ID})
+		if err != nil {
+			return err
+		}
+		s, err := tx.Settings()
+		tz = s.Values["timezone"]
+		return err
+	})
+	if err != nil {
+		e.log.Error("retention: list backups", "schedule", sch.Name, "err", err)
+		return
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	in := make([]retention.Backup, 0, len(backups))
+	byID := make(map[string]state.Backup, len(backups))
+	for _, b := range backups {
+		in = append(in, retention.Backup{ID: b.ID, ScheduleID: b.ScheduleID, Type: b.BackupType, Status: b.Status, CreatedAt: b.CreatedAt})
+		byID[b.ID] = b
+	}
+	res := retention.Apply(sch.ID, in, retention.Policy{
+		RetentionFull: sch.RetentionFull, RetentionIncr: sch.RetentionIncr,
+		KeepDaily: sch.KeepDaily, KeepWeekly: sch.KeepWeekly, KeepMonthly: sch.KeepMonthly, KeepYearly: sch.KeepYearly,
+		KeepWithin: time.Duration(sch.KeepWithin), Location: loc,
+	}, e.now())
+	for _, d := range res.Delete {
+		b := byID[d.ID]
+		reason := strings.Join(d.Reasons, "; ")
+		if err := e.deleteBackup(ctx, b); err != nil {
+			e.metrics.retentionFail.Inc()
+			e.log.Error("retention: delete failed; will retry at the next run", "schedule", sch.Name, "backup", b.ID, "reason", reason, "err", err)
+			e.noteRetentionError(b.ID, err)
+			continue
+		}
+		e.metrics.retentionDel.Inc()
+		e.log.Info("retention: deleted backup", "schedule", sch.Name, "backup", b.ID, "created_at", b.CreatedAt, "reason", reason)
+	}
+}
+
+func (e *Engine) noteRetentionError(id string, cause error) {
+	err := e.store.Update(func(tx *state.Tx) error {
+		b, err := state.Get[state.Backup](tx, id)
+		if err != nil {
+			return err
+		}
+		b.RetentionError = fmt.Sprintf("%s: %v", e.now().UTC().Format(time.RFC3339), cause)
+		return state.Put(tx, b)
+	})
+	if err != nil {
+		e.log.Warn("retention: note error", "backup", id, "err", err)
+	}
+}
+
+// deleteBackup removes a backup's object and manifest, then its record.
+func (e *Engine) deleteBackup(ctx context.Context, b state.Backup) error {
+	if b.StoragePath != "" && b.StorageProviderID != "" {
+		var p state.Provider
+		err := e.store.View(func(tx *state.Tx) error {
+			var err error
+			p, err = state.Get[state.Provider](tx, b.StorageProviderID)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("storage provider of backup %s: %w", b.ID, err)
+		}
+		st, err := e.stores.open(p)
+		if err != nil {
+			return err
+		}
+		for _, k := range []string{b.StoragePath, b.StoragePath + manifestSuffix} {
+			if err := st.Delete(ctx, k); err != nil {
+				return fmt.Errorf("delete %s: %w", k, err)
+			}
+		}
+	}
+	err := e.store.Update(func(tx *state.Tx) error { return state.Delete[state.Backup](tx, b.ID) })
+	if err != nil {
+		return fmt.Errorf("delete record: %w", err)
+	}
+	e.refreshStorageBytes()
+	return nil
+}

@@ -1,0 +1,221 @@
+package reconcile
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jagad/jagad/state"
+)
+
+const (
+	crashDirEnv  = "JAGAD_RECONCILE_TEST_DIR"
+	crashFileEnv = "JAGAD_RECONCILE_TEST_FILE"
+	crashRecords = 1000
+)
+
+// runChild is the subprocess side of the tests: it reloads a file into a
+// store and then waits to be killed.
+func runChild(role string) int {
+	if role != "reload" {
+		fmt.Fprintf(os.Stderr, "unknown child role %q\n", role)
+		return 2
+	}
+	s, err := state.Open(state.Options{Dir: os.Getenv(crashDirEnv), MasterKey: testKey(), GCInterval: -1})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	r, err := New(Options{Path: os.Getenv(crashFileEnv), Store: s, Env: testEnv})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("reloading")
+	res := r.Reload(context.Background(), "start", false)
+	fmt.Println("done", res.Result, res.Err)
+	time.Sleep(time.Minute) // the parent kills us
+	return 0
+}
+
+// recordSet is the names of the connections and schedules, and the number of databases.
+func recordSet(tb testing.TB, dir string) (conns, schedules []string, dbs int) {
+	tb.Helper()
+	s := dirStore(tb, dir)
+	defer s.Close()
+	sn := snap(tb, s)
+	conns = names(sn.Connections, connName)
+	schedules = names(sn.Schedules, schedName)
+	slices.Sort(conns)
+	slices.Sort(schedules)
+	return conns, schedules, len(sn.Databases)
+}
+
+// wantSet is the sorted names bigYAML(crashRecords, tag) declares.
+func wantSet(tag string) (conns, schedules []string) {
+	for i := range crashRecords {
+		conns = append(conns, fmt.Sprintf("c%04d-%s", i, tag))
+		schedules = append(schedules, fmt.Sprintf("s%04d-%s", i, tag))
+	}
+	return conns, schedules
+}
+
+// copyDir copies the regular files of src into dst (a closed Badger dir).
+func copyDir(tb testing.TB, src, dst string) {
+	tb.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o700)
+		}
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+	if err != nil {
+		tb.Fatalf("copy %s: %v", src, err)
+	}
+}
+
+// TestKillDuringReload kills a process mid-reload (SIGKILL) and checks that
+// the store then holds exactly the old or exactly the new records.
+func TestKillDuringReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess crash test")
+	}
+	// The old state: 1,000 connections and schedules tagged "old".
+	base := t.TempDir()
+	oldDir := filepath.Join(base, "old")
+	s := dirStore(t, oldDir)
+	f := newFixture(t, s, bigYAML(crashRecords, "old"))
+	f.reload(t, "applied")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	newFile := filepath.Join(base, "new.yaml")
+	writeFile(t, newFile, bigYAML(crashRecords, "new"))
+	oldConns, oldScheds := wantSet("old")
+	newConns, newScheds := wantSet("new")
+
+	// Kill right away, at random moments inside the reload, and after it.
+	delays := []time.Duration{0, 20 * time.Millisecond}
+	for range 4 {
+		delays = append(delays, time.Duration(rand.IntN(800))*time.Millisecond)
+	}
+	delays = append(delays, 3*time.Second)
+	sawOld, sawNew := false, false
+	for i, delay := range delays {
+		dir := filepath.Join(base, fmt.Sprintf("run%d", i))
+		copyDir(t, oldDir, dir)
+		finished := killChild(t, dir, newFile, delay)
+
+		conns, scheds, dbs := recordSet(t, dir)
+		switch {
+		case slices.Equal(conns, oldConns) && slices.Equal(scheds, oldScheds) && dbs == crashRecords:
+			sawOld = true
+			if finished {
+				t.Errorf("run %d: the reload reported done, but the store holds the old records", i)
+			}
+		case slices.Equal(conns, newConns) && slices.Equal(scheds, newScheds) && dbs == crashRecords:
+			sawNew = true
+		default:
+			t.Fatalf("run %d (kill after %v): a mix of old and new: %d connections, %d schedules, %d databases (first %q, last %q)",
+				i, delay, len(conns), len(scheds), dbs, first(conns), last(conns))
+		}
+		t.Logf("run %d: killed after %v (reload finished: %v): old=%v", i, delay, finished, sawOld && !sawNew)
+	}
+	if !sawNew {
+		t.Error("no run reached the new state: the reload never completed")
+	}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func last(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}
+
+// killChild runs the reload child on dir and kills it delay after it
+// started reloading. It reports whether the reload had finished.
+func killChild(tb testing.TB, dir, file string, delay time.Duration) bool {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=reload", crashDirEnv+"="+dir, crashFileEnv+"="+file)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	lines := make(chan string, 4)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	select {
+	case l, ok := <-lines:
+		if !ok || l != "reloading" {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			tb.Fatalf("child did not start reloading (%q): %s", l, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		tb.Fatalf("child did not start: %s", stderr.String())
+	}
+	time.Sleep(delay)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		tb.Fatal(err)
+	}
+	_ = cmd.Wait()
+	finished := false
+	for l := range lines {
+		if strings.HasPrefix(l, "done") {
+			finished = true
+			if l != "done applied <nil>" {
+				tb.Errorf("child reload: %s", l)
+			}
+		}
+	}
+	return finished
+}

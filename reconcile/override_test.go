@@ -1,0 +1,62 @@
+package reconcile
+
+import (
+	"testing"
+
+	"github.com/jagad/jagad/state"
+)
+
+// suspend sets the API's runtime override on a file-managed schedule.
+func suspend(tb testing.TB, s *state.Store, name string, enabled bool) {
+	tb.Helper()
+	sch := schedule(tb, s, name)
+	mustUpdate(tb, s, func(tx *state.Tx) error {
+		sch.Override = &state.Override{Enabled: &enabled}
+		return state.Put(tx, sch)
+	})
+}
+
+func TestScheduleOverride(t *testing.T) {
+	f := newFixture(t, nil, baseYAML)
+	f.reload(t, "applied")
+	suspend(t, f.store, "nightly", false)
+
+	// The same file: the override stays, nothing is written.
+	res := f.reload(t, "unchanged")
+	if it, _ := findItem(res.Plan, "schedule", "nightly"); it.Action != Unchanged {
+		t.Errorf("schedule with an override: %s, want unchanged", it.Action)
+	}
+	if sch := schedule(t, f.store, "nightly"); sch.EffectiveEnabled() || sch.Override == nil {
+		t.Fatalf("override lost on an unchanged reload: %+v", sch.Override)
+	}
+
+	// Another field changes, enabled does not: the override stays.
+	f.apply(t, replace(t, baseYAML, `"0 2 * * *"`, `"0 4 * * *"`))
+	sch := schedule(t, f.store, "nightly")
+	if sch.CronExpr != "0 4 * * *" || sch.Override == nil || sch.EffectiveEnabled() {
+		t.Fatalf("after a cron change: cron %q override %+v", sch.CronExpr, sch.Override)
+	}
+
+	// The file's enabled changes: the override is dropped, the file wins.
+	disabled := replace(t, baseYAML, `"0 2 * * *"`, "\"0 4 * * *\"\n    enabled: false")
+	res = f.apply(t, disabled)
+	it, _ := findItem(res.Plan, "schedule", "nightly")
+	if it.Action != Update {
+		t.Errorf("schedule: %s, want update", it.Action)
+	}
+	sch = schedule(t, f.store, "nightly")
+	if sch.Override != nil || sch.Enabled || sch.EffectiveEnabled() {
+		t.Fatalf("after the file changed enabled: enabled %v override %+v", sch.Enabled, sch.Override)
+	}
+
+	// An override of a disabled schedule is dropped when the file enables it again.
+	suspend(t, f.store, "nightly", true)
+	f.reload(t, "unchanged")
+	if sch := schedule(t, f.store, "nightly"); !sch.EffectiveEnabled() {
+		t.Fatal("resume override lost")
+	}
+	f.apply(t, replace(t, baseYAML, `"0 2 * * *"`, `"0 4 * * *"`))
+	if sch := schedule(t, f.store, "nightly"); sch.Override != nil || !sch.Enabled {
+		t.Fatalf("after the file enabled it: enabled %v override %+v", sch.Enabled, sch.Override)
+	}
+}

@@ -1,0 +1,158 @@
+package reconcile
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jagad/jagad/state"
+)
+
+// Action is what a plan does to one record.
+type Action string
+
+// Plan actions.
+const (
+	Create    Action = "create"
+	Update    Action = "update"
+	Adopt     Action = "adopt"
+	Prune     Action = "prune"
+	Unchanged Action = "unchanged"
+)
+
+// Item is one planned change (or non-change) of one record.
+type Item struct {
+	Kind   string   `json:"kind"`
+	Name   string   `json:"name"`
+	ID     string   `json:"id"`
+	Action Action   `json:"action"`
+	Fields []string `json:"fields,omitempty"` // changed fields of an update or adopt
+}
+
+// Plan is the diff between the file and the store, in dependency order.
+// Creates and updates come first (settings, storage, connections, databases,
+// notifications, schedules); prunes follow in reverse order.
+type Plan struct {
+	Items []Item `json:"items"`
+	// FileManaged is the number of file-managed records before the plan.
+	FileManaged int `json:"file_managed"`
+	// Held is "prune guard" when the plan would delete too much and waits for confirmation.
+	Held string `json:"held,omitempty"`
+
+	writes []func(tx *state.Tx) error
+}
+
+// Changes counts the items that write something.
+func (p *Plan) Changes() int {
+	n := 0
+	for _, it := range p.Items {
+		if it.Action != Unchanged {
+			n++
+		}
+	}
+	return n
+}
+
+// Count returns how many items have the action.
+func (p *Plan) Count(a Action) int {
+	n := 0
+	for _, it := range p.Items {
+		if it.Action == a {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is a one-line account such as "2 create, 1 update, 0 adopt, 1 prune, 10 unchanged".
+func (p *Plan) Summary() string {
+	parts := make([]string, 0, 5)
+	for _, a := range []Action{Create, Update, Adopt, Prune, Unchanged} {
+		parts = append(parts, fmt.Sprintf("%d %s", p.Count(a), a))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// massPrune reports whether the plan would delete more than half (and at
+// least 3) of the file-managed records.
+func (p *Plan) massPrune() bool {
+	n := 0
+	for _, it := range p.Items {
+		if it.Action == Prune && it.Kind != "setting" {
+			n++
+		}
+	}
+	return n >= 3 && n*2 > p.FileManaged
+}
+
+// planner accumulates items and the writes that apply them.
+type planner struct {
+	tx   *state.Tx
+	now  time.Time
+	plan *Plan
+	ids  map[state.Kind]map[string]string // kind → name → ID after the plan
+}
+
+func (pl *planner) add(it Item, w func(tx *state.Tx) error) {
+	pl.plan.Items = append(pl.plan.Items, it)
+	if w != nil {
+		pl.plan.writes = append(pl.plan.writes, w)
+	}
+}
+
+func (pl *planner) resolve(k state.Kind, name string) string {
+	if name == "" {
+		return ""
+	}
+	if id, ok := pl.ids[k][name]; ok {
+		return id
+	}
+	return state.DerivedID(k, name)
+}
+
+// compute builds the plan for d against the store as seen by tx.
+func compute(tx *state.Tx, d *desired, now time.Time) (*Plan, error) {
+	pl := &planner{tx: tx, now: now, plan: &Plan{}, ids: map[state.Kind]map[string]string{}}
+	if err := pl.planSettings(d.settings); err != nil {
+		return nil, err
+	}
+	var prunes []func()
+	steps := []func() (func(), error){
+		func() (func(), error) { return planKind(pl, d.providers, providerOps) },
+		func() (func(), error) { return planKind(pl, d.connections, connectionOps) },
+		func() (func(), error) { return pl.planDatabases(d.databases) },
+		func() (func(), error) { return planKind(pl, d.notifications, notificationOps) },
+		func() (func(), error) { return planKind(pl, pl.scheduleSpecs(d.schedules), scheduleOps) },
+	}
+	for _, step := range steps {
+		prune, err := step()
+		if err != nil {
+			return nil, err
+		}
+		prunes = append(prunes, prune)
+	}
+	for i := len(prunes) - 1; i >= 0; i-- {
+		prunes[i]()
+	}
+	return pl.plan, nil
+}
+
+// specFields lists the JSON names of the fields that differ between two specs.
+func specFields(a, b any) []string {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	t := va.Type()
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			name := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]
+			if name == "" {
+				name = t.Field(i).Name
+			}
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

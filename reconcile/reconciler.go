@@ -1,0 +1,281 @@
+// Package reconcile keeps the store in step with jagad.yaml: it loads and
+// validates the file, plans the difference per kind in dependency order, and
+// applies the whole plan in one transaction. An invalid, missing or
+// unreadable file keeps the last good configuration running.
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/state"
+)
+
+// historySize is how many reloads the status keeps.
+const historySize = 20
+
+// Options configure a Reconciler.
+type Options struct {
+	Path    string // the jagad.yaml to follow
+	Store   *state.Store
+	Logger  *slog.Logger
+	Now     func() time.Time
+	Env     func(string) (string, bool) // nil: os.LookupEnv
+	Metrics *Metrics                    // nil: no metrics
+	// OnApplied is called after a file was accepted (applied or unchanged),
+	// with the file, e.g. to hand the encryption keyring to the engine.
+	OnApplied func(*config.File)
+	// OnFailed is called when a reload fails (e.g. to send config.failed).
+	OnFailed func(error)
+}
+
+// Result is the outcome of one reload.
+type Result struct {
+	Plan   *Plan
+	Result string // applied | unchanged | failed | held
+	Err    error
+}
+
+// Reconciler applies jagad.yaml to the store. Reloads are serialised.
+type Reconciler struct {
+	opts Options
+	log  *slog.Logger
+
+	mu       sync.Mutex // serialises reloads and guards the fields below
+	status   state.ConfigStatus
+	lastGood *config.File
+	gitCache map[string]string // file digest → commit
+
+	trigger chan string
+}
+
+// New returns a reconciler; it restores its status from the store.
+func New(opts Options) (*Reconciler, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Env == nil {
+		opts.Env = os.LookupEnv
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Reconciler{
+		opts:     opts,
+		log:      opts.Logger.With("component", "reconcile"),
+		gitCache: map[string]string{},
+		trigger:  make(chan string, 1),
+	}
+	err := opts.Store.View(func(tx *state.Tx) error {
+		st, err := tx.ConfigStatus()
+		r.status = st
+		return err
+	})
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return nil, fmt.Errorf("read config status: %w", err)
+	}
+	r.status.Path = opts.Path
+	return r, nil
+}
+
+// Status returns a copy of the current status.
+func (r *Reconciler) Status() state.ConfigStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.status
+	st.History = append([]state.ReloadEntry(nil), r.status.History...)
+	return st
+}
+
+// LastGood returns the last file that was accepted, or nil.
+func (r *Reconciler) LastGood() *config.File {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastGood
+}
+
+func (r *Reconciler) loadOptions() config.Options {
+	return config.Options{LookupEnv: r.opts.Env, Resolve: true}
+}
+
+// PlanBytes plans a YAML document against the current store; nothing is applied.
+func (r *Reconciler) PlanBytes(data []byte) (*Plan, error) {
+	f, rep := config.Parse("jagad.yaml", data, r.loadOptions())
+	if err := rep.Err(); err != nil {
+		return nil, err
+	}
+	return r.plan(f)
+}
+
+func (r *Reconciler) plan(f *config.File) (*Plan, error) {
+	var p *Plan
+	err := r.opts.Store.View(func(tx *state.Tx) error {
+		cur, err := tx.Settings()
+		if err != nil {
+			return err
+		}
+		d, err := buildDesired(f, cur.Values)
+		if err != nil {
+			return err
+		}
+		p, err = compute(tx, d, r.opts.Now().UTC())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	if p.massPrune() && !f.AllowMassPrune {
+		p.Held = "prune guard"
+	}
+	return p, nil
+}
+
+// Reload reads the file, plans and applies it. trigger names the cause
+// (start, watch, sighup, resync, api). A plan held by the prune guard is
+// applied only when confirmPrune is set.
+func (r *Reconciler) Reload(ctx context.Context, trigger string, confirmPrune bool) Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := r.opts.Now()
+	res, digest := r.reload(ctx, confirmPrune)
+	r.record(trigger, start, digest, res)
+	return res
+}
+
+func (r *Reconciler) reload(ctx context.Context, confirmPrune bool) (Result, string) {
+	data, err := os.ReadFile(r.opts.Path)
+	if err != nil {
+		return Result{Result: "failed", Err: fmt.Errorf("read %s: %w (keeping the last good config)", r.opts.Path, err)}, ""
+	}
+	sum := sha256.Sum256(data)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	if err := ctx.Err(); err != nil {
+		return Result{Result: "failed", Err: err}, digest
+	}
+	f, rep := config.Parse(r.opts.Path, data, r.loadOptions())
+	if err := rep.Err(); err != nil {
+		return Result{Result: "failed", Err: err}, digest
+	}
+	p, err := r.plan(f)
+	if err != nil {
+		return Result{Result: "failed", Err: err}, digest
+	}
+	if p.Held != "" && !confirmPrune {
+		return Result{Plan: p, Result: "held", Err: fmt.Errorf("held by the prune guard: the plan would delete %d of %d file-managed records; confirm with POST /api/config/reload?confirm_prune=true or set allow_mass_prune: true", p.Count(Prune), p.FileManaged)}, digest
+	}
+	p.Held = ""
+	r.lastGood = f
+	if p.Changes() == 0 {
+		return Result{Plan: p, Result: "unchanged"}, digest
+	}
+	err = r.opts.Store.Update(func(tx *state.Tx) error {
+		for _, w := range p.writes {
+			if err := w(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{Plan: p, Result: "failed", Err: fmt.Errorf("apply: %w", err)}, digest
+	}
+	return Result{Plan: p, Result: "applied"}, digest
+}
+
+// record updates the status, logs and meters one reload. The status is
+// written to the store only when something changed, so that an unchanged
+// reload writes nothing.
+func (r *Reconciler) record(trigger string, start time.Time, digest string, res Result) {
+	now := r.opts.Now()
+	dur := now.Sub(start)
+	st := &r.status
+	prevErr, prevHeld := st.LastError, st.Held
+	entry := state.ReloadEntry{
+		Trigger: trigger, At: now.UTC(), DurationMs: dur.Milliseconds(),
+		FileDigest: digest, Result: res.Result,
+	}
+	if res.Plan != nil {
+		entry.Summary = res.Plan.Summary()
+	}
+	persist := false
+	switch res.Result {
+	case "applied", "unchanged":
+		if res.Result == "applied" {
+			st.Generation++
+			persist = true
+		}
+		if digest != st.FileDigest {
+			persist = true
+		}
+		t := now.UTC()
+		st.LastAppliedAt = &t
+		st.FileDigest = digest
+		st.GitCommit = r.gitCommit(digest)
+		st.Summary = entry.Summary
+		st.LastError, st.Held, st.Healthy = "", "", true
+	case "held":
+		st.Held = "prune guard"
+		st.LastError = res.Err.Error()
+		st.Healthy = false
+	default:
+		st.LastError = res.Err.Error()
+		st.Healthy = false
+	}
+	if st.LastError != prevErr || st.Held != prevHeld {
+		persist = true
+	}
+	entry.Generation = st.Generation
+	entry.GitCommit = st.GitCommit
+	if res.Err != nil {
+		entry.Error = res.Err.Error()
+	}
+	t := now.UTC()
+	st.LastReloadAt = &t
+	st.DurationMs = entry.DurationMs
+	st.History = append([]state.ReloadEntry{entry}, st.History...)
+	if len(st.History) > historySize {
+		st.History = st.History[:historySize]
+	}
+	if persist {
+		snapshot := *st
+		if err := r.opts.Store.Update(func(tx *state.Tx) error { return tx.PutConfigStatus(snapshot) }); err != nil {
+			r.log.Error("store config status", "err", err)
+		}
+	}
+	r.opts.Metrics.observe(res, st.Generation, now)
+	r.logResult(trigger, dur, res)
+	if res.Err == nil && r.opts.OnApplied != nil && r.lastGood != nil {
+		r.opts.OnApplied(r.lastGood)
+	}
+	if res.Err != nil && r.opts.OnFailed != nil {
+		r.opts.OnFailed(res.Err)
+	}
+}
+
+func (r *Reconciler) logResult(trigger string, dur time.Duration, res Result) {
+	attrs := []any{"trigger", trigger, "result", res.Result, "duration", dur.Round(time.Microsecond)}
+	if res.Plan != nil {
+		attrs = append(attrs, "plan", res.Plan.Summary())
+	}
+	switch {
+	case res.Err != nil:
+		r.log.Error("config reload failed", append(attrs, "err", res.Err)...)
+	case res.Result == "applied":
+		for _, it := range res.Plan.Items {
+			if it.Action != Unchanged {
+				r.log.Info("config change", "action", it.Action, "kind", it.Kind, "name", it.Name, "fields", it.Fields)
+			}
+		}
+		r.log.Info("config applied", attrs...)
+	default:
+		r.log.Debug("config unchanged", attrs...)
+	}
+}

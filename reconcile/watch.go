@@ -1,0 +1,129 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// WatchOptions tune Run.
+type WatchOptions struct {
+	Debounce time.Duration // default 250 ms
+	Resync   time.Duration // periodic reload; default 5 min; <0 disables
+	Settle   time.Duration // stable-content check interval; default 50 ms
+}
+
+// Trigger asks Run for a reload (e.g. on SIGHUP). Bursts coalesce.
+func (r *Reconciler) Trigger(reason string) {
+	select {
+	case r.trigger <- reason:
+	default:
+	}
+}
+
+// Run watches the file's directory and reloads on changes, on Trigger and
+// on a timer, until ctx is done. Watching the directory (not the file)
+// survives editors that replace the file and Kubernetes' symlink swaps.
+func (r *Reconciler) Run(ctx context.Context, o WatchOptions) error {
+	if o.Debounce <= 0 {
+		o.Debounce = 250 * time.Millisecond
+	}
+	if o.Resync == 0 {
+		o.Resync = 5 * time.Minute
+	}
+	if o.Settle <= 0 {
+		o.Settle = 50 * time.Millisecond
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watch config: %w", err)
+	}
+	defer w.Close()
+	dir := filepath.Dir(r.opts.Path)
+	if err := w.Add(dir); err != nil {
+		return fmt.Errorf("watch config dir %s: %w", dir, err)
+	}
+
+	var resync <-chan time.Time
+	if o.Resync > 0 {
+		t := time.NewTicker(o.Resync)
+		defer t.Stop()
+		resync = t.C
+	}
+	debounce := time.NewTimer(time.Hour)
+	debounce.Stop()
+	pending := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if !r.relevant(ev) {
+				continue
+			}
+			pending = true
+			debounce.Reset(o.Debounce)
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			r.log.Warn("config watch error", "err", err)
+		case <-debounce.C:
+			if !pending {
+				continue
+			}
+			if !r.stable(ctx, o.Settle) {
+				debounce.Reset(o.Debounce)
+				continue
+			}
+			pending = false
+			r.Reload(ctx, "watch", false)
+		case reason := <-r.trigger:
+			r.Reload(ctx, reason, false)
+		case <-resync:
+			r.Reload(ctx, "resync", false)
+		}
+	}
+}
+
+// relevant reports whether a directory event may change the file's content:
+// the file itself, or (for ConfigMap-style symlink swaps) any entry whose
+// change may retarget it, such as "..data".
+func (r *Reconciler) relevant(ev fsnotify.Event) bool {
+	if ev.Op == fsnotify.Chmod {
+		return false
+	}
+	name := filepath.Base(ev.Name)
+	if filepath.Clean(ev.Name) == filepath.Clean(r.opts.Path) {
+		return true
+	}
+	// A symlinked file changes when a symlink in its chain is swapped.
+	if fi, err := os.Lstat(r.opts.Path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return len(name) > 1 && name[0] == '.' && name[1] == '.'
+	}
+	return false
+}
+
+// stable reads the file twice, settle apart, and reports whether the content
+// stayed the same (a writer is not half-way through).
+func (r *Reconciler) stable(ctx context.Context, settle time.Duration) bool {
+	a, errA := os.ReadFile(r.opts.Path)
+	select {
+	case <-ctx.Done():
+		return true
+	case <-time.After(settle):
+	}
+	b, errB := os.ReadFile(r.opts.Path)
+	if errA != nil || errB != nil {
+		return errA != nil && errB != nil // missing both times: let the reload report it
+	}
+	return bytes.Equal(a, b)
+}

@@ -1,0 +1,169 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// cronYAML is baseYAML with the schedule's cron at minute n.
+func cronYAML(tb testing.TB, n int) string {
+	return replace(tb, baseYAML, `"0 2 * * *"`, fmt.Sprintf(`"%d 2 * * *"`, n))
+}
+
+// run starts the watcher; it stops at the end of the test.
+func (f *fixture) run(tb testing.TB, o WatchOptions) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.r.Run(ctx, o) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("run: %v", err)
+		}
+	})
+}
+
+// waitCron waits until the store's schedule has the cron of minute n.
+func (f *fixture) waitCron(tb testing.TB, n int) {
+	tb.Helper()
+	want := fmt.Sprintf("%d 2 * * *", n)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if schedule(tb, f.store, "nightly").CronExpr == want {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tb.Fatalf("the store never got cron %q (status %+v)", want, f.r.Status().History)
+}
+
+// reloadsBy counts the history entries of a trigger.
+func (f *fixture) reloadsBy(trigger string) int {
+	n := 0
+	for _, h := range f.r.Status().History {
+		if h.Trigger == trigger {
+			n++
+		}
+	}
+	return n
+}
+
+var fast = WatchOptions{Debounce: 50 * time.Millisecond, Resync: -1, Settle: 20 * time.Millisecond}
+
+func TestWatchEditorSaves(t *testing.T) {
+	saves := []struct {
+		name string
+		save func(tb testing.TB, path, content string)
+	}{
+		{"in place", func(tb testing.TB, path, content string) { writeFile(tb, path, content) }},
+		{"temp file and rename", func(tb testing.TB, path, content string) {
+			tmp := filepath.Join(filepath.Dir(path), ".jagad.yaml.tmp")
+			writeFile(tb, tmp, content)
+			if err := os.Rename(tmp, path); err != nil {
+				tb.Fatal(err)
+			}
+		}},
+	}
+	for _, s := range saves {
+		t.Run(s.name, func(t *testing.T) {
+			f := newFixture(t, nil, cronYAML(t, 0))
+			f.reload(t, "applied")
+			f.run(t, fast)
+			for n := 1; n <= 3; n++ {
+				s.save(t, f.path, cronYAML(t, n))
+				f.waitCron(t, n)
+			}
+		})
+	}
+}
+
+// TestWatchConfigMapSwap follows a Kubernetes ConfigMap volume: the file is
+// a symlink through ..data, which is swapped atomically to a new directory.
+func TestWatchConfigMapSwap(t *testing.T) {
+	dir := t.TempDir()
+	version := func(n int) {
+		ts := fmt.Sprintf("..2026_01_01_00_00_%02d.%d", n, n)
+		if err := os.Mkdir(filepath.Join(dir, ts), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, ts, "jagad.yaml"), cronYAML(t, n))
+		tmp := filepath.Join(dir, "..data_tmp")
+		if err := os.Symlink(ts, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 { // the old version goes, as the kubelet removes it
+			if err := os.RemoveAll(filepath.Join(dir, fmt.Sprintf("..2026_01_01_00_00_%02d.%d", n-1, n-1))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	version(0)
+	path := filepath.Join(dir, "jagad.yaml")
+	if err := os.Symlink(filepath.Join("..data", "jagad.yaml"), path); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureAt(t, nil, path, nil)
+	f.reload(t, "applied")
+	f.run(t, fast)
+	for n := 1; n <= 3; n++ {
+		version(n)
+		f.waitCron(t, n)
+	}
+	if n := f.reloadsBy("watch"); n < 3 {
+		t.Errorf("%d watch reloads for 3 swaps", n)
+	}
+}
+
+func TestWatchCoalescesBursts(t *testing.T) {
+	f := newFixture(t, nil, cronYAML(t, 0))
+	f.reload(t, "applied")
+	f.run(t, WatchOptions{Debounce: 200 * time.Millisecond, Resync: -1, Settle: 20 * time.Millisecond})
+	start := time.Now()
+	for n := 1; n <= 10; n++ {
+		writeFile(t, f.path, cronYAML(t, n))
+		time.Sleep(60 * time.Millisecond)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Logf("the ten saves took %v", d)
+	}
+	f.waitCron(t, 10)
+	time.Sleep(400 * time.Millisecond) // let a late reload show itself
+	if n := f.reloadsBy("watch"); n < 1 || n > 2 {
+		t.Errorf("ten saves caused %d reloads, want 1 or 2", n)
+	}
+	if got := schedule(t, f.store, "nightly").CronExpr; got != "10 2 * * *" {
+		t.Errorf("final cron %q: the last save must win", got)
+	}
+}
+
+func TestTriggerReloads(t *testing.T) {
+	f := newFixture(t, nil, cronYAML(t, 0))
+	f.reload(t, "applied")
+	f.run(t, WatchOptions{Debounce: time.Hour, Resync: -1})
+	// With an hour of debounce only the trigger can apply the change in time.
+	f.write(t, cronYAML(t, 7))
+	f.r.Trigger("sighup")
+	f.waitCron(t, 7)
+	if h := f.r.Status().History[0]; h.Trigger != "sighup" || h.Result != "applied" {
+		t.Errorf("history[0] = %+v", h)
+	}
+}
+
+func TestResyncReloads(t *testing.T) {
+	f := newFixture(t, nil, cronYAML(t, 0))
+	f.reload(t, "applied")
+	f.run(t, WatchOptions{Debounce: time.Hour, Resync: 50 * time.Millisecond})
+	f.write(t, cronYAML(t, 8))
+	f.waitCron(t, 8)
+	if f.reloadsBy("resync") == 0 {
+		t.Error("no resync reload in the history")
+	}
+}
