@@ -98,21 +98,7 @@ func startUpload(ctx context.Context, st storage.Store, key, compression string,
 	pr, pw := io.Pipe()
 	u := &upload{sumComp: sha256.New(), sumStore: sha256.New(), pw: pw, done: make(chan putResult, 1)}
 	u.stored.w = io.MultiWriter(u.sumStore, pw)
-	var afterComp io.Writer = &u.stored
-	if kr != nil {
-		enc, err := crypt.NewWriter(&u.stored, kr)
-		if err != nil {
-			return nil, fmt.Errorf("start encryption: %w", err)
-		}
-		u.enc = enc
-		afterComp = enc
-	}
-	comp, err := newCompressor(io.MultiWriter(u.sumComp, afterComp), compression)
-	if err != nil {
-		return nil, err
-	}
-	u.comp = comp
-	u.raw.w = comp
+	// Storage reads from the start: the encrypter writes its header at once.
 	go func() {
 		n, err := st.Put(ctx, key, pr)
 		if err == nil {
@@ -124,6 +110,24 @@ func startUpload(ctx context.Context, st storage.Store, key, compression string,
 		pr.CloseWithError(err)
 		u.done <- putResult{n, err}
 	}()
+	var afterComp io.Writer = &u.stored
+	if kr != nil {
+		enc, err := crypt.NewWriter(&u.stored, kr)
+		if err != nil {
+			err = fmt.Errorf("start encryption: %w", err)
+			u.abort(err)
+			return nil, err
+		}
+		u.enc = enc
+		afterComp = enc
+	}
+	comp, err := newCompressor(io.MultiWriter(u.sumComp, afterComp), compression)
+	if err != nil {
+		u.abort(err)
+		return nil, err
+	}
+	u.comp = comp
+	u.raw.w = comp
 	return u, nil
 }
 
