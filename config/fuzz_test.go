@@ -22,7 +22,6 @@ func FuzzParse(f *testing.F) {
 	noFiles := func(string) ([]byte, error) { return []byte("secret\n"), nil }
 	env := func(k string) (string, bool) { return "v-" + k, len(k)%2 == 0 }
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_ = os.WriteFile("/tmp/fuzz-last.yaml", data, 0o644)
 		for _, resolve := range []bool{false, true} {
 			file, rep := Parse("fuzz.yaml", data, Options{LookupEnv: env, ReadFile: noFiles, Resolve: resolve})
 			if rep == nil {

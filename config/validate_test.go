@@ -79,9 +79,9 @@ func TestValidateStorage(t *testing.T) {
 		return Storage{Name: "s3", ProviderType: "s3", Region: "us-east-1", Bucket: "my-backups", AccessKey: "a", SecretKey: "b"}
 	}
 	tests := []struct {
-		name   string
-		s      func() Storage
-		want   []string
+		name string
+		s    func() Storage
+		want []string
 	}{
 		{"s3 region only", s3, nil},
 		{"local", func() Storage { return Storage{Name: "d", ProviderType: "local", Path: "/srv/b", Prefix: "x/"} }, nil},
