@@ -1,7 +1,25 @@
 // Package api is Jagad's REST API: the endpoints of the original Jagad API
 // (see ../shared/jagad-api-reference.txt) plus the config endpoints, served
 // with httprouter. Handlers return (any, error); one wrapper does auth, CSRF,
-// body limits and JSON, and one table maps error codes to HTTP statuses.
+// body limits and JSON, and one table (statusOf) maps error codes to HTTP
+// statuses.
+//
+// Decisions worth knowing:
+//   - Sessions: 32 random bytes, stored as their SHA-256 in Badger, fixed 24 h
+//     expiry, all deleted by a password change. Token from the Authorization
+//     header ("<token>" or "Bearer <token>") or the "session" cookie.
+//   - Cookie-authenticated writes need Content-Type application/json (YAML
+//     types for the plan endpoint) and, with an Origin header, the same host.
+//   - Failed logins are throttled per address and per (user, address); see
+//     ratelimit.go for the rule. RemoteAddr is the client; X-Forwarded-For is
+//     not trusted.
+//   - Creating a connection does not connect to it (GitOps users declare
+//     connections before their servers exist); use .../test.
+//   - Writes to file-managed records are 409; a file-managed schedule's
+//     `enabled` can be overridden at run time.
+//   - Secrets are never returned: connection passwords are omitted, secret
+//     keys and notification secrets are masked "••••••", and a masked or
+//     empty secret on update keeps the stored value.
 package api
 
 import (

@@ -122,7 +122,8 @@ func (s *server) login(r *http.Request, _ httprouter.Params) (any, error) {
 	}
 	if !ok {
 		s.limiter.fail(in.Username, addr, now)
-		s.log.Warn("failed login", "user", in.Username, "client", addr)
+		// The name is not logged: people type passwords into it by mistake.
+		s.log.Warn("failed login", "client", addr)
 		return nil, apierr.Unauthorized("invalid credentials")
 	}
 	s.limiter.succeed(in.Username, addr)

@@ -219,6 +219,7 @@ type fakeEngine struct {
 	store    *state.Store
 	calls    []string
 	testErr  error
+	leak     bool // test actions fail with the record's secrets in the message
 	payload  []byte
 	verifies int
 }
@@ -268,11 +269,21 @@ func (f *fakeEngine) RunSchedule(_ context.Context, id string) error {
 
 func (f *fakeEngine) TestStorage(_ context.Context, id string) error {
 	f.record("test-storage " + id)
+	if f.leak {
+		var p state.Provider
+		_ = f.store.View(func(tx *state.Tx) (err error) { p, err = state.Get[state.Provider](tx, id); return })
+		return fmt.Errorf("bucket check with key %s failed", p.SecretKey.Reveal())
+	}
 	return f.testErr
 }
 
 func (f *fakeEngine) TestNotification(_ context.Context, id string) error {
 	f.record("test-notif " + id)
+	if f.leak {
+		var n state.Notification
+		_ = f.store.View(func(tx *state.Tx) (err error) { n, err = state.Get[state.Notification](tx, id); return })
+		return fmt.Errorf("send with config %s failed", n.ConfigJSON.Reveal())
+	}
 	return f.testErr
 }
 
@@ -317,4 +328,3 @@ func (f *fakeConfig) Reload(_ context.Context, confirm bool) (PlanView, error) {
 }
 
 var _ = apierr.Invalid
-var _ = fmt.Sprint

@@ -218,7 +218,7 @@ func TestNotificationSecretsKept(t *testing.T) {
 	var n notificationView
 	mustJSON(t, e.call("POST", "/api/notifications", map[string]any{"name": "hook", "notif_type": "webhook",
 		"config_json": `{"url":"https://h.example.com/in?k=1","headers":{"X-Token":"tok-1","X-Other":"o-1"}}`,
-		"events": []string{"backup.failed"}}, 201), &n)
+		"events":      []string{"backup.failed"}}, 201), &n)
 	if n.ConfigJSON != `{"headers":{"X-Other":"`+mask+`","X-Token":"`+mask+`"},"url":"`+mask+`"}` {
 		t.Errorf("masked config: %s", n.ConfigJSON)
 	}

@@ -1,0 +1,130 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jagad/jagad/api"
+	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/api/client"
+	"github.com/jagad/jagad/state"
+)
+
+// planner is a stand-in reconciler: documents with "schedules" plan changes.
+type planner struct{ got []byte }
+
+func (p *planner) Status() (state.ConfigStatus, error) { return state.ConfigStatus{}, nil }
+
+func (p *planner) Plan(_ context.Context, doc []byte) (api.PlanView, error) {
+	p.got = doc
+	switch {
+	case strings.Contains(string(doc), "broken"):
+		return api.PlanView{}, apierr.Invalid("jagad.yaml:2:1: unknown key \"broken\"")
+	case strings.Contains(string(doc), "schedules"):
+		return api.PlanView{Changes: 4, Summary: "4 changes", Items: []api.PlanItem{
+			{Action: "create", Kind: "schedule", Name: "x"},
+			{Action: "update", Kind: "connection", Name: "y", Fields: []string{"host", "port"}},
+			{Action: "prune", Kind: "notification", Name: "old"},
+			{Action: "adopt", Kind: "storage", Name: "s3"},
+			{Action: "unchanged", Kind: "connection", Name: "z"},
+		}}, nil
+	}
+	return api.PlanView{Summary: "No changes.", Items: []api.PlanItem{}}, nil
+}
+
+func (p *planner) Reload(context.Context, bool) (api.PlanView, error) { return api.PlanView{}, nil }
+
+// daemon serves a real API; paths records every request path.
+func daemon(t *testing.T) (*httptest.Server, *planner, *[]string) {
+	t.Helper()
+	st, err := state.Open(state.Options{Dir: t.TempDir(), MasterKey: bytes.Repeat([]byte{1}, 32), GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	p := &planner{}
+	h := api.New(api.Deps{Store: st, Config: p, AdminUser: "admin", AdminPass: "pw-123456"})
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, p, &paths
+}
+
+func write(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "jagad.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestRunPlan(t *testing.T) {
+	srv, p, paths := daemon(t)
+	creds := map[string]string{"JAGAD_URL": srv.URL, "JAGAD_USER": "admin", "JAGAD_PASSWORD": "pw-123456"}
+	changes := write(t, "version: 1\nschedules: []\n")
+
+	var out, errb bytes.Buffer
+	code := client.RunPlan([]string{"-f", changes}, nil, &out, &errb, envOf(creds))
+	if code != client.ExitChanges {
+		t.Fatalf("exit %d, stderr %s", code, errb.String())
+	}
+	want := "+ create schedule \"x\"\n~ update connection \"y\" (fields: host, port)\n- prune notification \"old\"\n= adopt storage \"s3\"\n4 changes\n"
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if string(p.got) != "version: 1\nschedules: []\n" {
+		t.Errorf("daemon got %q", p.got)
+	}
+	// It logged in, planned and logged the session out again.
+	if got := strings.Join(*paths, " "); got != "/api/auth/login /api/config/plan /api/auth/logout" {
+		t.Errorf("requests: %s", got)
+	}
+
+	out.Reset()
+	code = client.RunPlan([]string{"-f", "-"}, strings.NewReader("version: 1\n"), &out, &errb, envOf(creds))
+	if code != client.ExitNoChange || !strings.Contains(out.String(), "No changes.") {
+		t.Errorf("no change: exit %d, %q", code, out.String())
+	}
+
+	errb.Reset()
+	code = client.RunPlan([]string{"-f", write(t, "version: 1\nbroken: 1\n")}, nil, &out, &errb, envOf(creds))
+	if code != client.ExitError || !strings.Contains(errb.String(), `unknown key "broken"`) {
+		t.Errorf("invalid file: exit %d, %q", code, errb.String())
+	}
+
+	errb.Reset()
+	code = client.RunPlan([]string{"-f", changes}, nil, &out, &errb, envOf(map[string]string{"JAGAD_URL": srv.URL, "JAGAD_TOKEN": "forged"}))
+	if code != client.ExitError || !strings.Contains(errb.String(), "unauthorized") {
+		t.Errorf("bad token: exit %d, %q", code, errb.String())
+	}
+
+	errb.Reset()
+	code = client.RunPlan([]string{"-f", filepath.Join(t.TempDir(), "missing.yaml")}, nil, &out, &errb, envOf(creds))
+	if code != client.ExitError || !strings.Contains(errb.String(), "read config") {
+		t.Errorf("missing file: exit %d, %q", code, errb.String())
+	}
+
+	errb.Reset()
+	code = client.RunPlan([]string{"-f", changes}, nil, &out, &errb, envOf(map[string]string{"JAGAD_URL": "http://127.0.0.1:1", "JAGAD_TOKEN": "t"}))
+	if code != client.ExitError || !strings.Contains(errb.String(), "reach jagad") {
+		t.Errorf("no daemon: exit %d, %q", code, errb.String())
+	}
+}

@@ -1,0 +1,145 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jagad/jagad/api/apierr"
+)
+
+func TestDownload(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(e)
+	e.eng.payload = []byte("PGDMP fake custom dump")
+	w := e.call("GET", "/api/backups/"+f.backup+"/download", nil, 200)
+	h := w.Header()
+	if h.Get("Content-Type") != "application/octet-stream" ||
+		h.Get("Content-Disposition") != `attachment; filename=bck_1-20250101-020000.pgdump.zst` ||
+		h.Get("Content-Length") != "22" || w.Body.String() != "PGDMP fake custom dump" {
+		t.Errorf("download: %v %q", h, w.Body)
+	}
+	// A running backup has no object to download or verify.
+	var b backupView
+	mustJSON(t, e.call("POST", "/api/backups", map[string]any{"connection_id": f.conn, "database_id": f.db}, 201), &b)
+	if b.Status != "running" || !b.NotifyOnSuccess || !b.NotifyOnFailure || b.BackupType != "full" {
+		t.Errorf("one-shot backup defaults: %+v", b)
+	}
+	for _, p := range []string{"/download", "/verify", "/restore"} {
+		method := "POST"
+		if p == "/download" {
+			method = "GET"
+		}
+		if w := e.send(req{method: method, path: "/api/backups/" + b.ID + p}); w.Code != http.StatusConflict {
+			t.Errorf("%s of running backup: %d %s", p, w.Code, w.Body)
+		}
+	}
+}
+
+// failingEngine returns a plain error that the API must not show.
+type failingEngine struct{ *fakeEngine }
+
+func (failingEngine) RunSchedule(context.Context, string) error {
+	return errors.New("gocron: scheduler internals exploded")
+}
+
+func (failingEngine) Verify(context.Context, string) error {
+	return apierr.Conflict("backup is already being verified")
+}
+
+func TestErrorMapping(t *testing.T) {
+	e := newEnv(t)
+	e.deps.Engine = failingEngine{e.eng}
+	e.h = New(e.deps)
+	f := newFixture(e)
+	w := e.send(req{method: "POST", path: "/api/schedules/" + f.sched + "/run"})
+	if w.Code != 500 || errMsg(t, w) != "internal error" {
+		t.Errorf("unclassified: %d %s", w.Code, w.Body)
+	}
+	if n := strings.Count(e.logs.String(), "scheduler internals exploded"); n != 1 {
+		t.Errorf("unclassified error logged %d times", n)
+	}
+	w = e.send(req{method: "POST", path: "/api/backups/" + f.backup + "/verify"})
+	if w.Code != 409 || errMsg(t, w) != "backup is already being verified" {
+		t.Errorf("classified: %d %s", w.Code, w.Body)
+	}
+	if w := e.send(req{method: "PATCH", path: "/api/connections"}); w.Code != 405 {
+		t.Errorf("PATCH: %d", w.Code)
+	}
+	srv := &server{log: e.deps.Logger}
+	for code, status := range statusOf {
+		w := httptest.NewRecorder()
+		srv.writeError(w, httptest.NewRequest("GET", "/api/x", nil), apierr.New(code, "m"))
+		if w.Code != status || errMsg(t, w) != "m" {
+			t.Errorf("%s → %d %s, want %d", code, w.Code, w.Body, status)
+		}
+	}
+}
+
+func TestNotReadyEngine(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.Engine = nil })
+	conn := idOf(t, e.call("POST", "/api/connections", map[string]any{"name": "c", "db_type": "mysql", "host": "h", "username": "u"}, 201).Body)
+	db := database(conn, "d", "api")
+	put(t, e.store, db)
+	prov := idOf(t, e.call("POST", "/api/storage-providers", map[string]any{"name": "p", "provider_type": "local", "path": "/srv"}, 201).Body)
+	for _, r := range []req{
+		{method: "POST", path: "/api/backups", body: map[string]any{"connection_id": conn, "database_id": db.ID}},
+		{method: "POST", path: "/api/storage-providers/" + prov + "/test"},
+	} {
+		w := e.send(r)
+		if w.Code != 503 || errMsg(t, w) != "backup engine not available yet" {
+			t.Errorf("%s %s: %d %s", r.method, r.path, w.Code, w.Body)
+		}
+	}
+}
+
+func TestAPIOnlyMode(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.Config = nil })
+	if w := e.send(req{method: "GET", path: "/api/config/status"}); w.Code != 404 || !strings.Contains(errMsg(t, w), "no config file") {
+		t.Errorf("status: %d %s", w.Code, w.Body)
+	}
+	for _, p := range []string{"/api/config/reload"} {
+		if w := e.send(req{method: "POST", path: p}); w.Code != 409 || !strings.Contains(errMsg(t, w), "no config file") {
+			t.Errorf("%s: %d %s", p, w.Code, w.Body)
+		}
+	}
+	w := e.send(req{method: "POST", path: "/api/config/plan", body: "version: 1\n", header: map[string]string{"Content-Type": "application/yaml"}})
+	if w.Code != 409 {
+		t.Errorf("plan: %d %s", w.Code, w.Body)
+	}
+	e.call("GET", "/api/config/export", nil, 200)
+}
+
+func TestConfigEndpoints(t *testing.T) {
+	e := newEnv(t)
+	w := e.send(req{method: "POST", path: "/api/config/plan", body: "version: 1\nschedules: []\n", header: map[string]string{"Content-Type": "application/x-yaml"}})
+	var pv struct {
+		Changes int        `json:"changes"`
+		Items   []PlanItem `json:"items"`
+	}
+	mustJSON(t, w, &pv)
+	if w.Code != 200 || pv.Changes != 2 || len(pv.Items) != 2 || string(e.cfg.planned) != "version: 1\nschedules: []\n" {
+		t.Errorf("plan: %d %s", w.Code, w.Body)
+	}
+	if w := e.send(req{method: "POST", path: "/api/config/plan", body: `{"version":1}`}); w.Code != 400 {
+		t.Errorf("JSON plan body: %d", w.Code)
+	}
+	if w := e.send(req{method: "POST", path: "/api/config/plan", body: " \n", header: map[string]string{"Content-Type": "text/plain"}}); w.Code != 400 {
+		t.Errorf("empty plan: %d", w.Code)
+	}
+	e.cfg.err = apierr.Invalid(`jagad.yaml:3:1: unknown key "x"`)
+	if w := e.send(req{method: "POST", path: "/api/config/plan", body: "x: 1\n", header: map[string]string{"Content-Type": "text/plain"}}); w.Code != 400 || !strings.Contains(errMsg(t, w), "3:1") {
+		t.Errorf("invalid plan: %d %s", w.Code, w.Body)
+	}
+	e.call("POST", "/api/config/reload?confirm_prune=true", nil, 200)
+	if !e.cfg.confirm {
+		t.Error("confirm_prune not passed")
+	}
+	e.call("POST", "/api/config/reload", nil, 200)
+	if e.cfg.confirm {
+		t.Error("confirm_prune defaulted to true")
+	}
+}
