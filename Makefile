@@ -29,7 +29,12 @@ test: services
 test-short:
 	go test -count=1 -short ./...
 
+# Benchmarks: Go benchmarks of the hot paths, then the end-to-end backup and
+# restore benchmark, which reports every row as a ratio to a baseline run in
+# the same script.
 bench: services build
+	go test -run '^$$' -bench . -benchtime 3x ./config/ ./reconcile/ ./state/
+	go test -run '^$$' -bench . ./api/ ./engine/crypt/
 	bash engine/bench/run.sh
 
 lint:
