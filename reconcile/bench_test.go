@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+
+	"github.com/jagad/jagad/state"
 )
 
 // BenchmarkReload1000 validates, plans and applies a file with 1,000
@@ -63,5 +65,33 @@ func BenchmarkReloadUnchanged(b *testing.B) {
 	case <-feed:
 		b.Fatal("an unchanged reload wrote to the store")
 	default:
+	}
+}
+
+// BenchmarkReloadUnchangedFullPlan is BenchmarkReloadUnchanged when an API
+// write since the last reload makes it read and diff the whole store.
+func BenchmarkReloadUnchangedFullPlan(b *testing.B) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "jagad.yaml")
+	writeFile(b, path, bigYAML(1000, "bench"))
+	s := dirStore(b, filepath.Join(dir, "store"))
+	defer s.Close()
+	r, err := New(Options{Path: path, Store: s, Env: testEnv})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res := r.Reload(context.Background(), "bench", false); res.Result != "applied" {
+		b.Fatalf("first reload: %s %v", res.Result, res.Err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		mustUpdate(b, s, func(tx *state.Tx) error {
+			return tx.PutSettings(state.Settings{Values: map[string]string{"mysql_path": "/usr/bin/mysql"}})
+		})
+		b.StartTimer()
+		if res := r.Reload(context.Background(), "bench", false); res.Result != "unchanged" {
+			b.Fatalf("reload: %s %v", res.Result, res.Err)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,8 +43,9 @@ func runChild(role string) int {
 		return 1
 	}
 	fmt.Println("reloading")
+	start := time.Now()
 	res := r.Reload(context.Background(), "start", false)
-	fmt.Println("done", res.Result, res.Err)
+	fmt.Printf("done %s %v %d\n", res.Result, res.Err, time.Since(start).Microseconds())
 	time.Sleep(time.Minute) // the parent kills us
 	return 0
 }
@@ -122,22 +124,31 @@ func TestKillDuringReload(t *testing.T) {
 	oldConns, oldScheds := wantSet("old")
 	newConns, newScheds := wantSet("new")
 
-	// Kill right away, at random moments inside the reload, and after it.
-	delays := []time.Duration{0, 20 * time.Millisecond}
-	for range 4 {
-		delays = append(delays, time.Duration(rand.IntN(800))*time.Millisecond)
-	}
-	delays = append(delays, 3*time.Second)
+	// A first run is killed long after the reload and measures how long it
+	// takes; the others are killed at random moments inside that time.
+	var took time.Duration
+	delays := []time.Duration{3 * time.Second, 0}
 	sawOld, sawNew := false, false
-	for i, delay := range delays {
+	for i := 0; i < len(delays); i++ {
+		delay := delays[i]
 		dir := filepath.Join(base, fmt.Sprintf("run%d", i))
 		copyDir(t, oldDir, dir)
-		finished := killChild(t, dir, newFile, delay)
+		finished, d := killChild(t, dir, newFile, delay)
+		if i == 0 {
+			if !finished {
+				t.Fatal("the reload did not finish within 3 s")
+			}
+			took = d
+			for range 5 {
+				delays = append(delays, time.Duration(rand.Int64N(int64(took)*11/10)))
+			}
+		}
 
 		conns, scheds, dbs := recordSet(t, dir)
+		state := "new"
 		switch {
 		case slices.Equal(conns, oldConns) && slices.Equal(scheds, oldScheds) && dbs == crashRecords:
-			sawOld = true
+			sawOld, state = true, "old"
 			if finished {
 				t.Errorf("run %d: the reload reported done, but the store holds the old records", i)
 			}
@@ -147,10 +158,13 @@ func TestKillDuringReload(t *testing.T) {
 			t.Fatalf("run %d (kill after %v): a mix of old and new: %d connections, %d schedules, %d databases (first %q, last %q)",
 				i, delay, len(conns), len(scheds), dbs, first(conns), last(conns))
 		}
-		t.Logf("run %d: killed after %v (reload finished: %v): old=%v", i, delay, finished, sawOld && !sawNew)
+		t.Logf("run %d: killed %v after the reload began (it takes %v; finished: %v): store holds the %s records", i, delay, took, finished, state)
 	}
 	if !sawNew {
 		t.Error("no run reached the new state: the reload never completed")
+	}
+	if !sawOld {
+		t.Error("no run was killed before its commit: the test proves nothing")
 	}
 }
 
@@ -169,8 +183,9 @@ func last(s []string) string {
 }
 
 // killChild runs the reload child on dir and kills it delay after it
-// started reloading. It reports whether the reload had finished.
-func killChild(tb testing.TB, dir, file string, delay time.Duration) bool {
+// started reloading. It reports whether the reload had finished, and how
+// long it took.
+func killChild(tb testing.TB, dir, file string, delay time.Duration) (bool, time.Duration) {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=reload", crashDirEnv+"="+dir, crashFileEnv+"="+file)
@@ -208,14 +223,18 @@ func killChild(tb testing.TB, dir, file string, delay time.Duration) bool {
 		tb.Fatal(err)
 	}
 	_ = cmd.Wait()
-	finished := false
+	finished, took := false, time.Duration(0)
 	for l := range lines {
-		if strings.HasPrefix(l, "done") {
+		if rest, ok := strings.CutPrefix(l, "done applied <nil> "); ok {
 			finished = true
-			if l != "done applied <nil>" {
-				tb.Errorf("child reload: %s", l)
+			us, err := strconv.ParseInt(rest, 10, 64)
+			if err != nil {
+				tb.Errorf("child: %q", l)
 			}
+			took = time.Duration(us) * time.Microsecond
+		} else if strings.HasPrefix(l, "done") {
+			tb.Errorf("child reload: %s", l)
 		}
 	}
-	return finished
+	return finished, took
 }

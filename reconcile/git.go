@@ -9,22 +9,36 @@ import (
 )
 
 // gitCommit returns the commit of the file when it sits in a git work tree
-// and is unmodified there ("" otherwise). Results are cached per digest.
+// ("<commit>-dirty" when modified there, "" when outside a work tree or not
+// committed yet). Only answers that cannot change while the content stays the
+// same are cached per digest: a clean commit, and "not in a work tree".
+// A dirty or untracked file can be committed without its digest changing.
 func (r *Reconciler) gitCommit(digest string) string {
+	if r.notGitTree {
+		return ""
+	}
 	if c, ok := r.gitCache[digest]; ok {
 		return c
 	}
-	c := gitCommitOf(r.opts.Path)
-	if len(r.gitCache) > 64 {
-		clear(r.gitCache)
+	c, inTree := gitCommitOf(r.opts.Path)
+	if !inTree {
+		r.notGitTree = true
+		return ""
 	}
-	r.gitCache[digest] = c
+	if c != "" && !strings.HasSuffix(c, "-dirty") {
+		if len(r.gitCache) > 64 {
+			clear(r.gitCache)
+		}
+		r.gitCache[digest] = c
+	}
 	return c
 }
 
-func gitCommitOf(path string) string {
+// gitCommitOf returns the file's commit and whether its directory is in a
+// git work tree at all.
+func gitCommitOf(path string) (commit string, inTree bool) {
 	if _, err := exec.LookPath("git"); err != nil {
-		return ""
+		return "", false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -37,12 +51,15 @@ func gitCommitOf(path string) string {
 		out, err := cmd.Output()
 		return strings.TrimSpace(string(out)), err
 	}
+	if out, err := run("rev-parse", "--is-inside-work-tree"); err != nil || out != "true" {
+		return "", false
+	}
 	commit, err := run("log", "-1", "--format=%H", "--", base)
 	if err != nil || commit == "" {
-		return ""
+		return "", true
 	}
 	if dirty, err := run("status", "--porcelain", "--", base); err != nil || dirty != "" {
-		return commit + "-dirty"
+		return commit + "-dirty", true
 	}
-	return commit
+	return commit, true
 }

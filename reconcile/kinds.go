@@ -21,9 +21,9 @@ type kindOps[S any, R state.Record] struct {
 
 var providerOps = kindOps[state.ProviderSpec, state.Provider]{
 	label: "storage", kind: state.KindProvider,
-	name:  func(s state.ProviderSpec) string { return s.Name },
-	spec:  func(r state.Provider) state.ProviderSpec { return r.ProviderSpec },
-	meta:  func(r state.Provider) state.Meta { return r.Meta },
+	name: func(s state.ProviderSpec) string { return s.Name },
+	spec: func(r state.Provider) state.ProviderSpec { return r.ProviderSpec },
+	meta: func(r state.Provider) state.Meta { return r.Meta },
 	build: func(m state.Meta, s state.ProviderSpec, _ *state.Provider) state.Provider {
 		return state.Provider{Meta: m, ProviderSpec: s}
 	},
@@ -31,9 +31,9 @@ var providerOps = kindOps[state.ProviderSpec, state.Provider]{
 
 var connectionOps = kindOps[state.ConnectionSpec, state.Connection]{
 	label: "connection", kind: state.KindConnection,
-	name:  func(s state.ConnectionSpec) string { return s.Name },
-	spec:  func(r state.Connection) state.ConnectionSpec { return r.ConnectionSpec },
-	meta:  func(r state.Connection) state.Meta { return r.Meta },
+	name: func(s state.ConnectionSpec) string { return s.Name },
+	spec: func(r state.Connection) state.ConnectionSpec { return r.ConnectionSpec },
+	meta: func(r state.Connection) state.Meta { return r.Meta },
 	build: func(m state.Meta, s state.ConnectionSpec, _ *state.Connection) state.Connection {
 		return state.Connection{Meta: m, ConnectionSpec: s}
 	},
@@ -41,9 +41,9 @@ var connectionOps = kindOps[state.ConnectionSpec, state.Connection]{
 
 var notificationOps = kindOps[state.NotificationSpec, state.Notification]{
 	label: "notification", kind: state.KindNotification,
-	name:  func(s state.NotificationSpec) string { return s.Name },
-	spec:  func(r state.Notification) state.NotificationSpec { return r.NotificationSpec },
-	meta:  func(r state.Notification) state.Meta { return r.Meta },
+	name: func(s state.NotificationSpec) string { return s.Name },
+	spec: func(r state.Notification) state.NotificationSpec { return r.NotificationSpec },
+	meta: func(r state.Notification) state.Meta { return r.Meta },
 	build: func(m state.Meta, s state.NotificationSpec, _ *state.Notification) state.Notification {
 		return state.Notification{Meta: m, NotificationSpec: s}
 	},
@@ -51,9 +51,9 @@ var notificationOps = kindOps[state.NotificationSpec, state.Notification]{
 
 var scheduleOps = kindOps[state.ScheduleSpec, state.Schedule]{
 	label: "schedule", kind: state.KindSchedule,
-	name:  func(s state.ScheduleSpec) string { return s.Name },
-	spec:  func(r state.Schedule) state.ScheduleSpec { return r.ScheduleSpec },
-	meta:  func(r state.Schedule) state.Meta { return r.Meta },
+	name: func(s state.ScheduleSpec) string { return s.Name },
+	spec: func(r state.Schedule) state.ScheduleSpec { return r.ScheduleSpec },
+	meta: func(r state.Schedule) state.Meta { return r.Meta },
 	build: func(m state.Meta, s state.ScheduleSpec, old *state.Schedule) state.Schedule {
 		sch := state.Schedule{Meta: m, ScheduleSpec: s}
 		// An API override lasts until the file's value for that field changes.
@@ -73,10 +73,13 @@ func planKind[S any, R state.Record](pl *planner, want []S, ops kindOps[S, R]) (
 		return nil, err
 	}
 	byName := make(map[string]R, len(current))
+	names := make(map[string]string, len(current))
+	pl.names[ops.kind] = names
 	for _, r := range current {
 		byName[ops.name(ops.spec(r))] = r
+		names[r.RecordID()] = ops.name(ops.spec(r))
 		if ops.meta(r).ManagedBy == state.ManagedByFile {
-			pl.plan.FileManaged++
+			pl.plan.countManaged(ops.label)
 		}
 	}
 	ids := map[string]string{}
@@ -183,7 +186,7 @@ func (pl *planner) planDatabases(want []desiredDB) (func(), error) {
 	for _, db := range current {
 		byID[db.ID] = db
 		if db.ManagedBy == state.ManagedByFile {
-			pl.plan.FileManaged++
+			pl.plan.countManaged("database")
 		}
 	}
 	wanted := map[string]bool{}
@@ -209,12 +212,7 @@ func (pl *planner) planDatabases(want []desiredDB) (func(), error) {
 			pl.add(Item{Kind: "database", Name: label, ID: id, Action: Unchanged}, nil)
 		}
 	}
-	connNames := map[string]string{}
-	if conns, err := state.List[state.Connection](pl.tx); err == nil {
-		for _, c := range conns {
-			connNames[c.ID] = c.Name
-		}
-	}
+	connNames := pl.names[state.KindConnection] // the stored connections, listed by planKind
 	return func() {
 		for _, db := range current {
 			if db.ManagedBy != state.ManagedByFile || wanted[db.ID] {

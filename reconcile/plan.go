@@ -41,7 +41,13 @@ type Plan struct {
 	// Held is "prune guard" when the plan would delete too much and waits for confirmation.
 	Held string `json:"held,omitempty"`
 
-	writes []func(tx *state.Tx) error
+	writes      []func(tx *state.Tx) error
+	kindManaged map[string]int // file-managed records before the plan, per kind
+}
+
+// clone returns a copy of the plan's items and counts, without its writes.
+func (p *Plan) clone() *Plan {
+	return &Plan{Items: append([]Item(nil), p.Items...), FileManaged: p.FileManaged, Held: p.Held}
 }
 
 // Changes counts the items that write something.
@@ -76,15 +82,36 @@ func (p *Plan) Summary() string {
 }
 
 // massPrune reports whether the plan would delete more than half (and at
-// least 3) of the file-managed records.
+// least 3) of the file-managed records, in all or of one kind. The check per
+// kind catches a truncated file: schedules come last, so a cut file loses
+// most of its schedules while the other kinds keep the total above half.
 func (p *Plan) massPrune() bool {
 	n := 0
+	byKind := map[string]int{}
 	for _, it := range p.Items {
 		if it.Action == Prune && it.Kind != "setting" {
 			n++
+			byKind[it.Kind]++
 		}
 	}
-	return n >= 3 && n*2 > p.FileManaged
+	if n >= 3 && n*2 > p.FileManaged {
+		return true
+	}
+	for kind, k := range byKind {
+		if k >= 3 && k*2 > p.kindManaged[kind] {
+			return true
+		}
+	}
+	return false
+}
+
+// countManaged counts a file-managed record of a kind that exists before the plan.
+func (p *Plan) countManaged(kind string) {
+	if p.kindManaged == nil {
+		p.kindManaged = map[string]int{}
+	}
+	p.FileManaged++
+	p.kindManaged[kind]++
 }
 
 // planner accumulates items and the writes that apply them.
@@ -93,6 +120,8 @@ type planner struct {
 	now  time.Time
 	plan *Plan
 	ids  map[state.Kind]map[string]string // kind → name → ID after the plan
+	// names maps kind → ID → name of the records stored before the plan.
+	names map[state.Kind]map[string]string
 }
 
 func (pl *planner) add(it Item, w func(tx *state.Tx) error) {
@@ -114,12 +143,10 @@ func (pl *planner) resolve(k state.Kind, name string) string {
 
 // compute builds the plan for d against the store as seen by tx.
 func compute(tx *state.Tx, d *desired, now time.Time) (*Plan, error) {
-	pl := &planner{tx: tx, now: now, plan: &Plan{}, ids: map[state.Kind]map[string]string{}}
-	if err := pl.planSettings(d.settings); err != nil {
-		return nil, err
-	}
+	pl := &planner{tx: tx, now: now, plan: &Plan{}, ids: map[state.Kind]map[string]string{}, names: map[state.Kind]map[string]string{}}
 	var prunes []func()
 	steps := []func() (func(), error){
+		func() (func(), error) { return pl.planSettings(d.settings) },
 		func() (func(), error) { return planKind(pl, d.providers, providerOps) },
 		func() (func(), error) { return planKind(pl, d.connections, connectionOps) },
 		func() (func(), error) { return pl.planDatabases(d.databases) },

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"sync"
 	"time"
 
@@ -49,12 +50,31 @@ type Reconciler struct {
 	opts Options
 	log  *slog.Logger
 
-	mu       sync.Mutex // serialises reloads and guards the fields below
-	status   state.ConfigStatus
-	lastGood *config.File
-	gitCache map[string]string // file digest → commit
+	mu         sync.Mutex // serialises reloads and guards the fields below
+	status     state.ConfigStatus
+	lastGood   *config.File
+	gitCache   map[string]string // file digest → clean commit
+	notGitTree bool              // the file's directory is not in a git work tree
+
+	// changes signals writes to the kinds a plan reads. quiet is the last
+	// plan that changed nothing; while no such write happened since it was
+	// computed, the same file plans to the same no-op without reading the store.
+	changes <-chan struct{}
+	quiet   *quietPlan
 
 	trigger chan string
+}
+
+// quietPlan is a plan without changes and the file it was computed from.
+type quietPlan struct {
+	file *config.File
+	plan *Plan
+}
+
+// plannedKinds are the kinds a plan reads.
+var plannedKinds = []state.Kind{
+	state.KindSettings, state.KindProvider, state.KindConnection,
+	state.KindDatabase, state.KindNotification, state.KindSchedule,
 }
 
 // New returns a reconciler; it restores its status from the store.
@@ -74,6 +94,8 @@ func New(opts Options) (*Reconciler, error) {
 		gitCache: map[string]string{},
 		trigger:  make(chan string, 1),
 	}
+	// The subscription lives as long as the store; it holds no goroutine.
+	r.changes, _ = opts.Store.Subscribe(plannedKinds...)
 	err := opts.Store.View(func(tx *state.Tx) error {
 		st, err := tx.ConfigStatus()
 		r.status = st
@@ -106,29 +128,46 @@ func (r *Reconciler) loadOptions() config.Options {
 	return config.Options{LookupEnv: r.opts.Env, Resolve: true}
 }
 
-// PlanBytes plans a YAML document against the current store; nothing is applied.
+// PlanBytes plans a YAML document against the current store; nothing is
+// applied. ${file:...} references resolve as they would in the followed file.
 func (r *Reconciler) PlanBytes(data []byte) (*Plan, error) {
-	f, rep := config.Parse("jagad.yaml", data, r.loadOptions())
+	f, rep := config.Parse(r.fileName(), data, r.loadOptions())
 	if err := rep.Err(); err != nil {
 		return nil, err
 	}
-	return r.plan(f)
-}
-
-func (r *Reconciler) plan(f *config.File) (*Plan, error) {
 	var p *Plan
 	err := r.opts.Store.View(func(tx *state.Tx) error {
-		cur, err := tx.Settings()
-		if err != nil {
-			return err
-		}
-		d, err := buildDesired(f, cur.Values)
-		if err != nil {
-			return err
-		}
-		p, err = compute(tx, d, r.opts.Now().UTC())
+		var err error
+		p, err = r.plan(tx, f)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// fileName names a posted document: the followed file, so that relative
+// ${file:...} references resolve against the same directory as a reload's.
+func (r *Reconciler) fileName() string {
+	if r.opts.Path != "" {
+		return r.opts.Path
+	}
+	return "jagad.yaml"
+}
+
+// plan computes the plan of f against the store as seen by tx and applies
+// the prune guard.
+func (r *Reconciler) plan(tx *state.Tx, f *config.File) (*Plan, error) {
+	cur, err := tx.Settings()
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	d, err := buildDesired(f, cur.Values)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	p, err := compute(tx, d, r.opts.Now().UTC())
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
@@ -137,6 +176,9 @@ func (r *Reconciler) plan(f *config.File) (*Plan, error) {
 	}
 	return p, nil
 }
+
+// errHeld aborts the apply transaction of a plan held by the prune guard.
+var errHeld = errors.New("held by the prune guard")
 
 // Reload reads the file, plans and applies it. trigger names the cause
 // (start, watch, sighup, resync, api). A plan held by the prune guard is
@@ -164,30 +206,57 @@ func (r *Reconciler) reload(ctx context.Context, confirmPrune bool) (Result, str
 	if err := rep.Err(); err != nil {
 		return Result{Result: "failed", Err: err}, digest
 	}
-	p, err := r.plan(f)
-	if err != nil {
-		return Result{Result: "failed", Err: err}, digest
+	// Drain the change feed before the plan reads the store: a write from
+	// now on leaves a signal for the next reload.
+	if r.storeChanged() || r.quiet == nil || !reflect.DeepEqual(r.quiet.file, f) {
+		r.quiet = nil
+	} else {
+		r.lastGood = f
+		return Result{Plan: r.quiet.plan.clone(), Result: "unchanged"}, digest
 	}
-	if p.Held != "" && !confirmPrune {
-		return Result{Plan: p, Result: "held", Err: fmt.Errorf("held by the prune guard: the plan would delete %d of %d file-managed records; confirm with POST /api/config/reload?confirm_prune=true or set allow_mass_prune: true", p.Count(Prune), p.FileManaged)}, digest
-	}
-	p.Held = ""
-	r.lastGood = f
-	if p.Changes() == 0 {
-		return Result{Plan: p, Result: "unchanged"}, digest
-	}
+	// Plan and apply in one transaction, so that the plan applied is the diff
+	// against the state it is written to (a conflicting write makes the store
+	// run it again). A plan without changes commits nothing.
+	var p *Plan
 	err = r.opts.Store.Update(func(tx *state.Tx) error {
+		var err error
+		if p, err = r.plan(tx, f); err != nil {
+			return err
+		}
+		if p.Held != "" && !confirmPrune {
+			return errHeld
+		}
 		for _, w := range p.writes {
 			if err := w(tx); err != nil {
-				return err
+				return fmt.Errorf("apply: %w", err)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return Result{Plan: p, Result: "failed", Err: fmt.Errorf("apply: %w", err)}, digest
+	switch {
+	case errors.Is(err, errHeld):
+		return Result{Plan: p, Result: "held", Err: fmt.Errorf("held by the prune guard: the plan would delete %d of %d file-managed records; confirm with POST /api/config/reload?confirm_prune=true or set allow_mass_prune: true", p.Count(Prune), p.FileManaged)}, digest
+	case err != nil:
+		return Result{Plan: p, Result: "failed", Err: err}, digest
+	}
+	p.Held = ""
+	r.lastGood = f
+	if p.Changes() == 0 {
+		r.quiet = &quietPlan{file: f, plan: p.clone()}
+		return Result{Plan: p, Result: "unchanged"}, digest
 	}
 	return Result{Plan: p, Result: "applied"}, digest
+}
+
+// storeChanged drains the change feed and reports whether a planned kind
+// was written since the last call.
+func (r *Reconciler) storeChanged() bool {
+	select {
+	case <-r.changes:
+		return true
+	default:
+		return false
+	}
 }
 
 // record updates the status, logs and meters one reload. The status is

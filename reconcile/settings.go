@@ -8,10 +8,13 @@ import (
 
 // planSettings makes the keys the file declares file-managed. A key the file
 // no longer declares becomes API-writable again and falls back to its default.
-func (pl *planner) planSettings(want map[string]string) error {
+// It returns a function that appends the prunes of keys, so that they come
+// last in the plan (prunes run in reverse dependency order, settings first in
+// dependency order).
+func (pl *planner) planSettings(want map[string]string) (func(), error) {
 	cur, err := pl.tx.Settings()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	wasFile := map[string]bool{}
 	for _, k := range cur.FileKeys {
@@ -32,6 +35,7 @@ func (pl *planner) planSettings(want map[string]string) error {
 	}
 	sort.Strings(keys)
 	changed := false
+	var prunes []Item
 	for _, k := range keys {
 		v, declared := want[k]
 		it := Item{Kind: "setting", Name: k, ID: k}
@@ -47,6 +51,8 @@ func (pl *planner) planSettings(want map[string]string) error {
 			it.Action = Adopt
 			if _, known := state.DefaultSettings[k]; !known && cur.Values[k] == "" {
 				it.Action = Create
+			} else if cur.Values[k] != v {
+				it.Fields = []string{"value"}
 			}
 			next.Values[k] = v
 		case cur.Values[k] != v:
@@ -62,10 +68,18 @@ func (pl *planner) planSettings(want map[string]string) error {
 		if declared {
 			next.FileKeys = append(next.FileKeys, k)
 		}
+		if it.Action == Prune {
+			prunes = append(prunes, it)
+			continue
+		}
 		pl.add(it, nil)
 	}
 	if changed {
 		pl.plan.writes = append(pl.plan.writes, func(tx *state.Tx) error { return tx.PutSettings(next) })
 	}
-	return nil
+	return func() {
+		for _, it := range prunes {
+			pl.add(it, nil)
+		}
+	}, nil
 }
