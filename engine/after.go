@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/jagad/jagad/engine/notify"
@@ -54,6 +56,9 @@ func backupEvent(kind string, b state.Backup) notify.Event {
 		BackupType: b.BackupType, StoragePath: b.StoragePath, SizeBytes: b.SizeBytes,
 		DurationMs: b.DurationMs, Log: b.LogOutput,
 	}
+	if b.Status != state.StatusSuccess {
+		ev.Error = failureLine(b.LogOutput)
+	}
 	if b.StartedAt != nil {
 		ev.StartedAt = *b.StartedAt
 	}
@@ -90,11 +95,21 @@ func (e *Engine) dispatch(ev notify.Event, listed []string) {
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, notifyTimeout)
 	defer cancel()
+	// Targets are independent: a slow or retrying one does not hold up the others.
+	var wg sync.WaitGroup
 	for _, n := range targets {
-		if err := e.send(ctx, n, ev); err != nil {
-			e.log.Warn("notification failed", "target", n.Name, "type", n.NotifType, "event", ev.Kind, "err", err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.send(ctx, n, ev); err != nil {
+				e.log.Warn("notification failed", "target", n.Name, "type", n.NotifType, "event", ev.Kind,
+					"backup", ev.BackupID, "err", err)
+				return
+			}
+			e.log.Info("notification sent", "target", n.Name, "type", n.NotifType, "event", ev.Kind, "backup", ev.BackupID)
+		}()
 	}
+	wg.Wait()
 }
 
 // send delivers one event to one target and counts the result.
@@ -119,4 +134,18 @@ func (e *Engine) NotifyConfigFailed(err error) {
 	e.goJob(func(context.Context) {
 		e.dispatch(notify.Event{Kind: notify.KindConfigFailed, Status: "failed", Error: err.Error()}, nil)
 	})
+}
+
+// failureLine is the last line of a job log that says why it failed (the
+// log is already scrubbed of secrets), or "".
+func failureLine(log string) string {
+	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		for _, p := range []string{"BACKUP FAILED: ", "SCHEDULE ERROR: ", "RECOVERY: "} {
+			if j := strings.Index(lines[i], p); j >= 0 {
+				return strings.TrimSpace(lines[i][j+len(p):])
+			}
+		}
+	}
+	return ""
 }

@@ -62,6 +62,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	running map[string]bool // schedule IDs with a run in progress
+	retMu   sync.Mutex      // one retention pass at a time
 	sched   *scheduler
 }
 

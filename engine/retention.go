@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,34 +12,26 @@ import (
 )
 
 // applyRetention deletes the schedule's backups that its policy no longer
-// keeps. The object and manifest go first, then the record; a failed
-// deletion is logged, counted and noted on the record, and retried at the
-// next run because the record stays.
+// keeps (engine/retention decides; it never picks the newest successful
+// backup, a queued, running or verifying one, or a full that a kept
+// incremental needs). Only backups owned by the schedule are considered, so
+// one-shot backups stay. The object and manifest go first, then the record;
+// a failed deletion is logged, counted and noted on the record
+// (RetentionError), and retried at the next run because the record stays.
+// Passes are serialised, so two runs never delete the same backup.
 func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
-	var backups []state.Backup
-	var tz string
-	err := e.store.View(func(tx *state.Tx) error {
-		var err error
-		backups, err = tx.ListBackups(state.BackupQuery{ScheduleID: sch.ID})
-		if err != nil {
-			return err
-		}
-		s, err := tx.Settings()
-		tz = s.Values["timezone"]
-		return err
-	})
+	e.retMu.Lock()
+	defer e.retMu.Unlock()
+	backups, loc, err := e.retentionInput(sch.ID)
 	if err != nil {
 		e.log.Error("retention: list backups", "schedule", sch.Name, "err", err)
 		return
 	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		loc = time.UTC
-	}
 	in := make([]retention.Backup, 0, len(backups))
 	byID := make(map[string]state.Backup, len(backups))
 	for _, b := range backups {
-		in = append(in, retention.Backup{ID: b.ID, ScheduleID: b.ScheduleID, Type: b.BackupType, Status: b.Status, CreatedAt: b.CreatedAt})
+		in = append(in, retention.Backup{ID: b.ID, ScheduleID: b.ScheduleID, Type: b.BackupType,
+			Status: retentionStatus(b), CreatedAt: b.CreatedAt})
 		byID[b.ID] = b
 	}
 	res := retention.Apply(sch.ID, in, retention.Policy{
@@ -51,30 +44,79 @@ func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
 		reason := strings.Join(d.Reasons, "; ")
 		if err := e.deleteBackup(ctx, b); err != nil {
 			e.metrics.retentionFail.Inc()
-			e.log.Error("retention: delete failed; will retry at the next run", "schedule", sch.Name, "backup", b.ID, "reason", reason, "err", err)
+			e.log.Error("retention: delete failed; will retry at the next run", "schedule", sch.Name,
+				"backup", b.ID, "created_at", b.CreatedAt, "reason", reason, "err", err)
 			e.noteRetentionError(b.ID, err)
 			continue
 		}
 		e.metrics.retentionDel.Inc()
 		e.log.Info("retention: deleted backup", "schedule", sch.Name, "backup", b.ID, "created_at", b.CreatedAt, "reason", reason)
 	}
+	for _, d := range res.Keep {
+		if byID[d.ID].RetentionError != "" {
+			e.clearRetentionError(d.ID) // the policy keeps it now
+		}
+	}
+}
+
+// retentionInput lists the schedule's backups and the settings' time zone.
+func (e *Engine) retentionInput(scheduleID string) ([]state.Backup, *time.Location, error) {
+	var backups []state.Backup
+	var tz string
+	err := e.store.View(func(tx *state.Tx) error {
+		var err error
+		backups, err = tx.ListBackups(state.BackupQuery{ScheduleID: scheduleID})
+		if err != nil {
+			return err
+		}
+		s, err := tx.Settings()
+		tz = s.Values["timezone"]
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	return backups, loc, nil
+}
+
+// retentionStatus is the status the policy sees: a backup being verified is
+// "verifying" whatever its backup status.
+func retentionStatus(b state.Backup) string {
+	if b.VerifyStatus == state.VerifyVerifying {
+		return retention.StatusVerifying
+	}
+	return b.Status
 }
 
 func (e *Engine) noteRetentionError(id string, cause error) {
+	msg := fmt.Sprintf("%s: retention could not delete this backup (retried at the next run): %v",
+		e.now().UTC().Format(time.RFC3339), cause)
+	e.updateRetentionError(id, msg)
+}
+
+func (e *Engine) clearRetentionError(id string) { e.updateRetentionError(id, "") }
+
+func (e *Engine) updateRetentionError(id, msg string) {
 	err := e.store.Update(func(tx *state.Tx) error {
 		b, err := state.Get[state.Backup](tx, id)
 		if err != nil {
 			return err
 		}
-		b.RetentionError = fmt.Sprintf("%s: %v", e.now().UTC().Format(time.RFC3339), cause)
+		b.RetentionError = msg
 		return state.Put(tx, b)
 	})
-	if err != nil {
-		e.log.Warn("retention: note error", "backup", id, "err", err)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		e.log.Warn("retention: note error on backup", "backup", id, "err", err)
 	}
 }
 
-// deleteBackup removes a backup's object and manifest, then its record.
+// deleteBackup removes a backup's object and manifest, then its record. A
+// missing object or record counts as deleted, so a retried deletion
+// finishes what an earlier attempt started.
 func (e *Engine) deleteBackup(ctx context.Context, b state.Backup) error {
 	if b.StoragePath != "" && b.StorageProviderID != "" {
 		var p state.Provider
@@ -88,7 +130,7 @@ func (e *Engine) deleteBackup(ctx context.Context, b state.Backup) error {
 		}
 		st, err := e.stores.open(p)
 		if err != nil {
-			return err
+			return fmt.Errorf("open storage provider %q: %w", p.Name, err)
 		}
 		for _, k := range []string{b.StoragePath, b.StoragePath + manifestSuffix} {
 			if err := st.Delete(ctx, k); err != nil {
@@ -97,7 +139,7 @@ func (e *Engine) deleteBackup(ctx context.Context, b state.Backup) error {
 		}
 	}
 	err := e.store.Update(func(tx *state.Tx) error { return state.Delete[state.Backup](tx, b.ID) })
-	if err != nil {
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		return fmt.Errorf("delete record: %w", err)
 	}
 	e.refreshStorageBytes()

@@ -1,8 +1,8 @@
 package engine
 
 import (
-	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -10,18 +10,28 @@ import (
 	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/state"
 )
 
 // scheduler drives schedules with gocron. It is level-triggered: sync
 // compares the enabled schedules in the store with the registered jobs and
-// adds, replaces or removes only the jobs that changed.
+// adds, replaces or removes only the jobs that changed. A change of
+// settings.timezone re-registers every job in the new zone.
+//
+// Lock order: scheduler.mu, then slotBook.mu. A tick never takes
+// scheduler.mu, so stopping gocron (which waits for running ticks) while
+// holding it cannot deadlock.
 type scheduler struct {
-	mu   sync.Mutex
-	s    gocron.Scheduler
-	tz   string
-	jobs map[string]schedJob // schedule ID → job
+	mu      sync.Mutex
+	s       gocron.Scheduler
+	tz      string
+	loc     *time.Location
+	jobs    map[string]schedJob // schedule ID → job
+	stopped bool
+	// metricNames are the schedule labels of the next-run series set last.
+	metricNames map[string]bool
+
+	slots *slotBook
 }
 
 type schedJob struct {
@@ -30,7 +40,7 @@ type schedJob struct {
 	name string
 }
 
-// clock returns the gocron clock (a fake one in tests).
+// clock returns the scheduler's clock (a fake one in tests).
 func (e *Engine) clock() clockwork.Clock {
 	if e.opts.Clock != nil {
 		return e.opts.Clock
@@ -38,37 +48,44 @@ func (e *Engine) clock() clockwork.Clock {
 	return clockwork.NewRealClock()
 }
 
+func (e *Engine) scheduler() *scheduler {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sched
+}
+
 func (e *Engine) startScheduler() error {
 	e.mu.Lock()
-	e.sched = &scheduler{jobs: map[string]schedJob{}}
+	e.sched = &scheduler{jobs: map[string]schedJob{}, slots: newSlotBook()}
 	e.mu.Unlock()
 	e.syncScheduler()
 	return nil
 }
 
+// stopScheduler stops gocron for good: later syncs do nothing.
 func (e *Engine) stopScheduler() {
-	e.mu.Lock()
-	sc := e.sched
-	e.mu.Unlock()
+	sc := e.scheduler()
 	if sc == nil {
 		return
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	sc.stopped = true
 	if sc.s != nil {
 		if err := sc.s.Shutdown(); err != nil {
 			e.log.Warn("stop scheduler", "err", err)
 		}
 		sc.s = nil
 	}
+	for id := range sc.jobs {
+		sc.slots.unregister(id)
+	}
 	sc.jobs = map[string]schedJob{}
 }
 
 // syncScheduler brings the gocron jobs in line with the store.
 func (e *Engine) syncScheduler() {
-	e.mu.Lock()
-	sc := e.sched
-	e.mu.Unlock()
+	sc := e.scheduler()
 	if sc == nil {
 		return
 	}
@@ -89,202 +106,167 @@ func (e *Engine) syncScheduler() {
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	if sc.stopped {
+		return
+	}
 	if sc.s == nil || sc.tz != tz {
 		if err := e.newGocron(sc, tz); err != nil {
-			e.log.Error("scheduler: start", "timezone", tz, "err", err)
-			return
+			e.log.Error("scheduler: keeping the previous time zone", "timezone", tz, "err", err)
+			if sc.s == nil {
+				return
+			}
 		}
 	}
 	want := map[string]state.Schedule{}
+	exists := map[string]bool{}
 	for _, s := range schedules {
+		exists[s.ID] = true
 		if s.EffectiveEnabled() {
 			want[s.ID] = s
 		}
-		if e.metrics != nil {
-			e.metrics.nextRun.WithLabelValues(scheduleLabel(s.Name)).Set(0)
-		}
 	}
 	for id, j := range sc.jobs {
-		if s, ok := want[id]; !ok || s.CronExpr != j.cron {
-			if err := sc.s.RemoveJob(j.id); err != nil {
-				e.log.Warn("scheduler: remove job", "schedule", j.name, "err", err)
-			}
-			delete(sc.jobs, id)
-			e.log.Info("schedule unregistered", "schedule", j.name)
-		}
-	}
-	for id, s := range want {
-		if _, ok := sc.jobs[id]; ok {
-			sc.jobs[id] = schedJob{id: sc.jobs[id].id, cron: s.CronExpr, name: s.Name}
+		if s, ok := want[id]; ok && s.CronExpr == j.cron && s.Name == j.name {
 			continue
 		}
-		id := id
-		j, err := sc.s.NewJob(gocron.CronJob(s.CronExpr, false),
-			gocron.NewTask(func() { e.tick(id) }),
-			gocron.WithName(s.Name),
-		)
-		if err != nil {
-			e.log.Error("scheduler: register schedule", "schedule", s.Name, "cron", s.CronExpr, "err", err)
-			continue
+		if err := sc.s.RemoveJob(j.id); err != nil {
+			e.log.Warn("scheduler: remove job", "schedule", j.name, "err", err)
 		}
-		sc.jobs[id] = schedJob{id: j.ID(), cron: s.CronExpr, name: s.Name}
-		e.log.Info("schedule registered", "schedule", s.Name, "cron", s.CronExpr, "timezone", sc.tz)
+		delete(sc.jobs, id)
+		sc.slots.unregister(id)
+		e.log.Info("schedule unregistered", "schedule", j.name, "reason", unregisterReason(exists[id], want[id].ID != ""))
 	}
-	e.refreshNextRuns(sc)
+	sc.slots.forgetExcept(exists)
+	ids := make([]string, 0, len(want))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if _, ok := sc.jobs[id]; !ok {
+			e.registerJob(sc, want[id])
+		}
+	}
+	e.refreshNextRuns(sc, schedules)
+}
+
+func unregisterReason(exists, enabled bool) string {
+	switch {
+	case !exists:
+		return "removed"
+	case !enabled:
+		return "disabled"
+	default:
+		return "changed"
+	}
+}
+
+// registerJob adds one schedule's gocron job. Called with sc.mu held.
+func (e *Engine) registerJob(sc *scheduler, s state.Schedule) {
+	spec, err := parseCronSpec(s.CronExpr, sc.loc)
+	if err != nil {
+		e.log.Error("scheduler: register schedule", "schedule", s.Name, "cron", s.CronExpr, "err", err)
+		return
+	}
+	id := s.ID
+	sc.slots.register(id, spec, e.clock().Now())
+	j, err := sc.s.NewJob(gocron.CronJob(s.CronExpr, false),
+		gocron.NewTask(func() { e.tick(id) }),
+		gocron.WithName(s.Name),
+		gocron.WithCronImplementation(spec),
+	)
+	if err != nil {
+		sc.slots.unregister(id)
+		e.log.Error("scheduler: register schedule", "schedule", s.Name, "cron", s.CronExpr, "err", err)
+		return
+	}
+	sc.jobs[id] = schedJob{id: j.ID(), cron: s.CronExpr, name: s.Name}
+	next := sc.slots.nextRun(id, e.clock().Now())
+	e.log.Info("schedule registered", "schedule", s.Name, "cron", s.CronExpr, "timezone", sc.loc.String(),
+		"next_run", next.Format(time.RFC3339))
 }
 
 // newGocron (re)creates the gocron scheduler in the settings' time zone;
-// every job is registered again.
+// every job is registered again. Called with sc.mu held.
 func (e *Engine) newGocron(sc *scheduler, tz string) error {
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
 		return fmt.Errorf("time zone %q: %w", tz, err)
 	}
-	if sc.s != nil {
-		_ = sc.s.Shutdown()
-	}
 	s, err := gocron.NewScheduler(gocron.WithLocation(loc), gocron.WithClock(e.clock()),
 		gocron.WithStopTimeout(5*time.Second))
 	if err != nil {
-		return err
+		return fmt.Errorf("new gocron scheduler: %w", err)
+	}
+	if sc.s != nil {
+		if err := sc.s.Shutdown(); err != nil {
+			e.log.Warn("scheduler: stop previous scheduler", "err", err)
+		}
+		for id := range sc.jobs {
+			sc.slots.unregister(id)
+		}
+		e.log.Info("scheduler: time zone changed; registering every schedule again", "from", sc.tz, "to", loc.String())
 	}
 	s.Start()
-	sc.s, sc.tz, sc.jobs = s, tz, map[string]schedJob{}
+	sc.s, sc.tz, sc.loc, sc.jobs = s, tz, loc, map[string]schedJob{}
 	return nil
 }
 
-func (e *Engine) refreshNextRuns(sc *scheduler) {
-	for _, j := range sc.s.Jobs() {
-		if next, err := j.NextRun(); err == nil && !next.IsZero() {
-			e.metrics.nextRun.WithLabelValues(scheduleLabel(j.Name())).Set(float64(next.Unix()))
+// refreshNextRuns sets jagad_schedule_next_run_timestamp_seconds for every
+// schedule (0 when it is not registered) and drops the series of names no
+// schedule has any more. Called with sc.mu held.
+func (e *Engine) refreshNextRuns(sc *scheduler, schedules []state.Schedule) {
+	now := e.clock().Now()
+	names := map[string]bool{}
+	for _, s := range schedules {
+		v := 0.0
+		if next := sc.slots.nextRun(s.ID, now); !next.IsZero() {
+			v = float64(next.Unix())
+		}
+		name := scheduleLabel(s.Name)
+		names[name] = true
+		e.metrics.nextRun.WithLabelValues(name).Set(v)
+	}
+	for name := range sc.metricNames {
+		if !names[name] {
+			e.metrics.nextRun.DeleteLabelValues(name)
 		}
 	}
+	sc.metricNames = names
 }
 
-// tick is a cron firing of a schedule.
+// tick is a cron firing of a schedule. The slot book decides whether the
+// firing is due (see slotBook for the clock-jump rules).
 func (e *Engine) tick(scheduleID string) {
-	if err := e.runSchedule(scheduleID, "cron"); err != nil {
-		e.log.Warn("scheduled run not started", "schedule", scheduleID, "err", err)
-	}
-	e.mu.Lock()
-	sc := e.sched
-	e.mu.Unlock()
-	if sc != nil {
-		sc.mu.Lock()
-		if sc.s != nil {
-			e.refreshNextRuns(sc)
-		}
-		sc.mu.Unlock()
-	}
-}
-
-// RunSchedule runs a schedule now, with its retention and notifications.
-func (e *Engine) RunSchedule(_ context.Context, scheduleID string) error {
-	return e.runSchedule(scheduleID, "api")
-}
-
-// runSchedule starts one run of a schedule unless one is already going.
-func (e *Engine) runSchedule(scheduleID, trigger string) error {
-	var s state.Schedule
-	err := e.store.View(func(tx *state.Tx) error {
-		var err error
-		s, err = state.Get[state.Schedule](tx, scheduleID)
-		return err
-	})
-	if err != nil {
-		return apierr.Invalid("schedule not found")
-	}
-	if trigger == "cron" && !s.EffectiveEnabled() {
-		return nil
-	}
-	e.mu.Lock()
-	if e.running[s.ID] {
-		e.mu.Unlock()
-		e.metrics.skipped.WithLabelValues(scheduleLabel(s.Name)).Inc()
-		e.log.Warn("schedule run skipped: the previous run is still going", "schedule", s.Name, "trigger", trigger)
-		return apierr.Conflict(fmt.Sprintf("schedule %q is already running", s.Name))
-	}
-	e.running[s.ID] = true
-	e.mu.Unlock()
-	done := func() {
-		e.mu.Lock()
-		delete(e.running, s.ID)
-		e.mu.Unlock()
-	}
-	enc := s.EncryptionEnabled
-	j, err := e.prepare(BackupRequest{
-		ConnectionID: s.ConnectionID, DatabaseID: s.DatabaseID, BackupType: s.BackupType,
-		ScheduleID: s.ID, StorageProviderID: s.StorageProviderID, NotifTargetIDs: s.NotifTargetIDs,
-		NotifyOnSuccess: s.NotifyOnSuccess, NotifyOnFailure: s.NotifyOnFailure,
-		Encrypt: &enc, Timeout: time.Duration(s.Timeout),
-	})
-	if err != nil {
-		done()
-		e.recordScheduleFailure(s, err)
-		return err
-	}
-	if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, j.backup) }); err != nil {
-		done()
-		return fmt.Errorf("record backup: %w", err)
-	}
-	e.metrics.queued.Inc()
-	e.log.Info("schedule run", "schedule", s.Name, "trigger", trigger, "backup", j.backup.ID)
-	e.goJob(func(ctx context.Context) {
-		defer done()
-		e.runBackup(ctx, j)
-	})
-	return nil
-}
-
-// recordScheduleFailure records a failed backup for a schedule run that
-// could not even start (its connection or provider is gone), so that the
-// failure is visible, metered and notified.
-func (e *Engine) recordScheduleFailure(s state.Schedule, cause error) {
-	now := e.now().UTC()
-	b := state.Backup{
-		ID: state.NewID(state.KindBackup), ConnectionID: s.ConnectionID, DatabaseID: s.DatabaseID,
-		ScheduleID: s.ID, ScheduleName: s.Name, BackupType: s.BackupType, Status: state.StatusFailed,
-		VerifyStatus: state.VerifyPending, CreatedAt: now, QueuedAt: &now, CompletedAt: &now,
-		NotifTargetIDs: s.NotifTargetIDs, NotifyOnSuccess: s.NotifyOnSuccess, NotifyOnFailure: s.NotifyOnFailure,
-		LogOutput: "SCHEDULE ERROR: " + cause.Error() + "\n",
-	}
-	if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, b) }); err != nil {
-		e.log.Error("record schedule failure", "schedule", s.Name, "err", err)
+	sc := e.scheduler()
+	if sc == nil {
 		return
 	}
-	e.metrics.observeBackup(b)
-	e.goJob(func(context.Context) { e.afterBackup(b) })
-}
-
-// ScheduleInfo reports a schedule's next run and its last run and status.
-func (e *Engine) ScheduleInfo(scheduleID string) (next, last *time.Time, lastStatus string) {
-	e.mu.Lock()
-	sc := e.sched
-	e.mu.Unlock()
-	if sc != nil {
-		sc.mu.Lock()
-		if j, ok := sc.jobs[scheduleID]; ok && sc.s != nil {
-			for _, gj := range sc.s.Jobs() {
-				if gj.ID() == j.id {
-					if t, err := gj.NextRun(); err == nil && !t.IsZero() {
-						t = t.UTC()
-						next = &t
-					}
-				}
-			}
-		}
-		sc.mu.Unlock()
+	now := e.clock().Now()
+	slot, missed, ok := sc.slots.claim(scheduleID, now)
+	if !ok {
+		e.log.Warn("scheduler: tick ignored: its slot already ran (did the clock go back?)",
+			"schedule_id", scheduleID, "now", now.UTC().Format(time.RFC3339), "next_slot", slot.UTC().Format(time.RFC3339))
+		return
 	}
+	if now.Sub(slot) > catchUpAfter {
+		e.log.Warn("scheduler: catch-up run for a missed slot (the clock jumped forward or the daemon was stalled)",
+			"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339), "also_missed", missed)
+	}
+	if err := e.runSchedule(scheduleID, "cron"); err != nil {
+		e.log.Warn("scheduled run not started", "schedule_id", scheduleID, "err", err)
+	}
+	var name string
 	_ = e.store.View(func(tx *state.Tx) error {
-		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: scheduleID, Limit: 1})
-		if err == nil && len(bs) > 0 {
-			t := bs[0].CreatedAt
-			if bs[0].StartedAt != nil {
-				t = *bs[0].StartedAt
-			}
-			last, lastStatus = &t, bs[0].Status
-		}
-		return nil
+		s, err := state.Get[state.Schedule](tx, scheduleID)
+		name = s.Name
+		return err
 	})
-	return next, last, lastStatus
+	if name != "" {
+		v := 0.0
+		if next := sc.slots.nextRun(scheduleID, e.clock().Now()); !next.IsZero() {
+			v = float64(next.Unix())
+		}
+		e.metrics.nextRun.WithLabelValues(scheduleLabel(name)).Set(v)
+	}
 }

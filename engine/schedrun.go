@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/state"
+)
+
+// RunSchedule runs a schedule now (POST /api/schedules/{id}/run), with its
+// retention and notifications. It is allowed on a disabled or suspended
+// schedule; it answers conflict while a run of the schedule is going.
+func (e *Engine) RunSchedule(_ context.Context, scheduleID string) error {
+	return e.runSchedule(scheduleID, "api")
+}
+
+// runSchedule starts one run of a schedule unless one is already going.
+// The run, including its notifications, verification and retention, holds
+// the schedule's running flag until it is done.
+func (e *Engine) runSchedule(scheduleID, trigger string) error {
+	var s state.Schedule
+	err := e.store.View(func(tx *state.Tx) error {
+		var err error
+		s, err = state.Get[state.Schedule](tx, scheduleID)
+		return err
+	})
+	if errors.Is(err, state.ErrNotFound) {
+		return apierr.NotFound("schedule not found")
+	}
+	if err != nil {
+		return fmt.Errorf("read schedule: %w", err)
+	}
+	if trigger == "cron" && !s.EffectiveEnabled() {
+		return nil
+	}
+	if !e.markRunning(s.ID) {
+		if trigger == "cron" {
+			e.metrics.skipped.WithLabelValues(scheduleLabel(s.Name)).Inc()
+		}
+		e.log.Warn("schedule run skipped: the previous run is still going", "schedule", s.Name, "trigger", trigger)
+		return apierr.Conflict(fmt.Sprintf("schedule %q is already running", s.Name))
+	}
+	done := func() { e.clearRunning(s.ID) }
+	enc := s.EncryptionEnabled
+	j, err := e.prepare(BackupRequest{
+		ConnectionID: s.ConnectionID, DatabaseID: s.DatabaseID, BackupType: s.BackupType,
+		ScheduleID: s.ID, StorageProviderID: s.StorageProviderID, NotifTargetIDs: s.NotifTargetIDs,
+		NotifyOnSuccess: s.NotifyOnSuccess, NotifyOnFailure: s.NotifyOnFailure,
+		Encrypt: &enc, Timeout: time.Duration(s.Timeout),
+	})
+	if err != nil {
+		e.recordScheduleFailure(s, err, done)
+		return err
+	}
+	if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, j.backup) }); err != nil {
+		done()
+		return fmt.Errorf("record backup: %w", err)
+	}
+	e.metrics.queued.Inc()
+	e.log.Info("schedule run", "schedule", s.Name, "trigger", trigger, "backup", j.backup.ID)
+	e.goJob(func(ctx context.Context) {
+		defer done()
+		e.runBackup(ctx, j)
+	})
+	return nil
+}
+
+// markRunning sets the schedule's running flag; false when it was set.
+func (e *Engine) markRunning(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.running[id] {
+		return false
+	}
+	e.running[id] = true
+	return true
+}
+
+func (e *Engine) clearRunning(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.running, id)
+}
+
+// recordScheduleFailure records a failed backup for a schedule run that
+// could not even start (its connection or provider is gone), so that the
+// failure is visible, metered and notified. done is called when the
+// failure notification has been sent.
+func (e *Engine) recordScheduleFailure(s state.Schedule, cause error, done func()) {
+	now := e.now().UTC()
+	b := state.Backup{
+		ID: state.NewID(state.KindBackup), ConnectionID: s.ConnectionID, DatabaseID: s.DatabaseID,
+		ScheduleID: s.ID, ScheduleName: s.Name, BackupType: s.BackupType, Status: state.StatusFailed,
+		VerifyStatus: state.VerifyPending, CreatedAt: now, QueuedAt: &now, CompletedAt: &now,
+		NotifTargetIDs: s.NotifTargetIDs, NotifyOnSuccess: s.NotifyOnSuccess, NotifyOnFailure: s.NotifyOnFailure,
+		LogOutput: "SCHEDULE ERROR: " + cause.Error() + "\n",
+	}
+	if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, b) }); err != nil {
+		e.log.Error("record schedule failure", "schedule", s.Name, "err", err)
+		done()
+		return
+	}
+	e.metrics.observeBackup(b)
+	e.goJob(func(context.Context) {
+		defer done()
+		e.afterBackup(b)
+	})
+}
+
+// ScheduleInfo reports a schedule's next run (nil when it is disabled,
+// suspended or not registered) and its last run and status.
+func (e *Engine) ScheduleInfo(scheduleID string) (next, last *time.Time, lastStatus string) {
+	if sc := e.scheduler(); sc != nil {
+		if t := sc.slots.nextRun(scheduleID, e.clock().Now()); !t.IsZero() {
+			t = t.UTC()
+			next = &t
+		}
+	}
+	_ = e.store.View(func(tx *state.Tx) error {
+		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: scheduleID, Limit: 1})
+		if err == nil && len(bs) > 0 {
+			t := bs[0].CreatedAt
+			if bs[0].StartedAt != nil {
+				t = *bs[0].StartedAt
+			}
+			last, lastStatus = &t, bs[0].Status
+		}
+		return nil
+	})
+	return next, last, lastStatus
+}
