@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/jagad/jagad/engine/notify"
 	"github.com/jagad/jagad/state"
 )
 
@@ -21,6 +24,8 @@ type Metrics struct {
 	queued         prometheus.Gauge
 	bytes          *prometheus.CounterVec
 	nextRun        *prometheus.GaugeVec
+	maxAge         *prometheus.GaugeVec
+	created        *prometheus.GaugeVec
 	skipped        *prometheus.CounterVec
 	restores       *prometheus.CounterVec
 	verifications  *prometheus.CounterVec
@@ -30,6 +35,10 @@ type Metrics struct {
 	notifications  *prometheus.CounterVec
 	storageBytes   *prometheus.GaugeVec
 	configResource *prometheus.GaugeVec
+
+	follow sync.Once         // one change-feed loop per engine
+	mu     sync.Mutex        // guards known
+	known  map[string]string // schedule ID → schedule label with series
 }
 
 func newMetrics(reg prometheus.Registerer) *Metrics {
@@ -58,6 +67,14 @@ func newMetrics(reg prometheus.Registerer) *Metrics {
 		nextRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "jagad_schedule_next_run_timestamp_seconds", Help: "Unix time of the schedule's next run (0: disabled).",
 		}, []string{"schedule"}),
+		maxAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "jagad_schedule_max_age_seconds",
+			Help: "Age past which the schedule's last success is too old: its max_age, or 1.5 × its longest cron interval + its timeout (0: unknown).",
+		}, []string{"schedule"}),
+		created: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "jagad_schedule_created_timestamp_seconds",
+			Help: "Unix time the schedule was created: a schedule that never succeeded is too old only once it is older than its max age.",
+		}, []string{"schedule"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jagad_schedule_runs_skipped_total", Help: "Ticks skipped because the schedule's previous run was still going.",
 		}, []string{"schedule"}),
@@ -85,6 +102,7 @@ func newMetrics(reg prometheus.Registerer) *Metrics {
 		configResource: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "jagad_config_resources", Help: "Resources in the store by kind and owner (file, api).",
 		}, []string{"kind", "managed_by"}),
+		known: map[string]string{},
 	}
 	for _, s := range []string{"passed", "failed"} {
 		m.verifications.WithLabelValues(s)
@@ -96,8 +114,14 @@ func newMetrics(reg prometheus.Registerer) *Metrics {
 	for _, s := range []string{"dump", "stored"} {
 		m.bytes.WithLabelValues(s)
 	}
+	// Every channel type starts at 0 so that increase() sees the first failure.
+	for _, t := range []string{notify.TypeTelegram, notify.TypeDiscord, notify.TypeSlack, notify.TypeEmail, notify.TypeWebhook} {
+		for _, r := range []string{"sent", "failed"} {
+			m.notifications.WithLabelValues(t, r)
+		}
+	}
 	reg.MustRegister(m.backups, m.duration, m.lastSuccess, m.lastStatus, m.lastSize, m.running, m.queued,
-		m.bytes, m.nextRun, m.skipped, m.restores, m.verifications, m.drills, m.retentionDel, m.retentionFail,
+		m.bytes, m.nextRun, m.maxAge, m.created, m.skipped, m.restores, m.verifications, m.drills, m.retentionDel, m.retentionFail,
 		m.notifications, m.storageBytes, m.configResource)
 	return m
 }
@@ -126,26 +150,6 @@ func (m *Metrics) observeBackup(b state.Backup) {
 	} else {
 		m.lastStatus.WithLabelValues(s).Set(0)
 	}
-}
-
-// refreshFromStore (re)builds the gauges that describe stored state: per
-// schedule series exist from the start (0 = never succeeded), storage bytes
-// per provider, and resources per kind and owner.
-func (m *Metrics) refreshFromStore(e *Engine) {
-	err := e.store.View(func(tx *state.Tx) error {
-		schedules, err := state.List[state.Schedule](tx)
-		if err != nil {
-			return err
-		}
-		for _, s := range schedules {
-			m.initSchedule(tx, s)
-		}
-		return m.refreshResources(tx)
-	})
-	if err != nil {
-		e.log.Error("refresh metrics", "err", err)
-	}
-	e.refreshStorageBytes()
 }
 
 func (m *Metrics) initSchedule(tx *state.Tx, s state.Schedule) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 )
@@ -23,6 +24,15 @@ type serveConfig struct {
 	logFormat     string
 	tlsCert       string
 	tlsKey        string
+
+	hooks serveHooks // tests only
+}
+
+// serveHooks let in-process tests learn the bound address (listen on
+// 127.0.0.1:0) and reach the running daemon.
+type serveHooks struct {
+	listening func(net.Addr) // after the listener is bound
+	ready     func(*daemon)  // once the daemon answers /readyz with 200
 }
 
 // envOr returns the environment value of key, or def when unset or empty.

@@ -95,6 +95,9 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 		close(srvErr)
 	}()
 	log.Info("starting jagad", "version", version, "commit", commit, "listen", ln.Addr().String(), "data_dir", c.dataDir, "config", c.configPath)
+	if c.hooks.listening != nil {
+		c.hooks.listening(ln.Addr())
+	}
 
 	d, err := start(ctx, c, log, env)
 	if err != nil {
@@ -105,6 +108,9 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 	handler.Store(&h)
 	d.ready.Store(true)
 	log.Info("jagad ready", "listen", ln.Addr().String())
+	if c.hooks.ready != nil {
+		c.hooks.ready(d)
+	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -130,12 +136,18 @@ loop:
 	// A second signal cuts the shutdown short.
 	force := make(chan os.Signal, 1)
 	signal.Notify(force, syscall.SIGINT, syscall.SIGTERM)
+	stopped := make(chan struct{})
+	defer signal.Stop(force)
 	go func() {
-		<-force
-		log.Error("second signal: exiting now")
-		os.Exit(1)
+		select {
+		case <-force:
+			log.Error("second signal: exiting now")
+			os.Exit(1)
+		case <-stopped:
+		}
 	}()
 	d.stop(srv)
+	close(stopped)
 	return runErr
 }
 

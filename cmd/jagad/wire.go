@@ -84,7 +84,9 @@ func (d *daemon) metricsToken(c *serveConfig) string {
 	return ""
 }
 
-// health reports the fields of GET /api/health honestly.
+// health reports the fields of GET /api/health honestly. legacy_storage is
+// always false: Jagad does not support the original's JAGAD_S3_* env storage
+// (providers come from jagad.yaml or the API), so none is ever configured.
 func (d *daemon) health() api.Health {
 	kr, _ := d.keys.keyring()
 	h := api.Health{Encryption: kr != nil, LegacyStorage: false}

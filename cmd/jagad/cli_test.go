@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// noEnv is an empty environment.
+func noEnv(string) (string, bool) { return "", false }
+
+// TestValidateExamples: `jagad validate` passes on every jagad.yaml in examples/.
+func TestValidateExamples(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := run([]string{"validate", "-f", f}, nil, &out, &errOut, noEnv); code != 0 {
+				t.Fatalf("validate %s: exit %d\n%s%s", f, code, out.String(), errOut.String())
+			}
+			if !strings.Contains(out.String(), "OK") {
+				t.Fatalf("validate %s printed no OK summary:\n%s", f, out.String())
+			}
+		})
+	}
+}
+
+// TestValidateBadFileExitsOne: an invalid file exits 1 with FILE:LINE:COL.
+func TestValidateBadFileExitsOne(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "jagad.yaml")
+	writeFile(t, f, "version: 1\nconnections:\n  - name: a\n    db_type: oracle\n")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"validate", "-f", f}, nil, &out, &errOut, noEnv); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String()+errOut.String(), f+":4:") {
+		t.Fatalf("no FILE:LINE position in:\n%s%s", out.String(), errOut.String())
+	}
+}
+
+func TestVersionAndUnknownCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"version"}, nil, &out, &errOut, noEnv); code != 0 || !strings.HasPrefix(out.String(), "jagad ") {
+		t.Fatalf("version: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"frobnicate"}, nil, &out, &errOut, noEnv); code != 1 || !strings.Contains(errOut.String(), "unknown command") {
+		t.Fatalf("unknown command: %d %q", code, errOut.String())
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	for _, a := range []string{"--version", "-v"} {
+		var out, errOut bytes.Buffer
+		if code := run([]string{a}, nil, &out, &errOut, noEnv); code != 0 || !strings.HasPrefix(out.String(), "jagad ") {
+			t.Fatalf("%s: exit %d, out %q, err %q", a, code, out.String(), errOut.String())
+		}
+	}
+}
