@@ -61,3 +61,20 @@ func TestVersionFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestSecondServeOnSameDataDir: a second `jagad serve` on a data dir in use
+// exits non-zero with a message about the lock.
+func TestSecondServeOnSameDataDir(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"JAGAD_DATA_DIR": dir, "JAGAD_LISTEN": "127.0.0.1:0", "JAGAD_ADMIN_PASS": "first-secret"}
+	startObsDaemon(t, env)
+	var out, errOut bytes.Buffer
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	code := run([]string{"serve"}, nil, &out, &errOut, lookup)
+	if code == 0 {
+		t.Fatal("second serve on the same data dir exited 0")
+	}
+	if !strings.Contains(errOut.String(), "locked by another jagad process") || !strings.Contains(errOut.String(), dir) {
+		t.Fatalf("error does not explain the lock:\n%s", errOut.String())
+	}
+}
