@@ -172,3 +172,36 @@ func findBinary(candidates ...string) (string, error) {
 	}
 	return "", fmt.Errorf("%w: tried %s", errNoBinary, strings.Join(candidates, ", "))
 }
+
+// tempDir creates the server's temp dir, recording the owning test process,
+// after removing dirs left by test processes that died without calling Main
+// (their servers stopped with them through Pdeathsig).
+func tempDir(prefix string) (string, error) {
+	sweepStale(prefix)
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
+func sweepStale(prefix string) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "owner.pid"))
+		if err != nil {
+			continue // not ours, or being created
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(d)
+		}
+	}
+}

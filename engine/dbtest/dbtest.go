@@ -12,6 +12,7 @@
 package dbtest
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jagad/jagad/engine/dbclient"
 )
@@ -72,6 +74,11 @@ func get(tb testing.TB, in *instance, env string, start func() (*Server, func(),
 	in.once.Do(func() {
 		if raw := os.Getenv(env); raw != "" {
 			in.srv, in.err = fromURL(raw)
+			if in.err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				in.err = dbclient.Ping(ctx, in.srv.Target(""))
+				cancel()
+			}
 			if in.err != nil {
 				in.err = fmt.Errorf("%s: %w", env, in.err)
 			}

@@ -2,6 +2,10 @@ package dbtest
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,23 +19,26 @@ func TestServers(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		get    func(testing.TB) *Server
+		env    string
 		table  string
 		create string
 	}{
-		{"postgresql", Postgres, "public.t", `CREATE TABLE t (id int PRIMARY KEY, v text);`},
-		{"mariadb", MariaDB, "t", `CREATE TABLE t (id int PRIMARY KEY, v text);`},
+		{"postgresql", Postgres, EnvPostgresURL, "public.t", `CREATE TABLE t (id int PRIMARY KEY, v text);`},
+		{"mariadb", MariaDB, EnvMySQLURL, "t", `CREATE TABLE t (id int PRIMARY KEY, v text);`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.get(t)
-			if s.Password == "" {
-				t.Fatal("server has no password: password auth is not exercised")
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			bad := s.Target("")
-			bad.Password = "wrong"
-			if err := dbclient.Ping(ctx, bad); err == nil {
-				t.Fatal("ping with a wrong password succeeded: password auth is not enforced")
+			if os.Getenv(tc.env) == "" { // throwaway server: password auth must be on
+				if s.Password == "" {
+					t.Fatal("server has no password: password auth is not exercised")
+				}
+				bad := s.Target("")
+				bad.Password = "wrong"
+				if err := dbclient.Ping(ctx, bad); err == nil {
+					t.Fatal("ping with a wrong password succeeded: password auth is not enforced")
+				}
 			}
 
 			db := s.CreateDB(t, "smoke")
@@ -91,5 +98,32 @@ func TestFromURL(t *testing.T) {
 				t.Fatalf("got %+v, want %+v", have, tc.want)
 			}
 		})
+	}
+}
+
+func TestSweepStale(t *testing.T) {
+	const prefix = "jagad-sweeptest-"
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(pid int) string {
+		d, err := os.MkdirTemp("", prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.RemoveAll(d) })
+		if err := os.WriteFile(filepath.Join(d, "owner.pid"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	stale, live := mk(dead.Process.Pid), mk(os.Getpid())
+	sweepStale(prefix)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("dir of a dead owner kept: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("dir of a live owner removed: %v", err)
 	}
 }

@@ -31,7 +31,7 @@ func startMariaDB() (*Server, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	dir, err := os.MkdirTemp("", "jagad-mytest-")
+	dir, err := tempDir("jagad-mytest-")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -47,7 +47,7 @@ func startPostgres() (*Server, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	dir, err := os.MkdirTemp("", "jagad-pgtest-")
+	dir, err := tempDir("jagad-pgtest-")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -56,16 +56,21 @@ func (t *tailBuf) hasTrailer() bool {
 // PostgreSQL archive must start with PGDMP, a MySQL dump must end with the
 // completion trailer, and neither may be empty.
 type outputCheck struct {
-	w    io.Writer
-	pg   bool
-	n    int64
-	head []byte
-	tail tailBuf
+	w       io.Writer
+	pg      bool
+	onFirst func() // called before the first byte is forwarded
+	n       int64
+	head    []byte
+	tail    tailBuf
 }
 
 var errNotArchive = errors.New("output is not a pg_dump custom-format archive (no PGDMP header)")
 
 func (o *outputCheck) Write(p []byte) (int, error) {
+	if o.onFirst != nil && len(p) > 0 {
+		o.onFirst()
+		o.onFirst = nil
+	}
 	if o.pg && len(o.head) < len(pgMagic) {
 		need := min(len(pgMagic)-len(o.head), len(p))
 		o.head = append(o.head, p[:need]...)

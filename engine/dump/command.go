@@ -19,9 +19,11 @@ type command struct {
 	credDir string
 }
 
+// cleanup removes the credentials; safe to call more than once.
 func (c *command) cleanup() {
 	if c.credDir != "" {
 		_ = os.RemoveAll(c.credDir)
+		c.credDir = ""
 	}
 }
 
@@ -81,9 +83,12 @@ func pgCommand(t dbclient.Target, extra []string) (*command, error) {
 
 // pgpassLine is host:port:*:user:password with ':' and '\' escaped.
 func pgpassLine(t dbclient.Target) string {
-	esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
-	return strings.Join([]string{esc.Replace(t.Host), strconv.Itoa(t.EffectivePort()), "*",
-		esc.Replace(t.User), esc.Replace(t.Password)}, ":") + "\n"
+	return strings.Join([]string{pgpassEscape(t.Host), strconv.Itoa(t.EffectivePort()), "*",
+		pgpassEscape(t.User), pgpassEscape(t.Password)}, ":") + "\n"
+}
+
+func pgpassEscape(v string) string {
+	return strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace(v)
 }
 
 // mysqlCommand builds mysqldump/mysql arguments. The first argument is

@@ -45,14 +45,16 @@ func Dump(ctx context.Context, t dbclient.Target, tools Tools, w io.Writer, log 
 	}
 	defer cmd.cleanup()
 	logf(log, "DUMP: %s %s started (%s; server %s; %d tables)", t.DBType, t.Database, tl.version, res.ServerVersion, len(res.Tables))
-	out := &outputCheck{w: w, pg: t.IsPostgres()}
+	// The tool has authenticated once it writes: its credentials file goes
+	// then instead of staying on disk for the whole (possibly hours-long) dump.
+	out := &outputCheck{w: w, pg: t.IsPostgres(), onFirst: cmd.cleanup}
 	err = run(ctx, spec{tool: tl, args: cmd.args, env: cmd.env, secret: t.Password, log: log, stdout: out})
 	res.Bytes = out.n
 	if err == nil {
 		err = out.finish(tl.name)
 	}
 	if err != nil {
-		logf(log, "DUMP ERROR: %s", dbclient.Scrub(err.Error(), t.Password))
+		logf(log, "DUMP ERROR: %s", scrub(err.Error(), secretForms(t.Password)))
 		return res, fmt.Errorf("dump %s: %w", t.Database, err)
 	}
 	logf(log, "DUMP: %d bytes uncompressed", out.n)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,7 +32,7 @@ type spec struct {
 	tool   tool
 	args   []string
 	env    []string
-	secret string    // scrubbed from stderr lines
+	secret string    // scrubbed (with its escaped forms) from stderr lines
 	log    io.Writer // receives stderr lines; may be nil
 	stdin  io.Reader // nil: no input
 	stdout io.Writer // nil: output discarded
@@ -47,7 +48,7 @@ func run(ctx context.Context, s spec) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return killGroup(cmd) }
 	cmd.WaitDelay = waitDelay
-	errLines := &lineWriter{secret: s.secret, log: s.log, keep: 8}
+	errLines := &lineWriter{secrets: secretForms(s.secret), log: s.log, keep: 8}
 	cmd.Stderr = errLines
 	var stdout io.ReadCloser
 	var stdin io.WriteCloser
@@ -185,9 +186,9 @@ func (f *feeder) wait() error {
 // them to log and keeps the last few for error messages. Memory is bounded:
 // longer lines are cut at maxLine bytes.
 type lineWriter struct {
-	secret string
-	log    io.Writer
-	keep   int
+	secrets []string
+	log     io.Writer
+	keep    int
 
 	mu      sync.Mutex
 	partial []byte
@@ -212,7 +213,7 @@ func (lw *lineWriter) Write(p []byte) (int, error) {
 }
 
 func (lw *lineWriter) emit() {
-	line := dbclient.Scrub(strings.TrimRight(string(lw.partial), "\r"), lw.secret)
+	line := scrub(strings.TrimRight(string(lw.partial), "\r"), lw.secrets)
 	lw.partial = lw.partial[:0]
 	if strings.TrimSpace(line) == "" {
 		return
@@ -238,4 +239,28 @@ func (lw *lineWriter) last() string {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
 	return strings.Join(lw.lines, "; ")
+}
+
+// secretForms is the password as written in the credential files too, so a
+// tool echoing its option file does not leak it either.
+func secretForms(pw string) []string {
+	if pw == "" {
+		return nil
+	}
+	forms := []string{pw}
+	for _, f := range []string{pgpassEscape(pw), strings.Trim(cnfQuote(pw), `"`)} {
+		if !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	// Longest first, so a form containing another is replaced whole.
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	return forms
+}
+
+func scrub(s string, secrets []string) string {
+	for _, sec := range secrets {
+		s = dbclient.Scrub(s, sec)
+	}
+	return s
 }

@@ -50,7 +50,7 @@ func Restore(ctx context.Context, t dbclient.Target, tools Tools, r io.Reader, l
 		err = errors.New("input has no \"-- Dump completed\" trailer: the dump was incomplete")
 	}
 	if err != nil {
-		logf(log, "RESTORE ERROR: %s", dbclient.Scrub(err.Error(), t.Password))
+		logf(log, "RESTORE ERROR: %s", scrub(err.Error(), secretForms(t.Password)))
 		return fmt.Errorf("restore into %s: %w", t.Database, err)
 	}
 	logf(log, "RESTORE: OK (%d bytes)", in.n)
