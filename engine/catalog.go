@@ -1,0 +1,170 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jagad/jagad/engine/storage"
+	"github.com/jagad/jagad/state"
+)
+
+// The catalog is the set of backups a storage describes by itself: every
+// object has a <key>.manifest.json beside it. When the data dir is lost,
+// `jagad catalog rebuild` re-creates the backup records from the manifests.
+
+// backupsPrefix is where backup objects live in a store.
+const backupsPrefix = "backups/"
+
+// CatalogEntry is one manifest found in storage. Err is set when the
+// manifest could not be read or its object is missing or of another size.
+type CatalogEntry struct {
+	ManifestKey string
+	Manifest    Manifest
+	Err         error
+}
+
+// ReadCatalog reads every manifest under backups/ of st, in key order, and
+// checks that each manifest's object exists with the recorded size.
+func ReadCatalog(ctx context.Context, st storage.Store) ([]CatalogEntry, error) {
+	infos, err := st.List(ctx, backupsPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", st, err)
+	}
+	sizes := make(map[string]int64, len(infos))
+	for _, in := range infos {
+		sizes[in.Key] = in.Size
+	}
+	var out []CatalogEntry
+	for _, in := range infos {
+		if !strings.HasSuffix(in.Key, manifestSuffix) {
+			continue
+		}
+		ent := CatalogEntry{ManifestKey: in.Key}
+		ent.Manifest, ent.Err = ReadManifest(ctx, st, in.Key)
+		if ent.Err == nil {
+			ent.Err = checkListed(ent.Manifest, in.Key, sizes)
+		}
+		out = append(out, ent)
+	}
+	return out, nil
+}
+
+func checkListed(m Manifest, key string, sizes map[string]int64) error {
+	if m.ObjectKey+manifestSuffix != key {
+		return fmt.Errorf("manifest %s names object %s", key, m.ObjectKey)
+	}
+	n, ok := sizes[m.ObjectKey]
+	switch {
+	case !ok:
+		return fmt.Errorf("object %s is missing", m.ObjectKey)
+	case m.StoredSizeBytes > 0 && n != m.StoredSizeBytes:
+		return fmt.Errorf("object %s is %d bytes, the manifest says %d", m.ObjectKey, n, m.StoredSizeBytes)
+	}
+	return nil
+}
+
+// BackupFromManifest is the backup record a manifest describes, stored on
+// provider providerID.
+func BackupFromManifest(m Manifest, providerID string, now time.Time) state.Backup {
+	completed := m.CompletedAt
+	created := completed
+	if m.StartedAt != nil {
+		created = *m.StartedAt
+	}
+	b := state.Backup{
+		ID: m.BackupID, ConnectionID: m.ConnectionID, DatabaseID: m.DatabaseID, ScheduleID: m.ScheduleID,
+		ConnectionName: m.ConnectionName, DatabaseName: m.DatabaseName, ScheduleName: m.ScheduleName,
+		DBType: m.DBType, BackupType: m.BackupType, Status: state.StatusSuccess, StoragePath: m.ObjectKey,
+		StorageProviderID: providerID, SizeBytes: m.SizeBytes, StoredSizeBytes: m.StoredSizeBytes,
+		EncryptionAlgo: m.EncryptionAlgo, EncryptionKeyID: m.EncryptionKeyID, Compression: m.Compression,
+		Checksum: m.Checksum, EncryptedChecksum: m.EncryptedChecksum, VerifyStatus: state.VerifyPending,
+		StartedAt: m.StartedAt, CompletedAt: &completed, CreatedAt: created, QueuedAt: m.StartedAt,
+		ToolVersion: m.ToolVersion, ServerVersion: m.ServerVersion, Tables: m.Tables,
+		LogOutput: fmt.Sprintf("CATALOG: record rebuilt from %s%s at %s\n", m.ObjectKey, manifestSuffix, now.UTC().Format(time.RFC3339)),
+	}
+	if m.Encrypted {
+		b.EncryptedSizeBytes = m.StoredSizeBytes
+	}
+	if m.StartedAt != nil {
+		b.DurationMs = completed.Sub(*m.StartedAt).Milliseconds()
+	}
+	return b
+}
+
+// RebuildResult is what RebuildCatalog did.
+type RebuildResult struct {
+	Provider        state.Provider
+	ProviderCreated bool
+	Added           []string       // backup IDs recorded
+	Existing        []string       // backup IDs already in the store
+	Skipped         []CatalogEntry // unreadable manifests, missing objects
+}
+
+// RebuildCatalog records a backup for every sound manifest in st, on the
+// provider named spec.Name: an existing provider of that name (which must
+// point at the same storage) or a new one created from spec (its secret
+// sealed by the store as usual). Backups already in the store are left alone.
+func RebuildCatalog(ctx context.Context, store *state.Store, st storage.Store, spec state.ProviderSpec, now time.Time) (RebuildResult, error) {
+	var res RebuildResult
+	entries, err := ReadCatalog(ctx, st)
+	if err != nil {
+		return res, err
+	}
+	now = now.UTC()
+	err = store.Update(func(tx *state.Tx) error {
+		res = RebuildResult{}
+		p, created, err := catalogProvider(tx, spec, now)
+		if err != nil {
+			return err
+		}
+		res.Provider, res.ProviderCreated = p, created
+		for _, ent := range entries {
+			if ent.Err != nil {
+				res.Skipped = append(res.Skipped, ent)
+				continue
+			}
+			if _, err := state.Get[state.Backup](tx, ent.Manifest.BackupID); err == nil {
+				res.Existing = append(res.Existing, ent.Manifest.BackupID)
+				continue
+			} else if !errors.Is(err, state.ErrNotFound) {
+				return err
+			}
+			if err := state.Put(tx, BackupFromManifest(ent.Manifest, p.ID, now)); err != nil {
+				return fmt.Errorf("record backup %s: %w", ent.Manifest.BackupID, err)
+			}
+			res.Added = append(res.Added, ent.Manifest.BackupID)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// catalogProvider finds the provider named spec.Name or creates it (the
+// default provider when it is the first one).
+func catalogProvider(tx *state.Tx, spec state.ProviderSpec, now time.Time) (state.Provider, bool, error) {
+	all, err := state.List[state.Provider](tx)
+	if err != nil {
+		return state.Provider{}, false, err
+	}
+	for _, p := range all {
+		if p.Name != spec.Name {
+			continue
+		}
+		if p.ProviderType != spec.ProviderType || p.Path != spec.Path || p.Bucket != spec.Bucket || p.Prefix != spec.Prefix {
+			return state.Provider{}, false, fmt.Errorf("storage provider %q already exists and points elsewhere; choose another --provider-name", spec.Name)
+		}
+		return p, false, nil
+	}
+	spec.IsDefault = len(all) == 0
+	p := state.Provider{
+		Meta:         state.Meta{ID: state.NewID(state.KindProvider), ManagedBy: state.ManagedByAPI, CreatedAt: now, UpdatedAt: now},
+		ProviderSpec: spec,
+	}
+	if err := state.Put(tx, p); err != nil {
+		return state.Provider{}, false, fmt.Errorf("record storage provider: %w", err)
+	}
+	return p, true, nil
+}

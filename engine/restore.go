@@ -1,0 +1,314 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/engine/dbclient"
+	"github.com/jagad/jagad/engine/dump"
+	"github.com/jagad/jagad/engine/storage"
+	"github.com/jagad/jagad/state"
+)
+
+// Restores stream: storage → decrypt → decompress → pg_restore / mysql,
+// never holding the object in memory, under the engine's concurrency limit.
+//
+// A corrupt object must not damage the target, and a streaming restore can
+// only notice corruption when it reaches it (a flipped bit in the last
+// chunk, a truncated object): by then pg_restore or mysql has already
+// changed the target. So a restore reads the object twice. Pass 1 reads the
+// whole object through the checks without touching the target: the stored
+// size and the SHA-256 of the stored bytes against encrypted_checksum, every
+// encrypted chunk up to the verified final one (so a missing or wrong key
+// fails here too), and the SHA-256 of the compressed stream against
+// checksum. Only when it passes is drop_existing applied and pass 2 streams
+// the object into the tool, checking everything again plus decompression and
+// the recorded dump size (the object could change between the passes; then
+// the tool is killed before it sees the end of its input). Pass 1 does not
+// decompress (decompressInCheck): the checksums already prove the
+// compressed stream bit-identical to what the backup wrote, and
+// decompression is most of the pass's cost. The cost is one more read of
+// the object, measured by BenchmarkRestorePostgres (restore_bench_test.go).
+//
+// An existing, non-empty target with drop_existing=false is restored into:
+// the dump's objects replace their namesakes (pg_restore --clean --if-exists;
+// MySQL/MariaDB dumps carry DROP TABLE IF EXISTS), objects that are not in
+// the dump are kept. This is what an in-place restore into the backup's own
+// database (the default target) needs. drop_existing=true drops the database
+// (after pass 1) and restores into a fresh one. A database that did not exist
+// before a failed restore is dropped again.
+
+// RestoreRequest asks for a restore of a backup.
+type RestoreRequest struct {
+	TargetConnection string // connection ID; "" = the backup's connection
+	TargetDatabase   string // "" = the backup's database; created when missing
+	DropExisting     bool
+}
+
+// restorePlan is a restore resolved against the store.
+type restorePlan struct {
+	backup   state.Backup
+	conn     state.Connection
+	provider state.Provider
+	database string
+}
+
+// Restore validates a restore, records it as running and starts it on the
+// engine's context.
+func (e *Engine) Restore(ctx context.Context, backupID string, req RestoreRequest) (state.Restore, error) {
+	p, err := e.planRestore(backupID, req)
+	if err != nil {
+		return state.Restore{}, err
+	}
+	now := e.now().UTC()
+	rec := state.Restore{ID: state.NewID(state.KindRestore), BackupID: p.backup.ID, TargetConnection: p.conn.ID,
+		TargetDatabase: p.database, DropExisting: req.DropExisting, Status: state.StatusRunning,
+		StartedAt: &now, CreatedAt: now}
+	err = e.store.Update(func(tx *state.Tx) error {
+		all, err := state.List[state.Restore](tx)
+		if err != nil {
+			return err
+		}
+		for _, r := range all {
+			if r.Status == state.StatusRunning && r.TargetConnection == rec.TargetConnection && r.TargetDatabase == rec.TargetDatabase {
+				return apierr.Conflict(fmt.Sprintf("restore %s into database %s is still running", r.ID, r.TargetDatabase))
+			}
+		}
+		return state.Put(tx, rec)
+	})
+	if err != nil {
+		return state.Restore{}, err
+	}
+	e.log.Info("restore started", "restore", rec.ID, "backup", p.backup.ID, "connection", p.conn.Name, "database", p.database)
+	e.goJob(func(ctx context.Context) { e.runRestore(ctx, p, rec) })
+	return rec, nil
+}
+
+// planRestore checks a request: the backup (404, 400 unless success), the
+// target connection (404 when named and missing; 400 for another db_type)
+// and the target database name.
+func (e *Engine) planRestore(backupID string, req RestoreRequest) (restorePlan, error) {
+	b, err := e.getBackup(backupID)
+	if err != nil {
+		return restorePlan{}, err
+	}
+	if b.Status != state.StatusSuccess {
+		return restorePlan{}, apierr.Invalid("cannot restore backup with status: " + b.Status)
+	}
+	p := restorePlan{backup: b, database: req.TargetDatabase}
+	if p.database == "" {
+		p.database = b.DatabaseName
+	}
+	connID := req.TargetConnection
+	if connID == "" {
+		connID = b.ConnectionID
+	}
+	err = e.store.View(func(tx *state.Tx) error {
+		var err error
+		p.conn, err = state.Get[state.Connection](tx, connID)
+		switch {
+		case errors.Is(err, state.ErrNotFound) && req.TargetConnection != "":
+			return apierr.NotFound("target connection not found")
+		case errors.Is(err, state.ErrNotFound):
+			return apierr.Invalid("the connection of this backup no longer exists; choose a target_connection")
+		case err != nil:
+			return err
+		}
+		p.provider, err = state.Get[state.Provider](tx, b.StorageProviderID)
+		if errors.Is(err, state.ErrNotFound) {
+			return apierr.Invalid("the storage provider of this backup no longer exists")
+		}
+		return err
+	})
+	if err != nil {
+		return restorePlan{}, err
+	}
+	if p.conn.DBType != b.DBType {
+		return restorePlan{}, apierr.Invalid(fmt.Sprintf("cannot restore a %s backup into %s connection %q: db_type must match",
+			b.DBType, p.conn.DBType, p.conn.Name))
+	}
+	if err := dbclient.ValidateName(b.DBType, p.database); err != nil {
+		return restorePlan{}, apierr.Invalid("target_database: " + err.Error())
+	}
+	return p, nil
+}
+
+// runRestore waits for a slot, restores and records the outcome.
+func (e *Engine) runRestore(ctx context.Context, p restorePlan, rec state.Restore) {
+	log := newJobLog(e.now, p.conn.Password.Reveal(), p.provider.SecretKey.Reveal())
+	ctx, cancel := context.WithTimeout(ctx, e.opts.DefaultTimeout)
+	defer cancel()
+	log.Printf("RESTORE: backup %s (%s %s/%s, %s) into connection %s, database %s",
+		p.backup.ID, p.backup.DBType, p.backup.ConnectionName, p.backup.DatabaseName,
+		p.backup.CreatedAt.Format(time.RFC3339), p.conn.Name, p.database)
+	err := e.slots.acquire(ctx)
+	if err != nil {
+		log.Printf("QUEUE: gave up waiting for a slot: %v", err)
+	} else {
+		err = e.restoreNow(ctx, p, true, rec.DropExisting, log)
+		e.slots.release()
+	}
+	rec = e.finishRestore(rec, log, err)
+	e.metrics.restores.WithLabelValues(rec.Status).Inc()
+	attrs := []any{"restore", rec.ID, "backup", rec.BackupID, "database", rec.TargetDatabase,
+		"duration", time.Duration(rec.DurationMs) * time.Millisecond, "outcome", rec.Status}
+	if err != nil {
+		e.log.Error("restore finished", append(attrs, "err", log.scrub(err.Error()))...)
+		return
+	}
+	e.log.Info("restore finished", attrs...)
+}
+
+// restoreNow runs the restore pipeline of a resolved plan (the caller holds
+// a slot).
+func (e *Engine) restoreNow(ctx context.Context, p restorePlan, verifyFirst, dropExisting bool, log *jobLog) error {
+	settings, err := e.settings()
+	if err != nil {
+		return err
+	}
+	kr, err := e.opts.Keys()
+	if err != nil {
+		return fmt.Errorf("encryption keyring: %w", err)
+	}
+	st, err := e.stores.open(p.provider)
+	if err != nil {
+		log.Printf("STORAGE PROVIDER ERROR: %v", err)
+		return err
+	}
+	return restoreStream(ctx, streamRestore{
+		st: st, spec: specOfBackup(p.backup), keys: keySet{Ring: kr}, target: connTarget(p.conn, p.database),
+		tools: e.tools(settings), verifyFirst: verifyFirst, dropExisting: dropExisting, log: log,
+	})
+}
+
+// finishRestore records a restore's outcome.
+func (e *Engine) finishRestore(rec state.Restore, log *jobLog, err error) state.Restore {
+	now := e.now().UTC()
+	rec.CompletedAt = &now
+	if rec.StartedAt != nil {
+		rec.DurationMs = now.Sub(*rec.StartedAt).Milliseconds()
+	}
+	if err != nil {
+		rec.Status = state.StatusFailed
+		log.Printf("RESTORE FAILED: %v", err)
+	} else {
+		rec.Status = state.StatusSuccess
+		log.Printf("RESTORE COMPLETE: success (%s)", time.Duration(rec.DurationMs)*time.Millisecond)
+	}
+	rec.LogOutput = log.String()
+	if serr := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, rec) }); serr != nil {
+		e.log.Error("record restore outcome", "restore", rec.ID, "err", serr)
+	}
+	return rec
+}
+
+// restoreLog receives a restore's log lines and its tool's stderr.
+type restoreLog interface {
+	io.Writer
+	Printf(format string, args ...any)
+}
+
+// streamRestore is one restore of one object into one database.
+type streamRestore struct {
+	st           storage.Store
+	spec         objectSpec
+	keys         keySet
+	target       dbclient.Target // Database is the target database
+	tools        dump.Tools
+	verifyFirst  bool
+	dropExisting bool
+	log          restoreLog
+}
+
+// restoreStream restores r.spec into r.target: pass 1 (when verifyFirst)
+// proves the object intact, then drop_existing is applied and pass 2
+// streams the object into the restore tool.
+func restoreStream(ctx context.Context, r streamRestore) error {
+	t := r.target
+	if r.verifyFirst {
+		start := time.Now()
+		r.log.Printf("VERIFY: pass 1 of 2: reading the whole object before the target database is touched")
+		d, err := checkObject(ctx, r.st, r.spec, r.keys, decompressInCheck)
+		if err != nil {
+			logCause(r.log, d, err)
+			r.log.Printf("VERIFY: the object failed its checks; the target database was not touched")
+			return fmt.Errorf("verify before restore: %w", err)
+		}
+		r.log.Printf("VERIFY: object intact (%d stored bytes, size and checksums match%s) in %s; pass 2 of 2: restoring",
+			d.stored.n, decryptedNote(r.spec), time.Since(start).Round(time.Millisecond))
+	}
+	d, err := openDump(ctx, r.st, r.spec, r.keys)
+	if err != nil {
+		logCause(r.log, d, err)
+		return err
+	}
+	defer d.Close()
+	existed, err := dbclient.DatabaseExists(ctx, t, t.Database)
+	if err != nil {
+		r.log.Printf("RESTORE ERROR: %v", err)
+		return err
+	}
+	switch {
+	case existed && r.dropExisting:
+		if err := dbclient.DropDatabase(ctx, t, t.Database); err != nil {
+			r.log.Printf("RESTORE ERROR: %v", err)
+			return err
+		}
+		r.log.Printf("RESTORE: dropped database %s (drop_existing)", t.Database)
+	case existed:
+		r.log.Printf("RESTORE: database %s exists: objects of the dump replace their namesakes, other objects are kept", t.Database)
+	}
+	r.log.Printf("DOWNLOAD: %s (%d bytes)", r.spec.Key, d.stored.size)
+	if err := dump.Restore(ctx, t, r.tools, d, r.log); err != nil {
+		if stage, cause := d.cause(); cause != nil {
+			r.log.Printf("%s ERROR: %v", stage, cause)
+		}
+		if !existed {
+			dropCreated(t, r.log)
+		}
+		return err
+	}
+	for _, l := range d.summary()[1:] {
+		r.log.Printf("%s", l)
+	}
+	return nil
+}
+
+func decryptedNote(spec objectSpec) string {
+	if spec.Encrypted {
+		return ", every chunk decrypted and authenticated"
+	}
+	return ""
+}
+
+// logCause logs the stage and cause of a read failure.
+func logCause(log restoreLog, d *dumpReader, err error) {
+	cause := err
+	var se *stagedError
+	if d != nil {
+		if _, c := d.cause(); c != nil {
+			cause = c
+		}
+	} else if errors.As(err, &se) {
+		cause = se.cause
+	}
+	log.Printf("%s ERROR: %v", stageOf(d, err), cause)
+}
+
+// dropCreated drops a database a failed restore created.
+func dropCreated(t dbclient.Target, log restoreLog) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if ok, err := dbclient.DatabaseExists(ctx, t, t.Database); err == nil && !ok {
+		return
+	}
+	if err := dbclient.DropDatabase(ctx, t, t.Database); err != nil {
+		log.Printf("RESTORE: could not drop database %s created by this failed restore: %v", t.Database, err)
+		return
+	}
+	log.Printf("RESTORE: dropped database %s, which this failed restore had created", t.Database)
+}
