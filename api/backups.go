@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -275,7 +276,7 @@ func (s *server) verifyBackup(r *http.Request, p httprouter.Params) (any, error)
 		return nil, err
 	}
 	if b.Status != state.StatusSuccess {
-		return nil, apierr.Conflict(fmt.Sprintf("backup %s cannot be verified: status is %s", b.ID, b.Status))
+		return nil, apierr.Invalid("cannot verify backup with status: " + b.Status)
 	}
 	if err := s.engine.Verify(r.Context(), b.ID); err != nil {
 		return nil, err
@@ -307,15 +308,17 @@ func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error
 			return err
 		}
 		if in.TargetConnection != "" {
-			_, err = refRec[state.Connection](tx, "target_connection", in.TargetConnection, wordConnection)
+			if _, err := state.Get[state.Connection](tx, in.TargetConnection); errors.Is(err, state.ErrNotFound) {
+				return apierr.NotFound("target connection not found")
+			}
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if b.Status != state.StatusSuccess {
-		return nil, apierr.Conflict(fmt.Sprintf("backup %s cannot be restored: status is %s", b.ID, b.Status))
+		return nil, apierr.Invalid("cannot restore backup with status: " + b.Status)
 	}
 	res, err := s.engine.Restore(r.Context(), b.ID, RestoreRequest(in))
 	if err != nil {

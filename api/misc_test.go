@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/state"
 )
 
 func TestDownload(t *testing.T) {
@@ -33,7 +35,13 @@ func TestDownload(t *testing.T) {
 		if p == "/download" {
 			method = "GET"
 		}
-		if w := e.send(req{method: method, path: "/api/backups/" + b.ID + p}); w.Code != http.StatusConflict {
+		// The reference: download is a conflict; verify and restore refuse
+		// with 400 "cannot verify/restore backup with status: running".
+		want := http.StatusBadRequest
+		if p == "/download" {
+			want = http.StatusConflict
+		}
+		if w := e.send(req{method: method, path: "/api/backups/" + b.ID + p}); w.Code != want {
 			t.Errorf("%s of running backup: %d %s", p, w.Code, w.Body)
 		}
 	}
@@ -142,4 +150,30 @@ func TestConfigEndpoints(t *testing.T) {
 	if e.cfg.confirm {
 		t.Error("confirm_prune defaulted to true")
 	}
+}
+
+// TestRestoreAndVerifyRefusals: the reference's messages for a backup that
+// is not successful (400) and 404 for an unknown target connection.
+func TestRestoreAndVerifyRefusals(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(e)
+	w := e.call("POST", "/api/backups/"+f.backup+"/restore", map[string]any{"target_connection": "conn_nope"}, http.StatusNotFound)
+	if !strings.Contains(w.Body.String(), "target connection not found") {
+		t.Errorf("unknown target: %s", w.Body)
+	}
+	put(t, e.store, failedBackup(f))
+	w = e.call("POST", "/api/backups/bck_failed1/restore", map[string]any{}, http.StatusBadRequest)
+	if !strings.Contains(w.Body.String(), "cannot restore backup with status: failed") {
+		t.Errorf("restore failed backup: %s", w.Body)
+	}
+	w = e.call("POST", "/api/backups/bck_failed1/verify", nil, http.StatusBadRequest)
+	if !strings.Contains(w.Body.String(), "cannot verify backup with status: failed") {
+		t.Errorf("verify failed backup: %s", w.Body)
+	}
+}
+
+func failedBackup(f fixture) state.Backup {
+	now := time.Now().UTC()
+	return state.Backup{ID: "bck_failed1", ConnectionID: f.conn, DatabaseID: f.db, BackupType: "full",
+		Status: state.StatusFailed, VerifyStatus: state.VerifyPending, CreatedAt: now, CompletedAt: &now}
 }

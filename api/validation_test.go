@@ -62,7 +62,6 @@ func TestBadRequests(t *testing.T) {
 		{"backup bad type", "POST", "/api/backups", map[string]any{"connection_id": f.conn, "database_id": f.db, "backup_type": "diff"}, `invalid value for field "backup_type"`},
 		{"backup bad notif", "POST", "/api/backups", map[string]any{"connection_id": f.conn, "database_id": f.db, "notif_target_ids": []string{"notif_x"}}, `invalid value for field "notif_target_ids[0]"`},
 		{"backup wrong type", "POST", "/api/backups", `{"notif_target_ids":"x"}`, `invalid value for field "notif_target_ids": expected array`},
-		{"restore bad target", "POST", "/api/backups/" + f.backup + "/restore", map[string]any{"target_connection": "conn_x"}, `invalid value for field "target_connection"`},
 		{"restore bad db name", "POST", "/api/backups/" + f.backup + "/restore", map[string]any{"target_database": "../x"}, `invalid value for field "target_database"`},
 		{"sched missing cron", "POST", "/api/schedules", map[string]any{"connection_id": f.conn, "database_id": f.db}, `missing required field "cron_expr"`},
 		{"sched bad cron", "POST", "/api/schedules", map[string]any{"connection_id": f.conn, "database_id": f.db, "cron_expr": "61 * * * *"}, `invalid value for field "cron_expr"`},

@@ -38,7 +38,7 @@ func transient(format string, args ...any) error {
 // no caller can reach a raw net/http error and the URL inside it.
 func (n *Notifier) retry(ctx context.Context, t Target, red redactor, do attemptFunc) error {
 	for attempt := 1; ; attempt++ {
-		if err := ctx.Err(); err != nil {
+		if err := ctxDone(ctx); err != nil {
 			return fmt.Errorf("not sent: %w", err)
 		}
 		err := do(ctx)
@@ -54,7 +54,7 @@ func (n *Notifier) retry(ctx context.Context, t Target, red redactor, do attempt
 		last := attempt >= n.maxAttempts
 		n.log.Warn("notification attempt failed", "target", t.Name, "type", t.Type,
 			"attempt", attempt, "max_attempts", n.maxAttempts, "retry", retryable && !last, "error", msg)
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := ctxDone(ctx); cerr != nil {
 			return fmt.Errorf("%s: %w", msg, cerr)
 		}
 		if !retryable {
@@ -71,6 +71,18 @@ func (n *Notifier) retry(ctx context.Context, t Target, red redactor, do attempt
 			return fmt.Errorf("%s: retry wait: %w", msg, err)
 		}
 	}
+}
+
+// ctxDone is ctx.Err(), but also reports a deadline that has passed before
+// the context's own timer marked it (a socket deadline fires first).
+func ctxDone(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
