@@ -204,13 +204,17 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 	}
 	target := connTarget(j.conn, b.DatabaseName)
 	res, dumpErr := dump.Dump(ctx, target, e.tools(settings), up.Writer(), log)
-	var put putResult
 	if dumpErr != nil {
-		put, _ = up.abort(dumpErr)
-		log.Printf("DUMP ERROR: %v", dumpErr)
+		put, _ := up.abort(dumpErr)
+		if put.err != nil && !errors.Is(put.err, dumpErr) && ctx.Err() == nil {
+			// Storage failed first (disk full, S3 down): the dump only
+			// stopped because its output was refused. Name the real cause.
+			log.Printf("UPLOAD ERROR: %v", put.err)
+			return nil, fmt.Errorf("upload: %w", put.err)
+		}
 		return nil, fmt.Errorf("dump: %w", dumpErr)
 	}
-	put, err = up.finish()
+	put, err := up.finish()
 	if err != nil {
 		log.Printf("UPLOAD ERROR: %v", err)
 		return nil, err
@@ -227,6 +231,9 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 	}
 	b.ToolVersion, b.ServerVersion, b.Tables = res.ToolVersion, res.ServerVersion, res.Tables
 	log.Printf("UPLOAD: %d bytes stored (sha256 %s)", put.n, b.EncryptedChecksum)
+	// The manifest and the record carry the same completion time, so a
+	// catalog rebuilt from storage matches the store.
+	markCompleted(b, e.now())
 	if err := e.writeManifest(ctx, st, *b); err != nil {
 		_ = st.Delete(context.WithoutCancel(ctx), key)
 		log.Printf("MANIFEST ERROR: %v", err)
@@ -276,10 +283,8 @@ func (e *Engine) saveBackup(b state.Backup) error {
 
 // finishBackup records the outcome; a failure never leaves an object behind.
 func (e *Engine) finishBackup(b state.Backup, log *jobLog, err error, res *dump.Result) {
-	now := e.now().UTC()
-	b.CompletedAt = &now
-	if b.StartedAt != nil {
-		b.DurationMs = now.Sub(*b.StartedAt).Milliseconds()
+	if err != nil || b.CompletedAt == nil {
+		markCompleted(&b, e.now())
 	}
 	if err != nil {
 		b.Status = state.StatusFailed
@@ -303,6 +308,15 @@ func (e *Engine) finishBackup(b state.Backup, log *jobLog, err error, res *dump.
 		e.log.Info("backup finished", attrs...)
 	}
 	e.afterBackup(b)
+}
+
+// markCompleted sets the completion time and the duration.
+func markCompleted(b *state.Backup, now time.Time) {
+	now = now.UTC()
+	b.CompletedAt = &now
+	if b.StartedAt != nil {
+		b.DurationMs = now.Sub(*b.StartedAt).Milliseconds()
+	}
 }
 
 // removeObject deletes a failed backup's object and manifest, if any.

@@ -65,7 +65,11 @@ func ManifestOf(b state.Backup, version string, completed time.Time) Manifest {
 }
 
 func (e *Engine) writeManifest(ctx context.Context, st storage.Store, b state.Backup) error {
-	m := ManifestOf(b, e.opts.Version, e.now())
+	completed := e.now()
+	if b.CompletedAt != nil {
+		completed = *b.CompletedAt
+	}
+	m := ManifestOf(b, e.opts.Version, completed)
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)

@@ -9,7 +9,7 @@ import (
 
 // recoverInterrupted marks jobs that a crash interrupted as failed and
 // removes what they may have left in storage: their object, if the upload
-// completed before the crash, and incomplete uploads under backups/.
+// completed before the crash, and the incomplete upload of their key.
 func (e *Engine) recoverInterrupted(ctx context.Context) error {
 	var stale []state.Backup
 	var restores []state.Restore
@@ -35,14 +35,16 @@ func (e *Engine) recoverInterrupted(ctx context.Context) error {
 		return err
 	}
 	now := e.now().UTC()
-	providers := map[string]bool{}
+	partial := map[string][]string{} // provider id → object keys of interrupted uploads
 	for _, b := range stale {
 		if b.Status == state.StatusQueued || b.Status == state.StatusRunning {
 			e.removeObject(b)
 			b.Status = state.StatusFailed
 			b.CompletedAt = &now
 			b.LogOutput += "RECOVERY: the daemon stopped while this backup was " + "in progress; marked failed at start-up and its partial object removed\n"
-			providers[b.StorageProviderID] = true
+			if b.StoragePath != "" {
+				partial[b.StorageProviderID] = append(partial[b.StorageProviderID], b.StoragePath)
+			}
 			e.log.Warn("backup interrupted by a crash marked failed", "backup", b.ID, "schedule", b.ScheduleName)
 		} else {
 			b.VerifyStatus = state.VerifyFailed
@@ -60,31 +62,35 @@ func (e *Engine) recoverInterrupted(ctx context.Context) error {
 			return err
 		}
 	}
-	e.cleanupProviders(ctx, providers)
+	e.cleanupUploads(ctx, partial)
 	return nil
 }
 
-// cleanupProviders removes incomplete uploads under backups/ of providers.
-func (e *Engine) cleanupProviders(ctx context.Context, ids map[string]bool) {
-	if len(ids) == 0 {
+// cleanupUploads removes the leftovers (local temp files, S3 incomplete
+// multipart uploads) of the interrupted uploads of keys, per provider. It
+// targets exactly those keys: another daemon writing to the same bucket or
+// directory keeps its own uploads in flight.
+func (e *Engine) cleanupUploads(ctx context.Context, keys map[string][]string) {
+	if len(keys) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	_ = e.store.View(func(tx *state.Tx) error {
-		for id := range ids {
-			p, err := state.Get[state.Provider](tx, id)
-			if err != nil {
-				continue
-			}
-			st, err := e.stores.open(p)
-			if err != nil {
-				continue
-			}
-			if err := st.Cleanup(ctx, "backups/"); err != nil {
-				e.log.Warn("clean up incomplete uploads", "provider", p.Name, "err", err)
+	for id, ks := range keys {
+		var p state.Provider
+		err := e.store.View(func(tx *state.Tx) (err error) { p, err = state.Get[state.Provider](tx, id); return err })
+		if err != nil {
+			continue // provider removed meanwhile: nothing to reach
+		}
+		st, err := e.stores.open(p)
+		if err != nil {
+			e.log.Warn("clean up interrupted uploads", "provider", p.Name, "err", err)
+			continue
+		}
+		for _, k := range ks {
+			if err := st.Cleanup(ctx, k); err != nil {
+				e.log.Warn("clean up interrupted upload", "provider", p.Name, "key", k, "err", err)
 			}
 		}
-		return nil
-	})
+	}
 }
