@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"time"
 
+	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/state"
 )
 
@@ -61,9 +63,37 @@ func (e *Engine) recoverInterrupted(ctx context.Context) error {
 		if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, r) }); err != nil {
 			return err
 		}
+		if r.Drill {
+			e.goJob(func(ctx context.Context) { e.dropInterruptedDrill(ctx, r) })
+		}
 	}
 	e.cleanupUploads(ctx, partial)
 	return nil
+}
+
+// dropInterruptedDrill drops the throwaway database of a drill that a crash
+// interrupted (best effort: the server may be down; a later drill of the
+// same backup drops it too).
+func (e *Engine) dropInterruptedDrill(ctx context.Context, r state.Restore) {
+	if !strings.HasPrefix(r.TargetDatabase, drillPrefix) {
+		return
+	}
+	var c state.Connection
+	err := e.store.View(func(tx *state.Tx) error {
+		var err error
+		c, err = state.Get[state.Connection](tx, r.TargetConnection)
+		return err
+	})
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := dbclient.DropDatabase(ctx, connTarget(c, ""), r.TargetDatabase); err != nil {
+		e.log.Warn("drop database of an interrupted restore drill", "database", r.TargetDatabase, "connection", c.Name, "err", err)
+		return
+	}
+	e.log.Info("dropped database of an interrupted restore drill", "database", r.TargetDatabase, "connection", c.Name)
 }
 
 // cleanupUploads removes the leftovers (local temp files, S3 incomplete
