@@ -119,17 +119,22 @@ func TableCounts(ctx context.Context, t Target, name string) (map[string]int64, 
 
 type table struct{ key, quoted string }
 
+// pgTablesQuery lists the user tables of a PostgreSQL database (partitioned
+// tables through their parent).
+const pgTablesQuery = `SELECT n.nspname, c.relname FROM pg_class c
+	JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+	AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+	AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+	ORDER BY 1, 2`
+
+func pgTable(schema, rel string) table {
+	return table{key: schema + "." + rel, quoted: QuoteIdent(PostgreSQL, schema) + "." + QuoteIdent(PostgreSQL, rel)}
+}
+
 func listTables(ctx context.Context, db *sql.DB, dbType, name string) ([]table, error) {
 	if dbType == PostgreSQL {
-		const q = `SELECT n.nspname, c.relname FROM pg_class c
-			JOIN pg_namespace n ON n.oid = c.relnamespace
-			WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-			AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-			AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
-			ORDER BY 1, 2`
-		return scanTables(ctx, db, q, func(s, r string) table {
-			return table{key: s + "." + r, quoted: QuoteIdent(dbType, s) + "." + QuoteIdent(dbType, r)}
-		})
+		return scanTables(ctx, db, pgTablesQuery, pgTable)
 	}
 	const q = `SELECT table_schema, table_name FROM information_schema.tables
 		WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name`

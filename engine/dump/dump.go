@@ -36,10 +36,23 @@ func Dump(ctx context.Context, t dbclient.Target, tools Tools, w io.Writer, log 
 	if err != nil {
 		return res, fmt.Errorf("dump preflight: %w", err)
 	}
-	if res.Tables, err = dbclient.TableCounts(ctx, t, t.Database); err != nil {
+	// Row counts (restore drills compare them) must describe the dumped
+	// data: PostgreSQL exports the snapshot they were counted in and pg_dump
+	// dumps exactly it. mysqldump takes its own --single-transaction
+	// snapshot, so on a busy MySQL/MariaDB database the counts are of a
+	// moment just before the dump.
+	snapshot := ""
+	if t.IsPostgres() {
+		snap, err := dbclient.ExportSnapshot(ctx, t, t.Database)
+		if err != nil {
+			return res, fmt.Errorf("dump preflight: %w", err)
+		}
+		defer snap.Close()
+		res.Tables, snapshot = snap.Counts, snap.ID
+	} else if res.Tables, err = dbclient.TableCounts(ctx, t, t.Database); err != nil {
 		return res, fmt.Errorf("dump preflight: %w", err)
 	}
-	cmd, err := dumpCommand(t, tl)
+	cmd, err := dumpCommand(t, tl, snapshot)
 	if err != nil {
 		return res, fmt.Errorf("dump: %w", err)
 	}
@@ -119,9 +132,15 @@ func checkExists(ctx context.Context, t dbclient.Target) error {
 	return nil
 }
 
-func dumpCommand(t dbclient.Target, tl tool) (*command, error) {
+// dumpCommand builds the dump tool's command; snapshot is an exported
+// PostgreSQL snapshot to dump ("" for none).
+func dumpCommand(t dbclient.Target, tl tool, snapshot string) (*command, error) {
 	if t.IsPostgres() {
-		return pgCommand(t, []string{"--format=custom", "--compress=0"})
+		args := []string{"--format=custom", "--compress=0"}
+		if snapshot != "" {
+			args = append(args, "--snapshot="+snapshot)
+		}
+		return pgCommand(t, args)
 	}
 	return mysqlCommand(t, tl, []string{"--single-transaction", "--routines", "--triggers", "--events",
 		"--default-character-set=utf8mb4", "--max-allowed-packet=1G"}, false)
