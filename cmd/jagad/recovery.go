@@ -17,8 +17,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/jagad/jagad/engine"
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
@@ -218,7 +216,7 @@ func prepareRestore(o *engine.RecoverOptions, sf *storageFlags, pos []string, ke
 	if o.EncryptionKey, err = readKey(keyFile, env); err != nil {
 		return err
 	}
-	o.Identities, err = readIdentities(identities)
+	o.Identities, err = crypt.LoadIdentities(identities)
 	return err
 }
 
@@ -227,32 +225,7 @@ func readKey(path string, env func(string) (string, bool)) (string, error) {
 	if path == "" {
 		return envOr(env, crypt.EnvKey, ""), nil
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("key file: %w", err)
-	}
-	k := strings.TrimRight(string(b), "\r\n")
-	if k == "" || strings.ContainsAny(k, "\r\n") {
-		return "", fmt.Errorf("key file %s must hold one non-empty line", path)
-	}
-	return k, nil
-}
-
-func readIdentities(paths []string) ([]age.Identity, error) {
-	var ids []age.Identity
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("identity: %w", err)
-		}
-		got, err := age.ParseIdentities(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("identity file %s: %w", p, err)
-		}
-		ids = append(ids, got...)
-	}
-	return ids, nil
+	return crypt.ReadKeyFile(path)
 }
 
 // parseTargetURL reads postgres://, mysql:// or mariadb:// URLs. The

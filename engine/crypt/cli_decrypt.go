@@ -89,7 +89,7 @@ func decrypt(a *decryptArgs, stdin io.Reader, stdout io.Writer, env func(string)
 	if err != nil {
 		return err
 	}
-	ids, err := loadIdentities(a.identities)
+	ids, err := LoadIdentities(a.identities)
 	if err != nil {
 		return err
 	}
@@ -126,20 +126,7 @@ func (a *decryptArgs) resolveKey(env func(string) (string, bool)) (string, error
 	case a.key != "":
 		return a.key, nil
 	case a.keyFile != "":
-		f, err := os.Open(a.keyFile)
-		if err != nil {
-			return "", fmt.Errorf("key file: %w", err)
-		}
-		defer f.Close()
-		b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-		if err != nil {
-			return "", fmt.Errorf("key file %s: %w", a.keyFile, err)
-		}
-		k := strings.TrimRight(string(b), "\r\n")
-		if len(b) > maxKeyFile || k == "" || strings.ContainsAny(k, "\r\n") {
-			return "", fmt.Errorf("key file %s must hold one non-empty line", a.keyFile)
-		}
-		return k, nil
+		return ReadKeyFile(a.keyFile)
 	}
 	if env != nil {
 		if v, ok := env(EnvKey); ok {
@@ -149,7 +136,27 @@ func (a *decryptArgs) resolveKey(env func(string) (string, bool)) (string, error
 	return "", nil
 }
 
-func loadIdentities(paths []string) ([]age.Identity, error) {
+// ReadKeyFile reads a key file: one non-empty line (a trailing newline is
+// fine).
+func ReadKeyFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("key file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return "", fmt.Errorf("key file %s: %w", path, err)
+	}
+	k := strings.TrimRight(string(b), "\r\n")
+	if len(b) > maxKeyFile || k == "" || strings.ContainsAny(k, "\r\n") {
+		return "", fmt.Errorf("key file %s must hold one non-empty line", path)
+	}
+	return k, nil
+}
+
+// LoadIdentities reads age identity files (recovery identities).
+func LoadIdentities(paths []string) ([]age.Identity, error) {
 	var ids []age.Identity
 	for _, p := range paths {
 		f, err := os.Open(p)
