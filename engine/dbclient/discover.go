@@ -143,7 +143,12 @@ func listTables(ctx context.Context, db *sql.DB, dbType, name string) ([]table, 
 	}, name)
 }
 
-func scanTables(ctx context.Context, db *sql.DB, q string, mk func(schema, rel string) table, args ...any) ([]table, error) {
+// queryer is what *sql.DB and *sql.Tx have in common.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func scanTables(ctx context.Context, db queryer, q string, mk func(schema, rel string) table, args ...any) ([]table, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

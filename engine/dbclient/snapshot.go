@@ -42,7 +42,7 @@ func ExportSnapshot(ctx context.Context, t Target, name string) (*Snapshot, erro
 	if err := s.tx.QueryRowContext(ctx, "SELECT pg_export_snapshot()").Scan(&s.ID); err != nil {
 		return fail(err)
 	}
-	tables, err := listTablesTx(ctx, s.tx)
+	tables, err := scanTables(ctx, s.tx, pgTablesQuery, pgTable)
 	if err != nil {
 		return fail(err)
 	}
@@ -67,22 +67,4 @@ func (s *Snapshot) Close() {
 	if s.pool != nil {
 		_ = s.pool.Close()
 	}
-}
-
-// listTablesTx lists the tables of the transaction's database (PostgreSQL).
-func listTablesTx(ctx context.Context, tx *sql.Tx) ([]table, error) {
-	rows, err := tx.QueryContext(ctx, pgTablesQuery)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []table
-	for rows.Next() {
-		var s, r string
-		if err := rows.Scan(&s, &r); err != nil {
-			return nil, err
-		}
-		out = append(out, pgTable(s, r))
-	}
-	return out, rows.Err()
 }
