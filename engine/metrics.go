@@ -217,29 +217,21 @@ func owners[T any](recs []T, f func(T) state.ManagedBy) []state.ManagedBy {
 	return out
 }
 
-// refreshStorageBytes sums stored bytes of successful backups per provider.
+// refreshStorageBytes sets the stored bytes of successful backups per
+// provider from the store's aggregate (no scan of the backups).
 func (e *Engine) refreshStorageBytes() {
 	sums := map[string]float64{}
-	names := map[string]string{}
 	err := e.store.View(func(tx *state.Tx) error {
 		provs, err := state.List[state.Provider](tx)
 		if err != nil {
 			return err
 		}
-		for _, p := range provs {
-			names[p.ID] = p.Name
-			sums[p.Name] = 0
-		}
-		all, err := tx.ListBackups(state.BackupQuery{})
+		st, err := tx.BackupStats()
 		if err != nil {
 			return err
 		}
-		for _, b := range all {
-			if b.Status == state.StatusSuccess {
-				if n, ok := names[b.StorageProviderID]; ok {
-					sums[n] += float64(b.StoredSizeBytes)
-				}
-			}
+		for _, p := range provs {
+			sums[p.Name] += float64(st.StoredByProvider[p.ID])
 		}
 		return nil
 	})

@@ -31,6 +31,9 @@ func randomBackup(r *rand.Rand, id string) Backup {
 		Status:     testStatuses[r.IntN(len(testStatuses))],
 		SizeBytes:  r.Int64N(1 << 30),
 		CreatedAt:  t0.Add(time.Duration(r.IntN(500)) * time.Minute),
+		// Stored bytes per provider are aggregated too.
+		StorageProviderID: []string{"prov_1", "prov_2"}[r.IntN(2)],
+		StoredSizeBytes:   1 + r.Int64N(1<<20),
 	}
 }
 
@@ -56,12 +59,15 @@ func bruteForce(all []Backup, q BackupQuery) []Backup {
 }
 
 func bruteStats(all []Backup) BackupStats {
-	st := BackupStats{ByType: map[string]int64{}, ByStatus: map[string]int64{}}
+	st := BackupStats{ByType: map[string]int64{}, ByStatus: map[string]int64{}, StoredByProvider: map[string]int64{}}
 	for _, b := range all {
 		st.TotalBackups++
 		st.TotalSizeBytes += b.SizeBytes
 		st.ByType[b.BackupType]++
 		st.ByStatus[b.Status]++
+		if b.Status == StatusSuccess && b.StorageProviderID != "" && b.StoredSizeBytes != 0 {
+			st.StoredByProvider[b.StorageProviderID] += b.StoredSizeBytes
+		}
 	}
 	if st.TotalBackups > 0 {
 		st.SuccessRate = float64(st.ByStatus[StatusSuccess]) / float64(st.TotalBackups) * 100

@@ -24,7 +24,11 @@ type migration func(txn *badger.Txn) error
 
 // defaultMigrations is the list of schema migrations; the current schema
 // version is len(defaultMigrations())+1.
-func defaultMigrations() []migration { return nil }
+func defaultMigrations() []migration {
+	return []migration{
+		migrateStoredByProvider, // 1 → 2
+	}
+}
 
 // prepare checks the master key and brings the schema up to date.
 func (s *Store) prepare(migrations []migration) error {

@@ -14,6 +14,9 @@ type backupAgg struct {
 	SizeBytes int64            `json:"size_bytes"`
 	ByType    map[string]int64 `json:"by_type"`
 	ByStatus  map[string]int64 `json:"by_status"`
+	// StoredByProvider sums stored_size_bytes of successful backups per
+	// storage provider ID.
+	StoredByProvider map[string]int64 `json:"stored_by_provider"`
 }
 
 // loadStats returns the aggregate as seen by this transaction, cached in tx.
@@ -31,6 +34,9 @@ func (tx *Tx) loadStats() (*backupAgg, error) {
 	if agg.ByStatus == nil {
 		agg.ByStatus = map[string]int64{}
 	}
+	if agg.StoredByProvider == nil {
+		agg.StoredByProvider = map[string]int64{}
+	}
 	tx.stats = agg
 	return agg, nil
 }
@@ -45,6 +51,9 @@ func (tx *Tx) adjustStats(b Backup, sign int64) error {
 	agg.SizeBytes += sign * b.SizeBytes
 	bump(agg.ByType, b.BackupType, sign)
 	bump(agg.ByStatus, b.Status, sign)
+	if b.Status == StatusSuccess {
+		bump(agg.StoredByProvider, b.StorageProviderID, sign*b.StoredSizeBytes)
+	}
 	tx.statsDty = true
 	return nil
 }
@@ -74,10 +83,11 @@ func (tx *Tx) BackupStats() (BackupStats, error) {
 		return BackupStats{}, err
 	}
 	st := BackupStats{
-		TotalBackups:   agg.Total,
-		TotalSizeBytes: agg.SizeBytes,
-		ByType:         maps.Clone(agg.ByType),
-		ByStatus:       maps.Clone(agg.ByStatus),
+		TotalBackups:     agg.Total,
+		TotalSizeBytes:   agg.SizeBytes,
+		ByType:           maps.Clone(agg.ByType),
+		ByStatus:         maps.Clone(agg.ByStatus),
+		StoredByProvider: maps.Clone(agg.StoredByProvider),
 	}
 	if agg.Total > 0 {
 		st.SuccessRate = float64(agg.ByStatus[StatusSuccess]) / float64(agg.Total) * 100

@@ -42,4 +42,7 @@ type BackupStats struct {
 	ByType         map[string]int64 `json:"by_type"`
 	ByStatus       map[string]int64 `json:"by_status"`
 	SuccessRate    float64          `json:"success_rate"`
+	// StoredByProvider sums the stored bytes of successful backups per
+	// storage provider ID (not part of the API's stats).
+	StoredByProvider map[string]int64 `json:"-"`
 }
