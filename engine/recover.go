@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jagad/jagad/engine/dbclient"
+	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/state"
 )
 
@@ -68,6 +69,13 @@ func (e *Engine) recoverInterrupted(ctx context.Context) error {
 		}
 	}
 	e.cleanupUploads(ctx, partial)
+	// A daemon killed while a dump or restore tool ran leaves the tool's
+	// private credentials dir behind; remove those of dead processes.
+	if n, err := dump.SweepStaleCredentials(); err != nil {
+		e.log.Warn("remove stale credentials dirs", "err", err)
+	} else if n > 0 {
+		e.log.Warn("removed credentials dirs left by an interrupted job", "count", n)
+	}
 	return nil
 }
 

@@ -29,7 +29,7 @@ func (c *command) cleanup() {
 
 // writeSecretFile creates a private (0700) temp dir with one 0600 file.
 func writeSecretFile(name, content string) (dir, path string, err error) {
-	dir, err = os.MkdirTemp("", "jagad-cred-")
+	dir, err = os.MkdirTemp("", credPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return "", "", fmt.Errorf("credentials dir: %w", err)
 	}
