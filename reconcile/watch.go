@@ -16,6 +16,10 @@ type WatchOptions struct {
 	Debounce time.Duration // default 250 ms
 	Resync   time.Duration // periodic reload; default 5 min; <0 disables
 	Settle   time.Duration // stable-content check interval; default 50 ms
+	// MaxWait bounds how long a burst of changes can postpone a reload: a
+	// file written without pause is still reloaded (and rejected if it is
+	// half-written) at least this often. Default 5 s.
+	MaxWait time.Duration
 }
 
 // Trigger asks Run for a reload (e.g. on SIGHUP). Bursts coalesce.
@@ -39,6 +43,9 @@ func (r *Reconciler) Run(ctx context.Context, o WatchOptions) error {
 	if o.Settle <= 0 {
 		o.Settle = 50 * time.Millisecond
 	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 5 * time.Second
+	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch config: %w", err)
@@ -58,6 +65,7 @@ func (r *Reconciler) Run(ctx context.Context, o WatchOptions) error {
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
 	pending := false
+	var since time.Time // first change of the pending burst
 	for {
 		select {
 		case <-ctx.Done():
@@ -69,8 +77,11 @@ func (r *Reconciler) Run(ctx context.Context, o WatchOptions) error {
 			if !r.relevant(ev) {
 				continue
 			}
-			pending = true
-			debounce.Reset(o.Debounce)
+			if !pending {
+				pending, since = true, time.Now()
+			}
+			// Each change postpones the reload, but never past MaxWait.
+			debounce.Reset(min(o.Debounce, max(time.Until(since.Add(o.MaxWait)), 0)))
 		case err, ok := <-w.Errors:
 			if !ok {
 				return nil
@@ -80,7 +91,7 @@ func (r *Reconciler) Run(ctx context.Context, o WatchOptions) error {
 			if !pending {
 				continue
 			}
-			if !r.stable(ctx, o.Settle) {
+			if time.Since(since) < o.MaxWait && !r.stable(ctx, o.Settle) {
 				debounce.Reset(o.Debounce)
 				continue
 			}

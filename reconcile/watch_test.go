@@ -175,3 +175,19 @@ func TestResyncReloads(t *testing.T) {
 		t.Error("no resync reload in the history")
 	}
 }
+
+// TestWatchMaxWait: a file written without pause is still reloaded while the
+// writes go on, after at most MaxWait.
+func TestWatchMaxWait(t *testing.T) {
+	f := newFixture(t, nil, cronYAML(t, 0))
+	f.reload(t, "applied")
+	f.run(t, WatchOptions{Debounce: 300 * time.Millisecond, MaxWait: 400 * time.Millisecond, Resync: -1, Settle: 20 * time.Millisecond})
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for n := 1; time.Now().Before(deadline); n++ {
+		writeFile(t, f.path, cronYAML(t, n%50+1))
+		time.Sleep(40 * time.Millisecond) // always within the debounce
+	}
+	if n := f.reloadsBy("watch"); n < 1 {
+		t.Fatalf("1.5 s of saves 40 ms apart caused no reload (MaxWait 400 ms)")
+	}
+}
