@@ -158,6 +158,7 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (text, tag string, ok 
 				d.errorf(n, "%s: unresolved reference: %s", path, u)
 			} else {
 				d.rep.warnf(n.Line, n.Column, "%s: unresolved reference: %s (value left empty)", path, u)
+				d.rep.Diagnostics[len(d.rep.Diagnostics)-1].Unresolved = true
 			}
 		}
 	}

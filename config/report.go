@@ -31,6 +31,10 @@ type Diagnostic struct {
 	Col      int
 	Severity Severity
 	Message  string
+	// Unresolved marks the warning about a ${...} reference that could not
+	// be resolved: `validate --strict` keeps it a warning (only --resolve
+	// makes it an error), so CI can run --strict without the secrets.
+	Unresolved bool
 }
 
 // String renders FILE:LINE:COL: message, with "warning: " before the

@@ -50,8 +50,10 @@ func RunValidate(args []string, stdout, stderr io.Writer, env func(string) (stri
 	}
 	f, rep := Load(path, Options{LookupEnv: env, Resolve: *resolve})
 	if *strict {
-		for i := range rep.Diagnostics {
-			rep.Diagnostics[i].Severity = Error
+		for i, d := range rep.Diagnostics {
+			if !d.Unresolved {
+				rep.Diagnostics[i].Severity = Error
+			}
 		}
 	}
 	for _, d := range rep.Diagnostics {

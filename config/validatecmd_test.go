@@ -56,6 +56,10 @@ func TestRunValidate(t *testing.T) {
 			good + ":3:56: warning: connections[0].password: unresolved reference: environment variable PG_PASS is not set",
 			"environment variable SLACK_URL is not set",
 			"; 3 warnings)"}},
+		{"strict keeps unresolved a warning", []string{"--strict", "-f", good}, nil, 1, []string{
+			good + ":3:56: warning: connections[0].password: unresolved reference: environment variable PG_PASS is not set",
+			good + ":4:51: literal secret in connections[1].password",
+			good + ": INVALID (1 error, 2 warnings)"}},
 		{"unresolved is an error with --resolve", []string{"--resolve", "-f", good}, nil, 1, []string{
 			good + ":3:56: connections[0].password: unresolved reference: environment variable PG_PASS is not set",
 			good + ": INVALID (2 errors, 1 warning)"}},
