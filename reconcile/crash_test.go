@@ -50,17 +50,23 @@ func runChild(role string) int {
 	return 0
 }
 
-// recordSet is the names of the connections and schedules, and the number of databases.
-func recordSet(tb testing.TB, dir string) (conns, schedules []string, dbs int) {
+// recordSet is the names of the connections and schedules, the number of
+// databases and the generation of the stored config status.
+func recordSet(tb testing.TB, dir string) (conns, schedules []string, dbs int, gen int64) {
 	tb.Helper()
 	s := dirStore(tb, dir)
 	defer s.Close()
 	sn := snap(tb, s)
+	_ = s.View(func(tx *state.Tx) error {
+		st, err := tx.ConfigStatus()
+		gen = st.Generation
+		return err
+	})
 	conns = names(sn.Connections, connName)
 	schedules = names(sn.Schedules, schedName)
 	slices.Sort(conns)
 	slices.Sort(schedules)
-	return conns, schedules, len(sn.Databases)
+	return conns, schedules, len(sn.Databases), gen
 }
 
 // wantSet is the sorted names bigYAML(crashRecords, tag) declares.
@@ -144,8 +150,16 @@ func TestKillDuringReload(t *testing.T) {
 			}
 		}
 
-		conns, scheds, dbs := recordSet(t, dir)
+		conns, scheds, dbs, gen := recordSet(t, dir)
 		state := "new"
+		// The generation commits with the records it describes.
+		wantGen := int64(2)
+		if slices.Equal(conns, oldConns) {
+			wantGen = 1
+		}
+		if gen != wantGen {
+			t.Errorf("run %d: stored generation %d with the %s records, want %d", i, gen, map[int64]string{1: "old", 2: "new"}[wantGen], wantGen)
+		}
 		switch {
 		case slices.Equal(conns, oldConns) && slices.Equal(scheds, oldScheds) && dbs == crashRecords:
 			sawOld, state = true, "old"

@@ -231,7 +231,15 @@ func (r *Reconciler) reload(ctx context.Context, confirmPrune bool) (Result, str
 				return fmt.Errorf("apply: %w", err)
 			}
 		}
-		return nil
+		if p.Changes() == 0 {
+			return nil
+		}
+		// The new generation commits with the records it describes, so a
+		// crash before record() cannot pair new records with an old status.
+		st := r.status
+		st.Generation++
+		st.FileDigest = digest
+		return tx.PutConfigStatus(st)
 	})
 	switch {
 	case errors.Is(err, errHeld):
