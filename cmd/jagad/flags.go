@@ -92,4 +92,3 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	}
 	return nil, fmt.Errorf("invalid log format %q: use text or json", format)
 }
-
