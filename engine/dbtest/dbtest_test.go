@@ -63,6 +63,23 @@ func TestServers(t *testing.T) {
 	}
 }
 
+// TestMariaDBPrivateTmpdir guards the cause of a CI failure: a throwaway
+// mariadbd sharing /tmp deletes, as it starts, the #sql* temp-table files of
+// every other server there, failing their running queries.
+func TestMariaDBPrivateTmpdir(t *testing.T) {
+	if os.Getenv(EnvMySQLURL) != "" {
+		t.Skip("external server: its tmpdir is not ours to choose")
+	}
+	s := MariaDB(t)
+	var tmpdir string
+	if err := s.DB(t, "").QueryRow("SELECT @@tmpdir").Scan(&tmpdir); err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Clean(tmpdir) == filepath.Clean(os.TempDir()) || !strings.Contains(tmpdir, "jagad-mytest-") {
+		t.Fatalf("throwaway mariadbd tmpdir = %q, want a private dir under its own jagad-mytest-* dir", tmpdir)
+	}
+}
+
 func TestFromURL(t *testing.T) {
 	type conn struct {
 		DBType, Host   string

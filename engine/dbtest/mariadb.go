@@ -45,12 +45,19 @@ func startMariaDB() (*Server, func(), error) {
 }
 
 func bootMariaDB(installDB, mariadbd, dir string, cred *syscall.Credential) (*Server, func(), error) {
-	if err := chown(cred, dir); err != nil {
+	// A private tmpdir is not a nicety: at start mariadbd deletes every
+	// #sql* file in its tmpdir, and with the default /tmp those include the
+	// live temp tables of the machine's own server, failing its queries.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return nil, nil, err
+	}
+	if err := chown(cred, dir, tmp); err != nil {
 		return nil, nil, err
 	}
 	data := filepath.Join(dir, "data")
-	args := []string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal",
-		"--skip-test-db"}
+	args := []string{"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp,
+		"--auth-root-authentication-method=normal", "--skip-test-db"}
 	if cred != nil {
 		args = append(args, "--user=mysql")
 	}
@@ -63,7 +70,7 @@ func bootMariaDB(installDB, mariadbd, dir string, cred *syscall.Credential) (*Se
 	}
 	sock := filepath.Join(dir, "s.sock")
 	d, err := startDaemon(cred, syscall.SIGTERM, filepath.Join(dir, "mariadb.log"), mariadbd,
-		"--no-defaults", "--datadir="+data, "--port="+strconv.Itoa(port),
+		"--no-defaults", "--datadir="+data, "--tmpdir="+tmp, "--port="+strconv.Itoa(port),
 		"--bind-address=127.0.0.1", "--socket="+sock, "--pid-file="+filepath.Join(dir, "m.pid"),
 		"--skip-name-resolve", "--skip-log-bin", "--character-set-server=utf8mb4",
 		"--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=0",
