@@ -35,6 +35,11 @@ type Store struct {
 	seal   *sealer
 	feed   *feed
 	closed atomic.Bool
+	// writeMu serialises read-write transactions. Every backup write also
+	// updates the one stats record, so concurrent writers would otherwise
+	// conflict on it; in one process a lock is cheaper and cannot run out
+	// of retries the way optimistic conflict handling can.
+	writeMu sync.Mutex
 
 	stopGC    chan struct{}
 	gcDone    chan struct{}
@@ -100,14 +105,18 @@ func (s *Store) View(fn func(*Tx) error) error {
 // atomically; on conflict it retries fn. After a successful commit,
 // subscribers of the touched kinds are notified.
 //
-// fn may run more than once (after a write conflict), so it must not have
+// Read-write transactions run one at a time, so fn must be quick and must
+// not call Update itself (it would deadlock). fn may still run more than
+// once (after a conflict with a writer outside Update), so it must not have
 // side effects outside the Tx that cannot be repeated.
 func (s *Store) Update(fn func(*Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		if s.closed.Load() {
 			return ErrClosed
 		}
+		s.writeMu.Lock()
 		touched, err := s.updateOnce(fn)
+		s.writeMu.Unlock()
 		if errors.Is(err, badger.ErrConflict) && attempt < updateAttempts {
 			// Jitter so that two writers that keep colliding drift apart.
 			time.Sleep(time.Duration(rand.IntN(attempt*500)) * time.Microsecond)
