@@ -91,12 +91,14 @@ func (m *Metrics) syncSchedules(tx *state.Tx, schedules []state.Schedule, loc *t
 	for _, s := range schedules {
 		name := scheduleLabel(s.Name)
 		current[s.ID] = true
+		// Max age and creation time first: a scrape that sees a new
+		// schedule's last-success series then also sees its max age.
+		m.maxAge.WithLabelValues(name).Set(scheduleMaxAge(s, loc, timeout, now).Seconds())
+		m.created.WithLabelValues(name).Set(unixOrZero(s.CreatedAt))
 		if m.known[s.ID] != name {
 			m.initSchedule(tx, s)
 			m.known[s.ID] = name
 		}
-		m.maxAge.WithLabelValues(name).Set(scheduleMaxAge(s, loc, timeout, now).Seconds())
-		m.created.WithLabelValues(name).Set(unixOrZero(s.CreatedAt))
 	}
 	for id := range m.known {
 		if !current[id] {
