@@ -117,6 +117,23 @@ func TableCounts(ctx context.Context, t Target, name string) (map[string]int64, 
 	return counts, nil
 }
 
+// TableNames returns the user tables of database name, keyed as in
+// TableCounts, without counting their rows.
+func TableNames(ctx context.Context, t Target, name string) ([]string, error) {
+	var names []string
+	err := withDB(ctx, t, name, func(db *sql.DB) error {
+		tables, err := listTables(ctx, db, t.DBType, name)
+		for _, tb := range tables {
+			names = append(names, tb.key)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tables of %q: %w", name, err)
+	}
+	return names, nil
+}
+
 type table struct{ key, quoted string }
 
 // pgTablesQuery lists the user tables of a PostgreSQL database (partitioned

@@ -58,7 +58,8 @@ func (t *tailBuf) hasTrailer() bool {
 type outputCheck struct {
 	w       io.Writer
 	pg      bool
-	onFirst func() // called before the first byte is forwarded
+	onFirst func()      // called before the first byte is forwarded
+	rows    *rowCounter // counts MySQL rows in passing; nil for none
 	n       int64
 	head    []byte
 	tail    tailBuf
@@ -82,6 +83,9 @@ func (o *outputCheck) Write(p []byte) (int, error) {
 	o.n += int64(n)
 	if !o.pg {
 		_, _ = o.tail.Write(p[:n])
+		if o.rows != nil {
+			_, _ = o.rows.Write(p[:n])
+		}
 	}
 	return n, err
 }

@@ -39,9 +39,9 @@ func Dump(ctx context.Context, t dbclient.Target, tools Tools, w io.Writer, log 
 	// Row counts (restore drills compare them) must describe the dumped
 	// data: PostgreSQL exports the snapshot they were counted in and pg_dump
 	// dumps exactly it. mysqldump takes its own --single-transaction
-	// snapshot, so on a busy MySQL/MariaDB database the counts are of a
-	// moment just before the dump.
+	// snapshot that cannot be shared, so its rows are counted in the stream.
 	snapshot := ""
+	var rows *rowCounter
 	if t.IsPostgres() {
 		snap, err := dbclient.ExportSnapshot(ctx, t, t.Database)
 		if err != nil {
@@ -49,18 +49,26 @@ func Dump(ctx context.Context, t dbclient.Target, tools Tools, w io.Writer, log 
 		}
 		defer snap.Close()
 		res.Tables, snapshot = snap.Counts, snap.ID
-	} else if res.Tables, err = dbclient.TableCounts(ctx, t, t.Database); err != nil {
-		return res, fmt.Errorf("dump preflight: %w", err)
+	} else {
+		names, err := dbclient.TableNames(ctx, t, t.Database)
+		if err != nil {
+			return res, fmt.Errorf("dump preflight: %w", err)
+		}
+		rows = newRowCounter(names)
 	}
 	cmd, err := dumpCommand(t, tl, snapshot)
 	if err != nil {
 		return res, fmt.Errorf("dump: %w", err)
 	}
 	defer cmd.cleanup()
-	logf(log, "DUMP: %s %s started (%s; server %s; %d tables)", t.DBType, t.Database, tl.version, res.ServerVersion, len(res.Tables))
+	nTables := len(res.Tables)
+	if rows != nil {
+		nTables = len(rows.counts)
+	}
+	logf(log, "DUMP: %s %s started (%s; server %s; %d tables)", t.DBType, t.Database, tl.version, res.ServerVersion, nTables)
 	// The tool has authenticated once it writes: its credentials file goes
 	// then instead of staying on disk for the whole (possibly hours-long) dump.
-	out := &outputCheck{w: w, pg: t.IsPostgres(), onFirst: cmd.cleanup}
+	out := &outputCheck{w: w, pg: t.IsPostgres(), onFirst: cmd.cleanup, rows: rows}
 	err = run(ctx, spec{tool: tl, args: cmd.args, env: cmd.env, secret: t.Password, log: log, stdout: out})
 	res.Bytes = out.n
 	if err == nil {
@@ -71,7 +79,28 @@ func Dump(ctx context.Context, t dbclient.Target, tools Tools, w io.Writer, log 
 		return res, fmt.Errorf("dump %s: %w", t.Database, err)
 	}
 	logf(log, "DUMP: %d bytes uncompressed", out.n)
+	if rows != nil {
+		res.Tables = mysqlCounts(ctx, t, rows, log)
+	}
 	return res, nil
+}
+
+// mysqlCounts returns the row counts read from the dump stream. When the
+// stream could not be followed, it counts with COUNT(*) after the dump
+// (a later moment than the dump's snapshot) and says so in the log; when
+// that fails too, the backup has no counts and a drill will say so.
+func mysqlCounts(ctx context.Context, t dbclient.Target, rows *rowCounter, log io.Writer) map[string]int64 {
+	counts, err := rows.result()
+	if err == nil {
+		return counts
+	}
+	logf(log, "DUMP: %v; counting rows with COUNT(*) after the dump instead", err)
+	counts, err = dbclient.TableCounts(ctx, t, t.Database)
+	if err != nil {
+		logf(log, "DUMP: no row counts: %v", scrub(err.Error(), secretForms(t.Password)))
+		return nil
+	}
+	return counts
 }
 
 // preflight resolves the tool and checks versions and the database.
