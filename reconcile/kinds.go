@@ -115,13 +115,14 @@ func planKind[S any, R state.Record](pl *planner, want []S, ops kindOps[S, R]) (
 			pl.add(Item{Kind: ops.label, Name: name, ID: m.ID, Action: Update, Fields: fields}, putFn(rec))
 		}
 	}
-	prune := func() {
-		var gone []R
-		for _, r := range current {
-			if ops.meta(r).ManagedBy == state.ManagedByFile && !wanted[ops.name(ops.spec(r))] {
-				gone = append(gone, r)
-			}
+	var gone []R
+	for _, r := range current {
+		if ops.meta(r).ManagedBy == state.ManagedByFile && !wanted[ops.name(ops.spec(r))] {
+			gone = append(gone, r)
+			pl.doom(ops.kind, r.RecordID(), ops.name(ops.spec(r)))
 		}
+	}
+	prune := func() {
 		sort.Slice(gone, func(i, j int) bool { return ops.name(ops.spec(gone[i])) < ops.name(ops.spec(gone[j])) })
 		for _, r := range gone {
 			id := r.RecordID()
@@ -213,14 +214,27 @@ func (pl *planner) planDatabases(want []desiredDB) (func(), error) {
 		}
 	}
 	connNames := pl.names[state.KindConnection] // the stored connections, listed by planKind
+	goneConns := pl.doomed[state.KindConnection]
+	var gone []state.Database
+	cascade := map[string]string{} // database ID → the pruned connection that takes it
+	for _, db := range current {
+		switch {
+		case wanted[db.ID]:
+		case db.ManagedBy == state.ManagedByFile:
+			gone = append(gone, db)
+			pl.doom(state.KindDatabase, db.ID, strings.TrimPrefix(connNames[db.ConnectionID]+"/"+db.DBName, "/"))
+		case goneConns[db.ConnectionID] != "":
+			// A record made by discovery or the API goes with its
+			// connection, as when the API deletes the connection.
+			gone = append(gone, db)
+			cascade[db.ID] = "connection " + goneConns[db.ConnectionID]
+		}
+	}
 	return func() {
-		for _, db := range current {
-			if db.ManagedBy != state.ManagedByFile || wanted[db.ID] {
-				continue
-			}
+		for _, db := range gone {
 			id := db.ID
 			label := strings.TrimPrefix(connNames[db.ConnectionID]+"/"+db.DBName, "/")
-			pl.add(Item{Kind: "database", Name: label, ID: id, Action: Prune}, func(tx *state.Tx) error {
+			pl.add(Item{Kind: "database", Name: label, ID: id, Action: Prune, Cascade: cascade[id]}, func(tx *state.Tx) error {
 				return state.Delete[state.Database](tx, id)
 			})
 		}

@@ -29,6 +29,9 @@ type Item struct {
 	ID     string   `json:"id"`
 	Action Action   `json:"action"`
 	Fields []string `json:"fields,omitempty"` // changed fields of an update or adopt
+	// Cascade names the pruned record that takes this one with it (an
+	// API-made database record of a pruned connection).
+	Cascade string `json:"cascade,omitempty"`
 }
 
 // Plan is the diff between the file and the store, in dependency order.
@@ -89,7 +92,7 @@ func (p *Plan) massPrune() bool {
 	n := 0
 	byKind := map[string]int{}
 	for _, it := range p.Items {
-		if it.Action == Prune && it.Kind != "setting" {
+		if it.Action == Prune && it.Kind != "setting" && it.Cascade == "" {
 			n++
 			byKind[it.Kind]++
 		}
@@ -122,6 +125,8 @@ type planner struct {
 	ids  map[state.Kind]map[string]string // kind → name → ID after the plan
 	// names maps kind → ID → name of the records stored before the plan.
 	names map[state.Kind]map[string]string
+	// doomed maps kind → ID → name of the file-managed records the plan prunes.
+	doomed map[state.Kind]map[string]string
 }
 
 func (pl *planner) add(it Item, w func(tx *state.Tx) error) {
@@ -143,7 +148,8 @@ func (pl *planner) resolve(k state.Kind, name string) string {
 
 // compute builds the plan for d against the store as seen by tx.
 func compute(tx *state.Tx, d *desired, now time.Time) (*Plan, error) {
-	pl := &planner{tx: tx, now: now, plan: &Plan{}, ids: map[state.Kind]map[string]string{}, names: map[state.Kind]map[string]string{}}
+	pl := &planner{tx: tx, now: now, plan: &Plan{}, ids: map[state.Kind]map[string]string{},
+		names: map[state.Kind]map[string]string{}, doomed: map[state.Kind]map[string]string{}}
 	var prunes []func()
 	steps := []func() (func(), error){
 		func() (func(), error) { return pl.planSettings(d.settings) },
@@ -159,6 +165,9 @@ func compute(tx *state.Tx, d *desired, now time.Time) (*Plan, error) {
 			return nil, err
 		}
 		prunes = append(prunes, prune)
+	}
+	if err := pl.checkAPIReferences(); err != nil {
+		return nil, err
 	}
 	for i := len(prunes) - 1; i >= 0; i-- {
 		prunes[i]()
@@ -182,4 +191,52 @@ func specFields(a, b any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkAPIReferences refuses a plan that would prune a record an API-made
+// schedule still uses: the schedule would then fail at every run. The
+// operator deletes or changes the schedule first, as the API's own 409 on
+// deleting a used record asks.
+func (pl *planner) checkAPIReferences() error {
+	schedules, err := state.List[state.Schedule](pl.tx)
+	if err != nil {
+		return err
+	}
+	var errs []string
+	for _, sc := range schedules {
+		if sc.ManagedBy == state.ManagedByFile {
+			continue // the file itself was validated: its references resolve
+		}
+		refs := []struct {
+			kind state.Kind
+			word string
+			ids  []string
+		}{
+			{state.KindConnection, "connection", []string{sc.ConnectionID}},
+			{state.KindDatabase, "database", []string{sc.DatabaseID}},
+			{state.KindProvider, "storage provider", []string{sc.StorageProviderID}},
+			{state.KindNotification, "notification", sc.NotifTargetIDs},
+		}
+		for _, ref := range refs {
+			for _, id := range ref.ids {
+				if name, ok := pl.doomed[ref.kind][id]; ok {
+					errs = append(errs, fmt.Sprintf("schedule %q (made through the API) uses %s %q, which jagad.yaml no longer declares; "+
+						"delete or change that schedule first, or keep the %s in the file", sc.Name, ref.word, name, ref.word))
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// doom records that the plan prunes a file-managed record.
+func (pl *planner) doom(k state.Kind, id, name string) {
+	if pl.doomed[k] == nil {
+		pl.doomed[k] = map[string]string{}
+	}
+	pl.doomed[k][id] = name
 }

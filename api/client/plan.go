@@ -36,10 +36,11 @@ type planView struct {
 }
 
 type planItem struct {
-	Action string   `json:"action"`
-	Kind   string   `json:"kind"`
-	Name   string   `json:"name"`
-	Fields []string `json:"fields"`
+	Action  string   `json:"action"`
+	Kind    string   `json:"kind"`
+	Name    string   `json:"name"`
+	Fields  []string `json:"fields"`
+	Cascade string   `json:"cascade"`
 }
 
 // RunPlan is `jagad plan -f FILE`: it sends FILE ("-" is stdin) to the
@@ -110,6 +111,9 @@ func printPlan(w io.Writer, p planView) {
 		line := fmt.Sprintf("%s %s %s %q", sign, it.Action, it.Kind, it.Name)
 		if len(it.Fields) > 0 {
 			line += " (fields: " + strings.Join(it.Fields, ", ") + ")"
+		}
+		if it.Cascade != "" {
+			line += " (with " + it.Cascade + ")"
 		}
 		fmt.Fprintln(w, line)
 	}

@@ -1,0 +1,73 @@
+package reconcile
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/jagad/jagad/state"
+)
+
+// TestPrunedConnectionTakesItsAPIDatabases: database records that discovery
+// or the API added to a file-managed connection go when the file drops the
+// connection, instead of pointing at a connection that no longer exists.
+func TestPrunedConnectionTakesItsAPIDatabases(t *testing.T) {
+	f := newFixture(t, nil, extraYAML)
+	f.reload(t, "applied")
+	myID := state.DerivedID(state.KindConnection, "my")
+	discovered := databaseID(myID, "discovered")
+	mustUpdate(t, f.store, func(tx *state.Tx) error {
+		return state.Put(tx, state.Database{ID: discovered, ConnectionID: myID, DBName: "discovered", ManagedBy: state.ManagedByAPI, CreatedAt: t0})
+	})
+
+	res := f.apply(t, baseYAML) // drops connection "my" (and schedule weekly, storage scratch, hook2)
+	var cascaded bool
+	for _, it := range res.Plan.Items {
+		if it.ID == discovered {
+			cascaded = it.Action == Prune && it.Cascade == "connection my"
+		}
+	}
+	if !cascaded {
+		t.Errorf("plan does not prune the discovered database with its connection: %+v", res.Plan.Items)
+	}
+	for _, db := range snap(t, f.store).Databases {
+		if db.ConnectionID == myID {
+			t.Errorf("database %s/%s outlived its connection", "my", db.DBName)
+		}
+	}
+}
+
+// TestPruneRefusedWhileAPIScheduleUsesRecord: an API-made schedule that
+// uses a file-managed connection, storage or notification keeps the file
+// from pruning it; the reload fails, names the schedule, and changes nothing.
+func TestPruneRefusedWhileAPIScheduleUsesRecord(t *testing.T) {
+	f := newFixture(t, nil, extraYAML)
+	f.reload(t, "applied")
+	myID := state.DerivedID(state.KindConnection, "my")
+	mustUpdate(t, f.store, func(tx *state.Tx) error {
+		return state.Put(tx, state.Schedule{Meta: apiMeta(apiSchedID), ScheduleSpec: state.ScheduleSpec{
+			Name: "adhoc-shop", ConnectionID: myID, DatabaseID: databaseID(myID, "shop"), BackupType: "full",
+			CronExpr: "0 4 * * *", Enabled: true,
+			StorageProviderID: state.DerivedID(state.KindProvider, "scratch"),
+			NotifTargetIDs:    []string{state.DerivedID(state.KindNotification, "hook2")},
+		}})
+	})
+	before := snap(t, f.store)
+
+	f.write(t, baseYAML)
+	res := f.reload(t, "failed")
+	msg := res.Err.Error()
+	for _, want := range []string{`schedule "adhoc-shop" (made through the API) uses connection "my"`,
+		`database "my/shop"`, `storage provider "scratch"`, `notification "hook2"`, "delete or change that schedule first"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q: %s", want, msg)
+		}
+	}
+	if after := snap(t, f.store); len(after.Connections) != len(before.Connections) || len(after.Schedules) != len(before.Schedules) {
+		t.Errorf("a refused reload changed the store: %d→%d connections, %d→%d schedules",
+			len(before.Connections), len(after.Connections), len(before.Schedules), len(after.Schedules))
+	}
+
+	// Once the schedule is gone, the same file applies.
+	mustUpdate(t, f.store, func(tx *state.Tx) error { return state.Delete[state.Schedule](tx, apiSchedID) })
+	f.reload(t, "applied")
+}
