@@ -288,6 +288,7 @@ type restoreInput struct {
 	TargetConnection string `json:"target_connection"`
 	TargetDatabase   string `json:"target_database"`
 	DropExisting     bool   `json:"drop_existing"`
+	NoPrivileges     bool   `json:"no_privileges"`
 }
 
 // restoreBackup starts a restore (201 with the restore record). The body is

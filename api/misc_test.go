@@ -172,6 +172,24 @@ func TestRestoreAndVerifyRefusals(t *testing.T) {
 	}
 }
 
+// TestRestoreOptionsReachEngine: the restore body's options travel to the
+// engine and come back in the restore record.
+func TestRestoreOptionsReachEngine(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(e)
+	w := e.call("POST", "/api/backups/"+f.backup+"/restore",
+		map[string]any{"drop_existing": true, "no_privileges": true, "target_database": "copy"}, http.StatusCreated)
+	var r struct {
+		DropExisting bool   `json:"drop_existing"`
+		NoPrivileges bool   `json:"no_privileges"`
+		Target       string `json:"target_database"`
+	}
+	mustJSON(t, w, &r)
+	if !r.DropExisting || !r.NoPrivileges || r.Target != "copy" {
+		t.Errorf("restore record %s: want drop_existing, no_privileges and target copy", w.Body)
+	}
+}
+
 func failedBackup(f fixture) state.Backup {
 	now := time.Now().UTC()
 	return state.Backup{ID: "bck_failed1", ConnectionID: f.conn, DatabaseID: f.db, BackupType: "full",

@@ -17,6 +17,7 @@ type restoreView struct {
 	TargetConnection string     `json:"target_connection"`
 	TargetDatabase   string     `json:"target_database"`
 	DropExisting     bool       `json:"drop_existing"`
+	NoPrivileges     bool       `json:"no_privileges"`
 	Drill            bool       `json:"drill,omitempty"`
 	Status           string     `json:"status"`
 	DurationMs       int64      `json:"duration_ms"`
@@ -28,7 +29,7 @@ type restoreView struct {
 
 func viewRestore(r state.Restore) restoreView {
 	return restoreView{ID: r.ID, BackupID: r.BackupID, TargetConnection: r.TargetConnection,
-		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, Drill: r.Drill, Status: r.Status,
+		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges, Drill: r.Drill, Status: r.Status,
 		DurationMs: r.DurationMs, LogOutput: r.LogOutput, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
 		CreatedAt: r.CreatedAt}
 }

@@ -50,6 +50,7 @@ type RestoreRequest struct {
 	TargetConnection string // empty: the backup's own connection
 	TargetDatabase   string // empty: the backup's database name
 	DropExisting     bool
+	NoPrivileges     bool // PostgreSQL: restore without GRANT/REVOKE (pg_restore --no-privileges)
 }
 
 // ConfigController is what the API needs from the reconciler.

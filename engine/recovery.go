@@ -37,6 +37,7 @@ type RecoverOptions struct {
 	Target       dbclient.Target
 	Tools        dump.Tools
 	DropExisting bool
+	Restore      dump.RestoreOptions
 	// SinglePass skips the verification pass: faster, but a corrupt object
 	// can leave the target partly restored.
 	SinglePass bool
@@ -78,7 +79,7 @@ func Recover(ctx context.Context, o RecoverOptions) (Manifest, error) {
 	log.Printf("RECOVER: backup %s (%s %s/%s, completed %s) from %s into %s database %s",
 		m.BackupID, m.DBType, m.ConnectionName, m.DatabaseName, m.CompletedAt.Format(time.RFC3339), o.Store, t.Addr(), t.Database)
 	err = restoreStream(ctx, streamRestore{st: o.Store, spec: specOfManifest(m), keys: keys, target: t,
-		tools: o.Tools, verifyFirst: !o.SinglePass, dropExisting: o.DropExisting, log: log})
+		tools: o.Tools, tool: o.Restore, verifyFirst: !o.SinglePass, dropExisting: o.DropExisting, log: log})
 	if err != nil {
 		log.Printf("RESTORE FAILED: %v", err)
 		return m, err

@@ -47,6 +47,9 @@ type RestoreRequest struct {
 	TargetConnection string // connection ID; "" = the backup's connection
 	TargetDatabase   string // "" = the backup's database; created when missing
 	DropExisting     bool
+	// NoPrivileges restores a PostgreSQL dump without its GRANT and REVOKE
+	// statements: for a target server that lacks the source's roles.
+	NoPrivileges bool
 }
 
 // restorePlan is a restore resolved against the store.
@@ -55,6 +58,7 @@ type restorePlan struct {
 	conn     state.Connection
 	provider state.Provider
 	database string
+	tool     dump.RestoreOptions
 }
 
 // Restore validates a restore, records it as running and starts it on the
@@ -66,7 +70,7 @@ func (e *Engine) Restore(ctx context.Context, backupID string, req RestoreReques
 	}
 	now := e.now().UTC()
 	rec := state.Restore{ID: state.NewID(state.KindRestore), BackupID: p.backup.ID, TargetConnection: p.conn.ID,
-		TargetDatabase: p.database, DropExisting: req.DropExisting, Status: state.StatusRunning,
+		TargetDatabase: p.database, DropExisting: req.DropExisting, NoPrivileges: req.NoPrivileges, Status: state.StatusRunning,
 		StartedAt: &now, CreatedAt: now}
 	err = e.store.Update(func(tx *state.Tx) error {
 		all, err := state.List[state.Restore](tx)
@@ -99,7 +103,7 @@ func (e *Engine) planRestore(backupID string, req RestoreRequest) (restorePlan, 
 	if b.Status != state.StatusSuccess {
 		return restorePlan{}, apierr.Invalid("cannot restore backup with status: " + b.Status)
 	}
-	p := restorePlan{backup: b, database: req.TargetDatabase}
+	p := restorePlan{backup: b, database: req.TargetDatabase, tool: dump.RestoreOptions{NoPrivileges: req.NoPrivileges}}
 	if p.database == "" {
 		p.database = b.DatabaseName
 	}
@@ -181,7 +185,7 @@ func (e *Engine) restoreNow(ctx context.Context, p restorePlan, verifyFirst, dro
 	}
 	return restoreStream(ctx, streamRestore{
 		st: st, spec: specOfBackup(p.backup), keys: keySet{Ring: kr}, target: connTarget(p.conn, p.database),
-		tools: e.tools(settings), verifyFirst: verifyFirst, dropExisting: dropExisting, log: log,
+		tools: e.tools(settings), tool: p.tool, verifyFirst: verifyFirst, dropExisting: dropExisting, log: log,
 	})
 }
 
@@ -219,6 +223,7 @@ type streamRestore struct {
 	keys         keySet
 	target       dbclient.Target // Database is the target database
 	tools        dump.Tools
+	tool         dump.RestoreOptions
 	verifyFirst  bool
 	dropExisting bool
 	log          restoreLog
@@ -263,7 +268,7 @@ func restoreStream(ctx context.Context, r streamRestore) error {
 		r.log.Printf("RESTORE: database %s exists: objects of the dump replace their namesakes, other objects are kept", t.Database)
 	}
 	r.log.Printf("DOWNLOAD: %s (%d bytes)", r.spec.Key, d.stored.size)
-	if err := dump.Restore(ctx, t, r.tools, d, r.log); err != nil {
+	if err := dump.Restore(ctx, t, r.tools, r.tool, d, r.log); err != nil {
 		if stage, cause := d.cause(); cause != nil {
 			r.log.Printf("%s ERROR: %v", stage, cause)
 		}

@@ -512,3 +512,39 @@ func TestRestoreKeyRotation(t *testing.T) {
 		t.Error("recover log contains the database password")
 	}
 }
+
+// TestRestoreNoPrivileges: a PostgreSQL backup whose dump grants to a role
+// the server no longer has fails to restore with a hint, and restores with
+// no_privileges, which the restore record keeps.
+func TestRestoreNoPrivileges(t *testing.T) {
+	srv := rsServer(t, dbclient.PostgreSQL)
+	h := newHarness(t)
+	h.addLocalProvider("local")
+	src := srv.CreateDB(t, "grants")
+	role := src + "_ro"
+	srv.Exec(t, src, `CREATE ROLE "`+role+`" NOLOGIN; CREATE TABLE t (id int); INSERT INTO t VALUES (1); GRANT SELECT ON t TO "`+role+`";`)
+	t.Cleanup(func() {
+		srv.Exec(t, src, `DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '`+role+`') THEN
+			DROP OWNED BY "`+role+`"; DROP ROLE "`+role+`"; END IF; END $$;`)
+	})
+	c := h.addConnection("pg", srv, dbclient.PostgreSQL)
+	b := h.runBackup(c, h.addDatabase(c, src), nil)
+	if b.Status != state.StatusSuccess {
+		t.Fatalf("backup %s; log:\n%s", b.Status, b.LogOutput)
+	}
+	srv.Exec(t, src, `DROP OWNED BY "`+role+`"; DROP ROLE "`+role+`";`)
+
+	target := src + "_copy"
+	t.Cleanup(func() { srv.DropDB(t, target) })
+	r := h.restore(b.ID, RestoreRequest{TargetDatabase: target})
+	if r.Status != state.StatusFailed || !strings.Contains(r.LogOutput, "no_privileges") {
+		t.Fatalf("restore with a missing role: %s; log:\n%s", r.Status, r.LogOutput)
+	}
+	r = h.restore(b.ID, RestoreRequest{TargetDatabase: target, NoPrivileges: true})
+	if r.Status != state.StatusSuccess || !r.NoPrivileges {
+		t.Fatalf("restore with no_privileges: %+v; log:\n%s", r, r.LogOutput)
+	}
+	if got := srv.Checksum(t, target)["public.t"]; !strings.HasPrefix(got, "rows=1 ") {
+		t.Fatalf("restored table: %q", got)
+	}
+}

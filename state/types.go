@@ -330,6 +330,7 @@ type Restore struct {
 	TargetConnection string     `json:"target_connection"`
 	TargetDatabase   string     `json:"target_database"`
 	DropExisting     bool       `json:"drop_existing"`
+	NoPrivileges     bool       `json:"no_privileges,omitempty"`
 	Drill            bool       `json:"drill,omitempty"`
 	Status           string     `json:"status"`
 	DurationMs       int64      `json:"duration_ms"`

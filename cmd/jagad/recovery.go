@@ -25,7 +25,7 @@ import (
 )
 
 const restoreUsage = `Usage: jagad restore [storage flags] [key flags] [--drop-existing] [--single-pass]
-                     BACKUP_KEY_OR_MANIFEST --to URL
+                     [--no-privileges] BACKUP_KEY_OR_MANIFEST --to URL
 
 Disaster recovery: restores one backup from storage alone (no daemon, no data
 dir). The manifest beside the object gives the database type, compression,
@@ -57,6 +57,8 @@ Target:
                      their namesakes and other objects are kept.
   --single-pass      skip the verification pass (faster; a corrupt object can
                      leave the target partly restored)
+  --no-privileges    PostgreSQL: skip the dump's GRANT and REVOKE statements,
+                     for a server that lacks the source's roles
   --timeout D        give up after D (default 6h)
 `
 
@@ -164,6 +166,7 @@ func runRestore(args []string, _ io.Reader, stdout, stderr io.Writer, env func(s
 	fs.Func("identity", "", func(v string) error { identities = append(identities, v); return nil })
 	fs.StringVar(&to, "to", "", "")
 	fs.BoolVar(&o.DropExisting, "drop-existing", false, "")
+	fs.BoolVar(&o.Restore.NoPrivileges, "no-privileges", false, "")
 	fs.BoolVar(&o.SinglePass, "single-pass", false, "")
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {

@@ -117,7 +117,7 @@ func TestRestoreFailures(t *testing.T) {
 			s := tc.server(t)
 			db := s.CreateDB(t, "rf")
 			log := &syncBuf{}
-			err := Restore(testCtx(t), target(s, tc.dbType, db), Tools{}, tc.input(), log)
+			err := Restore(testCtx(t), target(s, tc.dbType, db), Tools{}, RestoreOptions{}, tc.input(), log)
 			if err == nil {
 				t.Fatalf("restore succeeded; log:\n%s", log)
 			}
@@ -136,7 +136,7 @@ func TestRestoreFailures(t *testing.T) {
 	}
 	t.Run("missing tool", func(t *testing.T) {
 		s := dbtest.MariaDB(t)
-		err := Restore(testCtx(t), target(s, dbclient.MariaDB, "x"), Tools{Mysql: "/nonexistent/mysql"}, strings.NewReader("x"), nil)
+		err := Restore(testCtx(t), target(s, dbclient.MariaDB, "x"), Tools{Mysql: "/nonexistent/mysql"}, RestoreOptions{}, strings.NewReader("x"), nil)
 		if err == nil || !strings.Contains(err.Error(), "/nonexistent/mysql") {
 			t.Fatalf("err = %v", err)
 		}

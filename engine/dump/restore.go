@@ -5,9 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 
 	"github.com/jagad/jagad/engine/dbclient"
 )
+
+// RestoreOptions changes how a dump is restored.
+type RestoreOptions struct {
+	// NoPrivileges skips a PostgreSQL dump's GRANT and REVOKE statements
+	// (pg_restore --no-privileges), for a target server without the source's
+	// roles. MySQL and MariaDB dumps carry no privileges; it does nothing there.
+	NoPrivileges bool
+}
 
 // Restore streams a dump from r into t.Database, creating the database when
 // it does not exist: a custom-format archive through `pg_restore --clean
@@ -16,7 +25,7 @@ import (
 // exits non-zero (its stderr is in the error and in log), when reading r
 // fails (the tool is killed first, so it never sees a clean end of input),
 // or when a MySQL dump lacks its completion trailer. r is read to EOF.
-func Restore(ctx context.Context, t dbclient.Target, tools Tools, r io.Reader, log io.Writer) error {
+func Restore(ctx context.Context, t dbclient.Target, tools Tools, opts RestoreOptions, r io.Reader, log io.Writer) error {
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -30,7 +39,7 @@ func Restore(ctx context.Context, t dbclient.Target, tools Tools, r io.Reader, l
 	if err := ensureDatabase(ctx, t, log); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	cmd, err := restoreCommand(t, tl)
+	cmd, err := restoreCommand(t, tl, opts)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -51,6 +60,11 @@ func Restore(ctx context.Context, t dbclient.Target, tools Tools, r io.Reader, l
 	}
 	if err != nil {
 		logf(log, "RESTORE ERROR: %s", scrub(err.Error(), secretForms(t.Password)))
+		if t.IsPostgres() && !opts.NoPrivileges && missingRole.MatchString(err.Error()) {
+			logf(log, "RESTORE HINT: the dump grants privileges to a role this server lacks; create the role, "+
+				"or restore with no_privileges (jagad restore --no-privileges) to skip GRANT and REVOKE")
+			err = fmt.Errorf("%w (a role the dump grants to is missing; no_privileges skips GRANT and REVOKE)", err)
+		}
 		return fmt.Errorf("restore into %s: %w", t.Database, err)
 	}
 	logf(log, "RESTORE: OK (%d bytes)", in.n)
@@ -69,9 +83,16 @@ func ensureDatabase(ctx context.Context, t dbclient.Target, log io.Writer) error
 	return nil
 }
 
-func restoreCommand(t dbclient.Target, tl tool) (*command, error) {
+// missingRole matches pg_restore's error for a GRANT to an unknown role.
+var missingRole = regexp.MustCompile(`role "[^"]*" does not exist`)
+
+func restoreCommand(t dbclient.Target, tl tool, opts RestoreOptions) (*command, error) {
 	if t.IsPostgres() {
-		return pgCommand(t, []string{"--clean", "--if-exists", "--no-owner", "--exit-on-error"})
+		args := []string{"--clean", "--if-exists", "--no-owner", "--exit-on-error"}
+		if opts.NoPrivileges {
+			args = append(args, "--no-privileges")
+		}
+		return pgCommand(t, args)
 	}
 	return mysqlCommand(t, tl, []string{"--binary-mode", "--default-character-set=utf8mb4",
 		"--max-allowed-packet=1G"}, true)

@@ -38,7 +38,7 @@ func TestRoundTrip(t *testing.T) {
 
 			dst := freshName(t, s, "dst_")
 			for i := range 2 {
-				if err := Restore(ctx, target(s, f.dbType, dst), Tools{}, bytes.NewReader(out.Bytes()), log); err != nil {
+				if err := Restore(ctx, target(s, f.dbType, dst), Tools{}, RestoreOptions{}, bytes.NewReader(out.Bytes()), log); err != nil {
 					t.Fatalf("restore #%d: %v\nlog:\n%s", i+1, err, log)
 				}
 				if got := s.Checksum(t, dst); !maps.Equal(got, want) {
@@ -141,7 +141,7 @@ func TestHostileDatabaseNames(t *testing.T) {
 				t.Fatalf("dump %q: %v", src, err)
 			}
 			dst := freshName(t, s, tc.dst)
-			if err := Restore(ctx, target(s, tc.dbType, dst), Tools{}, &out, nil); err != nil {
+			if err := Restore(ctx, target(s, tc.dbType, dst), Tools{}, RestoreOptions{}, &out, nil); err != nil {
 				t.Fatalf("restore into %q: %v", dst, err)
 			}
 			if got, want := s.Checksum(t, dst), s.Checksum(t, src); !maps.Equal(got, want) || len(got) != 1 {

@@ -28,7 +28,7 @@ func TestPostgresCountsMatchDumpedData(t *testing.T) {
 		t.Fatalf("counted %d rows, want 100 (counted before the insert)", got)
 	}
 	restored := freshName(t, s, "snaprest")
-	if err := Restore(testCtx(t), target(s, dbclient.PostgreSQL, restored), Tools{}, &out, nil); err != nil {
+	if err := Restore(testCtx(t), target(s, dbclient.PostgreSQL, restored), Tools{}, RestoreOptions{}, &out, nil); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
 	counts, err := dbclient.TableCounts(testCtx(t), s.Target(restored), restored)
