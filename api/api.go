@@ -11,8 +11,8 @@
 //   - Cookie-authenticated writes need Content-Type application/json (YAML
 //     types for the plan endpoint) and, with an Origin header, the same host.
 //   - Failed logins are throttled per address and per (user, address); see
-//     ratelimit.go for the rule. RemoteAddr is the client; X-Forwarded-For is
-//     not trusted.
+//     ratelimit.go for the rule. The client is RemoteAddr, or, behind a
+//     trusted proxy (Deps.TrustedProxies), the address X-Forwarded-For names.
 //   - Creating a connection does not connect to it (GitOps users declare
 //     connections before their servers exist); use .../test.
 //   - Writes to file-managed records are 409; a file-managed schedule's
@@ -25,6 +25,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/jagad/jagad/state"
@@ -41,18 +42,23 @@ type Deps struct {
 	// status answers 404 and plan/reload 409 with "no config file".
 	Config ConfigController
 	// DB reaches database servers for connection test and discover; nil: the real client.
-	DB           DBClient
-	Logger       *slog.Logger
-	Version      string
-	Now          func() time.Time
-	Metrics      http.Handler // served at GET /metrics; nil: 404
-	MetricsToken string       // optional bearer token required on /metrics
+	DB      DBClient
+	Logger  *slog.Logger
+	Version string
+	Now     func() time.Time
+	Metrics http.Handler // served at GET /metrics; nil: 404
+	// MetricsToken returns the bearer token /metrics requires ("" or a nil
+	// func: public). It is asked on every scrape, so a reload can change it.
+	MetricsToken func() string
 	Ready        func() error // GET /readyz; nil: the store's Ping
 	Health       func() Health
 	// AdminUser and AdminPass seed the admin account when the store has none
 	// (see SeedAdmin); an existing account in the store always wins.
 	AdminUser, AdminPass string
 	TLS                  bool // mark the session cookie Secure
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed; see clientAddr.
+	TrustedProxies []netip.Prefix
 }
 
 type server struct {
@@ -64,10 +70,11 @@ type server struct {
 	version      string
 	now          func() time.Time
 	metrics      http.Handler
-	metricsToken string
+	metricsToken func() string
 	ready        func() error
 	health       func() Health
 	tls          bool
+	proxies      []netip.Prefix
 	limiter      *loginLimiter
 }
 
@@ -77,7 +84,10 @@ func New(d Deps) http.Handler {
 	s := &server{
 		store: d.Store, engine: d.Engine, config: d.Config, db: d.DB, log: d.Logger,
 		version: d.Version, now: d.Now, metrics: d.Metrics, metricsToken: d.MetricsToken,
-		ready: d.Ready, health: d.Health, tls: d.TLS,
+		ready: d.Ready, health: d.Health, tls: d.TLS, proxies: d.TrustedProxies,
+	}
+	if s.metricsToken == nil {
+		s.metricsToken = func() string { return "" }
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

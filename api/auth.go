@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -82,15 +81,6 @@ func authOf(r *http.Request) authInfo {
 	return a
 }
 
-// clientAddr is the peer address; proxies' X-Forwarded-For is not trusted.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 type loginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
@@ -112,7 +102,7 @@ func (s *server) login(r *http.Request, _ httprouter.Params) (any, error) {
 	if in.Username == "" || in.Password == "" {
 		return nil, apierr.Invalid("username and password are required")
 	}
-	addr, now := clientAddr(r), s.now()
+	addr, now := s.clientAddr(r), s.now()
 	if wait := s.limiter.wait(in.Username, addr, now); wait > 0 {
 		return nil, apierr.TooManyRequests("too many failed logins; try again later", wait)
 	}
@@ -135,7 +125,7 @@ func (s *server) login(r *http.Request, _ httprouter.Params) (any, error) {
 	if err := s.store.Update(func(tx *state.Tx) error { return tx.PutSession(sess) }); err != nil {
 		return nil, fmt.Errorf("store session: %w", err)
 	}
-	return s.withCookie(loginResponse{Token: tok, User: in.Username}, tok, int(sessionTTL/time.Second)), nil
+	return s.withCookie(r, loginResponse{Token: tok, User: in.Username}, tok, int(sessionTTL/time.Second)), nil
 }
 
 // verifyAdmin checks user and password; it always pays for one hash so a
@@ -166,11 +156,14 @@ func (s *server) verifyAdmin(user, pass string) (bool, error) {
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 // withCookie sets (maxAge > 0) or clears (maxAge < 0) the session cookie.
-func (s *server) withCookie(body any, tok string, maxAge int) streamer {
+// The cookie is Secure when Jagad serves TLS itself or a trusted proxy says
+// the client used HTTPS.
+func (s *server) withCookie(r *http.Request, body any, tok string, maxAge int) streamer {
+	secure := s.tls || s.viaHTTPSProxy(r)
 	return func(w http.ResponseWriter) error {
 		http.SetCookie(w, &http.Cookie{
 			Name: sessionCookie, Value: tok, Path: "/", MaxAge: maxAge,
-			HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteLaxMode,
+			HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
 		})
 		writeJSON(w, http.StatusOK, body)
 		return nil
@@ -189,7 +182,7 @@ func (s *server) logout(r *http.Request, _ httprouter.Params) (any, error) {
 			return nil, fmt.Errorf("delete session: %w", err)
 		}
 	}
-	return s.withCookie(successResponse{Success: true}, "", -1), nil
+	return s.withCookie(r, successResponse{Success: true}, "", -1), nil
 }
 
 type checkResponse struct {
@@ -213,7 +206,7 @@ func (s *server) changePassword(r *http.Request, _ httprouter.Params) (any, erro
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
-	a, addr, now := authOf(r), clientAddr(r), s.now()
+	a, addr, now := authOf(r), s.clientAddr(r), s.now()
 	if wait := s.limiter.wait(a.user, addr, now); wait > 0 {
 		return nil, apierr.TooManyRequests("too many failed password checks; try again later", wait)
 	}
@@ -242,5 +235,5 @@ func (s *server) changePassword(r *http.Request, _ httprouter.Params) (any, erro
 		return nil, fmt.Errorf("change password: %w", err)
 	}
 	s.log.Info("admin password changed; all sessions logged out", "user", a.user)
-	return s.withCookie(successResponse{Success: true}, "", -1), nil
+	return s.withCookie(r, successResponse{Success: true}, "", -1), nil
 }

@@ -58,9 +58,9 @@ func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request, _ httprout
 		s.writeError(w, r, apierr.NotFound("metrics are not enabled"))
 		return
 	}
-	if s.metricsToken != "" {
+	if want := s.metricsToken(); want != "" {
 		tok, _ := tokenFrom(r)
-		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.metricsToken)) != 1 {
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(want)) != 1 {
 			s.writeError(w, r, errUnauthorized)
 			return
 		}

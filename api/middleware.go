@@ -64,6 +64,6 @@ func (s *server) accessLog(next http.Handler) http.Handler {
 		}
 		s.log.Log(r.Context(), level, "http request",
 			"method", r.Method, "path", r.URL.Path, "status", rec.status, "bytes", rec.bytes,
-			"latency_ms", float64(time.Since(start).Microseconds())/1000, "client", clientAddr(r))
+			"latency_ms", float64(time.Since(start).Microseconds())/1000, "client", s.clientAddr(r))
 	})
 }

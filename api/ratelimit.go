@@ -16,7 +16,7 @@ import (
 // No rule ever refuses an address that has not failed itself, so an attacker
 // cannot lock the real admin out from another address; a distributed attacker
 // is slowed to one guess per address per window. A successful login clears
-// that address's counters. Client address = RemoteAddr (X-Forwarded-For is not trusted).
+// that address's counters. Client address: see clientAddr (X-Forwarded-For only from trusted proxies).
 const (
 	loginWindow = 5 * time.Minute
 	addrLimit   = 10

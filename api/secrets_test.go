@@ -28,7 +28,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	e := newEnv(t, func(d *Deps) {
 		d.DB = leakyDB{}
 		d.Metrics = metrics
-		d.MetricsToken = "metrics-token-1"
+		d.MetricsToken = func() string { return "metrics-token-1" }
 	})
 	f := newFixture(e)
 	sec := func(s string) string { return canary + "-" + s }
@@ -94,7 +94,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Errorf("metrics without handler: %d", w.Code)
 	}
 	m := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "up 1") })
-	e = newEnv(t, func(d *Deps) { d.Metrics = m; d.MetricsToken = "tok" })
+	e = newEnv(t, func(d *Deps) { d.Metrics = m; d.MetricsToken = func() string { return "tok" } })
 	if w := e.send(req{method: "GET", path: "/metrics", noAuth: true}); w.Code != 401 {
 		t.Errorf("metrics without token: %d", w.Code)
 	}

@@ -6,7 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
+
+	"github.com/jagad/jagad/api"
 )
 
 // serveConfig is the daemon's process configuration (flags over environment).
@@ -23,6 +26,8 @@ type serveConfig struct {
 	logFormat     string
 	tlsCert       string
 	tlsKey        string
+	// trustedProxies are reverse proxies whose X-Forwarded-For is believed.
+	trustedProxies []netip.Prefix
 
 	hooks serveHooks // tests only
 }
@@ -60,6 +65,8 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	fs.StringVar(&c.logFormat, "log-format", envOr(env, "JAGAD_LOG_FORMAT", "text"), "text | json")
 	fs.StringVar(&c.tlsCert, "tls-cert", envOr(env, "JAGAD_TLS_CERT", ""), "TLS certificate file")
 	fs.StringVar(&c.tlsKey, "tls-key", envOr(env, "JAGAD_TLS_KEY", ""), "TLS key file")
+	proxies := fs.String("trusted-proxies", envOr(env, "JAGAD_TRUSTED_PROXIES", ""),
+		"comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -68,6 +75,10 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	}
 	if *port != "" {
 		c.listen = ":" + *port
+	}
+	var err error
+	if c.trustedProxies, err = api.ParseTrustedProxies(*proxies); err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	// Secrets come only from the environment: flags would show in ps.
 	c.adminPass = envOr(env, "JAGAD_ADMIN_PASS", "")

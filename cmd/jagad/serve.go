@@ -253,7 +253,7 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 	deps := api.Deps{
 		Store: d.store, Engine: engineAdapter{d.eng}, Logger: d.log, Version: version,
 		Metrics:      promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{}),
-		MetricsToken: d.metricsToken(c),
+		MetricsToken: func() string { return d.metricsToken(c) },
 		Ready: func() error {
 			if !d.ready.Load() {
 				return errors.New("starting or shutting down")
@@ -262,7 +262,7 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 		},
 		Health:    d.health,
 		AdminUser: c.adminUser, AdminPass: c.adminPass,
-		TLS: c.tlsCert != "",
+		TLS: c.tlsCert != "", TrustedProxies: c.trustedProxies,
 	}
 	if d.rec != nil {
 		deps.Config = configAdapter{d.rec}

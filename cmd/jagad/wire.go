@@ -72,6 +72,8 @@ func buildKeyring(enc *config.Encryption, envKey string) (*crypt.Keyring, error)
 	return crypt.NewKeyring(active, keys, recipient)
 }
 
+// metricsToken is JAGAD_METRICS_TOKEN, else server.metrics_token of the
+// last good jagad.yaml: asked on every scrape, so a reload changes it.
 func (d *daemon) metricsToken(c *serveConfig) string {
 	if c.metricsToken != "" {
 		return c.metricsToken
