@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -86,27 +85,12 @@ func validateConnection(c *state.ConnectionSpec, skipName bool) error {
 	return fieldErrors(errs, nil)
 }
 
-func connKey(c state.Connection) (string, state.ManagedBy) { return c.Name, c.ManagedBy }
-
 func (s *server) listConnections(_ *http.Request, _ httprouter.Params) (any, error) {
-	var out []connectionView
-	err := s.store.View(func(tx *state.Tx) error {
-		all, err := state.List[state.Connection](tx)
-		slices.SortFunc(all, func(a, b state.Connection) int { return strings.Compare(a.Name, b.Name) })
-		for _, c := range all {
-			out = append(out, viewConnection(c))
-		}
-		return err
-	})
-	return nonNil(out), err
+	return listViews(s, connections, viewConnection)
 }
 
 func (s *server) getConnection(_ *http.Request, p httprouter.Params) (any, error) {
-	var c state.Connection
-	err := s.store.View(func(tx *state.Tx) (err error) {
-		c, err = getRec[state.Connection](tx, p.ByName("id"), wordConnection)
-		return err
-	})
+	c, err := connections.get(s, p.ByName("id"))
 	if err != nil {
 		return nil, err
 	}
@@ -128,13 +112,7 @@ func (s *server) createConnection(r *http.Request, _ httprouter.Params) (any, er
 	}
 	now := s.now().UTC()
 	c := state.Connection{Meta: apiMeta(state.KindConnection, now), ConnectionSpec: spec}
-	err := s.store.Update(func(tx *state.Tx) error {
-		if err := uniqueName(tx, c.ID, c.Name, wordConnection, connKey); err != nil {
-			return err
-		}
-		return state.Put(tx, c)
-	})
-	if err != nil {
+	if err := connections.create(s, &c, nil); err != nil {
 		return nil, err
 	}
 	return created(viewConnection(c)), nil
@@ -149,23 +127,9 @@ func (s *server) updateConnection(r *http.Request, p httprouter.Params) (any, er
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
-	var c state.Connection
-	err := s.store.Update(func(tx *state.Tx) (err error) {
-		if c, err = getRec[state.Connection](tx, p.ByName("id"), wordConnection); err != nil {
-			return err
-		}
-		if err := checkOwned(c.Meta, wordConnection, c.Name); err != nil {
-			return err
-		}
+	c, err := connections.update(s, p.ByName("id"), func(_ *state.Tx, c *state.Connection) error {
 		in.apply(&c.ConnectionSpec)
-		if err := validateConnection(&c.ConnectionSpec, false); err != nil {
-			return err
-		}
-		if err := uniqueName(tx, c.ID, c.Name, wordConnection, connKey); err != nil {
-			return err
-		}
-		c.UpdatedAt = s.now().UTC()
-		return state.Put(tx, c)
+		return validateConnection(&c.ConnectionSpec, false)
 	})
 	if err != nil {
 		return nil, err
@@ -177,19 +141,7 @@ func (s *server) updateConnection(r *http.Request, p httprouter.Params) (any, er
 // A connection a schedule still uses cannot be deleted (409). Backups keep
 // their snapshot of names and stay.
 func (s *server) deleteConnection(_ *http.Request, p httprouter.Params) (any, error) {
-	err := s.store.Update(func(tx *state.Tx) error {
-		c, err := getRec[state.Connection](tx, p.ByName("id"), wordConnection)
-		if err != nil {
-			return err
-		}
-		if err := checkOwned(c.Meta, wordConnection, c.Name); err != nil {
-			return err
-		}
-		if err := notUsedBySchedule(tx, wordConnection, c.Name, func(sc state.Schedule) bool {
-			return sc.ConnectionID == c.ID
-		}); err != nil {
-			return err
-		}
+	err := connections.remove(s, p.ByName("id"), func(tx *state.Tx, c state.Connection) error {
 		dbs, err := connectionDatabases(tx, c.ID)
 		if err != nil {
 			return err
@@ -199,7 +151,7 @@ func (s *server) deleteConnection(_ *http.Request, p httprouter.Params) (any, er
 				return fmt.Errorf("delete database %s: %w", d.ID, err)
 			}
 		}
-		return state.Delete[state.Connection](tx, c.ID)
+		return nil
 	})
 	if err != nil {
 		return nil, err

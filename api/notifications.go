@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -162,36 +160,12 @@ func applyNotification(in notificationInput, n *state.NotificationSpec) error {
 	return nil
 }
 
-func notifKey(n state.Notification) (string, state.ManagedBy) { return n.Name, n.ManagedBy }
-
 func (s *server) listNotifications(_ *http.Request, _ httprouter.Params) (any, error) {
-	var all []state.Notification
-	err := s.store.View(func(tx *state.Tx) (err error) {
-		all, err = state.List[state.Notification](tx)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list notifications: %w", err)
-	}
-	slices.SortFunc(all, func(a, b state.Notification) int { return strings.Compare(a.Name, b.Name) })
-	out := make([]notificationView, 0, len(all))
-	for _, n := range all {
-		out = append(out, viewNotification(n))
-	}
-	return out, nil
-}
-
-func (s *server) readNotification(id string) (state.Notification, error) {
-	var n state.Notification
-	err := s.store.View(func(tx *state.Tx) (err error) {
-		n, err = getRec[state.Notification](tx, id, wordNotification)
-		return err
-	})
-	return n, err
+	return listViews(s, notifications, viewNotification)
 }
 
 func (s *server) getNotification(_ *http.Request, p httprouter.Params) (any, error) {
-	n, err := s.readNotification(p.ByName("id"))
+	n, err := notifications.get(s, p.ByName("id"))
 	if err != nil {
 		return nil, err
 	}
@@ -211,13 +185,7 @@ func (s *server) createNotification(r *http.Request, _ httprouter.Params) (any, 
 		return nil, err
 	}
 	n := state.Notification{Meta: apiMeta(state.KindNotification, s.now().UTC()), NotificationSpec: spec}
-	err := s.store.Update(func(tx *state.Tx) error {
-		if err := uniqueName(tx, n.ID, n.Name, wordNotification, notifKey); err != nil {
-			return err
-		}
-		return state.Put(tx, n)
-	})
-	if err != nil {
+	if err := notifications.create(s, &n, nil); err != nil {
 		return nil, err
 	}
 	return created(viewNotification(n)), nil
@@ -228,22 +196,8 @@ func (s *server) updateNotification(r *http.Request, p httprouter.Params) (any, 
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
-	var n state.Notification
-	err := s.store.Update(func(tx *state.Tx) (err error) {
-		if n, err = getRec[state.Notification](tx, p.ByName("id"), wordNotification); err != nil {
-			return err
-		}
-		if err := checkOwned(n.Meta, wordNotification, n.Name); err != nil {
-			return err
-		}
-		if err := applyNotification(in, &n.NotificationSpec); err != nil {
-			return err
-		}
-		if err := uniqueName(tx, n.ID, n.Name, wordNotification, notifKey); err != nil {
-			return err
-		}
-		n.UpdatedAt = s.now().UTC()
-		return state.Put(tx, n)
+	n, err := notifications.update(s, p.ByName("id"), func(_ *state.Tx, n *state.Notification) error {
+		return applyNotification(in, &n.NotificationSpec)
 	})
 	if err != nil {
 		return nil, err
@@ -252,22 +206,7 @@ func (s *server) updateNotification(r *http.Request, p httprouter.Params) (any, 
 }
 
 func (s *server) deleteNotification(_ *http.Request, p httprouter.Params) (any, error) {
-	err := s.store.Update(func(tx *state.Tx) error {
-		n, err := getRec[state.Notification](tx, p.ByName("id"), wordNotification)
-		if err != nil {
-			return err
-		}
-		if err := checkOwned(n.Meta, wordNotification, n.Name); err != nil {
-			return err
-		}
-		if err := notUsedBySchedule(tx, wordNotification, n.Name, func(sc state.Schedule) bool {
-			return slices.Contains(sc.NotifTargetIDs, n.ID)
-		}); err != nil {
-			return err
-		}
-		return state.Delete[state.Notification](tx, n.ID)
-	})
-	if err != nil {
+	if err := notifications.remove(s, p.ByName("id"), nil); err != nil {
 		return nil, err
 	}
 	return noContent, nil
@@ -281,7 +220,7 @@ type sentResponse struct {
 // testNotification sends a test message: {"status":"sent"}, or
 // {"status":"failed","error":...} with secrets scrubbed; 503 without an engine.
 func (s *server) testNotification(r *http.Request, p httprouter.Params) (any, error) {
-	n, err := s.readNotification(p.ByName("id"))
+	n, err := notifications.get(s, p.ByName("id"))
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -97,8 +96,6 @@ func validateProvider(p *state.ProviderSpec) error {
 	return fieldErrors(config.ValidateStorage(fs), nil)
 }
 
-func providerKey(p state.Provider) (string, state.ManagedBy) { return p.Name, p.ManagedBy }
-
 // settleDefault keeps one default provider: when p is the default, the others
 // lose the flag (a file-declared default cannot be taken over through the
 // API: 409). A provider created while none is the default becomes it.
@@ -125,28 +122,11 @@ func settleDefault(tx *state.Tx, p *state.Provider, creating bool) error {
 }
 
 func (s *server) listProviders(_ *http.Request, _ httprouter.Params) (any, error) {
-	var all []state.Provider
-	err := s.store.View(func(tx *state.Tx) (err error) {
-		all, err = state.List[state.Provider](tx)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list storage providers: %w", err)
-	}
-	slices.SortFunc(all, func(a, b state.Provider) int { return strings.Compare(a.Name, b.Name) })
-	out := make([]providerView, 0, len(all))
-	for _, p := range all {
-		out = append(out, viewProvider(p))
-	}
-	return out, nil
+	return listViews(s, providers, viewProvider)
 }
 
 func (s *server) getProvider(_ *http.Request, p httprouter.Params) (any, error) {
-	var pr state.Provider
-	err := s.store.View(func(tx *state.Tx) (err error) {
-		pr, err = getRec[state.Provider](tx, p.ByName("id"), wordProvider)
-		return err
-	})
+	pr, err := providers.get(s, p.ByName("id"))
 	if err != nil {
 		return nil, err
 	}
@@ -164,15 +144,7 @@ func (s *server) createProvider(r *http.Request, _ httprouter.Params) (any, erro
 		return nil, err
 	}
 	pr := state.Provider{Meta: apiMeta(state.KindProvider, s.now().UTC()), ProviderSpec: spec}
-	err := s.store.Update(func(tx *state.Tx) error {
-		if err := uniqueName(tx, pr.ID, pr.Name, wordProvider, providerKey); err != nil {
-			return err
-		}
-		if err := settleDefault(tx, &pr, true); err != nil {
-			return err
-		}
-		return state.Put(tx, pr)
-	})
+	err := providers.create(s, &pr, func(tx *state.Tx, pr *state.Provider) error { return settleDefault(tx, pr, true) })
 	if err != nil {
 		return nil, err
 	}
@@ -184,26 +156,12 @@ func (s *server) updateProvider(r *http.Request, p httprouter.Params) (any, erro
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
-	var pr state.Provider
-	err := s.store.Update(func(tx *state.Tx) (err error) {
-		if pr, err = getRec[state.Provider](tx, p.ByName("id"), wordProvider); err != nil {
-			return err
-		}
-		if err := checkOwned(pr.Meta, wordProvider, pr.Name); err != nil {
-			return err
-		}
+	pr, err := providers.update(s, p.ByName("id"), func(tx *state.Tx, pr *state.Provider) error {
 		in.apply(&pr.ProviderSpec)
 		if err := validateProvider(&pr.ProviderSpec); err != nil {
 			return err
 		}
-		if err := uniqueName(tx, pr.ID, pr.Name, wordProvider, providerKey); err != nil {
-			return err
-		}
-		if err := settleDefault(tx, &pr, false); err != nil {
-			return err
-		}
-		pr.UpdatedAt = s.now().UTC()
-		return state.Put(tx, pr)
+		return settleDefault(tx, pr, false)
 	})
 	if err != nil {
 		return nil, err
@@ -214,22 +172,7 @@ func (s *server) updateProvider(r *http.Request, p httprouter.Params) (any, erro
 // deleteProvider refuses while a schedule stores to the provider; backups
 // stored there keep their records and objects.
 func (s *server) deleteProvider(_ *http.Request, p httprouter.Params) (any, error) {
-	err := s.store.Update(func(tx *state.Tx) error {
-		pr, err := getRec[state.Provider](tx, p.ByName("id"), wordProvider)
-		if err != nil {
-			return err
-		}
-		if err := checkOwned(pr.Meta, wordProvider, pr.Name); err != nil {
-			return err
-		}
-		if err := notUsedBySchedule(tx, wordProvider, pr.Name, func(sc state.Schedule) bool {
-			return sc.StorageProviderID == pr.ID
-		}); err != nil {
-			return err
-		}
-		return state.Delete[state.Provider](tx, pr.ID)
-	})
-	if err != nil {
+	if err := providers.remove(s, p.ByName("id"), nil); err != nil {
 		return nil, err
 	}
 	return noContent, nil
@@ -238,11 +181,7 @@ func (s *server) deleteProvider(_ *http.Request, p httprouter.Params) (any, erro
 // testProvider asks the engine to reach the provider: 200 with success false
 // (and a scrubbed message) when it cannot; 503 when the engine is not up.
 func (s *server) testProvider(r *http.Request, p httprouter.Params) (any, error) {
-	var pr state.Provider
-	err := s.store.View(func(tx *state.Tx) (err error) {
-		pr, err = getRec[state.Provider](tx, p.ByName("id"), wordProvider)
-		return err
-	})
+	pr, err := providers.get(s, p.ByName("id"))
 	if err != nil {
 		return nil, err
 	}
