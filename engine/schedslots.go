@@ -35,7 +35,8 @@ const maxMissedCount = 1000
 //     daemon started, are not caught up.
 //
 // The book lives in memory: it survives job replacements and time-zone
-// changes, not a restart.
+// changes. Across a restart, registration starts from the newest backup of
+// the schedule when the clock is behind it (Engine.consumedThrough).
 type slotBook struct {
 	mu    sync.Mutex
 	specs map[string]*cronSpec // registered schedules

@@ -169,7 +169,7 @@ func (e *Engine) registerJob(sc *scheduler, s state.Schedule) {
 		return
 	}
 	id := s.ID
-	sc.slots.register(id, spec, e.clock().Now())
+	sc.slots.register(id, spec, e.consumedThrough(s))
 	j, err := sc.s.NewJob(gocron.CronJob(s.CronExpr, false),
 		gocron.NewTask(func() { e.tick(id) }),
 		gocron.WithName(s.Name),
@@ -184,6 +184,29 @@ func (e *Engine) registerJob(sc *scheduler, s state.Schedule) {
 	next := sc.slots.nextRun(id, e.clock().Now())
 	e.log.Info("schedule registered", "schedule", s.Name, "cron", s.CronExpr, "timezone", sc.loc.String(),
 		"next_run", next.Format(time.RFC3339))
+}
+
+// consumedThrough is the instant through which a schedule being
+// registered has run: now, or, when the clock is behind it, the creation of
+// the schedule's newest backup. The in-memory slot book does not survive a
+// restart; the stored history does, so a restart on a clock that went back
+// does not run the slots it already ran.
+func (e *Engine) consumedThrough(s state.Schedule) time.Time {
+	now := e.clock().Now()
+	var last time.Time
+	_ = e.store.View(func(tx *state.Tx) error {
+		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: s.ID, Limit: 1})
+		if err == nil && len(bs) > 0 {
+			last = bs[0].CreatedAt
+		}
+		return err
+	})
+	if !last.After(now) {
+		return now
+	}
+	e.log.Warn("scheduler: the clock is behind the schedule's last run; its slots up to then will not run again",
+		"schedule", s.Name, "now", now.UTC().Format(time.RFC3339), "last_run", last.UTC().Format(time.RFC3339))
+	return last
 }
 
 // newGocron (re)creates the gocron scheduler in the settings' time zone;
