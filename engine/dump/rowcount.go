@@ -25,7 +25,8 @@ type rowCounter struct {
 	table string // table of the current INSERT
 	n     int64  // tuples of the current INSERT
 	esc   bool   // in a string, the previous byte was an unpaired backslash
-	tick  bool   // in a table name, the previous byte was a backtick
+	tick  bool   // in a table name, the previous byte was a backtick; in a column list, inside backticks
+	cols  bool   // the current INSERT's column list was read
 	delim bool   // inside a DELIMITER block (trigger and routine bodies)
 }
 
@@ -35,7 +36,8 @@ const (
 	rcLineStart rcState = iota // collecting the start of a top-level line
 	rcSkipLine                 // rest of an uninteresting line
 	rcName                     // inside INSERT INTO `…`
-	rcValues                   // expecting " VALUES"
+	rcValues                   // expecting " VALUES" (or a column list)
+	rcColumns                  // inside a column list
 	rcBetween                  // between tuples: '(' opens one, ';' ends the INSERT
 	rcTuple                    // inside a tuple, outside strings
 	rcString                   // inside a '…' string
@@ -89,6 +91,8 @@ func (c *rowCounter) scan(p []byte) {
 			p = c.tableName(p)
 		case rcValues:
 			p = c.values(p)
+		case rcColumns:
+			p = c.columns(p)
 		case rcBetween, rcTuple, rcString:
 			p = c.rows(p)
 		}
@@ -133,7 +137,7 @@ func (c *rowCounter) tableName(p []byte) []byte {
 		if c.tick {
 			c.tick = false
 			if b != '`' { // the closing backtick was the previous byte
-				c.table, c.n = string(c.name), 0
+				c.table, c.n, c.cols = string(c.name), 0, false
 				c.st, c.head = rcValues, c.head[:0]
 				return p[i:]
 			}
@@ -153,18 +157,43 @@ func (c *rowCounter) tableName(p []byte) []byte {
 	return nil
 }
 
-// values matches " VALUES" after the table name.
+// values matches " VALUES" after the table name, or after a column list
+// " (`a`, `b`)" (--complete-insert, and some servers for generated columns).
 func (c *rowCounter) values(p []byte) []byte {
-	take := min(len(p), len(valuesWord)-len(c.head))
-	c.head = append(c.head, p[:take]...)
-	if !bytes.HasPrefix(valuesWord, c.head) {
-		c.fail("INSERT INTO `%s` is not followed by VALUES (column lists are not supported)", c.table)
-		return nil
+	for i, b := range p {
+		if b == '(' && len(c.head) == 1 && !c.cols { // " (": a column list
+			c.st, c.cols, c.tick = rcColumns, true, false
+			return p[i+1:]
+		}
+		c.head = append(c.head, b)
+		if !bytes.HasPrefix(valuesWord, c.head) {
+			c.fail("INSERT INTO `%s` is not followed by VALUES", c.table)
+			return nil
+		}
+		if len(c.head) == len(valuesWord) {
+			c.st = rcBetween
+			return p[i+1:]
+		}
 	}
-	if len(c.head) == len(valuesWord) {
-		c.st = rcBetween
+	return nil
+}
+
+// columns skips a column list of backtick-quoted names (which may hold
+// parentheses) to its closing parenthesis.
+func (c *rowCounter) columns(p []byte) []byte {
+	for i, b := range p {
+		switch {
+		case b == '`':
+			c.tick = !c.tick // a doubled backtick toggles twice
+		case b == ')' && !c.tick:
+			c.st, c.head = rcValues, c.head[:0]
+			return p[i+1:]
+		case b == '\n':
+			c.fail("newline in the column list of `%s`", c.table)
+			return nil
+		}
 	}
-	return p[take:]
+	return nil
 }
 
 // rows follows an INSERT's value list: '(' opens a row, ')' closes it
