@@ -131,7 +131,7 @@ func (c *rowCounter) lineStart(p []byte) []byte {
 	return p
 }
 
-// tableName reads a backtick-quoted name (“ is a literal backtick).
+// tableName reads a backtick-quoted name (a doubled backtick is a literal one).
 func (c *rowCounter) tableName(p []byte) []byte {
 	for i, b := range p {
 		if c.tick {
