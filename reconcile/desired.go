@@ -79,7 +79,7 @@ func settingsMap(s config.Settings) map[string]string {
 
 // buildDesired converts a validated file into desired records. current
 // settings supply defaults for schedule fields the file leaves out.
-func buildDesired(f *config.File, current map[string]string) (*desired, error) {
+func buildDesired(f *config.File, current map[string]string, processKey bool) (*desired, error) {
 	d := &desired{settings: settingsMap(f.Settings)}
 	setting := func(k string) string {
 		if v, ok := d.settings[k]; ok {
@@ -135,7 +135,7 @@ func buildDesired(f *config.File, current map[string]string) (*desired, error) {
 		})
 	}
 
-	encrypted := f.Encryption != nil && len(f.Encryption.Keys) > 0
+	encrypted := processKey || (f.Encryption != nil && len(f.Encryption.Keys) > 0)
 	for _, s := range f.Schedules {
 		addDB(s.Connection, s.Database)
 		spec := state.ScheduleSpec{

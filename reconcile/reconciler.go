@@ -36,6 +36,10 @@ type Options struct {
 	OnApplied func(*config.File)
 	// OnFailed is called when a reload fails (e.g. to send config.failed).
 	OnFailed func(error)
+	// ProcessKey tells that a backup key comes from the process
+	// (JAGAD_ENCRYPTION_KEY) rather than the file: the file's schedules
+	// then default to encryption_enabled: true, as with keys in the file.
+	ProcessKey bool
 }
 
 // Result is the outcome of one reload.
@@ -163,7 +167,7 @@ func (r *Reconciler) plan(tx *state.Tx, f *config.File) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	d, err := buildDesired(f, cur.Values)
+	d, err := buildDesired(f, cur.Values, r.opts.ProcessKey)
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}

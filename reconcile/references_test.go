@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -70,4 +72,40 @@ func TestPruneRefusedWhileAPIScheduleUsesRecord(t *testing.T) {
 	// Once the schedule is gone, the same file applies.
 	mustUpdate(t, f.store, func(tx *state.Tx) error { return state.Delete[state.Schedule](tx, apiSchedID) })
 	f.reload(t, "applied")
+}
+
+// TestProcessKeyEncryptsFileSchedules: a key from JAGAD_ENCRYPTION_KEY (and
+// none in the file) makes the file's schedules encrypted by default, as a
+// key in the file does; without any key they are not; an explicit false wins.
+func TestProcessKeyEncryptsFileSchedules(t *testing.T) {
+	explicit := strings.Replace(extraYAML, "    storage: scratch\n", "    storage: scratch\n    encryption_enabled: false\n", 1)
+	for _, tc := range []struct {
+		name       string
+		processKey bool
+		file       string
+		want       map[string]bool
+	}{
+		{"process key", true, extraYAML, map[string]bool{"nightly": true, "weekly": true}},
+		{"no key", false, extraYAML, map[string]bool{"nightly": false, "weekly": false}},
+		{"explicit false", true, explicit, map[string]bool{"nightly": true, "weekly": false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "jagad.yaml")
+			writeFile(t, path, tc.file)
+			store := memStore(t)
+			r, err := New(Options{Path: path, Store: store, Now: newClock().Now, Env: testEnv, ProcessKey: tc.processKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res := r.Reload(context.Background(), "test", false); res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			for name, want := range tc.want {
+				if got := schedule(t, store, name).EncryptionEnabled; got != want {
+					t.Errorf("%s: encryption_enabled = %t, want %t", name, got, want)
+				}
+			}
+		})
+	}
 }

@@ -194,6 +194,8 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 			Metrics:   reconcile.NewMetrics(reg),
 			OnApplied: func(f *config.File) { d.keys.setFile(f) },
 			OnFailed:  eng.NotifyConfigFailed,
+			// JAGAD_ENCRYPTION_KEY is a key as much as one in the file.
+			ProcessKey: c.encryptionKey != "",
 		})
 		if err != nil {
 			return fail(err)
