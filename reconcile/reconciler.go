@@ -54,9 +54,13 @@ type Reconciler struct {
 	opts Options
 	log  *slog.Logger
 
-	mu         sync.Mutex // serialises reloads and guards the fields below
-	status     state.ConfigStatus
-	lastGood   *config.File
+	mu       sync.Mutex // serialises reloads and guards the fields below
+	status   state.ConfigStatus
+	lastGood *config.File
+	// accepted is the text of the file the last successful reload read;
+	// goodDigest the digest of the text stored as the last good config.
+	accepted   []byte
+	goodDigest string
 	gitCache   map[string]string // file digest → clean commit
 	notGitTree bool              // the file's directory is not in a git work tree
 
@@ -103,6 +107,14 @@ func New(opts Options) (*Reconciler, error) {
 	err := opts.Store.View(func(tx *state.Tx) error {
 		st, err := tx.ConfigStatus()
 		r.status = st
+		if err != nil {
+			return err
+		}
+		good, err := tx.LastGoodConfig()
+		r.goodDigest = good.Digest
+		if errors.Is(err, state.ErrNotFound) {
+			return nil
+		}
 		return err
 	})
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
@@ -215,7 +227,7 @@ func (r *Reconciler) reload(ctx context.Context, confirmPrune bool) (Result, str
 	if r.storeChanged() || r.quiet == nil || !reflect.DeepEqual(r.quiet.file, f) {
 		r.quiet = nil
 	} else {
-		r.lastGood = f
+		r.lastGood, r.accepted = f, data
 		return Result{Plan: r.quiet.plan.clone(), Result: "unchanged"}, digest
 	}
 	// Plan and apply in one transaction, so that the plan applied is the diff
@@ -252,7 +264,7 @@ func (r *Reconciler) reload(ctx context.Context, confirmPrune bool) (Result, str
 		return Result{Plan: p, Result: "failed", Err: err}, digest
 	}
 	p.Held = ""
-	r.lastGood = f
+	r.lastGood, r.accepted = f, data
 	if p.Changes() == 0 {
 		r.quiet = &quietPlan{file: f, plan: p.clone()}
 		return Result{Plan: p, Result: "unchanged"}, digest
@@ -325,11 +337,30 @@ func (r *Reconciler) record(trigger string, start time.Time, digest string, res 
 	if len(st.History) > historySize {
 		st.History = st.History[:historySize]
 	}
+	var good *state.LastGoodConfig
+	if res.Err == nil && r.accepted != nil && digest != r.goodDigest {
+		good = &state.LastGoodConfig{Content: state.Secret(r.accepted), Digest: digest}
+		persist = true
+	}
 	if persist {
 		snapshot := *st
-		if err := r.opts.Store.Update(func(tx *state.Tx) error { return tx.PutConfigStatus(snapshot) }); err != nil {
+		err := r.opts.Store.Update(func(tx *state.Tx) error {
+			if good != nil {
+				if err := tx.PutLastGoodConfig(*good); err != nil {
+					return err
+				}
+			}
+			return tx.PutConfigStatus(snapshot)
+		})
+		switch {
+		case err != nil:
 			r.log.Error("store config status", "err", err)
+		case good != nil:
+			r.goodDigest = good.Digest
 		}
+	}
+	if res.Err != nil && r.lastGood == nil {
+		r.restoreLastGood()
 	}
 	r.opts.Metrics.observe(res, st.Generation, now)
 	r.logResult(trigger, dur, res)
@@ -338,6 +369,35 @@ func (r *Reconciler) record(trigger string, start time.Time, digest string, res 
 	}
 	if res.Err != nil && r.opts.OnFailed != nil {
 		r.opts.OnFailed(res.Err)
+	}
+}
+
+// restoreLastGood makes the stored last good file the running one when the
+// daemon starts with a file it cannot use: its records are in the store
+// already, and this brings back what lives only in the file (encryption
+// keys, the metrics token). Called with r.mu held.
+func (r *Reconciler) restoreLastGood() {
+	var good state.LastGoodConfig
+	err := r.opts.Store.View(func(tx *state.Tx) (err error) {
+		good, err = tx.LastGoodConfig()
+		return err
+	})
+	if errors.Is(err, state.ErrNotFound) {
+		return // never had a good file: nothing to keep running
+	}
+	if err != nil {
+		r.log.Error("read the last good config", "err", err)
+		return
+	}
+	f, rep := config.Parse(r.opts.Path, []byte(good.Content.Reveal()), r.loadOptions())
+	if err := rep.Err(); err != nil {
+		r.log.Error("the stored last good config no longer loads either; running on the stored records only", "err", err)
+		return
+	}
+	r.lastGood = f
+	r.log.Warn("running on the last good config stored before this start, until the file is fixed", "digest", good.Digest)
+	if r.opts.OnApplied != nil {
+		r.opts.OnApplied(f)
 	}
 }
 

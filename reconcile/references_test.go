@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/state"
 )
 
@@ -107,5 +108,45 @@ func TestProcessKeyEncryptsFileSchedules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRestartWithBadFileKeepsLastGood: a daemon restarted on a file that
+// has since become invalid runs on the last good file stored in the data
+// dir, so its encryption keys and metrics token are not lost with it.
+func TestRestartWithBadFileKeepsLastGood(t *testing.T) {
+	good := strings.Replace(baseYAML, "version: 1\n", "version: 1\nserver:\n  metrics_token: tok-7781\nencryption:\n  active_key: k1\n  keys:\n    - id: k1\n      key: passphrase-for-k1\n", 1)
+	store := memStore(t)
+	f := newFixtureAt(t, store, filepath.Join(t.TempDir(), "jagad.yaml"), nil)
+	f.apply(t, good)
+
+	f.write(t, "version: 1\nconnections: [\n") // broken while the daemon is down
+	var applied []*config.File
+	r, err := New(Options{Path: f.path, Store: store, Now: newClock().Now, Env: testEnv,
+		OnApplied: func(cf *config.File) { applied = append(applied, cf) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := r.Reload(context.Background(), "start", false); res.Result != "failed" {
+		t.Fatalf("reload of a broken file: %q", res.Result)
+	}
+	lg := r.LastGood()
+	if lg == nil || lg.Server.MetricsToken != "tok-7781" || lg.Encryption == nil || len(lg.Encryption.Keys) != 1 {
+		t.Fatalf("last good after a restart on a broken file: %+v", lg)
+	}
+	if len(applied) != 1 || applied[0] != lg {
+		t.Fatalf("OnApplied called %d times, want once with the restored file", len(applied))
+	}
+	// A second failure does not restore again; a fixed file takes over.
+	r.Reload(context.Background(), "test", false)
+	if len(applied) != 1 {
+		t.Fatalf("OnApplied called again on a second failure")
+	}
+	f.write(t, baseYAML)
+	if res := r.Reload(context.Background(), "test", false); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if r.LastGood().Encryption != nil {
+		t.Fatal("the fixed file did not replace the restored one")
 	}
 }

@@ -11,7 +11,32 @@ const (
 	keySettings     = "settings"
 	keyAdmin        = "admin"
 	keyConfigStatus = "config_status"
+	keyLastGood     = "config_last_good"
 )
+
+// LastGoodConfig is the text of the last jagad.yaml the reconciler accepted.
+// The records it declared are in the store anyway; the daemon also needs
+// the parts that live only in the file (encryption keys, the metrics
+// token) when it restarts with a file that has since become invalid.
+type LastGoodConfig struct {
+	Content Secret `json:"content"` // sealed: a file may hold literal secrets
+	Digest  string `json:"digest"`
+}
+
+// LastGoodConfig returns the stored last good file; ErrNotFound when none.
+func (tx *Tx) LastGoodConfig() (LastGoodConfig, error) {
+	var c LastGoodConfig
+	if err := tx.check(false); err != nil {
+		return c, err
+	}
+	err := tx.getValue(keyLastGood, &c)
+	return c, err
+}
+
+// PutLastGoodConfig stores the last good file.
+func (tx *Tx) PutLastGoodConfig(c LastGoodConfig) error {
+	return tx.putSingle(KindConfigStatus, keyLastGood, c)
+}
 
 // Settings returns the settings with defaults filled in: stored values
 // override DefaultSettings, which is never modified.

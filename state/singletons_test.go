@@ -1,8 +1,10 @@
 package state
 
 import (
+	"errors"
 	"maps"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,4 +69,36 @@ func TestAdminAndConfigStatus(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestLastGoodConfigSealed(t *testing.T) {
+	s := openMem(t)
+	err := s.View(func(tx *Tx) error {
+		_, err := tx.LastGoodConfig()
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("empty store: err %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := LastGoodConfig{Content: "version: 1\nencryption: {keys: [{id: k1, key: canary-5521}]}\n", Digest: "sha256:ab"}
+	if err := s.Update(func(tx *Tx) error { return tx.PutLastGoodConfig(want) }); err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(func(tx *Tx) error {
+		got, err := tx.LastGoodConfig()
+		if err != nil || got != want {
+			t.Errorf("got %+v, %v", got, err)
+		}
+		raw, err := tx.getRaw(keyLastGood)
+		if err != nil || strings.Contains(string(raw), "canary-5521") {
+			t.Errorf("stored in the clear (err %v): %s", err, raw)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
