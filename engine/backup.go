@@ -51,11 +51,23 @@ func (e *Engine) StartBackup(ctx context.Context, req BackupRequest) (state.Back
 	if err != nil {
 		return state.Backup{}, err
 	}
+	// A backup made for a schedule counts as a run of it: one at a time.
+	done := func() {}
+	if s := j.schedule; s != nil {
+		if !e.markRunning(s.ID) {
+			return state.Backup{}, apierr.Conflict(fmt.Sprintf("schedule %q is already running", s.Name))
+		}
+		done = func() { e.clearRunning(s.ID) }
+	}
 	if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, j.backup) }); err != nil {
+		done()
 		return state.Backup{}, fmt.Errorf("record backup: %w", err)
 	}
 	e.metrics.queued.Inc()
-	e.goJob(func(ctx context.Context) { e.runBackup(ctx, j) })
+	e.goJob(func(ctx context.Context) {
+		defer done()
+		e.runBackup(ctx, j)
+	})
 	return j.backup, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
@@ -547,5 +548,36 @@ func TestScheduleRestartOnClockBehindHistory(t *testing.T) {
 	env.eng.tick(sc.ID) // the slot of 3 June already ran
 	env.waitBackups(sc.ID, 1)
 	env.advanceTo(utc("2025-06-04T00:30:00Z"))
+	env.waitBackups(sc.ID, 2)
+}
+
+// TestOneShotForScheduleCountsAsItsRun: POST /api/backups with a
+// schedule_id is a run of that schedule, so it cannot overlap another run.
+func TestOneShotForScheduleCountsAsItsRun(t *testing.T) {
+	env := newSchedEnv(t, utc("2025-06-01T00:00:00Z"), "UTC")
+	sc := env.addSchedule("nightly", "30 0 * * *", nil)
+	req := BackupRequest{ConnectionID: env.conn.ID, DatabaseID: env.db.ID, ScheduleID: sc.ID}
+	if !env.eng.markRunning(sc.ID) { // a cron run is going
+		t.Fatal("schedule already marked running")
+	}
+	_, err := env.eng.StartBackup(context.Background(), req)
+	if apierr.CodeOf(err) != apierr.CodeConflict || !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("backup during a run of its schedule: %v, want a 409", err)
+	}
+	env.eng.clearRunning(sc.ID)
+	b, err := env.eng.StartBackup(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.eng.RunSchedule(context.Background(), sc.ID); apierr.CodeOf(err) != apierr.CodeConflict {
+		t.Errorf("run now while the one-shot runs: %v, want a 409", err)
+	}
+	env.waitBackups(sc.ID, 1)
+	if got := env.backup(b.ID); got.Status != state.StatusSuccess {
+		t.Fatalf("one-shot: %s\n%s", got.Status, got.LogOutput)
+	}
+	if err := env.eng.RunSchedule(context.Background(), sc.ID); err != nil {
+		t.Fatalf("run after the one-shot finished: %v", err)
+	}
 	env.waitBackups(sc.ID, 2)
 }
