@@ -21,7 +21,7 @@ var (
 func configKeys(typ string) (required, optional []string) {
 	switch typ {
 	case "telegram":
-		return []string{"bot_token", "chat_id"}, nil
+		return []string{"bot_token", "chat_id"}, []string{"api_url"} // api_url: a self-hosted Bot API server
 	case "discord", "slack":
 		return []string{"webhook_url"}, nil
 	case "email":
@@ -115,7 +115,7 @@ func checkConfigValue(typ, key string, v any) error {
 			return fmt.Errorf("must be a port between 1 and 65535")
 		}
 		return nil
-	case "webhook_url", "url":
+	case "webhook_url", "url", "api_url":
 		s, ok := v.(string)
 		if !ok {
 			return fmt.Errorf("must be a string")

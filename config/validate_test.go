@@ -141,6 +141,8 @@ func TestValidateNotification(t *testing.T) {
 		{"telegram json number", Notification{Name: "t", Type: "telegram", Config: map[string]any{"bot_token": "x", "chat_id": float64(-100)}}, nil},
 		{"telegram missing", Notification{Name: "t", Type: "telegram", Config: map[string]any{"bot_token": "x"}}, []string{"config.chat_id"}},
 		{"telegram nil config", Notification{Name: "t", Type: "telegram"}, []string{"config.bot_token", "config.chat_id"}},
+		{"telegram api_url", Notification{Name: "t", Type: "telegram", Config: map[string]any{"bot_token": "x", "chat_id": 1, "api_url": "http://127.0.0.1:8081/"}}, nil},
+		{"telegram bad api_url", Notification{Name: "t", Type: "telegram", Config: map[string]any{"bot_token": "x", "chat_id": 1, "api_url": "ftp://x"}}, []string{"config.api_url"}},
 		{"slack", Notification{Name: "s", Type: "slack", Config: map[string]any{"webhook_url": "https://h/x"}}, nil},
 		{"discord bad url", Notification{Name: "d", Type: "discord", Config: map[string]any{"webhook_url": "h/x"}}, []string{"config.webhook_url"}},
 		{"webhook", Notification{Name: "w", Type: "webhook", Config: map[string]any{
