@@ -190,6 +190,22 @@ func TestRestoreOptionsReachEngine(t *testing.T) {
 	}
 }
 
+// TestProviderHoldingBackupsIsKept: a storage provider that still holds
+// backups cannot be deleted (409); once they are gone it can.
+func TestProviderHoldingBackupsIsKept(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(e)
+	e.call("DELETE", "/api/schedules/"+f.sched, nil, http.StatusNoContent)
+	w := e.call("DELETE", "/api/storage-providers/"+f.prov, nil, http.StatusConflict)
+	if !strings.Contains(errMsg(t, w), "holds backups") {
+		t.Errorf("delete of a provider with backups: %s", w.Body)
+	}
+	if err := e.store.Update(func(tx *state.Tx) error { return state.Delete[state.Backup](tx, f.backup) }); err != nil {
+		t.Fatal(err)
+	}
+	e.call("DELETE", "/api/storage-providers/"+f.prov, nil, http.StatusNoContent)
+}
+
 func failedBackup(f fixture) state.Backup {
 	now := time.Now().UTC()
 	return state.Backup{ID: "bck_failed1", ConnectionID: f.conn, DatabaseID: f.db, BackupType: "full",

@@ -169,10 +169,21 @@ func (s *server) updateProvider(r *http.Request, p httprouter.Params) (any, erro
 	return viewProvider(pr), nil
 }
 
-// deleteProvider refuses while a schedule stores to the provider; backups
-// stored there keep their records and objects.
+// deleteProvider refuses while a schedule stores to the provider or
+// backups are stored there: without it they could be neither restored nor
+// deleted through Jagad.
 func (s *server) deleteProvider(_ *http.Request, p httprouter.Params) (any, error) {
-	if err := providers.remove(s, p.ByName("id"), nil); err != nil {
+	err := providers.remove(s, p.ByName("id"), func(tx *state.Tx, pr state.Provider) error {
+		st, err := tx.BackupStats()
+		if err != nil {
+			return fmt.Errorf("backup stats: %w", err)
+		}
+		if n := st.StoredByProvider[pr.ID]; n > 0 {
+			return apierr.Conflict(fmt.Sprintf("storage provider %q holds backups (%d bytes); delete them first, or they could no longer be restored or deleted", pr.Name, n))
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return noContent, nil

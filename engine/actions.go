@@ -56,7 +56,7 @@ func (e *Engine) DeleteBackup(ctx context.Context, id string) error {
 	if b.VerifyStatus == state.VerifyVerifying {
 		return apierr.Conflict("backup is being verified; wait for it to finish")
 	}
-	if err := e.deleteBackup(context.WithoutCancel(ctx), b); err != nil {
+	if err := e.deleteBackup(context.WithoutCancel(ctx), b, true); err != nil {
 		return fmt.Errorf("delete backup %s: %w", id, err)
 	}
 	e.log.Info("backup deleted", "backup", id, "schedule", b.ScheduleName)

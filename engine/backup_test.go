@@ -210,3 +210,34 @@ func TestBackupDeleteDownloadStats(t *testing.T) {
 		t.Errorf("stats after deleting all = %+v", s)
 	}
 }
+
+// TestDeleteBackupOfRemovedProvider: when a backup's storage provider no
+// longer exists, an operator's delete removes the record (the log names the
+// object left behind) instead of failing forever; retention keeps failing,
+// so that nothing is forgotten silently.
+func TestDeleteBackupOfRemovedProvider(t *testing.T) {
+	srv := dbtest.Postgres(t)
+	h := newHarness(t)
+	p := h.addLocalProvider("local")
+	c := h.addConnection("pg", srv, "")
+	db := h.addDatabase(c, srv.CreateDB(t, "gone"))
+	b1, b2 := h.runBackup(c, db, nil), h.runBackup(c, db, nil)
+	if b1.Status != state.StatusSuccess || b2.Status != state.StatusSuccess {
+		t.Fatalf("backups: %s, %s", b1.Status, b2.Status)
+	}
+	if err := h.store.Update(func(tx *state.Tx) error { return state.Delete[state.Provider](tx, p.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.eng.deleteBackup(context.Background(), b2, false); err == nil {
+		t.Fatal("retention's delete of an unreachable object succeeded")
+	}
+	if err := h.eng.DeleteBackup(context.Background(), b1.ID); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := h.eng.getBackup(b1.ID); apierr.CodeOf(err) != apierr.CodeNotFound {
+		t.Errorf("record after delete: %v, want not found", err)
+	}
+	if !strings.Contains(h.logs.String(), "backup deleted without its object") || !strings.Contains(h.logs.String(), b1.StoragePath) {
+		t.Errorf("the object left behind is not logged:\n%s", h.logs.String())
+	}
+}

@@ -42,7 +42,7 @@ func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
 	for _, d := range res.Delete {
 		b := byID[d.ID]
 		reason := strings.Join(d.Reasons, "; ")
-		if err := e.deleteBackup(ctx, b); err != nil {
+		if err := e.deleteBackup(ctx, b, false); err != nil {
 			e.metrics.retentionFail.Inc()
 			e.log.Error("retention: delete failed; will retry at the next run", "schedule", sch.Name,
 				"backup", b.ID, "created_at", b.CreatedAt, "reason", reason, "err", err)
@@ -116,8 +116,11 @@ func (e *Engine) updateRetentionError(id, msg string) {
 
 // deleteBackup removes a backup's object and manifest, then its record. A
 // missing object or record counts as deleted, so a retried deletion
-// finishes what an earlier attempt started.
-func (e *Engine) deleteBackup(ctx context.Context, b state.Backup) error {
+// finishes what an earlier attempt started. When the backup's storage
+// provider is gone, its object cannot be reached: with forgetUnreachable
+// (an operator's explicit delete) only the record goes, and the log names
+// the object left behind; otherwise (retention) it is an error, retried.
+func (e *Engine) deleteBackup(ctx context.Context, b state.Backup, forgetUnreachable bool) error {
 	if b.StoragePath != "" && b.StorageProviderID != "" {
 		var p state.Provider
 		err := e.store.View(func(tx *state.Tx) error {
@@ -125,7 +128,12 @@ func (e *Engine) deleteBackup(ctx context.Context, b state.Backup) error {
 			p, err = state.Get[state.Provider](tx, b.StorageProviderID)
 			return err
 		})
-		if err != nil {
+		switch {
+		case errors.Is(err, state.ErrNotFound) && forgetUnreachable:
+			e.log.Warn("backup deleted without its object: its storage provider no longer exists",
+				"backup", b.ID, "provider_id", b.StorageProviderID, "object", b.StoragePath)
+			return e.deleteRecord(b)
+		case err != nil:
 			return fmt.Errorf("storage provider of backup %s: %w", b.ID, err)
 		}
 		st, err := e.stores.open(p)
@@ -138,6 +146,10 @@ func (e *Engine) deleteBackup(ctx context.Context, b state.Backup) error {
 			}
 		}
 	}
+	return e.deleteRecord(b)
+}
+
+func (e *Engine) deleteRecord(b state.Backup) error {
 	err := e.store.Update(func(tx *state.Tx) error { return state.Delete[state.Backup](tx, b.ID) })
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		return fmt.Errorf("delete record: %w", err)
