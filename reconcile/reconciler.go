@@ -61,6 +61,7 @@ type Reconciler struct {
 	// goodDigest the digest of the text stored as the last good config.
 	accepted   []byte
 	goodDigest string
+	seen       string            // digest of what the last reload read; "" when it could not read the file
 	gitCache   map[string]string // file digest → clean commit
 	notGitTree bool              // the file's directory is not in a git work tree
 
@@ -208,13 +209,19 @@ func (r *Reconciler) Reload(ctx context.Context, trigger string, confirmPrune bo
 	return res
 }
 
+func fileDigest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 func (r *Reconciler) reload(ctx context.Context, confirmPrune bool) (Result, string) {
 	data, err := os.ReadFile(r.opts.Path)
 	if err != nil {
+		r.seen = ""
 		return Result{Result: "failed", Err: fmt.Errorf("read %s: %w (keeping the last good config)", r.opts.Path, err)}, ""
 	}
-	sum := sha256.Sum256(data)
-	digest := "sha256:" + hex.EncodeToString(sum[:])
+	digest := fileDigest(data)
+	r.seen = digest
 	if err := ctx.Err(); err != nil {
 		return Result{Result: "failed", Err: err}, digest
 	}

@@ -20,6 +20,9 @@ type WatchOptions struct {
 	// file written without pause is still reloaded (and rejected if it is
 	// half-written) at least this often. Default 5 s.
 	MaxWait time.Duration
+	// Rewatch is how often a directory that cannot be watched (missing at
+	// start, or removed) is tried again. Default 5 s.
+	Rewatch time.Duration
 }
 
 // Trigger asks Run for a reload (e.g. on SIGHUP). Bursts coalesce.
@@ -46,15 +49,41 @@ func (r *Reconciler) Run(ctx context.Context, o WatchOptions) error {
 	if o.MaxWait <= 0 {
 		o.MaxWait = 5 * time.Second
 	}
+	if o.Rewatch <= 0 {
+		o.Rewatch = 5 * time.Second
+	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch config: %w", err)
 	}
 	defer w.Close()
+	// A directory that is not there yet (a git-sync sidecar creates it
+	// later) or goes away is watched again once it is back, and the file
+	// reloaded then; triggers and resyncs work meanwhile.
 	dir := filepath.Dir(r.opts.Path)
-	if err := w.Add(dir); err != nil {
-		return fmt.Errorf("watch config dir %s: %w", dir, err)
+	watching, lost := false, false
+	watch := func() {
+		if err := w.Add(dir); err != nil {
+			if !lost {
+				r.log.Warn("cannot watch the config dir; trying again", "dir", dir, "every", o.Rewatch, "err", err)
+			}
+			lost = true
+			return
+		}
+		watching = true
+		if lost {
+			lost = false
+			r.log.Info("watching the config dir again", "dir", dir)
+		}
+		// The file may have changed while nobody watched (or between the
+		// start-up reload and this watch).
+		if r.changedSinceReload() {
+			r.Reload(ctx, "watch", false)
+		}
 	}
+	watch()
+	rewatch := time.NewTicker(o.Rewatch)
+	defer rewatch.Stop()
 
 	var resync <-chan time.Time
 	if o.Resync > 0 {
@@ -73,6 +102,10 @@ func (r *Reconciler) Run(ctx context.Context, o WatchOptions) error {
 		case ev, ok := <-w.Events:
 			if !ok {
 				return nil
+			}
+			if filepath.Clean(ev.Name) == filepath.Clean(dir) && ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 {
+				watching, lost = false, true // the watch went with the directory
+				continue
 			}
 			if !r.relevant(ev) {
 				continue
@@ -101,8 +134,25 @@ func (r *Reconciler) Run(ctx context.Context, o WatchOptions) error {
 			r.Reload(ctx, reason, false)
 		case <-resync:
 			r.Reload(ctx, "resync", false)
+		case <-rewatch.C:
+			if !watching {
+				watch()
+			}
 		}
 	}
+}
+
+// changedSinceReload reports whether the file's content differs from what
+// the last reload read (a file that cannot be read counts as empty).
+func (r *Reconciler) changedSinceReload() bool {
+	data, err := os.ReadFile(r.opts.Path)
+	seen := ""
+	if err == nil {
+		seen = fileDigest(data)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return seen != r.seen
 }
 
 // relevant reports whether a directory event may change the file's content:

@@ -191,3 +191,49 @@ func TestWatchMaxWait(t *testing.T) {
 		t.Fatalf("1.5 s of saves 40 ms apart caused no reload (MaxWait 400 ms)")
 	}
 }
+
+// TestWatchDirAppearsLater: a config dir that does not exist when the
+// watcher starts (a git-sync sidecar creates it later) is watched once it
+// appears, its file loaded, and later saves seen; also after the dir is
+// removed and created again.
+func TestWatchDirAppearsLater(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gitsync", "repo")
+	f := newFixtureAt(t, nil, filepath.Join(dir, "jagad.yaml"), nil)
+	f.reload(t, "failed") // no file, no dir
+	o := fast
+	o.Rewatch = 20 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.r.Run(ctx, o) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, f.path, cronYAML(t, 1))
+	deadline := time.Now().Add(5 * time.Second)
+	for len(snap(t, f.store).Schedules) == 0 { // the schedule arrives with the first load
+		if time.Now().After(deadline) {
+			t.Fatalf("the file in the new dir was never loaded: %+v", f.r.Status().History)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.waitCron(t, 1)
+	writeFile(t, f.path, cronYAML(t, 2))
+	f.waitCron(t, 2)
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the removal is seen, the rewatch fails a few times
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, f.path, cronYAML(t, 3))
+	f.waitCron(t, 3)
+}
