@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -154,6 +155,7 @@ func compute(tx *state.Tx, d *desired, now time.Time) (*Plan, error) {
 	steps := []func() (func(), error){
 		func() (func(), error) { return pl.planSettings(d.settings) },
 		func() (func(), error) { return planKind(pl, d.providers, providerOps) },
+		func() (func(), error) { return nil, pl.planDefaultProvider(d.providers) },
 		func() (func(), error) { return planKind(pl, d.connections, connectionOps) },
 		func() (func(), error) { return pl.planDatabases(d.databases) },
 		func() (func(), error) { return planKind(pl, d.notifications, notificationOps) },
@@ -170,7 +172,9 @@ func compute(tx *state.Tx, d *desired, now time.Time) (*Plan, error) {
 		return nil, err
 	}
 	for i := len(prunes) - 1; i >= 0; i-- {
-		prunes[i]()
+		if prunes[i] != nil {
+			prunes[i]()
+		}
 	}
 	return pl.plan, nil
 }
@@ -191,6 +195,33 @@ func specFields(a, b any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// planDefaultProvider makes a default the file declares the only one: an
+// API-made provider marked default loses the flag (one default, and the
+// file's word wins, as with every other setting it declares).
+func (pl *planner) planDefaultProvider(want []state.ProviderSpec) error {
+	if !slices.ContainsFunc(want, func(p state.ProviderSpec) bool { return p.IsDefault }) {
+		return nil
+	}
+	current, err := state.List[state.Provider](pl.tx)
+	if err != nil {
+		return err
+	}
+	declared := map[string]bool{}
+	for _, w := range want {
+		declared[w.Name] = true
+	}
+	for _, p := range current {
+		// Records the file declares (adopted ones too) get their flag from it.
+		if p.ManagedBy == state.ManagedByFile || !p.IsDefault || declared[p.Name] {
+			continue
+		}
+		rec := p
+		rec.IsDefault, rec.UpdatedAt = false, pl.now
+		pl.add(Item{Kind: "storage", Name: p.Name, ID: p.ID, Action: Update, Fields: []string{"is_default"}}, putFn(rec))
+	}
+	return nil
 }
 
 // checkAPIReferences refuses a plan that would prune a record an API-made

@@ -150,3 +150,40 @@ func TestRestartWithBadFileKeepsLastGood(t *testing.T) {
 		t.Fatal("the fixed file did not replace the restored one")
 	}
 }
+
+// TestFileDefaultProviderWins: a default storage provider declared in the
+// file takes the flag from an API-made one, so backups of schedules without
+// a storage go where the file says.
+func TestFileDefaultProviderWins(t *testing.T) {
+	f := newFixture(t, nil, baseYAML) // declares "local" with is_default: true
+	api := state.Provider{Meta: apiMeta("prov_api0000000000000009"), ProviderSpec: state.ProviderSpec{
+		Name: "api-s3", ProviderType: "local", Path: "/srv/api", IsDefault: true}}
+	mustUpdate(t, f.store, func(tx *state.Tx) error { return state.Put(tx, api) })
+
+	res := f.reload(t, "applied")
+	var flagged bool
+	for _, it := range res.Plan.Items {
+		if it.Name == "api-s3" {
+			flagged = it.Action == Update && len(it.Fields) == 1 && it.Fields[0] == "is_default"
+		}
+	}
+	if !flagged {
+		t.Errorf("plan does not take the default flag from the API provider: %+v", res.Plan.Items)
+	}
+	defaults := 0
+	for _, p := range snap(t, f.store).Providers {
+		if p.IsDefault {
+			defaults++
+			if p.Name != "local" {
+				t.Errorf("default provider is %s, want the file's local", p.Name)
+			}
+		}
+		if p.Name == "api-s3" && p.ManagedBy != state.ManagedByAPI {
+			t.Errorf("the API provider changed owner: %+v", p.Meta)
+		}
+	}
+	if defaults != 1 {
+		t.Errorf("%d default providers, want 1", defaults)
+	}
+	f.reload(t, "unchanged")
+}
