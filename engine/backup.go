@@ -106,6 +106,8 @@ func (e *Engine) prepare(req BackupRequest) (*job, error) {
 	}
 	if j.schedule != nil {
 		b.ScheduleID, b.ScheduleName = j.schedule.ID, j.schedule.Name
+		policy := j.schedule.Retention()
+		b.Retention = &policy
 	}
 	j.backup = b
 	return j, nil

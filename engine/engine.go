@@ -133,9 +133,27 @@ func (e *Engine) Start(ctx context.Context) error {
 			}
 		}
 	}()
+	e.loops.Add(1)
+	go func() { // retention of removed schedules' backups: at start, then hourly
+		defer e.loops.Done()
+		t := time.NewTicker(removedSweepEvery)
+		defer t.Stop()
+		for {
+			e.sweepRemovedSchedules(e.ctx)
+			select {
+			case <-e.ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	e.metrics.refreshFromStore(e)
 	return nil
 }
+
+// removedSweepEvery is how often retention runs over the backups of
+// schedules that were removed.
+const removedSweepEvery = time.Hour
 
 // Shutdown stops the scheduler, lets running jobs finish until ctx ends,
 // then cancels them and waits for them to record their outcome.

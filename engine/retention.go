@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,64 @@ func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
 		e.log.Error("retention: list backups", "schedule", sch.Name, "err", err)
 		return
 	}
+	e.retain(ctx, sch.ID, sch.Name, sch.Retention(), backups, loc)
+}
+
+// sweepRemovedSchedules applies retention to the backups of schedules that
+// no longer exist, with the policy recorded on their newest backup (the
+// schedule's last policy). Backups made before policies were recorded are
+// kept. Without new backups a count policy deletes nothing more; time rules
+// (keep_within) go on ageing backups out, never the newest successful one.
+func (e *Engine) sweepRemovedSchedules(ctx context.Context) {
+	e.retMu.Lock()
+	defer e.retMu.Unlock()
+	var all []state.Backup
+	exists := map[string]bool{}
+	var tz string
+	err := e.store.View(func(tx *state.Tx) error {
+		schedules, err := state.List[state.Schedule](tx)
+		if err != nil {
+			return err
+		}
+		for _, s := range schedules {
+			exists[s.ID] = true
+		}
+		if all, err = tx.ListBackups(state.BackupQuery{}); err != nil {
+			return err
+		}
+		s, err := tx.Settings()
+		tz = s.Values["timezone"]
+		return err
+	})
+	if err != nil {
+		e.log.Error("retention: list backups of removed schedules", "err", err)
+		return
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	groups := map[string][]state.Backup{} // newest first, as listed
+	for _, b := range all {
+		if b.ScheduleID != "" && !exists[b.ScheduleID] {
+			groups[b.ScheduleID] = append(groups[b.ScheduleID], b)
+		}
+	}
+	for id, bs := range groups {
+		if ctx.Err() != nil {
+			return
+		}
+		i := slices.IndexFunc(bs, func(b state.Backup) bool { return b.Retention != nil })
+		if i < 0 {
+			continue // no recorded policy: kept
+		}
+		e.retain(ctx, id, bs[i].ScheduleName+" (removed)", *bs[i].Retention, bs, loc)
+	}
+}
+
+// retain deletes what policy does not keep of one schedule's backups.
+// Called with retMu held.
+func (e *Engine) retain(ctx context.Context, scheduleID, name string, policy state.RetentionPolicy, backups []state.Backup, loc *time.Location) {
 	in := make([]retention.Backup, 0, len(backups))
 	byID := make(map[string]state.Backup, len(backups))
 	for _, b := range backups {
@@ -34,23 +93,23 @@ func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
 			Status: retentionStatus(b), CreatedAt: b.CreatedAt})
 		byID[b.ID] = b
 	}
-	res := retention.Apply(sch.ID, in, retention.Policy{
-		RetentionFull: sch.RetentionFull, RetentionIncr: sch.RetentionIncr,
-		KeepDaily: sch.KeepDaily, KeepWeekly: sch.KeepWeekly, KeepMonthly: sch.KeepMonthly, KeepYearly: sch.KeepYearly,
-		KeepWithin: time.Duration(sch.KeepWithin), Location: loc,
+	res := retention.Apply(scheduleID, in, retention.Policy{
+		RetentionFull: policy.Full, RetentionIncr: policy.Incr,
+		KeepDaily: policy.Daily, KeepWeekly: policy.Weekly, KeepMonthly: policy.Monthly, KeepYearly: policy.Yearly,
+		KeepWithin: time.Duration(policy.Within), Location: loc,
 	}, e.now())
 	for _, d := range res.Delete {
 		b := byID[d.ID]
 		reason := strings.Join(d.Reasons, "; ")
 		if err := e.deleteBackup(ctx, b, false); err != nil {
 			e.metrics.retentionFail.Inc()
-			e.log.Error("retention: delete failed; will retry at the next run", "schedule", sch.Name,
+			e.log.Error("retention: delete failed; will retry at the next run", "schedule", name,
 				"backup", b.ID, "created_at", b.CreatedAt, "reason", reason, "err", err)
 			e.noteRetentionError(b.ID, err)
 			continue
 		}
 		e.metrics.retentionDel.Inc()
-		e.log.Info("retention: deleted backup", "schedule", sch.Name, "backup", b.ID, "created_at", b.CreatedAt, "reason", reason)
+		e.log.Info("retention: deleted backup", "schedule", name, "backup", b.ID, "created_at", b.CreatedAt, "reason", reason)
 	}
 	for _, d := range res.Keep {
 		if byID[d.ID].RetentionError != "" {
@@ -59,7 +118,6 @@ func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
 	}
 }
 
-// retentionInput lists the schedule's backups and the settings' time zone.
 func (e *Engine) retentionInput(scheduleID string) ([]state.Backup, *time.Location, error) {
 	var backups []state.Backup
 	var tz string

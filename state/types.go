@@ -241,6 +241,23 @@ type ScheduleSpec struct {
 // Kind implements Record.
 func (Schedule) Kind() Kind { return KindSchedule }
 
+// RetentionPolicy is the retention part of a schedule.
+type RetentionPolicy struct {
+	Full    int      `json:"full"`
+	Incr    int      `json:"incr"`
+	Daily   int      `json:"daily,omitempty"`
+	Weekly  int      `json:"weekly,omitempty"`
+	Monthly int      `json:"monthly,omitempty"`
+	Yearly  int      `json:"yearly,omitempty"`
+	Within  Duration `json:"within,omitempty"`
+}
+
+// Retention returns the schedule's retention policy.
+func (s ScheduleSpec) Retention() RetentionPolicy {
+	return RetentionPolicy{Full: s.RetentionFull, Incr: s.RetentionIncr, Daily: s.KeepDaily, Weekly: s.KeepWeekly,
+		Monthly: s.KeepMonthly, Yearly: s.KeepYearly, Within: s.KeepWithin}
+}
+
 // EffectiveEnabled is Enabled with the API override applied.
 func (s Schedule) EffectiveEnabled() bool {
 	if s.Override != nil && s.Override.Enabled != nil {
@@ -308,6 +325,9 @@ type Backup struct {
 	Replicas []Replica `json:"replicas,omitempty"`
 	// RetentionError records a failed retention deletion, retried at the next run.
 	RetentionError string `json:"retention_error,omitempty"`
+	// Retention is the policy of the backup's schedule when it was made, so
+	// that it still applies after the schedule is removed.
+	Retention *RetentionPolicy `json:"retention,omitempty"`
 }
 
 // Replica is a copy of a backup on another provider (planned).
