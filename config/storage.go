@@ -36,11 +36,14 @@ func ValidateStorage(s Storage) []FieldError {
 	case hasControl(s.Region) || strings.ContainsAny(s.Region, " /"):
 		errs.add("region", "must not contain spaces, '/' or control characters")
 	}
-	switch {
-	case s.AccessKey != "" && s.SecretKey == "":
-		errs.add("secret_key", "is required when access_key is set")
-	case s.AccessKey == "" && s.SecretKey != "":
-		errs.add("access_key", "is required when secret_key is set")
+	// Keys are required: Jagad signs with them and uses no ambient (IAM,
+	// environment) credentials, so a provider without them could only fail
+	// at its first backup.
+	if s.AccessKey == "" {
+		errs.add("access_key", "is required for provider_type %s", s.ProviderType)
+	}
+	if s.SecretKey == "" {
+		errs.add("secret_key", "is required for provider_type %s", s.ProviderType)
 	}
 	return errs
 }
