@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/state"
 )
 
 const noConfigFile = "no config file: jagad runs in API-only mode (start it with a jagad.yaml to use this endpoint)"
@@ -19,7 +21,39 @@ func (s *server) configStatus(_ *http.Request, _ httprouter.Params) (any, error)
 	if s.config == nil {
 		return nil, apierr.NotFound(noConfigFile)
 	}
-	return s.config.Status()
+	st, err := s.config.Status()
+	if err != nil {
+		return nil, err
+	}
+	v := configStatusView{ConfigStatus: st, Overrides: []overrideView{}}
+	err = s.store.View(func(tx *state.Tx) error {
+		all, err := state.List[state.Schedule](tx)
+		for _, sc := range all {
+			if sc.Override != nil && sc.ManagedBy == state.ManagedByFile {
+				v.Overrides = append(v.Overrides, overrideView{Kind: "schedule", ID: sc.ID, Name: sc.Name, Override: sc.Override})
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list schedules: %w", err)
+	}
+	slices.SortFunc(v.Overrides, func(a, b overrideView) int { return strings.Compare(a.Name, b.Name) })
+	return v, nil
+}
+
+// configStatusView is the reconciler's status plus the runtime overrides
+// in force on file-managed records (they win over the file until cleared).
+type configStatusView struct {
+	state.ConfigStatus
+	Overrides []overrideView `json:"overrides"`
+}
+
+type overrideView struct {
+	Kind     string          `json:"kind"`
+	ID       string          `json:"id"`
+	Name     string          `json:"name"`
+	Override *state.Override `json:"override"`
 }
 
 // configPlan diffs a jagad.yaml document (the body, at most 1 MiB) against

@@ -91,6 +91,19 @@ func TestScheduleOverride(t *testing.T) {
 	if !strings.Contains(e.call("GET", path, nil, 200).Body.String(), `"override":{"enabled":false}`) {
 		t.Error(`GET does not show override {"enabled": false}`)
 	}
+	// The config status lists it too (DESIGN: shown on the record and in status).
+	var st struct {
+		Generation int64 `json:"generation"`
+		Overrides  []struct {
+			Kind, ID, Name string
+			Override       state.Override
+		} `json:"overrides"`
+	}
+	mustJSON(t, e.call("GET", "/api/config/status", nil, 200), &st)
+	if len(st.Overrides) != 1 || st.Overrides[0].ID != sc.ID || st.Overrides[0].Kind != "schedule" ||
+		st.Overrides[0].Override.Enabled == nil || *st.Overrides[0].Override.Enabled {
+		t.Errorf("config status overrides = %+v", st.Overrides)
+	}
 
 	// The full object sent back unchanged keeps the override; with enabled
 	// equal to the file's value it clears it.
@@ -105,6 +118,9 @@ func TestScheduleOverride(t *testing.T) {
 	mustJSON(t, e.call("PUT", path, full, 200), &v)
 	if v.Override != nil || !v.Enabled {
 		t.Fatalf("override not cleared: %+v", v)
+	}
+	if body := e.call("GET", "/api/config/status", nil, 200).Body.String(); !strings.Contains(body, `"overrides":[]`) {
+		t.Errorf("a cleared override is still in the status: %s", body)
 	}
 
 	// Any other change with the full object is refused.
