@@ -99,7 +99,9 @@ func TestValidateStorage(t *testing.T) {
 		{"bucket edge", func() Storage { s := s3(); s.Bucket = "-abc"; return s }, []string{"bucket"}},
 		{"endpoint scheme", func() Storage { s := s3(); s.Endpoint = "s3.amazonaws.com"; return s }, []string{"endpoint"}},
 		{"endpoint creds", func() Storage { s := s3(); s.Endpoint = "https://u:p@minio"; return s }, []string{"endpoint"}},
-		{"minio needs endpoint", func() Storage { return Storage{Name: "m", ProviderType: "minio", Bucket: "abc", Region: "auto", AccessKey: "a", SecretKey: "s"} }, []string{"endpoint"}},
+		{"minio needs endpoint", func() Storage {
+			return Storage{Name: "m", ProviderType: "minio", Bucket: "abc", Region: "auto", AccessKey: "a", SecretKey: "s"}
+		}, []string{"endpoint"}},
 		{"half credentials", func() Storage { s := s3(); s.SecretKey = ""; return s }, []string{"secret_key"}},
 		{"other half", func() Storage { s := s3(); s.AccessKey = ""; return s }, []string{"access_key"}},
 		{"prefix abs", func() Storage { s := s3(); s.Prefix = "/x"; return s }, []string{"prefix"}},
