@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/engine/storage/s3test"
@@ -131,6 +133,9 @@ func TestCrashRecovery(t *testing.T) {
 				t.Fatalf("after restart: status %s, completed %v; log:\n%s", b.Status, b.CompletedAt, b.LogOutput)
 			}
 			t.Logf("recovered record log:\n%s", b.LogOutput)
+			if n := testutil.ToFloat64(eng.metrics.backups.WithLabelValues(scheduleLabel(b.ScheduleName), b.DBType, b.BackupType, state.StatusFailed)); n != 1 {
+				t.Errorf("jagad_backups_total{status=failed} after recovery = %v, want 1", n)
+			}
 			if b.StoragePath == "" {
 				t.Error("the record never got its object key before the upload started")
 			}

@@ -137,6 +137,10 @@ func scheduleLabel(name string) string {
 func (m *Metrics) observeBackup(b state.Backup) {
 	s := scheduleLabel(b.ScheduleName)
 	m.backups.WithLabelValues(s, b.DBType, b.BackupType, b.Status).Inc()
+	if b.DurationMs == 0 && b.Status != state.StatusSuccess {
+		m.lastStatus.WithLabelValues(s).Set(0) // never ran (or interrupted): no duration to observe
+		return
+	}
 	m.duration.WithLabelValues(s).Observe(float64(b.DurationMs) / 1000)
 	if b.Status == state.StatusSuccess {
 		m.lastStatus.WithLabelValues(s).Set(1)

@@ -56,6 +56,12 @@ func (e *Engine) recoverInterrupted(ctx context.Context) error {
 		if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, b) }); err != nil {
 			return err
 		}
+		if b.Status == state.StatusFailed {
+			// Counted and notified like any failed backup: an operator
+			// hears that the crash cost a backup.
+			e.metrics.observeBackup(b)
+			e.afterBackup(b)
+		}
 	}
 	for _, r := range restores {
 		r.Status = state.StatusFailed
