@@ -62,6 +62,7 @@ type Reconciler struct {
 	accepted   []byte
 	goodDigest string
 	seen       string            // digest of what the last reload read; "" when it could not read the file
+	restored   bool              // restoreLastGood ran (it runs once)
 	gitCache   map[string]string // file digest → clean commit
 	notGitTree bool              // the file's directory is not in a git work tree
 
@@ -366,7 +367,8 @@ func (r *Reconciler) record(trigger string, start time.Time, digest string, res 
 			r.goodDigest = good.Digest
 		}
 	}
-	if res.Err != nil && r.lastGood == nil {
+	if res.Err != nil && r.lastGood == nil && !r.restored {
+		r.restored = true
 		r.restoreLastGood()
 	}
 	r.opts.Metrics.observe(res, st.Generation, now)
