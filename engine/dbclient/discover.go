@@ -153,8 +153,12 @@ func listTables(ctx context.Context, db *sql.DB, dbType, name string) ([]table, 
 	if dbType == PostgreSQL {
 		return scanTables(ctx, db, pgTablesQuery, pgTable)
 	}
+	// Tables that hold no rows of their own are left out: a MERGE table's
+	// rows are its underlying tables', a FEDERATED table's live elsewhere.
 	const q = `SELECT table_schema, table_name FROM information_schema.tables
-		WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name`
+		WHERE table_schema = ? AND table_type = 'BASE TABLE'
+		AND (engine IS NULL OR UPPER(engine) NOT IN ('MRG_MYISAM', 'FEDERATED'))
+		ORDER BY table_name`
 	return scanTables(ctx, db, q, func(s, r string) table {
 		return table{key: r, quoted: QuoteIdent(dbType, s) + "." + QuoteIdent(dbType, r)}
 	}, name)

@@ -232,7 +232,11 @@ func (c *rowCounter) rows(p []byte) []byte {
 				c.n++
 				c.st = rcTuple
 			case ';':
-				c.counts[c.table] += c.n
+				// Only the tables listed at the start count, the ones a drill
+				// counts after its restore (not, e.g., MariaDB's system-versioned tables).
+				if _, ok := c.counts[c.table]; ok {
+					c.counts[c.table] += c.n
+				}
 				c.st = rcSkipLine
 				return p[i+1:]
 			case ',', ' ', '\n', '\r', '\t':
