@@ -536,18 +536,18 @@ func TestScheduleRestartOnClockBehindHistory(t *testing.T) {
 	env := newSchedEnv(t, utc("2025-06-01T00:00:00Z"), "UTC")
 	sc := env.addSchedule("daily", "30 0 * * *", func(s *state.Schedule) { s.Enabled = false })
 	// The history a previous run of the daemon left: a backup at the
-	// 3 June slot, two days ahead of this clock.
+	// 2 June slot, a day ahead of this clock.
 	put(env.harness, state.Backup{ID: state.NewID(state.KindBackup), ScheduleID: sc.ID, ConnectionID: env.conn.ID,
-		DatabaseID: env.db.ID, BackupType: "full", Status: state.StatusSuccess, CreatedAt: utc("2025-06-03T00:30:00Z")})
+		DatabaseID: env.db.ID, BackupType: "full", Status: state.StatusSuccess, CreatedAt: utc("2025-06-02T00:30:00Z")})
 	env.updateSchedule(sc.ID, func(s *state.Schedule) { s.Enabled = true })
-	env.waitNext(sc.ID, utc("2025-06-04T00:30:00Z"))
+	env.waitNext(sc.ID, utc("2025-06-03T00:30:00Z"))
 	if !strings.Contains(env.logs.String(), "the clock is behind the schedule's last run") {
 		t.Fatalf("not logged:\n%s", env.logs.String())
 	}
-	env.advanceTo(utc("2025-06-03T00:31:00Z"))
-	env.eng.tick(sc.ID) // the slot of 3 June already ran
+	env.advanceTo(utc("2025-06-02T00:31:00Z"))
+	env.eng.tick(sc.ID) // the slot of 2 June already ran
 	env.waitBackups(sc.ID, 1)
-	env.advanceTo(utc("2025-06-04T00:30:00Z"))
+	env.advanceTo(utc("2025-06-03T00:30:00Z"))
 	env.waitBackups(sc.ID, 2)
 }
 
@@ -580,4 +580,18 @@ func TestOneShotForScheduleCountsAsItsRun(t *testing.T) {
 		t.Fatalf("run after the one-shot finished: %v", err)
 	}
 	env.waitBackups(sc.ID, 2)
+}
+
+// TestScheduleIgnoresFarFutureHistory: a backup record written under a
+// badly wrong clock (a year ahead) does not stop the schedule until then.
+func TestScheduleIgnoresFarFutureHistory(t *testing.T) {
+	env := newSchedEnv(t, utc("2025-06-01T00:00:00Z"), "UTC")
+	sc := env.addSchedule("daily", "30 0 * * *", func(s *state.Schedule) { s.Enabled = false })
+	put(env.harness, state.Backup{ID: state.NewID(state.KindBackup), ScheduleID: sc.ID, ConnectionID: env.conn.ID,
+		DatabaseID: env.db.ID, BackupType: "full", Status: state.StatusFailed, CreatedAt: utc("2026-06-01T00:30:00Z")})
+	env.updateSchedule(sc.ID, func(s *state.Schedule) { s.Enabled = true })
+	env.waitNext(sc.ID, utc("2025-06-01T00:30:00Z"))
+	if !strings.Contains(env.logs.String(), "last run is far in the future; ignoring it") {
+		t.Fatalf("not logged:\n%s", env.logs.String())
+	}
 }

@@ -201,13 +201,24 @@ func (e *Engine) consumedThrough(s state.Schedule) time.Time {
 		}
 		return err
 	})
-	if !last.After(now) {
+	switch {
+	case !last.After(now):
+		return now
+	case last.Sub(now) > maxHistoryLead:
+		// More likely a record written under a wrong clock than a clock set
+		// back this far: honouring it would stop the schedule until then.
+		e.log.Warn("scheduler: the schedule's last run is far in the future; ignoring it (was the clock wrong when it ran?)",
+			"schedule", s.Name, "now", now.UTC().Format(time.RFC3339), "last_run", last.UTC().Format(time.RFC3339))
 		return now
 	}
 	e.log.Warn("scheduler: the clock is behind the schedule's last run; its slots up to then will not run again",
 		"schedule", s.Name, "now", now.UTC().Format(time.RFC3339), "last_run", last.UTC().Format(time.RFC3339))
 	return last
 }
+
+// maxHistoryLead is how far ahead of the clock a schedule's last run may be
+// and still count as run (a clock set back across a restart).
+const maxHistoryLead = 48 * time.Hour
 
 // newGocron (re)creates the gocron scheduler in the settings' time zone;
 // every job is registered again. Called with sc.mu held.
