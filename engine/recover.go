@@ -58,9 +58,10 @@ func (e *Engine) recoverInterrupted(ctx context.Context) error {
 		}
 		if b.Status == state.StatusFailed {
 			// Counted and notified like any failed backup: an operator
-			// hears that the crash cost a backup.
+			// hears that the crash cost a backup. Notifying must not hold
+			// up the start when a notification target is down.
 			e.metrics.observeBackup(b)
-			e.afterBackup(b)
+			e.goJob(func(context.Context) { e.afterBackup(b) })
 		}
 	}
 	for _, r := range restores {
