@@ -181,6 +181,15 @@ func (s *server) deleteProvider(_ *http.Request, p httprouter.Params) (any, erro
 		if n := st.StoredByProvider[pr.ID]; n > 0 {
 			return apierr.Conflict(fmt.Sprintf("storage provider %q holds backups (%d bytes); delete them first, or they could no longer be restored or deleted", pr.Name, n))
 		}
+		all, err := tx.ListBackups(state.BackupQuery{})
+		if err != nil {
+			return fmt.Errorf("list backups: %w", err)
+		}
+		for _, b := range all {
+			if b.StorageProviderID == pr.ID && (b.Status == state.StatusQueued || b.Status == state.StatusRunning) {
+				return apierr.Conflict(fmt.Sprintf("storage provider %q is the target of backup %s, which is %s; wait for it to finish", pr.Name, b.ID, b.Status))
+			}
+		}
 		return nil
 	})
 	if err != nil {

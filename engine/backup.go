@@ -59,7 +59,7 @@ func (e *Engine) StartBackup(ctx context.Context, req BackupRequest) (state.Back
 		}
 		done = func() { e.clearRunning(s.ID) }
 	}
-	if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, j.backup) }); err != nil {
+	if err := e.recordQueued(j); err != nil {
 		done()
 		return state.Backup{}, fmt.Errorf("record backup: %w", err)
 	}
@@ -69,6 +69,18 @@ func (e *Engine) StartBackup(ctx context.Context, req BackupRequest) (state.Back
 		e.runBackup(ctx, j)
 	})
 	return j.backup, nil
+}
+
+// recordQueued stores a job's queued record, provided its storage provider
+// still exists: the provider was resolved in an earlier transaction, and
+// the API refuses to delete a provider only once a backup targets it.
+func (e *Engine) recordQueued(j *job) error {
+	return e.store.Update(func(tx *state.Tx) error {
+		if _, err := state.Get[state.Provider](tx, j.provider.ID); err != nil {
+			return notFound(err, "storage provider not found")
+		}
+		return state.Put(tx, j.backup)
+	})
 }
 
 // prepare resolves a request against the store and builds the queued record.

@@ -55,7 +55,7 @@ func (e *Engine) runSchedule(scheduleID, trigger string) error {
 		e.recordScheduleFailure(s, err, done)
 		return err
 	}
-	if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, j.backup) }); err != nil {
+	if err := e.recordQueued(j); err != nil {
 		done()
 		return fmt.Errorf("record backup: %w", err)
 	}
