@@ -21,7 +21,8 @@ func TestRetentionOfRemovedSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := env.waitBackup(b.ID, time.Minute)
+	env.waitBackups(sc.ID, 1) // done, its retention pass too (the schedule's running flag is clear)
+	got := env.backup(b.ID)
 	if got.Retention == nil || *got.Retention != sc.Retention() {
 		t.Fatalf("backup's recorded policy %+v, want the schedule's %+v", got.Retention, sc.Retention())
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jagad/jagad/engine/dbclient"
 )
@@ -86,6 +87,14 @@ type procSnapshot struct {
 func snapshot(pid int) procSnapshot {
 	ps := procSnapshot{pid: pid}
 	proc := "/proc/" + strconv.Itoa(pid)
+	// exec(2) closes the close-on-exec pipe that tells Go the exec worked
+	// before the new program's arguments are in place, so right after
+	// Start the child can still show an empty cmdline: wait for them.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if b, err := os.ReadFile(proc + "/cmdline"); err != nil || len(b) > 0 {
+			break
+		}
+	}
 	for _, r := range []struct {
 		name string
 		dst  *[]byte
