@@ -110,7 +110,7 @@ func benchPgRestore(srv *dbtest.Server, db, file string) error {
 	if err := dbclient.CreateDatabase(ctx, srv.Target(""), db); err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, "pg_restore", "--clean", "--if-exists", "--no-owner", "--exit-on-error",
+	cmd := exec.CommandContext(ctx, "pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
 		"-h", srv.Host, "-p", strconv.Itoa(srv.Port), "-U", srv.User, "-d", db, file)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+srv.Password)
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"strings"
 	"testing"
 
@@ -40,6 +41,18 @@ func TestRestoreMissingRole(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no_privileges") || !strings.Contains(log.String(), "RESTORE HINT") {
 		t.Fatalf("restore with a missing role: err %v, want one naming no_privileges; log:\n%s", err, log)
 	}
+	// In place over changed data: the restore fails at the GRANT, at the
+	// very end of the archive, and the whole of it rolls back, so the
+	// target keeps its data instead of being left half replaced.
+	s.Exec(t, src, `DELETE FROM t; INSERT INTO t VALUES (7), (8), (9);`)
+	before := s.Checksum(t, src)
+	if err := Restore(ctx, target(s, dbclient.PostgreSQL, src), Tools{}, RestoreOptions{}, bytes.NewReader(dumped.Bytes()), log); err == nil {
+		t.Fatal("in-place restore with a missing role succeeded")
+	}
+	if after := s.Checksum(t, src); !maps.Equal(after, before) {
+		t.Fatalf("a failed restore changed the target: %v, was %v", after, before)
+	}
+
 	dst2 := freshName(t, s, "dst_")
 	if err := Restore(ctx, target(s, dbclient.PostgreSQL, dst2), Tools{}, RestoreOptions{NoPrivileges: true},
 		bytes.NewReader(dumped.Bytes()), log); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 
 	"github.com/jagad/jagad/engine/dbclient"
 )
@@ -20,7 +21,8 @@ type RestoreOptions struct {
 
 // Restore streams a dump from r into t.Database, creating the database when
 // it does not exist: a custom-format archive through `pg_restore --clean
-// --if-exists --no-owner --exit-on-error` for PostgreSQL, SQL through
+// --if-exists --no-owner --single-transaction` for PostgreSQL (all or
+// nothing: a restore that fails leaves the target as it was), SQL through
 // `mysql`/`mariadb --binary-mode` for MySQL/MariaDB. It fails when the tool
 // exits non-zero (its stderr is in the error and in log), when reading r
 // fails (the tool is killed first, so it never sees a clean end of input),
@@ -60,6 +62,10 @@ func Restore(ctx context.Context, t dbclient.Target, tools Tools, opts RestoreOp
 	}
 	if err != nil {
 		logf(log, "RESTORE ERROR: %s", scrub(err.Error(), secretForms(t.Password)))
+		if t.IsPostgres() && strings.Contains(err.Error(), "max_locks_per_transaction") {
+			logf(log, "RESTORE HINT: the dump has more objects than one transaction can lock on this server; "+
+				"raise max_locks_per_transaction (postgresql.conf, restart) and restore again")
+		}
 		if t.IsPostgres() && !opts.NoPrivileges && missingRole.MatchString(err.Error()) {
 			logf(log, "RESTORE HINT: the dump grants privileges to a role this server lacks; create the role, "+
 				"or restore with no_privileges (jagad restore --no-privileges) to skip GRANT and REVOKE")
@@ -88,7 +94,12 @@ var missingRole = regexp.MustCompile(`role "[^"]*" does not exist`)
 
 func restoreCommand(t dbclient.Target, tl tool, opts RestoreOptions) (*command, error) {
 	if t.IsPostgres() {
-		args := []string{"--clean", "--if-exists", "--no-owner", "--exit-on-error"}
+		// One transaction (which implies --exit-on-error): a restore that
+		// fails anywhere, even at the GRANTs at the very end, rolls back, and
+		// an existing target keeps its data instead of being left half
+		// replaced. It takes a lock per restored object, bounded by the
+		// server's max_locks_per_transaction; see lockHint.
+		args := []string{"--clean", "--if-exists", "--no-owner", "--single-transaction"}
 		if opts.NoPrivileges {
 			args = append(args, "--no-privileges")
 		}
