@@ -35,6 +35,8 @@ test-short:
 bench: services build
 	go test -run '^$$' -bench . -benchtime 3x ./config/ ./reconcile/ ./state/
 	go test -run '^$$' -bench . ./api/ ./engine/crypt/
+	go test -run '^$$' -bench RowCounter ./engine/dump/
+	go test -run '^$$' -bench RestorePostgres -benchtime 1x -timeout 30m ./engine/   # JAGAD_BENCH_ROWS=5000000: the ~1 GB database
 	bash engine/bench/run.sh
 
 lint:
