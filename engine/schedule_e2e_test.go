@@ -533,13 +533,9 @@ func TestScheduleFromFile(t *testing.T) {
 // clock behind the schedule's newest backup (a restart after the clock was
 // set back) does not run the slots that backup already covered.
 func TestScheduleRestartOnClockBehindHistory(t *testing.T) {
-	env := newSchedEnv(t, utc("2025-06-01T00:00:00Z"), "UTC")
-	sc := env.addSchedule("daily", "30 0 * * *", func(s *state.Schedule) { s.Enabled = false })
 	// The history a previous run of the daemon left: a backup at the
 	// 2 June slot, a day ahead of this clock.
-	put(env.harness, state.Backup{ID: state.NewID(state.KindBackup), ScheduleID: sc.ID, ConnectionID: env.conn.ID,
-		DatabaseID: env.db.ID, BackupType: "full", Status: state.StatusSuccess, CreatedAt: utc("2025-06-02T00:30:00Z")})
-	env.updateSchedule(sc.ID, func(s *state.Schedule) { s.Enabled = true })
+	env, sc := scheduleWithHistory(t, utc("2025-06-01T00:00:00Z"), utc("2025-06-02T00:30:00Z"))
 	env.waitNext(sc.ID, utc("2025-06-03T00:30:00Z"))
 	if !strings.Contains(env.logs.String(), "the clock is behind the schedule's last run") {
 		t.Fatalf("not logged:\n%s", env.logs.String())
@@ -585,13 +581,21 @@ func TestOneShotForScheduleCountsAsItsRun(t *testing.T) {
 // TestScheduleIgnoresFarFutureHistory: a backup record written under a
 // badly wrong clock (a year ahead) does not stop the schedule until then.
 func TestScheduleIgnoresFarFutureHistory(t *testing.T) {
-	env := newSchedEnv(t, utc("2025-06-01T00:00:00Z"), "UTC")
-	sc := env.addSchedule("daily", "30 0 * * *", func(s *state.Schedule) { s.Enabled = false })
-	put(env.harness, state.Backup{ID: state.NewID(state.KindBackup), ScheduleID: sc.ID, ConnectionID: env.conn.ID,
-		DatabaseID: env.db.ID, BackupType: "full", Status: state.StatusFailed, CreatedAt: utc("2026-06-01T00:30:00Z")})
-	env.updateSchedule(sc.ID, func(s *state.Schedule) { s.Enabled = true })
+	env, sc := scheduleWithHistory(t, utc("2025-06-01T00:00:00Z"), utc("2026-06-01T00:30:00Z"))
 	env.waitNext(sc.ID, utc("2025-06-01T00:30:00Z"))
 	if !strings.Contains(env.logs.String(), "last run is far in the future; ignoring it") {
 		t.Fatalf("not logged:\n%s", env.logs.String())
 	}
+}
+
+// scheduleWithHistory is a daily 00:30 schedule registered at now whose
+// stored history (as a previous daemon left it) ends with a backup at last.
+func scheduleWithHistory(t *testing.T, now, last time.Time) (*schedEnv, state.Schedule) {
+	t.Helper()
+	env := newSchedEnv(t, now, "UTC")
+	sc := env.addSchedule("daily", "30 0 * * *", func(s *state.Schedule) { s.Enabled = false })
+	put(env.harness, state.Backup{ID: state.NewID(state.KindBackup), ScheduleID: sc.ID, ConnectionID: env.conn.ID,
+		DatabaseID: env.db.ID, BackupType: "full", Status: state.StatusSuccess, CreatedAt: last})
+	env.updateSchedule(sc.ID, func(s *state.Schedule) { s.Enabled = true }) // registers it
+	return env, sc
 }

@@ -202,15 +202,7 @@ func TestWatchDirAppearsLater(t *testing.T) {
 	f.reload(t, "failed") // no file, no dir
 	o := fast
 	o.Rewatch = 20 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.r.Run(ctx, o) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
+	f.run(t, o) // runs, and serves triggers, without its directory
 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
