@@ -117,22 +117,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.startScheduler(); err != nil {
 		return err
 	}
-	changes, stop := e.store.Subscribe(state.KindSchedule, state.KindSettings, state.KindConnection,
+	e.onChanges(func() {
+		e.applySettings()
+		e.syncScheduler()
+	}, state.KindSchedule, state.KindSettings, state.KindConnection,
 		state.KindDatabase, state.KindProvider, state.KindNotification)
-	e.loops.Add(1)
-	go func() {
-		defer e.loops.Done()
-		defer stop()
-		for {
-			select {
-			case <-e.ctx.Done():
-				return
-			case <-changes:
-				e.applySettings()
-				e.syncScheduler()
-			}
-		}
-	}()
 	e.loops.Add(1)
 	go func() { // retention of removed schedules' backups: at start, then hourly
 		defer e.loops.Done()
@@ -149,6 +138,26 @@ func (e *Engine) Start(ctx context.Context) error {
 	}()
 	e.metrics.refreshFromStore(e)
 	return nil
+}
+
+// onChanges calls fn, in a loop of its own until the engine stops, after
+// each commit that wrote one of kinds. It subscribes before returning, so
+// no change made after the call is missed.
+func (e *Engine) onChanges(fn func(), kinds ...state.Kind) {
+	changes, stop := e.store.Subscribe(kinds...)
+	e.loops.Add(1)
+	go func() {
+		defer e.loops.Done()
+		defer stop()
+		for {
+			select {
+			case <-e.ctx.Done():
+				return
+			case <-changes:
+				fn()
+			}
+		}
+	}()
 }
 
 // removedSweepEvery is how often retention runs over the backups of

@@ -27,22 +27,9 @@ const (
 func (m *Metrics) refreshFromStore(e *Engine) {
 	m.follow.Do(func() {
 		// Subscribe before the first sync, so no change falls in between.
-		changes, stop := e.store.Subscribe(state.KindSchedule, state.KindSettings, state.KindConnection,
+		e.onChanges(func() { m.syncStore(e) }, state.KindSchedule, state.KindSettings, state.KindConnection,
 			state.KindProvider, state.KindNotification)
 		m.syncStore(e)
-		e.loops.Add(1)
-		go func() {
-			defer e.loops.Done()
-			defer stop()
-			for {
-				select {
-				case <-e.ctx.Done():
-					return
-				case <-changes:
-					m.syncStore(e)
-				}
-			}
-		}()
 	})
 }
 
