@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -133,5 +134,51 @@ func TestTruncatedFileDoesNotWipeSchedules(t *testing.T) {
 	f.reload(t, "held")
 	if n := len(snap(t, f.store).Schedules); n != 4 {
 		t.Fatalf("%d schedules after a truncated file, want 4", n)
+	}
+}
+
+// TestPruneGuardMessage checks that the held plan's message counts the same
+// set of records in both of its numbers and names the kind that tripped.
+func TestPruneGuardMessage(t *testing.T) {
+	many := manySchedulesYAML(6)
+	tests := []struct {
+		name   string
+		before string
+		apiDBs int // API-made databases of connection pg, pruned with it
+		file   string
+		want   string
+	}{
+		{
+			name:   "the schedules trip the per-kind rule",
+			before: many, file: many[:strings.Index(many, "  - name: s01")],
+			want: "the plan would delete 5 of 6 file-managed schedule records (5 of 9 file-managed records in all)",
+		},
+		{
+			// 2 settings keys and 3 discovered databases are pruned too; they
+			// are not file-managed records, so they count on neither side.
+			name:   "settings and cascaded records are not counted",
+			before: baseYAML, apiDBs: 3, file: "version: 1\n",
+			want: "the plan would delete 5 of 5 file-managed records;",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil, "")
+			f.apply(t, tt.before)
+			conn := snap(t, f.store).Connections[0]
+			for i := range tt.apiDBs {
+				mustUpdate(t, f.store, func(tx *state.Tx) error {
+					return state.Put(tx, state.Database{ID: fmt.Sprintf("db_api%d", i), ConnectionID: conn.ID, DBName: fmt.Sprintf("found%d", i), ManagedBy: state.ManagedByAPI})
+				})
+			}
+			f.write(t, tt.file)
+			res := f.reload(t, "held")
+			if msg := res.Err.Error(); !strings.Contains(msg, tt.want) {
+				t.Errorf("message = %q, want it to contain %q", msg, tt.want)
+			}
+			if st := f.r.Status(); !strings.Contains(st.LastError, tt.want) {
+				t.Errorf("status last_error = %q, want it to contain %q", st.LastError, tt.want)
+			}
+		})
 	}
 }

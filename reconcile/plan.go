@@ -85,30 +85,6 @@ func (p *Plan) Summary() string {
 	return strings.Join(parts, ", ")
 }
 
-// massPrune reports whether the plan would delete more than half (and at
-// least 3) of the file-managed records, in all or of one kind. The check per
-// kind catches a truncated file: schedules come last, so a cut file loses
-// most of its schedules while the other kinds keep the total above half.
-func (p *Plan) massPrune() bool {
-	n := 0
-	byKind := map[string]int{}
-	for _, it := range p.Items {
-		if it.Action == Prune && it.Kind != "setting" && it.Cascade == "" {
-			n++
-			byKind[it.Kind]++
-		}
-	}
-	if n >= 3 && n*2 > p.FileManaged {
-		return true
-	}
-	for kind, k := range byKind {
-		if k >= 3 && k*2 > p.kindManaged[kind] {
-			return true
-		}
-	}
-	return false
-}
-
 // countManaged counts a file-managed record of a kind that exists before the plan.
 func (p *Plan) countManaged(kind string) {
 	if p.kindManaged == nil {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"sort"
 	"sync"
 	"time"
 
@@ -189,10 +190,56 @@ func (r *Reconciler) plan(tx *state.Tx, f *config.File) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	if p.massPrune() && !f.AllowMassPrune {
+	if _, mass := p.pruneGuard(); mass && !f.AllowMassPrune {
 		p.Held = "prune guard"
 	}
 	return p, nil
+}
+
+// guardTrip is what the prune guard counted. Both numbers count the same
+// set: file-managed records other than settings. Prunes of settings keys and
+// of API-made records that go with a pruned connection are not counted.
+type guardTrip struct {
+	kind           string // the kind that tripped the per-kind rule; "" when only the total did
+	prunes, of     int    // of kind (or in all when kind is "")
+	total, managed int    // in all
+}
+
+func (g guardTrip) String() string {
+	all := fmt.Sprintf("%d of %d file-managed records", g.total, g.managed)
+	if g.kind == "" {
+		return "the plan would delete " + all
+	}
+	return fmt.Sprintf("the plan would delete %d of %d file-managed %s records (%s in all)", g.prunes, g.of, g.kind, all)
+}
+
+// pruneGuard reports whether the plan would delete more than half (and at
+// least 3) of the file-managed records, in all or of one kind. The check per
+// kind catches a truncated file: schedules come last, so a cut file loses
+// most of its schedules while the other kinds keep the total above half.
+// When a kind trips the rule, the counts name the kind with the most prunes.
+func (p *Plan) pruneGuard() (guardTrip, bool) {
+	g := guardTrip{managed: p.FileManaged}
+	byKind := map[string]int{}
+	for _, it := range p.Items {
+		if it.Action == Prune && it.Kind != "setting" && it.Cascade == "" {
+			g.total++
+			byKind[it.Kind]++
+		}
+	}
+	mass := g.total >= 3 && g.total*2 > g.managed
+	kinds := make([]string, 0, len(byKind))
+	for kind := range byKind {
+		kinds = append(kinds, kind)
+	}
+	sort.Strings(kinds)
+	for _, kind := range kinds {
+		k := byKind[kind]
+		if k >= 3 && k*2 > p.kindManaged[kind] && k > g.prunes {
+			g.kind, g.prunes, g.of = kind, k, p.kindManaged[kind]
+		}
+	}
+	return g, mass || g.kind != ""
 }
 
 // errHeld aborts the apply transaction of a plan held by the prune guard.
@@ -267,7 +314,8 @@ func (r *Reconciler) reload(ctx context.Context, confirmPrune bool) (Result, str
 	})
 	switch {
 	case errors.Is(err, errHeld):
-		return Result{Plan: p, Result: "held", Err: fmt.Errorf("held by the prune guard: the plan would delete %d of %d file-managed records; confirm with POST /api/config/reload?confirm_prune=true or set allow_mass_prune: true", p.Count(Prune), p.FileManaged)}, digest
+		trip, _ := p.pruneGuard()
+		return Result{Plan: p, Result: "held", Err: fmt.Errorf("held by the prune guard: %s; confirm with POST /api/config/reload?confirm_prune=true or set allow_mass_prune: true", trip)}, digest
 	case err != nil:
 		return Result{Plan: p, Result: "failed", Err: err}, digest
 	}
