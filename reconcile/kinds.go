@@ -1,9 +1,11 @@
 package reconcile
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/jagad/jagad/state"
 )
@@ -17,6 +19,19 @@ type kindOps[S any, R state.Record] struct {
 	meta  func(R) state.Meta
 	// build makes the record to store; old is the current record or nil.
 	build func(m state.Meta, s S, old *R) R
+	// keeper, when set, returns what keeps the parts of a record that
+	// outlive a prune, for a record of the same name created later.
+	keeper func(tx *state.Tx, now time.Time) (keeper[R], error)
+}
+
+// keeper carries what must outlive a pruned record to the record created
+// later under the same name.
+type keeper[R any] interface {
+	pruned(name string, old R)
+	created(name string, rec R) R
+	adopted(name string)
+	// write stores what changed; nil when nothing did.
+	write() func(tx *state.Tx) error
 }
 
 var providerOps = kindOps[state.ProviderSpec, state.Provider]{
@@ -62,6 +77,76 @@ var scheduleOps = kindOps[state.ScheduleSpec, state.Schedule]{
 		}
 		return sch
 	},
+	keeper: func(tx *state.Tx, now time.Time) (keeper[state.Schedule], error) {
+		kept, err := tx.KeptOverrides()
+		if err != nil {
+			return nil, fmt.Errorf("kept overrides: %w", err)
+		}
+		return &overrideKeeper{kept: kept, now: now}, nil
+	},
+}
+
+// maxKeptOverrides bounds the overrides kept for pruned schedules; the
+// oldest go first.
+const maxKeptOverrides = 100
+
+// overrideKeeper keeps the API override of a pruned file-managed schedule,
+// so that a prune and a recreate of the same name (a file read half-written,
+// a revert) do not silently undo an operator's suspend. The override comes
+// back unless the file's enabled differs from its value at the prune, as an
+// override lasts until the file's value for that field changes.
+type overrideKeeper struct {
+	kept    map[string]state.KeptOverride
+	now     time.Time
+	changed bool
+}
+
+func (k *overrideKeeper) pruned(name string, old state.Schedule) {
+	if old.Override == nil {
+		return
+	}
+	k.kept[name] = state.KeptOverride{Override: *old.Override, Enabled: old.Enabled, PrunedAt: k.now}
+	k.changed = true
+}
+
+func (k *overrideKeeper) created(name string, rec state.Schedule) state.Schedule {
+	ko, ok := k.kept[name]
+	if !ok {
+		return rec
+	}
+	delete(k.kept, name)
+	k.changed = true
+	if ko.Enabled == rec.Enabled {
+		o := ko.Override
+		rec.Override = &o
+	}
+	return rec
+}
+
+// adopted forgets an override kept for a name that an API-made record now
+// holds: that record has overrides of its own.
+func (k *overrideKeeper) adopted(name string) {
+	if _, ok := k.kept[name]; ok {
+		delete(k.kept, name)
+		k.changed = true
+	}
+}
+
+func (k *overrideKeeper) write() func(tx *state.Tx) error {
+	if !k.changed {
+		return nil
+	}
+	for len(k.kept) > maxKeptOverrides {
+		oldest := ""
+		for name, ko := range k.kept {
+			if oldest == "" || ko.PrunedAt.Before(k.kept[oldest].PrunedAt) {
+				oldest = name
+			}
+		}
+		delete(k.kept, oldest)
+	}
+	kept := k.kept
+	return func(tx *state.Tx) error { return tx.PutKeptOverrides(kept) }
 }
 
 // planKind diffs the wanted specs of one kind against the stored records.
@@ -82,6 +167,12 @@ func planKind[S any, R state.Record](pl *planner, want []S, ops kindOps[S, R]) (
 			pl.plan.countManaged(ops.label)
 		}
 	}
+	var kp keeper[R]
+	if ops.keeper != nil {
+		if kp, err = ops.keeper(pl.tx, pl.now); err != nil {
+			return nil, err
+		}
+	}
 	ids := map[string]string{}
 	pl.ids[ops.kind] = ids
 	wanted := make(map[string]bool, len(want))
@@ -94,11 +185,17 @@ func planKind[S any, R state.Record](pl *planner, want []S, ops kindOps[S, R]) (
 			id := state.DerivedID(ops.kind, name)
 			ids[name] = id
 			rec := ops.build(state.Meta{ID: id, ManagedBy: state.ManagedByFile, CreatedAt: pl.now, UpdatedAt: pl.now}, s, nil)
+			if kp != nil {
+				rec = kp.created(name, rec)
+			}
 			pl.add(Item{Kind: ops.label, Name: name, ID: id, Action: Create}, putFn(rec))
 		case ops.meta(old).ManagedBy != state.ManagedByFile:
 			m := ops.meta(old)
 			ids[name] = m.ID
 			rec := ops.build(state.Meta{ID: m.ID, ManagedBy: state.ManagedByFile, CreatedAt: m.CreatedAt, UpdatedAt: pl.now}, s, &old)
+			if kp != nil {
+				kp.adopted(name)
+			}
 			pl.add(Item{Kind: ops.label, Name: name, ID: m.ID, Action: Adopt, Fields: specFields(ops.spec(old), s)}, putFn(rec))
 		default:
 			m := ops.meta(old)
@@ -120,6 +217,14 @@ func planKind[S any, R state.Record](pl *planner, want []S, ops kindOps[S, R]) (
 		if ops.meta(r).ManagedBy == state.ManagedByFile && !wanted[ops.name(ops.spec(r))] {
 			gone = append(gone, r)
 			pl.doom(ops.kind, r.RecordID(), ops.name(ops.spec(r)))
+			if kp != nil {
+				kp.pruned(ops.name(ops.spec(r)), r)
+			}
+		}
+	}
+	if kp != nil {
+		if w := kp.write(); w != nil {
+			pl.plan.writes = append(pl.plan.writes, w)
 		}
 	}
 	prune := func() {

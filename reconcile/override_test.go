@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/jagad/jagad/state"
@@ -58,5 +59,54 @@ func TestScheduleOverride(t *testing.T) {
 	f.apply(t, replace(t, baseYAML, `"0 2 * * *"`, `"0 4 * * *"`))
 	if sch := schedule(t, f.store, "nightly"); sch.Override != nil || !sch.Enabled {
 		t.Fatalf("after the file enabled it: enabled %v override %+v", sch.Enabled, sch.Override)
+	}
+}
+
+// TestOverrideSurvivesPruneAndRecreate: a schedule pruned and declared again
+// under the same name gets its override back, unless the file's value of
+// the field changed in between.
+func TestOverrideSurvivesPruneAndRecreate(t *testing.T) {
+	without := baseYAML[:strings.Index(baseYAML, "  - name: nightly")]
+	tests := []struct {
+		name     string
+		recreate string
+		wantKept bool
+		wantOn   bool // effective enabled after the recreate
+	}{
+		{name: "same enabled", recreate: baseYAML, wantKept: true, wantOn: false},
+		{name: "the file changed enabled", recreate: replace(t, baseYAML, `"0 2 * * *"`, "\"0 2 * * *\"\n    enabled: false"), wantKept: false, wantOn: false},
+		{name: "another field changed", recreate: replace(t, baseYAML, `"0 2 * * *"`, `"0 5 * * *"`), wantKept: true, wantOn: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil, baseYAML)
+			f.reload(t, "applied")
+			suspend(t, f.store, "nightly", false)
+
+			res := f.apply(t, without)
+			if n := countKind(res.Plan, "schedule", Prune); n != 1 {
+				t.Fatalf("%d schedules pruned, want 1", n)
+			}
+			res = f.apply(t, tt.recreate)
+			if it, _ := findItem(res.Plan, "schedule", "nightly"); it.Action != Create {
+				t.Fatalf("schedule: %s, want create", it.Action)
+			}
+			sch := schedule(t, f.store, "nightly")
+			if (sch.Override != nil) != tt.wantKept || sch.EffectiveEnabled() != tt.wantOn {
+				t.Errorf("after the recreate: override %+v, effective enabled %v; want kept %v, enabled %v",
+					sch.Override, sch.EffectiveEnabled(), tt.wantKept, tt.wantOn)
+			}
+			// Kept once: pruned and recreated again, it is not there any more
+			// unless it was back on the record.
+			mustUpdate(t, f.store, func(tx *state.Tx) error {
+				sch.Override = nil
+				return state.Put(tx, sch)
+			})
+			f.apply(t, without)
+			f.apply(t, tt.recreate)
+			if sch := schedule(t, f.store, "nightly"); sch.Override != nil {
+				t.Errorf("an override cleared through the API came back: %+v", sch.Override)
+			}
+		})
 	}
 }
