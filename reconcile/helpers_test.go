@@ -108,7 +108,9 @@ func newFixtureAt(tb testing.TB, store *state.Store, path string, m *Metrics) *f
 		store = memStore(tb)
 	}
 	c := newClock()
-	r, err := New(Options{Path: path, Store: store, Now: c.Now, Env: testEnv, Metrics: m})
+	// A short settle window keeps the tests that prune quick; the tests of
+	// the settle check itself use the default.
+	r, err := New(Options{Path: path, Store: store, Now: c.Now, Env: testEnv, Metrics: m, SettleWindow: 20 * time.Millisecond})
 	if err != nil {
 		tb.Fatalf("new reconciler: %v", err)
 	}

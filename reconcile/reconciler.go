@@ -37,6 +37,13 @@ type Options struct {
 	OnApplied func(*config.File)
 	// OnFailed is called when a reload fails (e.g. to send config.failed).
 	OnFailed func(error)
+	// SettleWindow is how long the file must keep the same size, mtime and
+	// digest before a plan that prunes records is applied; plans without
+	// prunes apply at once. Default 1 s.
+	SettleWindow time.Duration
+	// SettleMax bounds the wait for a stable file; a file that keeps
+	// changing fails the reload. Default 30 s.
+	SettleMax time.Duration
 	// ProcessKey tells that a backup key comes from the process
 	// (JAGAD_ENCRYPTION_KEY) rather than the file: the file's schedules
 	// then default to encryption_enabled: true, as with keys in the file.
@@ -98,6 +105,12 @@ func New(opts Options) (*Reconciler, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.SettleWindow <= 0 {
+		opts.SettleWindow = defaultSettleWindow
+	}
+	if opts.SettleMax <= 0 {
+		opts.SettleMax = defaultSettleMax
 	}
 	r := &Reconciler{
 		opts:     opts,
@@ -247,14 +260,46 @@ var errHeld = errors.New("held by the prune guard")
 
 // Reload reads the file, plans and applies it. trigger names the cause
 // (start, watch, sighup, resync, api). A plan held by the prune guard is
-// applied only when confirmPrune is set.
+// applied only when confirmPrune is set. A plan that prunes records is
+// applied only from a file that has been stable for the settle window: the
+// reload waits for that, reads the file again and plans anew.
 func (r *Reconciler) Reload(ctx context.Context, trigger string, confirmPrune bool) Result {
+	start := r.opts.Now()
+	var settled *fileState
+	var deadline time.Time
+	for {
+		res, done := r.attempt(ctx, trigger, start, confirmPrune, settled)
+		if done {
+			return res
+		}
+		if settled == nil {
+			deadline = time.Now().Add(r.opts.SettleMax)
+			r.log.Info("the plan prunes records: applying it once the file has been stable",
+				"prunes", res.Plan.Count(Prune), "window", r.opts.SettleWindow)
+		}
+		fs, err := r.settle(ctx, deadline)
+		if err != nil {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			res = Result{Plan: res.Plan, Result: "failed", Err: err}
+			r.record(trigger, start, fs.digest, res)
+			return res
+		}
+		settled = &fs
+	}
+}
+
+// attempt runs one reload. It reports false, recording nothing, when the
+// plan prunes records and the file read is not the settled one.
+func (r *Reconciler) attempt(ctx context.Context, trigger string, start time.Time, confirmPrune bool, settled *fileState) (Result, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	start := r.opts.Now()
-	res, digest := r.reload(ctx, confirmPrune)
+	res, digest := r.reload(ctx, confirmPrune, settled)
+	if errors.Is(res.Err, errUnsettled) {
+		return res, false
+	}
 	r.record(trigger, start, digest, res)
-	return res
+	return res, true
 }
 
 func fileDigest(data []byte) string {
@@ -262,13 +307,16 @@ func fileDigest(data []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-func (r *Reconciler) reload(ctx context.Context, confirmPrune bool) (Result, string) {
-	data, err := os.ReadFile(r.opts.Path)
+// reload reads, plans and applies the file once. settled is the state of a
+// file found stable for the settle window, or nil; a plan that prunes is
+// applied only when the file read is that state (errUnsettled otherwise).
+func (r *Reconciler) reload(ctx context.Context, confirmPrune bool, settled *fileState) (Result, string) {
+	data, fs, err := readFile(r.opts.Path)
 	if err != nil {
 		r.seen = ""
 		return Result{Result: "failed", Err: fmt.Errorf("read %s: %w (keeping the last good config)", r.opts.Path, err)}, ""
 	}
-	digest := fileDigest(data)
+	digest := fs.digest
 	r.seen = digest
 	if err := ctx.Err(); err != nil {
 		return Result{Result: "failed", Err: err}, digest
@@ -294,6 +342,9 @@ func (r *Reconciler) reload(ctx context.Context, confirmPrune bool) (Result, str
 		if p, err = r.plan(tx, f); err != nil {
 			return err
 		}
+		if p.Count(Prune) > 0 && (settled == nil || !settled.same(fs)) {
+			return errUnsettled
+		}
 		if p.Held != "" && !confirmPrune {
 			return errHeld
 		}
@@ -313,6 +364,8 @@ func (r *Reconciler) reload(ctx context.Context, confirmPrune bool) (Result, str
 		return tx.PutConfigStatus(st)
 	})
 	switch {
+	case errors.Is(err, errUnsettled):
+		return Result{Plan: p, Err: err}, digest
 	case errors.Is(err, errHeld):
 		trip, _ := p.pruneGuard()
 		return Result{Plan: p, Result: "held", Err: fmt.Errorf("held by the prune guard: %s; confirm with POST /api/config/reload?confirm_prune=true or set allow_mass_prune: true", trip)}, digest
