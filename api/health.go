@@ -10,14 +10,21 @@ import (
 	"github.com/jagad/jagad/state"
 )
 
+// healthResponse is the reference's {status, version, encryption,
+// providers, legacy_storage}, plus ready and, when not ready, reason.
 type healthResponse struct {
 	Status  string `json:"status"`
 	Version string `json:"version"`
 	Health
+	Ready  bool   `json:"ready"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // healthz is GET /api/health (public). Without a Health func, providers says
-// whether any storage provider exists.
+// whether any storage provider exists. It answers as /readyz does: 200 with
+// status "ok" when ready, else 503 with status "not ready" and the reason
+// (e.g. no valid configuration in force), in the same shape, so that
+// `curl --fail` uptime checks and container health checks see it.
 func (s *server) healthz(_ *http.Request, _ httprouter.Params) (any, error) {
 	var h Health
 	if s.health != nil {
@@ -32,7 +39,11 @@ func (s *server) healthz(_ *http.Request, _ httprouter.Params) (any, error) {
 			return nil, err
 		}
 	}
-	return healthResponse{Status: "ok", Version: s.version, Health: h}, nil
+	if err := s.ready(); err != nil {
+		body := healthResponse{Status: "not ready", Version: s.version, Health: h, Reason: err.Error()}
+		return response{status: http.StatusServiceUnavailable, body: body}, nil
+	}
+	return healthResponse{Status: "ok", Version: s.version, Health: h, Ready: true}, nil
 }
 
 type probeResponse struct {

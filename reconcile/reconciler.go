@@ -156,6 +156,23 @@ func (r *Reconciler) LastGood() *config.File {
 	return r.lastGood
 }
 
+// errNoConfig is Ready's answer until a configuration is in force. It names
+// no detail of the file: the probes that show it are public.
+var errNoConfig = errors.New("no valid configuration in force yet: the file was not accepted and no last good config could be restored (see GET /api/config/status)")
+
+// Ready reports whether a configuration is in force: the file's, or the
+// last good one restored from the store when the file cannot be used.
+// A daemon without one runs nothing the operator declared, so it is not
+// ready. A later broken file keeps the last good config and readiness.
+func (r *Reconciler) Ready() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lastGood == nil {
+		return errNoConfig
+	}
+	return nil
+}
+
 func (r *Reconciler) loadOptions() config.Options {
 	return config.Options{LookupEnv: r.opts.Env, Resolve: true}
 }

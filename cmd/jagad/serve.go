@@ -260,6 +260,11 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 			if !d.ready.Load() {
 				return errors.New("starting or shutting down")
 			}
+			if d.rec != nil { // API-only mode is ready without a file
+				if err := d.rec.Ready(); err != nil {
+					return err
+				}
+			}
 			return d.store.Ping()
 		},
 		Health:    d.health,
