@@ -285,7 +285,7 @@ func (r *Reconciler) Reload(ctx context.Context, trigger string, confirmPrune bo
 	var settled *fileState
 	var deadline time.Time
 	for {
-		res, done := r.attempt(ctx, trigger, start, confirmPrune, settled)
+		res, digest, done := r.attempt(ctx, trigger, start, confirmPrune, settled)
 		if done {
 			return res
 		}
@@ -298,25 +298,26 @@ func (r *Reconciler) Reload(ctx context.Context, trigger string, confirmPrune bo
 		if err != nil {
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			res = Result{Plan: res.Plan, Result: "failed", Err: err}
-			r.record(trigger, start, fs.digest, res)
+			res = Result{Result: "failed", Err: err} // the plan read was never applied
+			r.record(trigger, start, digest, res)
 			return res
 		}
 		settled = &fs
 	}
 }
 
-// attempt runs one reload. It reports false, recording nothing, when the
-// plan prunes records and the file read is not the settled one.
-func (r *Reconciler) attempt(ctx context.Context, trigger string, start time.Time, confirmPrune bool, settled *fileState) (Result, bool) {
+// attempt runs one reload and returns the digest of the file it read. It
+// reports false, recording nothing, when the plan prunes records and the
+// file read is not the settled one.
+func (r *Reconciler) attempt(ctx context.Context, trigger string, start time.Time, confirmPrune bool, settled *fileState) (Result, string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res, digest := r.reload(ctx, confirmPrune, settled)
 	if errors.Is(res.Err, errUnsettled) {
-		return res, false
+		return res, digest, false
 	}
 	r.record(trigger, start, digest, res)
-	return res, true
+	return res, digest, true
 }
 
 func fileDigest(data []byte) string {
