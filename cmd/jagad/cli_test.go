@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // noEnv is an empty environment.
@@ -80,5 +83,43 @@ func TestSecondServeOnSameDataDir(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "locked by another jagad process") || !strings.Contains(errOut.String(), dir) {
 		t.Fatalf("error does not explain the lock:\n%s", errOut.String())
+	}
+}
+
+// TestJSONLogDurationsInSeconds: with --log-format json a time.Duration
+// attribute is a number of seconds under KEY_seconds (also inside groups);
+// text logs keep Go's "1.5s".
+func TestJSONLogDurationsInSeconds(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := newLogger(&buf, "info", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("done", "duration", 1500*time.Millisecond, "timeout_seconds", 2*time.Minute,
+		slog.Group("job", "wait", 250*time.Microsecond), "count", 3)
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	want := map[string]any{"duration_seconds": 1.5, "timeout_seconds": 120.0, "count": 3.0}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %#v, want %#v (%s)", k, got[k], v, buf.String())
+		}
+	}
+	if job, _ := got["job"].(map[string]any); job["wait_seconds"] != 0.00025 {
+		t.Errorf("job.wait_seconds = %#v, want 0.00025 (%s)", job["wait_seconds"], buf.String())
+	}
+	if _, ok := got["duration"]; ok {
+		t.Errorf("nanosecond duration still logged: %s", buf.String())
+	}
+
+	buf.Reset()
+	if log, err = newLogger(&buf, "info", "text"); err != nil {
+		t.Fatal(err)
+	}
+	log.Info("done", "duration", 1500*time.Millisecond)
+	if !strings.Contains(buf.String(), "duration=1.5s") {
+		t.Errorf("text log changed: %s", buf.String())
 	}
 }

@@ -99,7 +99,23 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	case "text", "":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
+		opts.ReplaceAttr = durationSeconds
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("invalid log format %q: use text or json", format)
+}
+
+// durationSeconds writes a time.Duration attribute as a number of seconds
+// under the key suffixed "_seconds" ("duration": 1500ms becomes
+// "duration_seconds": 1.5). slog's JSON handler would print nanoseconds, a
+// unit no log query expects; the suffix names the unit, as metric names do.
+func durationSeconds(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() != slog.KindDuration {
+		return a
+	}
+	key := a.Key
+	if !strings.HasSuffix(key, "_seconds") {
+		key += "_seconds"
+	}
+	return slog.Float64(key, a.Value.Duration().Seconds())
 }
