@@ -173,7 +173,8 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 		store.Close()
 		return nil, err
 	}
-	if err := api.SeedAdmin(store, c.adminUser, c.adminPass, log); err != nil {
+	if err := api.SeedAdmin(store, api.AdminSeed{User: c.adminUser, Pass: c.adminPass,
+		PasswordFile: filepath.Join(c.dataDir, api.AdminPasswordFile)}, log); err != nil {
 		return fail(fmt.Errorf("seed admin: %w", err))
 	}
 	reg := prometheus.NewRegistry()
@@ -262,8 +263,9 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 			}
 			return d.store.Ping()
 		},
-		Health:    d.health,
-		AdminUser: c.adminUser, AdminPass: c.adminPass,
+		Health: d.health,
+		// The admin account was seeded in start (AdminUser/AdminPass stay
+		// empty here, so nothing is seeded or warned about twice).
 		TLS: c.tlsCert != "", TrustedProxies: c.trustedProxies,
 	}
 	if d.rec != nil {
