@@ -31,14 +31,17 @@ const shutdownGrace = 30 * time.Second
 
 func runServe(args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
 	c, err := parseServeFlags(args, stderr, env)
-	if err != nil {
-		fmt.Fprintf(stderr, "jagad serve: %v\n", err)
-		return 1
+	var help helpRequest
+	switch {
+	case errors.As(err, &help):
+		help.print(stdout)
+		return exitOK
+	case err != nil:
+		return reportUsage(stderr, "serve", err)
 	}
 	log, err := newLogger(stdout, c.logLevel, c.logFormat)
 	if err != nil {
-		fmt.Fprintf(stderr, "jagad serve: %v\n", err)
-		return 1
+		return reportUsage(stderr, "serve", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
