@@ -145,7 +145,7 @@ func singleDashLong(s string) string {
 func TestHelpAndUsageExitCodes(t *testing.T) {
 	commands := [][]string{
 		{}, {"help"}, {"serve"}, {"daemon"}, {"validate"}, {"plan"}, {"keygen"}, {"decrypt"}, {"restore"},
-		{"catalog"}, {"catalog", "rebuild"}, {"catalog", "list"}, {"version"},
+		{"catalog"}, {"catalog", "rebuild"}, {"catalog", "list"}, {"admin"}, {"admin", "reset-password"}, {"version"},
 	}
 	for _, cmd := range commands {
 		for _, h := range []string{"--help", "-h"} {
@@ -167,7 +167,7 @@ func TestHelpAndUsageExitCodes(t *testing.T) {
 	}
 	t.Run("help COMMAND", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		if code := run([]string{"help", "catalog"}, nil, &out, &errOut, noEnv); code != 0 || !strings.Contains(out.String(), "rebuild") {
+		if code := run([]string{"help", "admin"}, nil, &out, &errOut, noEnv); code != 0 || !strings.Contains(out.String(), "reset-password") {
 			t.Errorf("exit %d: %s%s", code, out.String(), errOut.String())
 		}
 	})
@@ -194,6 +194,10 @@ func TestHelpAndUsageExitCodes(t *testing.T) {
 		{[]string{"catalog", "frob"}, 2},
 		{[]string{"catalog", "list", "--no-such-flag"}, 2},
 		{[]string{"catalog", "list"}, 2}, // --storage-type is required
+		{[]string{"admin"}, 2},
+		{[]string{"admin", "frob"}, 2},
+		{[]string{"admin", "reset-password", "--no-such-flag"}, 2},
+		{[]string{"admin", "reset-password", "new-password-in-argv"}, 2},
 		{[]string{"version", "extra"}, 2},
 	}
 	for _, c := range usageErrors {

@@ -23,6 +23,7 @@ Usage:
   jagad decrypt  --key-file F | --key K | --identity F < in > out   decrypt a .jgd object offline
   jagad restore  ... BACKUP_KEY --to URL                            restore from storage without a daemon
   jagad catalog  rebuild|list ...                                   rebuild backup records from storage manifests
+  jagad admin    reset-password --data-dir DIR                      set the admin password (daemon stopped)
   jagad version                                                     print version and commit
   jagad help     [COMMAND]                                          this help, or a command's (also COMMAND --help)
 
@@ -64,6 +65,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(stri
 		return runRestore(args, stdin, stdout, stderr, env)
 	case "catalog":
 		return runCatalog(args, stdout, stderr, env)
+	case "admin":
+		return runAdmin(args, stdin, stdout, stderr, env)
 	case "version", "--version", "-v":
 		return runVersion(args, stdout, stderr)
 	case "help", "--help", "-h", "-help":
