@@ -6,6 +6,12 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN     := bin/jagad
 export PATH := $(CURDIR)/.bin:$(PATH)
 
+# Fails listing the files gofmt would change. It writes to stderr through the
+# shell's own descriptor: `tee /dev/stderr` reopened the file that stderr is
+# redirected to and truncated `make test > log 2>&1`.
+GOFMT_CHECK = out=$$(gofmt -l $$(git ls-files '*.go')) && \
+	if [ -n "$$out" ]; then printf 'gofmt would change:\n%s\n' "$$out" >&2; exit 1; fi
+
 .PHONY: build run test test-short bench lint services clean
 
 build:
@@ -22,7 +28,7 @@ services:
 	bash .ci/services.sh
 
 test: services
-	gofmt -l $$(git ls-files '*.go') | tee /dev/stderr | (! read -r _)
+	@$(GOFMT_CHECK)
 	go vet ./...
 	go test -race -count=1 -timeout 30m ./...
 
@@ -40,7 +46,7 @@ bench: services build
 	bash engine/bench/run.sh
 
 lint:
-	gofmt -l $$(git ls-files '*.go') | tee /dev/stderr | (! read -r _)
+	@$(GOFMT_CHECK)
 	go vet ./...
 
 clean:

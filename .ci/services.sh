@@ -37,6 +37,59 @@ if ! mariadb-admin --no-defaults -h 127.0.0.1 -P 3306 -u root ping >/dev/null 2>
   done
 fi
 
+# The tests connect as password-less postgres and root over TCP on
+# 127.0.0.1 (see engine/dbtest, cmd/jagad/daemon_test.go, api/dbservers_test.go).
+# A stock Debian install does not allow that (pg_hba: peer/scram; MariaDB root:
+# unix_socket), so grant it here, only when the password-less connection fails.
+# This opens the local servers to every local user: it is for CI and test
+# machines, not for a server with data that matters.
+is_root() { [ "$(id -u)" = 0 ]; }
+pg_ok() { psql -X -w -q -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; }
+my_ok() { mariadb --no-defaults -h 127.0.0.1 -P 3306 -u root -e 'select 1' >/dev/null 2>&1; }
+
+# pg_trust_loopback HBA_FILE: puts trust lines for 127.0.0.1 and ::1 first
+# (the first matching line wins), once.
+pg_trust_loopback() {
+  local hba=$1 mark='# jagad .ci/services.sh: password-less TCP from loopback for the tests'
+  grep -qxF "$mark" "$hba" && return 0
+  cp -p "$hba" "$hba.jagad-orig"
+  { printf '%s\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n\n' "$mark"; cat "$hba.jagad-orig"; } >"$hba"
+}
+
+if ! pg_ok; then
+  if is_root; then
+    # The server knows its own pg_hba.conf; the postgres OS user gets in
+    # through the socket by peer authentication on a stock install.
+    hba=$(runuser -u postgres -- psql -X -Atc 'show hba_file' 2>/dev/null || true)
+    if [ -z "$hba" ]; then
+      ver=$(ls /etc/postgresql 2>/dev/null | sort -n | tail -1)
+      hba=/etc/postgresql/$ver/main/pg_hba.conf
+    fi
+    echo "services: PostgreSQL refuses password-less postgres on 127.0.0.1; trusting loopback in $hba"
+    pg_trust_loopback "$hba"
+    runuser -u postgres -- psql -X -q -Atc 'select pg_reload_conf()' >/dev/null
+    for _ in $(seq 1 10); do pg_ok && break; sleep 0.5; done
+  fi
+  pg_ok || echo "services: warning: psql -h 127.0.0.1 -U postgres still fails; the tests that use this server will fail under CI=true" >&2
+fi
+
+if ! my_ok; then
+  # Debian's root@localhost uses unix_socket: keep it, add an empty password
+  # for TCP, and a root@127.0.0.1 for servers that skip name resolution.
+  if is_root && mariadb --no-defaults -u root -e 'select 1' >/dev/null 2>&1; then
+    echo "services: MariaDB refuses password-less root on 127.0.0.1; allowing it"
+    mariadb --no-defaults -u root <<'SQL'
+ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('');
+CREATE USER IF NOT EXISTS root@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('');
+GRANT ALL PRIVILEGES ON *.* TO root@'127.0.0.1' WITH GRANT OPTION;
+CREATE USER IF NOT EXISTS root@'::1' IDENTIFIED VIA mysql_native_password USING PASSWORD('');
+GRANT ALL PRIVILEGES ON *.* TO root@'::1' WITH GRANT OPTION;
+FLUSH PRIVILEGES;
+SQL
+  fi
+  my_ok || echo "services: warning: mariadb -h 127.0.0.1 -u root still fails; the tests that use this server will fail under CI=true" >&2
+fi
+
 # versitygw: a real S3 server that checks signatures, pinned in .ci/tools.
 bin="$(cd "$(dirname "$0")/.." && pwd)/.bin"
 if [ ! -x "$bin/versitygw" ]; then

@@ -109,7 +109,7 @@ func New(d Deps) http.Handler {
 		s.ready = s.store.Ping
 	}
 	s.limiter = newLoginLimiter()
-	if err := SeedAdmin(s.store, d.AdminUser, d.AdminPass, s.log); err != nil {
+	if err := SeedAdmin(s.store, AdminSeed{User: d.AdminUser, Pass: d.AdminPass}, s.log); err != nil {
 		s.log.Error("seed admin account", "err", err)
 	}
 	return s.accessLog(securityHeaders(s.routes()))

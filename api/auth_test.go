@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -189,31 +188,6 @@ func TestPasswordHash(t *testing.T) {
 	}
 	if _, err := checkPassword("$2a$10$bcrypt", "x"); err == nil {
 		t.Error("non-argon2 hash accepted")
-	}
-}
-
-func TestSeedAdminGeneratesPasswordOnce(t *testing.T) {
-	st := openStore(t, t.TempDir())
-	defer st.Close()
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, nil))
-	if err := SeedAdmin(st, "", "", log); err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`level=WARN .*user=admin password=(\S+)`).FindStringSubmatch(logs.String())
-	if m == nil {
-		t.Fatalf("no generated password logged: %s", logs)
-	}
-	if err := SeedAdmin(st, "", "", log); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Count(logs.String(), "password=") != 1 {
-		t.Errorf("password logged more than once: %s", logs)
-	}
-	var admin state.AdminUser
-	_ = st.View(func(tx *state.Tx) (err error) { admin, err = tx.Admin(); return })
-	if ok, _ := checkPassword(admin.PasswordHash, m[1]); !ok {
-		t.Error("logged password does not match the stored hash")
 	}
 }
 

@@ -8,37 +8,60 @@ import (
 	"os"
 )
 
+const validateUsage = `Usage: jagad validate [-f FILE | --config FILE | FILE] [--strict] [--resolve]
+
+Checks a jagad.yaml offline (no daemon, no data dir) and prints every
+problem as FILE:LINE:COL: message, then a summary line.
+
+  -f, --config FILE  the file to check; - reads standard input (relative
+                     ${file:...} references then resolve against the
+                     current directory). Default: $JAGAD_CONFIG, else
+                     jagad.yaml
+  --strict           treat warnings (e.g. a literal secret) as errors
+  --resolve          require every ${VAR} and ${file:...} to resolve
+  -h, --help         show this help
+
+Exit status: 0 valid, 1 invalid, 2 usage error.
+`
+
+// stdinName names standard input in diagnostics (FILE:LINE:COL).
+const stdinName = "<stdin>"
+
+// maxStdin bounds a document read from standard input.
+const maxStdin = 16 << 20
+
 // RunValidate implements `jagad validate [-f FILE|--config FILE] [--strict]
-// [--resolve] [FILE]`. The file defaults to $JAGAD_CONFIG, then jagad.yaml.
-// It prints every diagnostic as FILE:LINE:COL: message on stdout, then a
-// summary line. Exit status: 0 valid, 1 invalid (with --strict warnings
-// count as errors; unresolved ${...} references are errors only with
-// --resolve), 2 usage error. It needs no daemon and no data dir. env looks up
+// [--resolve] [FILE]`. The file defaults to $JAGAD_CONFIG, then jagad.yaml;
+// "-" is standard input. It prints every diagnostic as FILE:LINE:COL:
+// message on stdout, then a summary line. Exit status: 0 valid, 1 invalid
+// (with --strict warnings count as errors; unresolved ${...} references are
+// errors only with --resolve), 2 usage error; --help prints the usage on
+// stdout and exits 0. It needs no daemon and no data dir. env looks up
 // environment variables (nil means os.LookupEnv).
-func RunValidate(args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+func RunValidate(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
 	if env == nil {
 		env = os.LookupEnv
 	}
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {} // help goes to stdout, errors to stderr: below
 	var path string
-	fs.StringVar(&path, "f", "", "config file (default $JAGAD_CONFIG or jagad.yaml)")
-	fs.StringVar(&path, "config", "", "config file (same as -f)")
-	strict := fs.Bool("strict", false, "treat warnings as errors")
-	resolve := fs.Bool("resolve", false, "require every ${VAR} and ${file:...} to resolve")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: jagad validate [-f FILE|--config FILE] [--strict] [--resolve]")
-		fs.PrintDefaults()
-	}
+	fs.StringVar(&path, "f", "", "")
+	fs.StringVar(&path, "config", "", "")
+	strict := fs.Bool("strict", false, "")
+	resolve := fs.Bool("resolve", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, validateUsage)
 			return 0
 		}
+		fmt.Fprintln(stderr, "Run 'jagad validate --help' for usage.")
 		return 2
 	}
 	switch {
 	case fs.NArg() > 1 || (fs.NArg() == 1 && path != ""):
-		fmt.Fprintln(stderr, "validate: give the config file once (-f FILE)")
+		fmt.Fprintln(stderr, "jagad validate: give the config file once (-f FILE)")
+		fmt.Fprintln(stderr, "Run 'jagad validate --help' for usage.")
 		return 2
 	case fs.NArg() == 1:
 		path = fs.Arg(0)
@@ -48,7 +71,22 @@ func RunValidate(args []string, stdout, stderr io.Writer, env func(string) (stri
 			path = v
 		}
 	}
-	f, rep := Load(path, Options{LookupEnv: env, Resolve: *resolve})
+	opts := Options{LookupEnv: env, Resolve: *resolve}
+	var (
+		f   *File
+		rep *Report
+	)
+	if path == "-" {
+		data, err := readStdin(stdin)
+		if err != nil {
+			fmt.Fprintf(stderr, "jagad validate: %v\n", err)
+			return 1
+		}
+		path = stdinName
+		f, rep = Parse(path, data, opts)
+	} else {
+		f, rep = Load(path, opts)
+	}
 	if *strict {
 		for i, d := range rep.Diagnostics {
 			if !d.Unresolved {
@@ -88,4 +126,18 @@ func warnSuffix(n int, sep string) string {
 		return ""
 	}
 	return sep + plural(n, "warning", "warnings")
+}
+
+func readStdin(stdin io.Reader) ([]byte, error) {
+	if stdin == nil {
+		return nil, errors.New("no standard input")
+	}
+	data, err := io.ReadAll(io.LimitReader(stdin, maxStdin+1))
+	if err != nil {
+		return nil, fmt.Errorf("read standard input: %w", err)
+	}
+	if len(data) > maxStdin {
+		return nil, fmt.Errorf("standard input is larger than %d bytes", maxStdin)
+	}
+	return data, nil
 }

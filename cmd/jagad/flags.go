@@ -47,10 +47,20 @@ func envOr(env func(string) (string, bool), key, def string) string {
 	return def
 }
 
-func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, bool)) (*serveConfig, error) {
+const serveHead = `Usage: jagad serve [flags]
+
+Runs the daemon: the REST API, the scheduler, and (with --config) the
+reconciler that follows jagad.yaml. Secrets come from the environment only
+(JAGAD_ADMIN_PASS, JAGAD_MASTER_KEY, JAGAD_ENCRYPTION_KEY,
+JAGAD_METRICS_TOKEN), never from flags. Flags win over the environment.
+`
+
+// parseServeFlags reads the serve flags over the environment. It prints
+// nothing: it returns a helpRequest for --help and a usageError for a bad
+// command line.
+func parseServeFlags(args []string, _ io.Writer, env func(string) (string, bool)) (*serveConfig, error) {
 	c := &serveConfig{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	listen := envOr(env, "JAGAD_LISTEN", "")
 	if listen == "" {
 		listen = ":" + envOr(env, "JAGAD_PORT", "8080")
@@ -67,18 +77,18 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	fs.StringVar(&c.tlsKey, "tls-key", envOr(env, "JAGAD_TLS_KEY", ""), "TLS key file")
 	proxies := fs.String("trusted-proxies", envOr(env, "JAGAD_TRUSTED_PROXIES", ""),
 		"comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	if err := parseQuiet(fs, args, serveHead); err != nil {
+		return nil, err // a helpRequest or a usageError
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return nil, usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if *port != "" {
 		c.listen = ":" + *port
 	}
 	var err error
 	if c.trustedProxies, err = api.ParseTrustedProxies(*proxies); err != nil {
-		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+		return nil, usageError{fmt.Errorf("--trusted-proxies: %w", err)}
 	}
 	// Secrets come only from the environment: flags would show in ps.
 	c.adminPass = envOr(env, "JAGAD_ADMIN_PASS", "")
@@ -99,7 +109,23 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	case "text", "":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
+		opts.ReplaceAttr = durationSeconds
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("invalid log format %q: use text or json", format)
+}
+
+// durationSeconds writes a time.Duration attribute as a number of seconds
+// under the key suffixed "_seconds" ("duration": 1500ms becomes
+// "duration_seconds": 1.5). slog's JSON handler would print nanoseconds, a
+// unit no log query expects; the suffix names the unit, as metric names do.
+func durationSeconds(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() != slog.KindDuration {
+		return a
+	}
+	key := a.Key
+	if !strings.HasSuffix(key, "_seconds") {
+		key += "_seconds"
+	}
+	return slog.Float64(key, a.Value.Duration().Seconds())
 }

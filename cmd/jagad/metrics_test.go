@@ -256,10 +256,13 @@ func TestDaemonObservability(t *testing.T) {
 			if l == nil {
 				continue
 			}
-			for _, k := range []string{"database", "bytes", "duration", "outcome"} {
+			for _, k := range []string{"database", "bytes", "duration_seconds", "outcome"} {
 				if _, ok := l[k]; !ok {
 					t.Errorf("backup finished (%s) has no %s: %v", sched, k, l)
 				}
+			}
+			if d, ok := l["duration_seconds"].(float64); !ok || d <= 0 || d > 600 {
+				t.Errorf("backup finished (%s): duration_seconds = %v, want seconds as a number", sched, l["duration_seconds"])
 			}
 			if l["outcome"] != outcome {
 				t.Errorf("backup finished (%s): outcome = %v, want %s", sched, l["outcome"], outcome)

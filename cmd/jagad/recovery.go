@@ -60,6 +60,9 @@ Target:
   --no-privileges    PostgreSQL: skip the dump's GRANT and REVOKE statements,
                      for a server that lacks the source's roles
   --timeout D        give up after D (default 6h)
+  -h, --help         show this help
+
+Exit status: 0 restored, 1 failure, 2 usage error.
 `
 
 const catalogUsage = `Usage:
@@ -74,6 +77,9 @@ alone. list prints the backups the storage describes.
 
 Storage flags: --storage-type, --path, --endpoint, --bucket, --region,
 --prefix, --path-style (keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+-h, --help shows this help.
+
+Exit status: 0 success, 1 failure, 2 usage error.
 `
 
 // storageFlags select a store from the command line and the environment.
@@ -102,7 +108,7 @@ func addStorageFlags(fs *flag.FlagSet) *storageFlags {
 // spec is the provider these flags describe; secrets come from env only.
 func (s *storageFlags) spec(env func(string) (string, bool)) (state.ProviderSpec, error) {
 	if s.typ == "" {
-		return state.ProviderSpec{}, errors.New("--storage-type is required (local, s3, r2, minio, gcs, b2 or s3-compat)")
+		return state.ProviderSpec{}, usagef("--storage-type is required (local, s3, r2, minio, gcs, b2 or s3-compat)")
 	}
 	p := state.ProviderSpec{ProviderType: s.typ, Endpoint: s.endpoint, Region: s.region, Bucket: s.bucket,
 		Prefix: s.prefix, PathStyle: storage.DefaultPathStyle(s.typ)}
@@ -111,7 +117,7 @@ func (s *storageFlags) spec(env func(string) (string, bool)) (state.ProviderSpec
 	}
 	if s.typ == storage.TypeLocal {
 		if s.path == "" {
-			return p, errors.New("--path is required for local storage")
+			return p, usagef("--path is required for local storage")
 		}
 		abs, err := filepath.Abs(s.path)
 		if err != nil {
@@ -130,8 +136,11 @@ func openStorage(p state.ProviderSpec) (storage.Store, error) {
 		Bucket: p.Bucket, Prefix: p.Prefix, AccessKey: p.AccessKey, SecretKey: p.SecretKey.Reveal(), PathStyle: p.PathStyle})
 }
 
-// parseInterspersed parses flags before and after positional arguments.
+// parseInterspersed parses flags before and after positional arguments. It
+// prints nothing: see helpOrUsage.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -145,6 +154,30 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// failOrUsage reports err: a usageError exits 2, anything else 1.
+func failOrUsage(stderr io.Writer, cmd string, err error) int {
+	if errors.As(err, new(usageError)) {
+		return reportUsage(stderr, cmd, err)
+	}
+	fmt.Fprintf(stderr, "jagad %s: %v\n", cmd, err)
+	return exitFailure
+}
+
+// helpOrUsage handles the error of parseInterspersed: --help prints the
+// command's usage on stdout (exit 0), a usage error goes to stderr (exit 2).
+// It returns ok when there was no error.
+func helpOrUsage(err error, cmd, usage string, stdout, stderr io.Writer) (int, bool) {
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return exitOK, false
+	default:
+		return reportUsage(stderr, cmd, err), false
+	}
+}
+
 func signalContext(timeout time.Duration) (context.Context, context.CancelFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -154,8 +187,6 @@ func signalContext(timeout time.Duration) (context.Context, context.CancelFunc) 
 // runRestore is the disaster-recovery restore (no daemon, no data dir).
 func runRestore(args []string, _ io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, restoreUsage) }
 	sf := addStorageFlags(fs)
 	var keyFile, keyID, to string
 	var identities []string
@@ -169,15 +200,17 @@ func runRestore(args []string, _ io.Reader, stdout, stderr io.Writer, env func(s
 	fs.BoolVar(&o.Restore.NoPrivileges, "no-privileges", false, "")
 	fs.BoolVar(&o.SinglePass, "single-pass", false, "")
 	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+	if code, ok := helpOrUsage(err, "restore", restoreUsage, stdout, stderr); !ok {
+		return code
 	}
-	if err != nil {
-		return 1
+	switch {
+	case len(pos) != 1:
+		return reportUsage(stderr, "restore", errors.New("give exactly one BACKUP_KEY_OR_MANIFEST"))
+	case to == "":
+		return reportUsage(stderr, "restore", errors.New("--to URL is required"))
 	}
 	if err := prepareRestore(&o, sf, pos, keyFile, keyID, to, identities, env); err != nil {
-		fmt.Fprintf(stderr, "jagad restore: %v\n", err)
-		return 1
+		return failOrUsage(stderr, "restore", err)
 	}
 	o.Log = stderr
 	ctx, cancel := signalContext(*timeout)
@@ -199,12 +232,6 @@ func runRestore(args []string, _ io.Reader, stdout, stderr io.Writer, env func(s
 // prepareRestore fills o from the parsed command line and the environment.
 func prepareRestore(o *engine.RecoverOptions, sf *storageFlags, pos []string, keyFile, keyID, to string,
 	identities []string, env func(string) (string, bool)) error {
-	if len(pos) != 1 {
-		return errors.New("give exactly one BACKUP_KEY_OR_MANIFEST (see --help)")
-	}
-	if to == "" {
-		return errors.New("--to URL is required")
-	}
 	spec, err := sf.spec(env)
 	if err != nil {
 		return err
@@ -214,7 +241,7 @@ func prepareRestore(o *engine.RecoverOptions, sf *storageFlags, pos []string, ke
 	}
 	o.Key, o.KeyID = pos[0], keyID
 	if o.Target, err = parseTargetURL(to, env); err != nil {
-		return err
+		return usageError{err}
 	}
 	if o.EncryptionKey, err = readKey(keyFile, env); err != nil {
 		return err
@@ -276,14 +303,18 @@ func parseTargetURL(raw string, env func(string) (string, bool)) (dbclient.Targe
 
 // runCatalog rebuilds backup records from the manifests in storage.
 func runCatalog(args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	if len(args) == 0 || (args[0] != "rebuild" && args[0] != "list") {
-		fmt.Fprint(stderr, catalogUsage)
-		return 1
+	switch {
+	case len(args) > 0 && (args[0] == "rebuild" || args[0] == "list"):
+	case wantsHelp(args[:min(len(args), 1)]):
+		fmt.Fprint(stdout, catalogUsage)
+		return exitOK
+	case len(args) == 0:
+		return reportUsage(stderr, "catalog", errors.New("missing subcommand: rebuild or list"))
+	default:
+		return reportUsage(stderr, "catalog", fmt.Errorf("unknown subcommand %q: use rebuild or list", args[0]))
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("catalog "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, catalogUsage) }
 	sf := addStorageFlags(fs)
 	var dataDir, name string
 	if sub == "rebuild" {
@@ -291,19 +322,15 @@ func runCatalog(args []string, stdout, stderr io.Writer, env func(string) (strin
 		fs.StringVar(&name, "provider-name", "", "")
 	}
 	pos, err := parseInterspersed(fs, args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		return 1
+	if code, ok := helpOrUsage(err, "catalog "+sub, catalogUsage, stdout, stderr); !ok {
+		return code
 	}
 	if len(pos) > 0 {
-		fmt.Fprintf(stderr, "jagad catalog %s: unexpected argument %q\n", sub, pos[0])
-		return 1
+		return reportUsage(stderr, "catalog "+sub, fmt.Errorf("unexpected argument %q", pos[0]))
 	}
 	spec, err := sf.spec(env)
 	if err == nil && sub == "rebuild" && dataDir == "" {
-		err = errors.New("--data-dir (or JAGAD_DATA_DIR) is required")
+		err = usagef("--data-dir (or JAGAD_DATA_DIR) is required")
 	}
 	var st storage.Store
 	if err == nil {
@@ -323,10 +350,9 @@ func runCatalog(args []string, stdout, stderr io.Writer, env func(string) (strin
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "jagad catalog %s: %v\n", sub, err)
-		return 1
+		return failOrUsage(stderr, "catalog "+sub, err)
 	}
-	return 0
+	return exitOK
 }
 
 func catalogList(ctx context.Context, st storage.Store, stdout, stderr io.Writer) error {

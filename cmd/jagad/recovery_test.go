@@ -252,7 +252,7 @@ func TestDisasterRecoveryCLI(t *testing.T) {
 			{"catalog"},
 			{"catalog", "rebuild", "--storage-type", "local", "--path", f.dir},
 		} {
-			if code, _, errOut := runCLI(t, nil, args...); code != 1 || errOut == "" {
+			if code, _, errOut := runCLI(t, nil, args...); code != 2 || errOut == "" {
 				t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 			}
 		}

@@ -31,14 +31,17 @@ const shutdownGrace = 30 * time.Second
 
 func runServe(args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
 	c, err := parseServeFlags(args, stderr, env)
-	if err != nil {
-		fmt.Fprintf(stderr, "jagad serve: %v\n", err)
-		return 1
+	var help helpRequest
+	switch {
+	case errors.As(err, &help):
+		help.print(stdout)
+		return exitOK
+	case err != nil:
+		return reportUsage(stderr, "serve", err)
 	}
 	log, err := newLogger(stdout, c.logLevel, c.logFormat)
 	if err != nil {
-		fmt.Fprintf(stderr, "jagad serve: %v\n", err)
-		return 1
+		return reportUsage(stderr, "serve", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -173,7 +176,8 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 		store.Close()
 		return nil, err
 	}
-	if err := api.SeedAdmin(store, c.adminUser, c.adminPass, log); err != nil {
+	if err := api.SeedAdmin(store, api.AdminSeed{User: c.adminUser, Pass: c.adminPass,
+		PasswordFile: filepath.Join(c.dataDir, api.AdminPasswordFile)}, log); err != nil {
 		return fail(fmt.Errorf("seed admin: %w", err))
 	}
 	reg := prometheus.NewRegistry()
@@ -267,8 +271,9 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 			}
 			return d.store.Ping()
 		},
-		Health:    d.health,
-		AdminUser: c.adminUser, AdminPass: c.adminPass,
+		Health: d.health,
+		// The admin account was seeded in start (AdminUser/AdminPass stay
+		// empty here, so nothing is seeded or warned about twice).
 		TLS: c.tlsCert != "", TrustedProxies: c.trustedProxies,
 	}
 	if d.rec != nil {

@@ -32,10 +32,14 @@ puts the secret in the process list.
   -o, --output FILE write the plaintext to a temporary file beside FILE and
                    rename it to FILE only after the final chunk verified;
                    the temporary file is removed on failure
+  -h, --help       show this help
 
 Output to stdout is streamed: on failure (exit 1) what was written is
 incomplete and must be discarded. Write to a temporary file (or use -o) and
 keep it only when the exit status is 0.
+
+Exit status: 0 the whole object verified and was written, 1 failure,
+2 usage error.
 `
 
 type decryptArgs struct {
@@ -43,10 +47,10 @@ type decryptArgs struct {
 	identities                  []string
 }
 
-func parseDecryptArgs(args []string, stderr io.Writer) (*decryptArgs, int, bool) {
+func parseDecryptArgs(args []string, stdout, stderr io.Writer) (*decryptArgs, int, bool) {
 	fs := flag.NewFlagSet("decrypt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, decryptUsage) }
+	fs.Usage = func() {}
 	a := &decryptArgs{}
 	fs.StringVar(&a.key, "key", "", "")
 	fs.StringVar(&a.keyFile, "key-file", "", "")
@@ -59,13 +63,15 @@ func parseDecryptArgs(args []string, stderr io.Writer) (*decryptArgs, int, bool)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, decryptUsage)
 			return nil, 0, false
 		}
-		return nil, 1, false
+		fmt.Fprintln(stderr, "Run 'jagad decrypt --help' for usage.")
+		return nil, 2, false
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "jagad decrypt: unexpected argument %q (use -i FILE or stdin)\n", fs.Arg(0))
-		return nil, 1, false
+		fmt.Fprintf(stderr, "jagad decrypt: unexpected argument %q (use -i FILE or stdin)\nRun 'jagad decrypt --help' for usage.\n", fs.Arg(0))
+		return nil, 2, false
 	}
 	return a, 0, true
 }
@@ -73,7 +79,7 @@ func parseDecryptArgs(args []string, stderr io.Writer) (*decryptArgs, int, bool)
 // RunDecrypt implements "jagad decrypt". It returns the process exit code:
 // 0 only when the whole object verified and was written.
 func RunDecrypt(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	a, code, ok := parseDecryptArgs(args, stderr)
+	a, code, ok := parseDecryptArgs(args, stdout, stderr)
 	if !ok {
 		return code
 	}

@@ -21,26 +21,32 @@ encryption keyring (jagad.yaml encryption.keys[].key, or JAGAD_ENCRYPTION_KEY).
               The recipient is also printed to stderr.
   -o FILE     write to FILE (created with mode 0600; never overwritten)
               instead of stdout.
+  -h, --help  show this help
+
+Exit status: 0 success, 1 failure, 2 usage error.
 `
 
-// RunKeygen implements "jagad keygen". It returns the process exit code.
+// RunKeygen implements "jagad keygen". It returns the process exit code:
+// 0 success (--help included), 1 failure, 2 usage error.
 func RunKeygen(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, keygenUsage) }
+	fs.Usage = func() {}
 	withAge := fs.Bool("age", false, "")
 	var output string
 	fs.StringVar(&output, "o", "", "")
 	fs.StringVar(&output, "output", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, keygenUsage)
 			return 0
 		}
-		return 1
+		fmt.Fprintln(stderr, "Run 'jagad keygen --help' for usage.")
+		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "jagad keygen: unexpected argument %q\n", fs.Arg(0))
-		return 1
+		fmt.Fprintf(stderr, "jagad keygen: unexpected argument %q\nRun 'jagad keygen --help' for usage.\n", fs.Arg(0))
+		return 2
 	}
 	text, recipient, err := keygenText(*withAge)
 	if err != nil {

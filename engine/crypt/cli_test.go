@@ -59,11 +59,11 @@ func TestRunKeygen(t *testing.T) {
 		t.Fatalf("recipient %s not printed: stdout %q stderr %q", recipient, out.String(), errOut.String())
 	}
 
-	if code := RunKeygen([]string{"extra"}, &out, &errOut); code != 1 {
-		t.Fatalf("positional argument: exit %d, want 1", code)
+	if code := RunKeygen([]string{"extra"}, &out, &errOut); code != 2 {
+		t.Fatalf("positional argument: exit %d, want 2 (usage error)", code)
 	}
-	if code := RunKeygen([]string{"--nope"}, &out, &errOut); code != 1 {
-		t.Fatalf("unknown flag: exit %d, want 1", code)
+	if code := RunKeygen([]string{"--nope"}, &out, &errOut); code != 2 {
+		t.Fatalf("unknown flag: exit %d, want 2 (usage error)", code)
 	}
 }
 
@@ -133,25 +133,30 @@ func TestRunDecryptFailures(t *testing.T) {
 		env     func(string) (string, bool)
 		obj     []byte
 		wantMsg string
+		usage   bool // a usage error: exit 2, not 1
 	}{
-		{"wrong key", []string{"--key-file", writeFile(t, "k", wrong)}, noEnv, obj, "wrong decryption key"},
-		{"wrong env key", nil, envWith(EnvKey, wrong), obj, "wrong decryption key"},
-		{"truncated", []string{"--key", raw}, noEnv, obj[:len(obj)-chunkSize], "corrupt"},
-		{"trailing", []string{"--key", raw}, noEnv, append(bytes.Clone(obj), 'x'), "corrupt"},
-		{"no key", nil, noEnv, obj, "no key"},
-		{"both key flags", []string{"--key", raw, "--key-file", "x"}, noEnv, obj, "mutually exclusive"},
-		{"missing key file", []string{"--key-file", "/nonexistent/key"}, noEnv, obj, "key file"},
-		{"bad identity file", []string{"--identity", writeFile(t, "id", "not an identity\n")}, noEnv, obj, "identity"},
+		{"wrong key", []string{"--key-file", writeFile(t, "k", wrong)}, noEnv, obj, "wrong decryption key", false},
+		{"wrong env key", nil, envWith(EnvKey, wrong), obj, "wrong decryption key", false},
+		{"truncated", []string{"--key", raw}, noEnv, obj[:len(obj)-chunkSize], "corrupt", false},
+		{"trailing", []string{"--key", raw}, noEnv, append(bytes.Clone(obj), 'x'), "corrupt", false},
+		{"no key", nil, noEnv, obj, "no key", false},
+		{"both key flags", []string{"--key", raw, "--key-file", "x"}, noEnv, obj, "mutually exclusive", false},
+		{"missing key file", []string{"--key-file", "/nonexistent/key"}, noEnv, obj, "key file", false},
+		{"bad identity file", []string{"--identity", writeFile(t, "id", "not an identity\n")}, noEnv, obj, "identity", false},
 		{"identity without recovery stanza", []string{"--identity", writeFile(t, "id",
-			mustIdentity(t).String())}, noEnv, obj, `"k1"`},
-		{"not encrypted", []string{"--key", raw}, noEnv, []byte("-- MariaDB dump\n"), "not a jagad"},
-		{"positional", []string{"file.jgd"}, noEnv, obj, "unexpected argument"},
+			mustIdentity(t).String())}, noEnv, obj, `"k1"`, false},
+		{"not encrypted", []string{"--key", raw}, noEnv, []byte("-- MariaDB dump\n"), "not a jagad", false},
+		{"positional", []string{"file.jgd"}, noEnv, obj, "unexpected argument", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if code := RunDecrypt(tt.args, bytes.NewReader(tt.obj), &out, &errOut, tt.env); code != 1 {
-				t.Fatalf("exit %d, want 1", code)
+			want := 1
+			if tt.usage {
+				want = 2
+			}
+			if code := RunDecrypt(tt.args, bytes.NewReader(tt.obj), &out, &errOut, tt.env); code != want {
+				t.Fatalf("exit %d, want %d", code, want)
 			}
 			msg := errOut.String()
 			if !strings.Contains(msg, tt.wantMsg) {
