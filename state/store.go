@@ -32,7 +32,7 @@ type Options struct {
 	// the disk fills).
 	MinFreeBytes int64
 	// SpaceCheckInterval is how often free space is read in the background
-	// (0: 5 s). Near the floor every Update reads it as well.
+	// for metrics, logs and GC (0: 5 s). Every Update reads it as well.
 	SpaceCheckInterval time.Duration
 
 	freeSpace func(dir string) (uint64, error) // tests; nil: statfs
