@@ -45,6 +45,9 @@ func open(opts Options, migrations []migration) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, log: logger, now: now, seal: seal, feed: newFeed(), space: space}
+	if !opts.InMemory {
+		s.badgerDir = filepath.Join(opts.Dir, "badger")
+	}
 	if err := s.prepare(migrations); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store: %w", err)

@@ -134,6 +134,24 @@ func (g *spaceGuard) canOpen(badgerDir string) error {
 		g.dir, mib(g.free), mib(need), ErrNoSpace)
 }
 
+// canClose returns an error when Badger has no room to close: Close flushes
+// the memtable to a level-0 table, and a flush that runs out of space is
+// SIGBUS. The store is then left open; its write-ahead log was synced on
+// every commit and is replayed at the next start.
+func (g *spaceGuard) canClose(badgerDir string) error {
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.refreshLocked()
+	if need := memtableBytes(badgerDir) + openSlack; g.free < need {
+		return fmt.Errorf("data dir %s has %s free, Badger needs %s to flush its memtable on close; left unclosed, its write-ahead log is replayed at the next start: %w",
+			g.dir, mib(g.free), mib(need), ErrNoSpace)
+	}
+	return nil
+}
+
 // memtableBytes is the space the .mem files of dir occupy on disk.
 func memtableBytes(dir string) uint64 {
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.mem"))

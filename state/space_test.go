@@ -197,7 +197,12 @@ func TestOpenBelowFloor(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open an existing store below the floor: %v", err)
 	}
-	defer s.Close()
+	defer func() {
+		disk.free.Store(1 << 40) // room to close
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	mustView(t, s, func(tx *Tx) error {
 		_, err := Get[Connection](tx, "conn_old")
 		return err

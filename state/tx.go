@@ -36,6 +36,8 @@ type Store struct {
 	feed   *feed
 	space  *spaceGuard // nil: in memory or no guard
 	closed atomic.Bool
+	// badgerDir is where Badger's files are ("" in memory).
+	badgerDir string
 	// writeMu serialises read-write transactions. Every backup write also
 	// updates the one stats record, so concurrent writers would otherwise
 	// conflict on it; in one process a lock is cheaper and cannot run out
@@ -66,6 +68,9 @@ type Change struct{}
 
 // Close stops the value-log GC and closes Badger. Later calls return the
 // first call's result. Subscriber channels are left open (never signalled).
+// When the data dir has no room for Badger's closing flush, Badger is left
+// open (the process is expected to exit) and Close returns an error wrapping
+// ErrNoSpace.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
@@ -73,6 +78,10 @@ func (s *Store) Close() error {
 		if s.stopGC != nil {
 			close(s.stopGC)
 			<-s.gcDone
+		}
+		if err := s.space.canClose(s.badgerDir); err != nil {
+			s.closeErr = fmt.Errorf("close store: %w", err)
+			return
 		}
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("close store: %w", err)
