@@ -51,6 +51,10 @@ var statusOf = map[apierr.Code]int{
 	apierr.CodeUnavailable:     http.StatusServiceUnavailable,
 	apierr.CodeUpstream:        http.StatusBadGateway,
 	apierr.CodeInternal:        http.StatusInternalServerError,
+
+	// The data dir is below its free-space floor: 507, not 503, because the
+	// server is up and serving reads; only storing is impossible.
+	apierr.CodeInsufficientStorage: http.StatusInsufficientStorage,
 }
 
 // wrap turns a handlerFunc into an httprouter.Handle: body limit, auth, CSRF,

@@ -27,7 +27,13 @@ func (s *Store) gcLoop(interval time.Duration) {
 }
 
 // runGC rewrites value-log files until Badger finds none worth rewriting.
+// It does not run below the free-space floor: a rewrite writes a new
+// value-log file before it frees the old one.
 func (s *Store) runGC() {
+	if s.space.isLow() {
+		s.log.Debug("value log gc skipped: data dir below its free-space floor")
+		return
+	}
 	for rewrites := 0; ; rewrites++ {
 		select {
 		case <-s.stopGC:

@@ -40,15 +40,19 @@ func open(opts Options, migrations []migration) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db, err := openBadger(opts, logger)
+	db, space, err := openBadger(opts, logger, now)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, log: logger, now: now, seal: seal, feed: newFeed()}
+	s := &Store{db: db, log: logger, now: now, seal: seal, feed: newFeed(), space: space}
+	if !opts.InMemory {
+		s.badgerDir = filepath.Join(opts.Dir, "badger")
+	}
 	if err := s.prepare(migrations); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	space.start()
 	if interval := gcInterval(opts); interval > 0 {
 		s.stopGC = make(chan struct{})
 		s.gcDone = make(chan struct{})
@@ -68,15 +72,17 @@ func gcInterval(opts Options) time.Duration {
 	}
 }
 
-func openBadger(opts Options, logger *slog.Logger) (*badger.DB, error) {
+// openBadger opens Badger and the free-space guard of its data dir (nil
+// when in memory or turned off).
+func openBadger(opts Options, logger *slog.Logger, now func() time.Time) (*badger.DB, *spaceGuard, error) {
 	dir := ""
 	if !opts.InMemory {
 		if opts.Dir == "" {
-			return nil, fmt.Errorf("open store: no data dir given")
+			return nil, nil, fmt.Errorf("open store: no data dir given")
 		}
 		dir = filepath.Join(opts.Dir, "badger")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
+			return nil, nil, fmt.Errorf("open store: %w", err)
 		}
 	}
 	bopts := badger.DefaultOptions(dir).
@@ -86,12 +92,16 @@ func openBadger(opts Options, logger *slog.Logger) (*badger.DB, error) {
 		WithMetricsEnabled(false).
 		WithNumCompactors(2).
 		WithBlockCacheSize(32 << 20)
+	space := newSpaceGuard(opts, bopts, logger, now)
+	if err := space.canOpen(dir); err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
 	db, err := badger.Open(bopts)
 	if err != nil {
 		if strings.Contains(err.Error(), badgerLockMessage) {
-			return nil, fmt.Errorf("open store: %w: %s (is another jagad running with this data dir?)", ErrLocked, dir)
+			return nil, nil, fmt.Errorf("open store: %w: %s (is another jagad running with this data dir?)", ErrLocked, dir)
 		}
-		return nil, fmt.Errorf("open store %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	return db, nil
+	return db, space, nil
 }

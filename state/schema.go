@@ -31,17 +31,25 @@ func defaultMigrations() []migration {
 }
 
 // prepare checks the master key and brings the schema up to date.
+// Below the free-space floor it runs read-only: a data dir that needs no
+// write (neither new nor due a migration) opens, one that does is refused.
 func (s *Store) prepare(migrations []migration) error {
-	err := s.db.Update(func(txn *badger.Txn) error {
+	fn := func(txn *badger.Txn) error {
 		if err := s.checkMasterKey(txn); err != nil {
 			return err
 		}
 		return migrate(txn, migrations)
-	})
-	if err != nil {
-		return err
 	}
-	return nil
+	if s.space.isLow() {
+		err := s.db.View(fn)
+		if !errors.Is(err, badger.ErrReadOnlyTxn) {
+			return err
+		}
+		if err := s.space.admit(); err != nil {
+			return err
+		}
+	}
+	return s.db.Update(fn)
 }
 
 // migrate runs the migrations from the stored version to the current one

@@ -24,6 +24,18 @@ type Options struct {
 	InMemory   bool         // tests
 	GCInterval time.Duration
 	Now        func() time.Time // nil: time.Now
+
+	// MinFreeBytes is the free space of Dir's file system below which
+	// read-write transactions are refused (ErrNoSpace) and reads go on.
+	// 0: max(64 MiB, 2 × Badger's memtable size), the room Badger needs to
+	// flush a memtable; < 0: no guard (the store may then die of SIGBUS when
+	// the disk fills).
+	MinFreeBytes int64
+	// SpaceCheckInterval is how often free space is read in the background
+	// for metrics, logs and GC (0: 5 s). Every Update reads it as well.
+	SpaceCheckInterval time.Duration
+
+	freeSpace func(dir string) (uint64, error) // tests; nil: statfs
 }
 
 // BackupQuery selects backups through the secondary indexes, newest first.

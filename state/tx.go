@@ -34,7 +34,10 @@ type Store struct {
 	now    func() time.Time
 	seal   *sealer
 	feed   *feed
+	space  *spaceGuard // nil: in memory or no guard
 	closed atomic.Bool
+	// badgerDir is where Badger's files are ("" in memory).
+	badgerDir string
 	// writeMu serialises read-write transactions. Every backup write also
 	// updates the one stats record, so concurrent writers would otherwise
 	// conflict on it; in one process a lock is cheaper and cannot run out
@@ -65,12 +68,20 @@ type Change struct{}
 
 // Close stops the value-log GC and closes Badger. Later calls return the
 // first call's result. Subscriber channels are left open (never signalled).
+// When the data dir has no room for Badger's closing flush, Badger is left
+// open (the process is expected to exit) and Close returns an error wrapping
+// ErrNoSpace.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		s.space.close()
 		if s.stopGC != nil {
 			close(s.stopGC)
 			<-s.gcDone
+		}
+		if err := s.space.canClose(s.badgerDir); err != nil {
+			s.closeErr = fmt.Errorf("close store: %w", err)
+			return
 		}
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("close store: %w", err)
@@ -103,7 +114,9 @@ func (s *Store) View(fn func(*Tx) error) error {
 
 // Update runs fn in one read-write Badger transaction and commits it
 // atomically; on conflict it retries fn. After a successful commit,
-// subscribers of the touched kinds are notified.
+// subscribers of the touched kinds are notified. While the data dir is below
+// its free-space floor, Update refuses to run fn and returns an error
+// wrapping ErrNoSpace (an apierr insufficient_storage error).
 //
 // Read-write transactions run one at a time, so fn must be quick and must
 // not call Update itself (it would deadlock). fn may still run more than
@@ -115,7 +128,13 @@ func (s *Store) Update(fn func(*Tx) error) error {
 			return ErrClosed
 		}
 		s.writeMu.Lock()
-		touched, err := s.updateOnce(fn)
+		// Checked under writeMu: writes run one at a time, so no other
+		// write lands between the check and this commit.
+		err := s.space.admit()
+		var touched map[Kind]struct{}
+		if err == nil {
+			touched, err = s.updateOnce(fn)
+		}
 		s.writeMu.Unlock()
 		if errors.Is(err, badger.ErrConflict) && attempt < updateAttempts {
 			// Jitter so that two writers that keep colliding drift apart.

@@ -25,6 +25,10 @@ const (
 	CodeUnavailable     Code = "unavailable"
 	CodeUpstream        Code = "upstream" // a server Jagad talks to failed (502)
 	CodeInternal        Code = "internal"
+
+	// CodeInsufficientStorage: the server cannot store what the request
+	// writes (its data dir is full) but serves reads (507).
+	CodeInsufficientStorage Code = "insufficient_storage"
 )
 
 // Error is a classified error. Message is shown to API clients, so it must

@@ -28,6 +28,7 @@ type serveConfig struct {
 	tlsKey        string
 	// trustedProxies are reverse proxies whose X-Forwarded-For is believed.
 	trustedProxies []netip.Prefix
+	minFreeBytes   int64 // state.Options.MinFreeBytes
 
 	hooks serveHooks // tests only
 }
@@ -77,6 +78,7 @@ func parseServeFlags(args []string, _ io.Writer, env func(string) (string, bool)
 	fs.StringVar(&c.tlsKey, "tls-key", envOr(env, "JAGAD_TLS_KEY", ""), "TLS key file")
 	proxies := fs.String("trusted-proxies", envOr(env, "JAGAD_TRUSTED_PROXIES", ""),
 		"comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed")
+	minFree := fs.String("min-free-space", envOr(env, "JAGAD_MIN_FREE_SPACE", ""), minFreeHelp)
 	if err := parseQuiet(fs, args, serveHead); err != nil {
 		return nil, err // a helpRequest or a usageError
 	}
@@ -89,6 +91,9 @@ func parseServeFlags(args []string, _ io.Writer, env func(string) (string, bool)
 	var err error
 	if c.trustedProxies, err = api.ParseTrustedProxies(*proxies); err != nil {
 		return nil, usageError{fmt.Errorf("--trusted-proxies: %w", err)}
+	}
+	if c.minFreeBytes, err = parseMinFree(*minFree); err != nil {
+		return nil, usageError{fmt.Errorf("--min-free-space %q: %w", *minFree, err)}
 	}
 	// Secrets come only from the environment: flags would show in ps.
 	c.adminPass = envOr(env, "JAGAD_ADMIN_PASS", "")

@@ -167,7 +167,7 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 		log.Warn("JAGAD_MASTER_KEY is not set: generated a master key into the data dir; back it up with the data dir, or set JAGAD_MASTER_KEY",
 			"path", filepath.Join(c.dataDir, "master.key"))
 	}
-	store, err := state.Open(state.Options{Dir: c.dataDir, MasterKey: key, Logger: log})
+	store, err := state.Open(state.Options{Dir: c.dataDir, MasterKey: key, Logger: log, MinFreeBytes: c.minFreeBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +185,9 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "jagad_build_info", Help: "Jagad build: version and commit."}, []string{"version", "commit"})
 	buildInfo.WithLabelValues(version, commit).Set(1)
 	reg.MustRegister(buildInfo)
+	if err := store.RegisterSpaceMetrics(reg); err != nil {
+		return fail(err)
+	}
 	d.registry = reg
 
 	eng, err := engine.New(engine.Options{Store: store, Logger: log, Registerer: reg, Keys: d.keys.keyring, Version: version})
