@@ -21,9 +21,9 @@ import (
 // is a deterministic stream, so a prefix of the document that ends after
 // the offending token fails with exactly the same error, and a prefix that
 // ends before it does not. The shortest such prefix ends on the offending
-// token's first character. It is found by bisection, first over lines, then
-// over the characters of the line found: about log2(lines)+log2(width)
-// parses of a prefix, only when the file is already rejected.
+// token's first character. It is found by galloping from yaml.v3's line and
+// bisecting, first over lines, then over the characters of the line found:
+// a few parses of a prefix, only when the file is already rejected.
 //
 // Errors that happen at the end of the input (an unclosed quote or flow
 // collection) fail the same way for every prefix after their opener, so the
@@ -32,8 +32,9 @@ import (
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // maxSyntaxSearch bounds the size of a document whose syntax error position
-// is searched; larger ones get yaml.v3's line only.
-const maxSyntaxSearch = 4 << 20
+// is searched (each step parses a prefix: a search costs about 10 to 40
+// parses); larger ones get yaml.v3's line only.
+const maxSyntaxSearch = 256 << 10
 
 // reportSyntax reports the YAML syntax error err of data at the position of
 // the offending token.
@@ -87,13 +88,20 @@ func locateSyntaxError(data []byte, want string, reported int) syntaxPos {
 		withClosers := func(p []byte) bool {
 			return fails(p) && fails(append(p[:len(p):len(p)], closers...))
 		}
-		if withClosers(data) {
+		closed := withClosers(data)
+		if closed {
 			pos = shortestFailing(data, reported, withClosers)
 		}
 		// yaml.v3 names a parser error by the 0-based line of its
 		// context: here the line of the collection's opener.
-		if o := findOpener(data, reported+1, pos, opener); o.line > 0 {
+		o := findOpener(data, reported+1, pos, opener)
+		switch {
+		case o.line == 0:
+		case closed:
 			pos.opener = &o
+		default: // nothing breaks the collection: it is never closed
+			o.opener = &o
+			pos = o
 		}
 		return pos
 	}
@@ -117,6 +125,15 @@ func shortestFailing(data []byte, reported int, fails func([]byte) bool) syntaxP
 		return len(data)
 	}
 	lo, hi := max(reported-2, 0), len(starts)-1
+	// The offending line is usually a few lines after the reported one:
+	// gallop from there before bisecting.
+	for step := 1; lo+step-1 < hi; step *= 2 {
+		if fails(data[:lineEnd(lo+step-1)]) {
+			hi = lo + step - 1
+			break
+		}
+		lo += step
+	}
 	for lo < hi { // smallest 0-based line whose prefix through it fails
 		mid := (lo + hi) / 2
 		if fails(data[:lineEnd(mid)]) {
@@ -248,6 +265,8 @@ func syntaxHint(data []byte, problem string, pos syntaxPos) string {
 		return " (a tab: YAML indents with spaces only)"
 	case (pos.char == '"' || pos.char == '\'') && problem == "found unexpected end of stream":
 		return " (this quote is never closed)"
+	case pos.opener != nil && pos.opener.offset == pos.offset:
+		return fmt.Sprintf(" (this %q is never closed)", pos.char)
 	case pos.opener != nil && pos.opener.line < pos.line:
 		return fmt.Sprintf(" (in the %q opened at %d:%d: is it closed?)", pos.opener.char, pos.opener.line, pos.opener.col)
 	case pos.opener != nil:
