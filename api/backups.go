@@ -191,8 +191,8 @@ func (s *server) createBackup(r *http.Request, _ httprouter.Params) (any, error)
 	if req.BackupType == "" {
 		req.BackupType = config.DefaultBackupType
 	}
-	if req.BackupType != "full" && req.BackupType != "incremental" {
-		return nil, fieldErr("backup_type", "want full or incremental")
+	if err := config.CheckBackupType(req.BackupType); err != nil {
+		return nil, fieldErr("backup_type", "%s", err.Error())
 	}
 	err := s.store.View(func(tx *state.Tx) error {
 		return checkRefs(tx, refs{connection: req.ConnectionID, database: req.DatabaseID, schedule: req.ScheduleID,

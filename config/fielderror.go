@@ -40,7 +40,8 @@ const maxNameLen = 100
 
 // CheckName checks a resource name: non-empty, at most 100 characters, and
 // usable inside an object key (no '/', '\', "..", control characters, no
-// leading '.', no leading or trailing space).
+// leading '.', no leading or trailing space), and free of invisible and
+// bidirectional control characters.
 func CheckName(name string) error {
 	if name == "" {
 		return fmt.Errorf("is required")
@@ -48,7 +49,10 @@ func CheckName(name string) error {
 	if len(name) > maxNameLen {
 		return fmt.Errorf("must be at most %d characters", maxNameLen)
 	}
-	return checkKeySafe(name)
+	if err := checkKeySafe(name); err != nil {
+		return err
+	}
+	return checkVisible(name) // names.go
 }
 
 // checkKeySafe checks that s can be one segment of an object key.

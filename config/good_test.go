@@ -124,7 +124,7 @@ func TestGoodEveryKind(t *testing.T) {
 		t.Errorf("gcs endpoint = %q", f.Storage[2].Endpoint)
 	}
 	incr := f.Schedules[1]
-	if incr.BackupType != "incremental" || incr.Database != "app" || incr.CronExpr != "@hourly" ||
+	if incr.BackupType != "full" || incr.Database != "app" || incr.CronExpr != "@hourly" ||
 		incr.RestoreTest.Every != 1 || incr.KeepWithin.Std() != 30*24*time.Hour {
 		t.Errorf("merged schedule = %+v (restore_test %+v)", incr, incr.RestoreTest)
 	}

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
-	"strconv"
 
 	"gopkg.in/yaml.v3"
 )
@@ -89,8 +87,6 @@ func Parse(filename string, data []byte, opts Options) (f *File, rep *Report) {
 	return f, rep
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // parseYAML parses exactly one YAML document and returns its root node, or
 // nil after reporting why not.
 func parseYAML(data []byte, rep *Report) *yaml.Node {
@@ -101,7 +97,7 @@ func parseYAML(data []byte, rep *Report) *yaml.Node {
 			rep.errorf(1, 1, "empty file: missing version: %d", Version)
 			return nil
 		}
-		reportSyntax(rep, err)
+		reportSyntax(rep, data, err)
 		return nil
 	}
 	var extra yaml.Node
@@ -109,7 +105,7 @@ func parseYAML(data []byte, rep *Report) *yaml.Node {
 	case err == nil:
 		rep.errorf(extra.Line, extra.Column, "a second YAML document (---): the file must hold exactly one")
 	case !errors.Is(err, io.EOF):
-		reportSyntax(rep, err)
+		reportSyntax(rep, data, err)
 	}
 	if len(doc.Content) == 0 {
 		rep.errorf(1, 1, "empty document: missing version: %d", Version)
@@ -125,21 +121,4 @@ func parseYAML(data []byte, rep *Report) *yaml.Node {
 		return nil
 	}
 	return root
-}
-
-func reportSyntax(rep *Report, err error) {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		rep.errorf(line, 1, "YAML syntax error: %s", m[2])
-		return
-	}
-	rep.errorf(1, 1, "YAML syntax error: %s", trimYAMLPrefix(msg))
-}
-
-func trimYAMLPrefix(s string) string {
-	if len(s) > 6 && s[:6] == "yaml: " {
-		return s[6:]
-	}
-	return s
 }

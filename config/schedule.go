@@ -1,10 +1,27 @@
 package config
 
 import (
+	"fmt"
 	"strconv"
 )
 
-var backupTypes = []string{"full", "incremental"}
+// backupTypes are the backup types a schedule or a one-shot backup may
+// declare. "incremental" stays a known type of backup records (stats count
+// it, retention keeps the fulls incrementals need) but cannot be declared
+// until physical backups (pgBackRest, XtraBackup, Mariabackup) are run.
+var backupTypes = []string{"full"}
+
+// CheckBackupType checks a declared backup type: a schedule's backup_type
+// and POST /api/backups's. "" is the caller's to default.
+func CheckBackupType(t string) error {
+	if t == "incremental" {
+		return fmt.Errorf(`"incremental" is not supported yet: it needs physical backups (pgBackRest, XtraBackup, Mariabackup), which this build does not run; the supported backup_type is "full" (a logical dump of the whole database)`)
+	}
+	if !oneOf(t, backupTypes...) {
+		return fmt.Errorf("%s", enumError(t, backupTypes...))
+	}
+	return nil
+}
 
 // ValidateSchedule checks the fields of s on their own; whether its
 // connection, storage, notifications and restore_test connection exist is
@@ -15,9 +32,7 @@ func ValidateSchedule(s Schedule) []FieldError {
 	errs.addErr("name", CheckName(s.Name))
 	errs.addErr("connection", refName(s.Connection, true))
 	errs.addErr("database", CheckDatabaseName(s.Database))
-	if !oneOf(s.BackupType, backupTypes...) {
-		errs.add("backup_type", "%s", enumError(s.BackupType, backupTypes...))
-	}
+	errs.addErr("backup_type", CheckBackupType(s.BackupType))
 	if _, err := ParseCron(s.CronExpr, nil); err != nil {
 		errs.addErr("cron_expr", err)
 	}
