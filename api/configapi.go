@@ -57,7 +57,10 @@ type overrideView struct {
 }
 
 // configPlan diffs a jagad.yaml document (the body, at most 1 MiB) against
-// the current state; nothing is applied.
+// the current state; nothing is applied. The planner resolves ${VAR} as the
+// daemon would but never returns a resolved value, and refuses ${file:...}
+// (400): whoever may post a plan must not read the daemon's files or
+// environment through it. Diagnostics name the document jagad.yaml.
 func (s *server) configPlan(r *http.Request, _ httprouter.Params) (any, error) {
 	if s.config == nil {
 		return nil, apierr.Conflict(noConfigFile)

@@ -141,7 +141,7 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (text, tag string, ok 
 	m := fieldMeta{line: n.Line, col: n.Column}
 	text, tag = n.Value, n.ShortTag()
 	if tag != "!!binary" && strings.Contains(text, "$") {
-		res, err := d.exp.expand(text)
+		res, err := d.exp.expandField(path, text)
 		if err != nil {
 			d.meta[path] = m
 			d.fail(n, path, "%s: %v", path, err)

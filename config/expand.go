@@ -13,6 +13,11 @@ type expander struct {
 	lookupEnv func(string) (string, bool)
 	readFile  func(string) ([]byte, error)
 	dir       string // relative ${file:...} paths are relative to the config file's directory
+	// denyFiles refuses ${file:...}: a document posted for planning must
+	// not make the daemon read its own files.
+	denyFiles bool
+	// rec, when set, records every expanded field (see Expansions).
+	rec *Expansions
 }
 
 // expansion is the result of expanding one scalar.
@@ -20,6 +25,19 @@ type expansion struct {
 	value      string
 	hasRef     bool     // the value contained at least one ${...} reference
 	unresolved []string // one description per reference that could not be resolved
+	// secrets are the values that came from the environment or a file,
+	// with the reference that produced them (defaults are not secrets:
+	// they are written in the file).
+	secrets []secretValue
+}
+
+// expandField expands the scalar at path and records the expansion.
+func (e *expander) expandField(path, s string) (expansion, error) {
+	res, err := e.expand(s)
+	if err == nil && res.hasRef {
+		e.rec.add(path, s, res)
+	}
+	return res, err
 }
 
 // expand expands s. A syntax error (unterminated reference, bad variable
@@ -52,13 +70,16 @@ func (e *expander) expand(s string) (expansion, error) {
 			return expansion{}, errors.New("unterminated ${ reference (write $$ for a literal $)")
 		}
 		ref := s[i+2 : i+2+end]
-		val, ok, desc, err := e.resolve(ref)
+		val, ok, secret, desc, err := e.resolve(ref)
 		if err != nil {
 			return expansion{}, err
 		}
 		res.hasRef = true
 		if !ok {
 			res.unresolved = append(res.unresolved, desc)
+		}
+		if secret && val != "" {
+			res.secrets = append(res.secrets, secretValue{ref: "${" + ref + "}", value: val})
 		}
 		b.WriteString(val)
 		i += 2 + end
@@ -67,36 +88,41 @@ func (e *expander) expand(s string) (expansion, error) {
 	return res, nil
 }
 
-// resolve resolves the inside of one ${...}.
-func (e *expander) resolve(ref string) (val string, ok bool, desc string, err error) {
+// resolve resolves the inside of one ${...}. secret tells that the value
+// came from the environment or a file, not from a default in the reference.
+func (e *expander) resolve(ref string) (val string, ok, secret bool, desc string, err error) {
 	if path, isFile := strings.CutPrefix(ref, "file:"); isFile {
+		if e.denyFiles {
+			return "", false, false, "", errors.New("${file:...} is refused in a document posted for planning: " +
+				"the daemon would read its own files for the requester (use ${VAR}; the daemon's own config file may use ${file:...})")
+		}
 		if path == "" {
-			return "", false, "", errors.New("empty path in ${file:}")
+			return "", false, false, "", errors.New("empty path in ${file:}")
 		}
 		if !filepath.IsAbs(path) && e.dir != "" {
 			path = filepath.Join(e.dir, path)
 		}
 		data, rerr := e.readFile(path)
 		if rerr != nil {
-			return "", false, fmt.Sprintf("cannot read file %s: %s", path, errorReason(rerr)), nil
+			return "", false, false, fmt.Sprintf("cannot read file %s: %s", path, errorReason(rerr)), nil
 		}
-		return strings.TrimRight(string(data), "\r\n"), true, "", nil
+		return strings.TrimRight(string(data), "\r\n"), true, true, "", nil
 	}
 	name, def, hasDef := strings.Cut(ref, ":-")
 	if !validVarName(name) {
-		return "", false, "", fmt.Errorf("invalid variable name %q in ${...}", name)
+		return "", false, false, "", fmt.Errorf("invalid variable name %q in ${...}", name)
 	}
 	v, set := e.lookupEnv(name)
 	if set && v != "" {
-		return v, true, "", nil
+		return v, true, true, "", nil
 	}
 	if hasDef {
-		return def, true, "", nil
+		return def, true, false, "", nil
 	}
 	if set {
-		return "", true, "", nil
+		return "", true, false, "", nil
 	}
-	return "", false, fmt.Sprintf("environment variable %s is not set", name), nil
+	return "", false, false, fmt.Sprintf("environment variable %s is not set", name), nil
 }
 
 // errorReason shortens an I/O error to its cause (the path is already named).

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -21,6 +22,9 @@ type Options struct {
 	// ReadFile resolves ${file:/path}; nil means os.ReadFile. A relative path
 	// is relative to the directory of the config file.
 	ReadFile func(string) ([]byte, error)
+	// DenyFileRefs refuses ${file:...} with an error: a document posted for
+	// planning must not make the daemon read its own files for the sender.
+	DenyFileRefs bool
 	// Resolve makes an unresolvable reference an error. Without it (validate
 	// on a laptop) it is a warning naming the variable or file, the value is
 	// left empty, and that field's required/format checks are skipped.
@@ -52,11 +56,15 @@ func Load(path string, opts Options) (*File, *Report) {
 // the file does not declare.
 func Parse(filename string, data []byte, opts Options) (f *File, rep *Report) {
 	rep = &Report{File: filename}
+	x := &Expansions{}
 	defer func() {
 		if r := recover(); r != nil { // a parser bug must not take the daemon down
 			rep.errorf(1, 1, "internal error while parsing: %v", r)
 			f = nil
 		}
+		// No message quotes what a ${...} reference expanded to.
+		x.finish()
+		x.redactReport(rep)
 		rep.sort()
 		if rep.HasErrors() {
 			f = nil
@@ -72,9 +80,11 @@ func Parse(filename string, data []byte, opts Options) (f *File, rep *Report) {
 	if opts.ReadFile == nil {
 		opts.ReadFile = os.ReadFile
 	}
+	exp := &expander{lookupEnv: opts.LookupEnv, readFile: opts.ReadFile, dir: filepath.Dir(filename),
+		denyFiles: opts.DenyFileRefs, rec: x}
 	d := &decoder{
 		rep:       rep,
-		exp:       &expander{lookupEnv: opts.LookupEnv, readFile: opts.ReadFile, dir: filepath.Dir(filename)},
+		exp:       exp,
 		resolve:   opts.Resolve,
 		meta:      map[string]fieldMeta{},
 		fields:    map[reflect.Type]structInfo{},
@@ -82,9 +92,35 @@ func Parse(filename string, data []byte, opts Options) (f *File, rep *Report) {
 	}
 	f = &File{}
 	d.decode(root, reflect.ValueOf(f).Elem(), "", 0)
+	x.finish()
+	x.locate(func(path string) (int, int, bool) {
+		m, ok := d.meta[path]
+		return m.line, m.col, ok
+	}, literalText(root))
+	f.Expansions = x
 	c := &checker{file: f, rep: rep, meta: d.meta}
 	c.run()
 	return f, rep
+}
+
+// literalText joins the text of every scalar of the document with NUL.
+func literalText(root *yaml.Node) string {
+	var b strings.Builder
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if depth > maxDepth {
+			return
+		}
+		if n.Kind == yaml.ScalarNode {
+			b.WriteString(n.Value)
+			b.WriteByte(0)
+		}
+		for _, c := range n.Content {
+			walk(c, depth+1)
+		}
+	}
+	walk(root, 0)
+	return b.String()
 }
 
 // parseYAML parses exactly one YAML document and returns its root node, or

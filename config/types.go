@@ -15,6 +15,10 @@ type File struct {
 	Connections    []Connection   `yaml:"connections"`
 	Notifications  []Notification `yaml:"notifications"`
 	Schedules      []Schedule     `yaml:"schedules"`
+
+	// Expansions records the ${...} references the loader expanded, to
+	// show them instead of their values (see Expansions.Redact).
+	Expansions *Expansions `yaml:"-" json:"-"`
 }
 
 // Server holds daemon options that may live in the file.

@@ -5,11 +5,143 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/state"
 )
+
+// PostedName is the file name in the diagnostics of a document posted for
+// planning (`jagad plan` shows the user's file name in its place).
+const PostedName = "jagad.yaml"
+
+// PlanBytes plans a YAML document against the current store; nothing is
+// applied. It resolves ${VAR} as the daemon does, but refuses ${file:...}
+// (the daemon would read its own files for whoever posts a document), and
+// nothing it returns shows a resolved value: diagnostics quote the
+// reference, a name that came from an expansion is shown as the document
+// writes it, and a pruned record named by an expansion in the daemon's own
+// file is shown as that file writes it.
+func (r *Reconciler) PlanBytes(data []byte) (*Plan, error) {
+	opts := r.loadOptions()
+	opts.DenyFileRefs = true
+	f, rep := config.Parse(PostedName, data, opts)
+	if err := rep.Err(); err != nil {
+		return nil, err
+	}
+	var p *Plan
+	err := r.opts.Store.View(func(tx *state.Tx) error {
+		var err error
+		p, err = r.plan(tx, f)
+		return err
+	})
+	good := r.LastGood()
+	if err != nil {
+		if good != nil {
+			err = good.Expansions.RedactError(err)
+		}
+		return nil, err
+	}
+	if good != nil {
+		p.showStoredAsWritten(good)
+	}
+	return p, nil
+}
+
+// writtenNames maps kind → name → the text the file has for that name, for
+// the names that came from a ${...} expansion. A value the file also
+// writes literally somewhere is no secret and is left as it is.
+type writtenNames map[string]map[string]string
+
+func newWrittenNames(f *config.File) writtenNames {
+	w := writtenNames{}
+	x := f.Expansions
+	add := func(kind, path, name string) {
+		if name == "" {
+			return
+		}
+		if w[kind] == nil {
+			w[kind] = map[string]string{}
+		}
+		text, expanded := x.Written(path)
+		if prev, seen := w[kind][name]; seen && (prev == "" || !expanded) {
+			w[kind][name] = "" // written literally somewhere
+			return
+		}
+		if !expanded {
+			text = ""
+		}
+		w[kind][name] = text
+	}
+	for i, s := range f.Storage {
+		add("storage", "storage["+strconv.Itoa(i)+"].name", s.Name)
+	}
+	for i, c := range f.Connections {
+		p := "connections[" + strconv.Itoa(i) + "]"
+		add("connection", p+".name", c.Name)
+		for j, db := range c.Databases {
+			add("database", p+".databases["+strconv.Itoa(j)+"]", db)
+		}
+	}
+	for i, n := range f.Notifications {
+		add("notification", "notifications["+strconv.Itoa(i)+"].name", n.Name)
+	}
+	for i, s := range f.Schedules {
+		p := "schedules[" + strconv.Itoa(i) + "]"
+		add("schedule", p+".name", s.Name)
+		add("database", p+".database", s.Database)
+	}
+	return w
+}
+
+// show returns how a name of kind is shown, and whether that differs
+// from the name. A database item is named "connection/database".
+func (w writtenNames) show(kind, name string) (string, bool) {
+	if kind == "database" {
+		conn, db, ok := strings.Cut(name, "/")
+		if !ok {
+			return name, false
+		}
+		c, cok := w.show("connection", conn)
+		d, dok := w.show("database", db)
+		return c + "/" + d, cok || dok
+	}
+	if text := w[kind][name]; text != "" {
+		return text, true
+	}
+	return name, false
+}
+
+// showAsWritten shows every name that came from an expansion as f writes
+// it; the ID of such an item (derived from the name) is left out.
+func (p *Plan) showAsWritten(f *config.File) {
+	p.rename(newWrittenNames(f), func(Item) bool { return true })
+}
+
+// showStoredAsWritten does the same for the items named after a stored
+// record that f (the daemon's own file) declared: prunes and cascades.
+func (p *Plan) showStoredAsWritten(f *config.File) {
+	p.rename(newWrittenNames(f), func(it Item) bool { return it.Action == Prune })
+}
+
+func (p *Plan) rename(w writtenNames, which func(Item) bool) {
+	for i := range p.Items {
+		it := &p.Items[i]
+		if !which(*it) {
+			continue
+		}
+		if name, changed := w.show(it.Kind, it.Name); changed {
+			it.Name, it.ID = name, ""
+		}
+		if kind, name, ok := strings.Cut(it.Cascade, " "); ok {
+			if shown, changed := w.show(kind, name); changed {
+				it.Cascade = kind + " " + shown
+			}
+		}
+	}
+}
 
 // Action is what a plan does to one record.
 type Action string
@@ -27,7 +159,7 @@ const (
 type Item struct {
 	Kind   string   `json:"kind"`
 	Name   string   `json:"name"`
-	ID     string   `json:"id"`
+	ID     string   `json:"id,omitempty"` // omitted when the name is shown as the file writes it
 	Action Action   `json:"action"`
 	Fields []string `json:"fields,omitempty"` // changed fields of an update or adopt
 	// Cascade names the pruned record that takes this one with it (an

@@ -177,34 +177,6 @@ func (r *Reconciler) loadOptions() config.Options {
 	return config.Options{LookupEnv: r.opts.Env, Resolve: true}
 }
 
-// PlanBytes plans a YAML document against the current store; nothing is
-// applied. ${file:...} references resolve as they would in the followed file.
-func (r *Reconciler) PlanBytes(data []byte) (*Plan, error) {
-	f, rep := config.Parse(r.fileName(), data, r.loadOptions())
-	if err := rep.Err(); err != nil {
-		return nil, err
-	}
-	var p *Plan
-	err := r.opts.Store.View(func(tx *state.Tx) error {
-		var err error
-		p, err = r.plan(tx, f)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// fileName names a posted document: the followed file, so that relative
-// ${file:...} references resolve against the same directory as a reload's.
-func (r *Reconciler) fileName() string {
-	if r.opts.Path != "" {
-		return r.opts.Path
-	}
-	return "jagad.yaml"
-}
-
 // plan computes the plan of f against the store as seen by tx and applies
 // the prune guard.
 func (r *Reconciler) plan(tx *state.Tx, f *config.File) (*Plan, error) {
@@ -214,12 +186,13 @@ func (r *Reconciler) plan(tx *state.Tx, f *config.File) (*Plan, error) {
 	}
 	d, err := buildDesired(f, cur.Values, r.opts.ProcessKey)
 	if err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
+		return nil, fmt.Errorf("plan: %w", f.Expansions.RedactError(err))
 	}
 	p, err := compute(tx, d, r.opts.Now().UTC())
 	if err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
+		return nil, fmt.Errorf("plan: %w", f.Expansions.RedactError(err))
 	}
+	p.showAsWritten(f)
 	if _, mass := p.pruneGuard(); mass && !f.AllowMassPrune {
 		p.Held = "prune guard"
 	}

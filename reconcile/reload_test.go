@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -14,24 +15,28 @@ import (
 	"github.com/jagad/jagad/state"
 )
 
-// TestPlanBytesResolvesLikeReload: a posted document resolves relative
-// ${file:...} references against the followed file's directory, as the
-// reload of the same document does.
+// TestPlanBytesResolvesLikeReload: a posted document plans what the
+// reload of the same document applies; ${file:...}, which the followed file
+// may use, is refused in a posted document.
 func TestPlanBytesResolvesLikeReload(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "pg.pass"), "from-a-file\n")
-	doc := replace(t, baseYAML, "${PG_PASSWORD}", "${file:pg.pass}")
 	path := filepath.Join(dir, "jagad.yaml")
-	writeFile(t, path, doc)
 	f := newFixtureAt(t, nil, path, nil)
-	p, err := f.r.PlanBytes([]byte(doc))
+	p, err := f.r.PlanBytes([]byte(baseYAML))
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
+	writeFile(t, path, baseYAML)
 	res := f.reload(t, "applied")
 	if !reflect.DeepEqual(p.Items, res.Plan.Items) {
 		t.Errorf("plan %v, reload %v", p.Items, res.Plan.Items)
 	}
+	doc := replace(t, baseYAML, "${PG_PASSWORD}", "${file:pg.pass}")
+	if _, err := f.r.PlanBytes([]byte(doc)); err == nil || !strings.Contains(err.Error(), "${file:...} is refused") {
+		t.Errorf("posted ${file:}: err = %v", err)
+	}
+	f.apply(t, doc)
 	if pw := snap(t, f.store).Connections[0].Password.Reveal(); pw != "from-a-file" {
 		t.Errorf("password = %q", pw)
 	}

@@ -70,7 +70,7 @@ func RunPlan(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 	c := newClient(env)
 	plan, err := c.plan(ctx, doc)
 	if err != nil {
-		fmt.Fprintf(stderr, "jagad plan: %v\n", err)
+		fmt.Fprintf(stderr, "jagad plan: %s\n", nameDiagnostics(err.Error(), displayName(*file)))
 		return ExitError
 	}
 	printPlan(stdout, plan)
@@ -78,6 +78,31 @@ func RunPlan(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 		return ExitNoChange
 	}
 	return ExitChanges
+}
+
+// postedName is the name the daemon gives a posted document in its
+// diagnostics (reconcile.PostedName): "jagad.yaml:LINE:COL: message".
+const postedName = "jagad.yaml"
+
+// displayName is how `jagad plan` names the file it sent.
+func displayName(file string) string {
+	if file == "-" {
+		return "<stdin>"
+	}
+	return file
+}
+
+// nameDiagnostics puts the user's file name in place of the daemon's name
+// for the posted document at the start of each line of msg.
+func nameDiagnostics(msg, name string) string {
+	lines := strings.Split(msg, "\n")
+	for i, line := range lines {
+		rest, ok := strings.CutPrefix(line, postedName+":")
+		if ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+			lines[i] = name + ":" + rest
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 func readDoc(name string, stdin io.Reader) ([]byte, error) {

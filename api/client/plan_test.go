@@ -26,7 +26,7 @@ func (p *planner) Plan(_ context.Context, doc []byte) (api.PlanView, error) {
 	p.got = doc
 	switch {
 	case strings.Contains(string(doc), "broken"):
-		return api.PlanView{}, apierr.Invalid("jagad.yaml:2:1: unknown key \"broken\"")
+		return api.PlanView{}, apierr.Invalid("jagad.yaml:2:1: unknown key \"broken\"\njagad.yaml:9:3: and one more")
 	case strings.Contains(string(doc), "schedules"):
 		return api.PlanView{Changes: 4, Summary: "4 changes", Items: []api.PlanItem{
 			{Action: "create", Kind: "schedule", Name: "x"},
@@ -126,5 +126,33 @@ func TestRunPlan(t *testing.T) {
 	code = client.RunPlan([]string{"-f", changes}, nil, &out, &errb, envOf(map[string]string{"JAGAD_URL": "http://127.0.0.1:1", "JAGAD_TOKEN": "t"}))
 	if code != client.ExitError || !strings.Contains(errb.String(), "reach jagad") {
 		t.Errorf("no daemon: exit %d, %q", code, errb.String())
+	}
+}
+
+// TestRunPlanNamesTheUsersFile: the daemon reports a posted document as
+// jagad.yaml; `jagad plan -f FILE` shows FILE instead.
+func TestRunPlanNamesTheUsersFile(t *testing.T) {
+	srv, _, _ := daemon(t)
+	creds := map[string]string{"JAGAD_URL": srv.URL, "JAGAD_USER": "admin", "JAGAD_PASSWORD": "pw-123456"}
+	path := filepath.Join(t.TempDir(), "pr-change.yaml")
+	if err := os.WriteFile(path, []byte("version: 1\nbroken: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		file  string
+		stdin string
+		want  string
+	}{
+		{file: path, want: "jagad plan: " + path + ":2:1: unknown key \"broken\""},
+		{file: "-", stdin: "version: 1\nbroken: 1\n", want: "jagad plan: <stdin>:2:1: unknown key \"broken\""},
+	} {
+		var out, errb bytes.Buffer
+		code := client.RunPlan([]string{"-f", tt.file}, strings.NewReader(tt.stdin), &out, &errb, envOf(creds))
+		if code != client.ExitError || !strings.HasPrefix(errb.String(), tt.want) {
+			t.Errorf("-f %s: exit %d, stderr %q, want it to start with %q", tt.file, code, errb.String(), tt.want)
+		}
+		if strings.Contains(errb.String(), "jagad.yaml:9:3") || !strings.Contains(errb.String(), ":9:3: and one more") {
+			t.Errorf("-f %s: the second diagnostic is not renamed: %q", tt.file, errb.String())
+		}
 	}
 }
