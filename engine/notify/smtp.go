@@ -103,8 +103,7 @@ func (n *Notifier) smtpSend(ctx context.Context, c emailConfig, msg []byte) erro
 	ctx, cancel := context.WithTimeout(ctx, n.smtpTimeout)
 	defer cancel()
 	addr := net.JoinHostPort(strings.Trim(c.host, "[]"), strconv.Itoa(c.port))
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := n.guard.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return transient("smtp connect: %s", err)
 	}
