@@ -3,7 +3,7 @@ package storage
 import (
 	"context"
 	"io"
-	"net"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/jagad/jagad/engine/netguard"
 )
 
 // S3 stores objects in a bucket of an S3-compatible service.
@@ -25,6 +27,9 @@ type S3 struct {
 	secret      string // only to scrub error text
 	partSize    int64
 	concurrency int
+	name        string // provider name: log lines and metric labels
+	log         *slog.Logger
+	metrics     *Metrics
 
 	mu       sync.Mutex
 	inFlight map[string]struct{} // upload IDs of running multipart Puts
@@ -33,7 +38,7 @@ type S3 struct {
 func newS3(cfg Config) (*S3, error) {
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = defaultHTTPClient()
+		hc = defaultHTTPClient(cfg.Runtime.guard())
 	}
 	maxAttempts := cfg.MaxAttempts
 	client := s3.New(s3.Options{
@@ -59,20 +64,27 @@ func newS3(cfg Config) (*S3, error) {
 		partSize:    cfg.PartSize,
 		concurrency: cfg.Concurrency,
 		inFlight:    map[string]struct{}{},
+		name:        cfg.Name,
+		metrics:     cfg.Runtime.Metrics,
 	}
 	if cfg.Prefix != "" {
 		s.prefix = cfg.Prefix + "/"
 	}
+	if s.name == "" {
+		s.name = s.String()
+	}
+	s.log = cfg.Runtime.logger().With("component", "storage", "provider", s.name)
 	return s, nil
 }
 
 // defaultHTTPClient limits each phase of a request, not its total duration:
-// a multi-hour upload must not be cut off.
-func defaultHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+// a multi-hour upload must not be cut off. Connections go through g, so an
+// endpoint cannot point at a metadata service or a blocked range.
+func defaultHTTPClient(g *netguard.Guard) *http.Client {
+	t := g.Transport()
 	return &http.Client{Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
+		Proxy:                 t.Proxy,
+		DialContext:           g.DialContext,
 		TLSHandshakeTimeout:   15 * time.Second,
 		ResponseHeaderTimeout: 2 * time.Minute, // after the request body is sent
 		ExpectContinueTimeout: 2 * time.Second,
