@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -53,6 +54,13 @@ func newS3(cfg Config) (*S3, error) {
 			// A backup daemon retries over hours; the client-side retry quota
 			// would otherwise turn a bad minute into failed backups later.
 			o.RateLimiter = ratelimit.None
+			// A refusal by the network policy will not change on retry.
+			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+				if errors.Is(err, netguard.ErrBlocked) {
+					return aws.FalseTernary
+				}
+				return aws.UnknownTernary
+			})}, o.Retryables...)
 		}),
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
