@@ -30,7 +30,7 @@ func TestMetadataAddressRefused(t *testing.T) {
 	}
 	for _, tgt := range targets {
 		t.Run(tgt.Name, func(t *testing.T) {
-			n, _, _ := testNotifier(t, Options{MaxAttempts: 1})
+			n, sleeps, _ := testNotifier(t, Options{MaxAttempts: 3})
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
 			err := n.Send(ctx, tgt, TestEvent())
@@ -39,6 +39,9 @@ func TestMetadataAddressRefused(t *testing.T) {
 			}
 			if ctx.Err() != nil {
 				t.Fatalf("Send waited for a connection: %v", err)
+			}
+			if got := sleeps.got(); len(got) != 0 {
+				t.Errorf("a refusal was retried (slept %v)", got)
 			}
 		})
 	}
