@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jagad/jagad/api"
+	"github.com/jagad/jagad/engine/netguard"
 )
 
 // serveConfig is the daemon's process configuration (flags over environment).
@@ -28,6 +29,9 @@ type serveConfig struct {
 	tlsKey        string
 	// trustedProxies are reverse proxies whose X-Forwarded-For is believed.
 	trustedProxies []netip.Prefix
+	// netPolicy is where webhooks, chat APIs, SMTP and S3 endpoints may
+	// connect beyond the public internet (--allow-networks).
+	netPolicy netguard.Policy
 
 	hooks serveHooks // tests only
 }
@@ -67,11 +71,17 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	fs.StringVar(&c.tlsKey, "tls-key", envOr(env, "JAGAD_TLS_KEY", ""), "TLS key file")
 	proxies := fs.String("trusted-proxies", envOr(env, "JAGAD_TRUSTED_PROXIES", ""),
 		"comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed")
+	networks := fs.String("allow-networks", envOr(env, "JAGAD_ALLOW_NETWORKS", "loopback"),
+		"outbound connections (webhooks, SMTP, S3) may reach: loopback, private, none, or CIDRs, comma-separated; link-local and metadata addresses are always refused")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	var perr error
+	if c.netPolicy, perr = netguard.ParsePolicy(*networks); perr != nil {
+		return nil, fmt.Errorf("--allow-networks: %w", perr)
 	}
 	if *port != "" {
 		c.listen = ":" + *port
