@@ -87,3 +87,37 @@ func TestTestEndpointsRefuseMetadataAndDoNotEcho(t *testing.T) {
 		t.Errorf("the log echoes the remote body:\n%s", od.logs.String())
 	}
 }
+
+// TestAllowNetworksSetting: the flag and JAGAD_ALLOW_NETWORKS set the
+// outbound policy (flag wins); loopback only by default; a bad value is a
+// usage error.
+func TestAllowNetworksSetting(t *testing.T) {
+	tests := []struct {
+		env, flag, want string
+		wantErr         bool
+	}{
+		{want: "loopback"},
+		{env: "loopback,private", want: "loopback,private"},
+		{env: "private", flag: "none", want: "none"},
+		{env: "10.20.0.0/16", want: "10.20.0.0/16"},
+		{env: "everywhere", wantErr: true},
+	}
+	for _, tt := range tests {
+		env := map[string]string{}
+		if tt.env != "" {
+			env["JAGAD_ALLOW_NETWORKS"] = tt.env
+		}
+		var args []string
+		if tt.flag != "" {
+			args = []string{"--allow-networks", tt.flag}
+		}
+		c, err := parseServeFlags(args, io.Discard, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if (err != nil) != tt.wantErr {
+			t.Errorf("env %q flag %q: error %v, wantErr %v", tt.env, tt.flag, err, tt.wantErr)
+			continue
+		}
+		if err == nil && c.netPolicy.String() != tt.want {
+			t.Errorf("env %q flag %q: policy %s, want %s", tt.env, tt.flag, c.netPolicy, tt.want)
+		}
+	}
+}
