@@ -231,7 +231,7 @@ func (s *server) testNotification(r *http.Request, p httprouter.Params) (any, er
 			return nil, err
 		}
 		secrets := secretValues(n.NotifType, parseConfig(n.ConfigJSON))
-		return sentResponse{Status: "failed", Error: scrub(err.Error(), secrets...)}, nil
+		return sentResponse{Status: "failed", Error: testMessage(scrub(err.Error(), secrets...))}, nil
 	}
 	return sentResponse{Status: "sent"}, nil
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -211,9 +213,28 @@ func (s *server) testProvider(r *http.Request, p httprouter.Params) (any, error)
 		if isUnavailable(err) {
 			return nil, err
 		}
-		return testResult{Error: scrub(err.Error(), pr.SecretKey.Reveal())}, nil
+		return testResult{Error: testMessage(scrub(err.Error(), pr.SecretKey.Reveal()))}, nil
 	}
 	return testResult{Success: true, Message: "Connection successful"}, nil
+}
+
+// maxTestMessage bounds the message of a failed test: a step, a status or
+// code and a cause, never a remote service's whole answer.
+const maxTestMessage = 300
+
+// testMessage is err's text as one short line for a test endpoint's answer.
+// What it says comes from the engine, which never quotes a remote body;
+// this only keeps it short and on one line.
+func testMessage(msg string) string {
+	msg = strings.Join(strings.Fields(strings.ToValidUTF8(msg, "?")), " ")
+	if len(msg) <= maxTestMessage {
+		return msg
+	}
+	cut := maxTestMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…"
 }
 
 func isUnavailable(err error) bool { return apierr.CodeOf(err) == apierr.CodeUnavailable }

@@ -19,6 +19,7 @@ import (
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/engine/notify"
+	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
 
@@ -42,6 +43,9 @@ type Options struct {
 	Version string
 	// Clock drives the scheduler (nil: the real clock).
 	Clock clockwork.Clock
+	// Storage is what every storage provider's Store shares: logger,
+	// metrics and the outbound network guard (zero: storage's defaults).
+	Storage storage.Runtime
 }
 
 // Engine runs jobs. Create it with New, then Start; Shutdown stops it.
@@ -99,7 +103,7 @@ func New(o Options) (*Engine, error) {
 		metrics: newMetrics(o.Registerer),
 		notify:  o.Notifier,
 		slots:   newLimiter(3),
-		stores:  newStoreCache(),
+		stores:  newStoreCache(o.Storage),
 		ctx:     ctx,
 		cancel:  cancel,
 		running: map[string]bool{},

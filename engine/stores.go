@@ -11,6 +11,7 @@ import (
 // storeCache keeps one storage.Store per provider record version, so that
 // S3 clients (and their connection pools) are reused between jobs.
 type storeCache struct {
+	rt storage.Runtime
 	mu sync.Mutex
 	m  map[string]cachedStore
 }
@@ -21,7 +22,9 @@ type cachedStore struct {
 	store   storage.Store
 }
 
-func newStoreCache() *storeCache { return &storeCache{m: map[string]cachedStore{}} }
+func newStoreCache(rt storage.Runtime) *storeCache {
+	return &storeCache{rt: rt, m: map[string]cachedStore{}}
+}
 
 // open returns the store of provider p.
 func (c *storeCache) open(p state.Provider) (storage.Store, error) {
@@ -30,7 +33,9 @@ func (c *storeCache) open(p state.Provider) (storage.Store, error) {
 	if cs, ok := c.m[p.ID]; ok && cs.updated.Equal(p.UpdatedAt) && cs.spec == specKey(p.ProviderSpec) {
 		return cs.store, nil
 	}
-	st, err := storage.Open(providerConfig(p))
+	cfg := providerConfig(p)
+	cfg.Name, cfg.Runtime = p.Name, c.rt
+	st, err := storage.Open(cfg)
 	if err != nil {
 		return nil, err
 	}

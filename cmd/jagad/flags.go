@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jagad/jagad/api"
+	"github.com/jagad/jagad/engine/netguard"
 )
 
 // serveConfig is the daemon's process configuration (flags over environment).
@@ -29,6 +30,9 @@ type serveConfig struct {
 	// trustedProxies are reverse proxies whose X-Forwarded-For is believed.
 	trustedProxies []netip.Prefix
 	minFreeBytes   int64 // state.Options.MinFreeBytes
+	// netPolicy is where webhooks, chat APIs, SMTP and S3 endpoints may
+	// connect beyond the public internet (--allow-networks).
+	netPolicy netguard.Policy
 
 	hooks serveHooks // tests only
 }
@@ -79,11 +83,17 @@ func parseServeFlags(args []string, _ io.Writer, env func(string) (string, bool)
 	proxies := fs.String("trusted-proxies", envOr(env, "JAGAD_TRUSTED_PROXIES", ""),
 		"comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed")
 	minFree := fs.String("min-free-space", envOr(env, "JAGAD_MIN_FREE_SPACE", ""), minFreeHelp)
+	networks := fs.String("allow-networks", envOr(env, "JAGAD_ALLOW_NETWORKS", "loopback"),
+		"outbound connections (webhooks, SMTP, S3) may reach: loopback, private, none, or CIDRs, comma-separated; link-local and metadata addresses are always refused")
 	if err := parseQuiet(fs, args, serveHead); err != nil {
 		return nil, err // a helpRequest or a usageError
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	var perr error
+	if c.netPolicy, perr = netguard.ParsePolicy(*networks); perr != nil {
+		return nil, usageError{fmt.Errorf("--allow-networks: %w", perr)}
 	}
 	if *port != "" {
 		c.listen = ":" + *port

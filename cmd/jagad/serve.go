@@ -63,6 +63,8 @@ type daemon struct {
 	ready atomic.Bool
 
 	registry  *prometheus.Registry
+	sweepStop context.CancelFunc
+	sweepDone chan struct{}
 	watchCtx  context.Context
 	watchStop context.CancelFunc
 	watchDone chan struct{}
@@ -190,7 +192,9 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 	}
 	d.registry = reg
 
-	eng, err := engine.New(engine.Options{Store: store, Logger: log, Registerer: reg, Keys: d.keys.keyring, Version: version})
+	out := outboundFor(c, log, reg)
+	eng, err := engine.New(engine.Options{Store: store, Logger: log, Registerer: reg, Keys: d.keys.keyring, Version: version,
+		Notifier: out.notifier, Storage: out.storage})
 	if err != nil {
 		return fail(err)
 	}
@@ -224,6 +228,7 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 		d.stopWatch()
 		return fail(fmt.Errorf("start engine: %w", err))
 	}
+	d.startSweep(out.storage)
 	return d, nil
 }
 
@@ -240,6 +245,7 @@ func (d *daemon) stop(srv *http.Server) {
 	shutdownHTTP(srv, d.log)
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	d.stopSweep()
 	if err := d.eng.Shutdown(ctx); err != nil {
 		d.log.Warn("engine shutdown", "err", err)
 	}

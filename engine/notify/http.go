@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jagad/jagad/engine/netguard"
 )
 
 const (
@@ -46,6 +48,9 @@ func (n *Notifier) do(ctx context.Context, r httpRequest) (httpResponse, error) 
 		req.Header.Set(k, r.headers[k])
 	}
 	resp, err := n.client.Do(req)
+	if errors.Is(err, netguard.ErrBlocked) {
+		return httpResponse{}, permanent("request refused: %s", netCause(err)) // retrying cannot help
+	}
 	if err != nil {
 		return httpResponse{}, transient("request failed: %s", netCause(err))
 	}

@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/jagad/jagad/engine/netguard"
 )
 
 // Event kinds.
@@ -77,9 +79,14 @@ type Target struct {
 
 // Options configures a Notifier. Zero values get safe defaults.
 type Options struct {
-	// HTTPClient is used for HTTP channels. nil: a client with a 15 s timeout.
-	// Redirects are never followed, whatever client is given.
+	// HTTPClient is used for HTTP channels. nil: a client with a 15 s timeout
+	// whose connections go through Guard. Redirects are never followed,
+	// whatever client is given.
 	HTTPClient *http.Client
+	// Guard refuses connections (HTTP and SMTP) to addresses its policy does
+	// not allow. nil: netguard's default policy (no link-local or metadata
+	// addresses, no private ranges; loopback allowed).
+	Guard *netguard.Guard
 	// TelegramBaseURL defaults to https://api.telegram.org; a target may
 	// override it with the config key "api_url".
 	TelegramBaseURL string
@@ -115,12 +122,17 @@ type Notifier struct {
 	now           func() time.Time
 	tlsConfig     *tls.Config
 	smtpTimeout   time.Duration
+	guard         *netguard.Guard
 }
 
 // New returns a Notifier with opts' defaults filled in.
 func New(opts Options) *Notifier {
+	if opts.Guard == nil {
+		opts.Guard = netguard.New(netguard.Options{Policy: netguard.DefaultPolicy()})
+	}
 	n := &Notifier{
-		client:        noRedirectClient(opts.HTTPClient),
+		guard:         opts.Guard,
+		client:        noRedirectClient(opts.HTTPClient, opts.Guard),
 		telegramBase:  opts.TelegramBaseURL,
 		maxAttempts:   opts.MaxAttempts,
 		backoff:       opts.Backoff,
@@ -158,14 +170,16 @@ func New(opts Options) *Notifier {
 	return n
 }
 
-// noRedirectClient returns a copy of c (or a 15 s client) that never follows
-// redirects: a 3xx comes back as the response and is reported as an error.
-func noRedirectClient(c *http.Client) *http.Client {
+// noRedirectClient returns a copy of c (or a 15 s client dialling through g)
+// that never follows redirects: a 3xx comes back as the response and is
+// reported as an error.
+func noRedirectClient(c *http.Client, g *netguard.Guard) *http.Client {
 	var out http.Client
 	if c != nil {
 		out = *c
 	} else {
 		out.Timeout = 15 * time.Second
+		out.Transport = g.Transport()
 	}
 	out.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &out

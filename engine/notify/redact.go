@@ -3,15 +3,25 @@ package notify
 import (
 	"net/url"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 const redacted = "<redacted>"
 
-// redactor removes a target's secret values (and the pieces of secret URLs)
-// from text before it reaches an error or a log line. It is the last line of
-// defence: messages are built without secrets in the first place.
+// redactor removes a target's secret values from text before it reaches an
+// error or a log line. It is the last line of defence: messages are built
+// without secrets in the first place.
+//
+// It redacts values, never substrings of prose: a secret config value, a
+// secret URL whole, its user info and query values, and the token segments
+// of its path. A value that is distinctive (8+ bytes with letters and digits,
+// like every token) is replaced wherever it occurs; any other value only
+// where it stands as a word of its own, so a webhook path "/redir" does not
+// turn "redirects" into "<redacted>ects". URLs found in the text lose their
+// user info and query values whoever they belong to.
 type redactor struct {
 	secrets []string // longest first
 }
@@ -21,16 +31,16 @@ func newRedactor(typ string, cfg map[string]any) redactor {
 	for _, key := range SecretKeys(typ) {
 		switch v := cfg[key].(type) {
 		case string:
-			vals = append(vals, secretForms(v)...)
+			vals = append(vals, secretForms(typ, v)...)
 		case map[string]any:
 			for _, hv := range v {
 				if s, ok := hv.(string); ok {
-					vals = append(vals, secretForms(s)...)
+					vals = append(vals, headerForms(s)...)
 				}
 			}
 		case map[string]string:
 			for _, s := range v {
-				vals = append(vals, secretForms(s)...)
+				vals = append(vals, headerForms(s)...)
 			}
 		}
 	}
@@ -46,11 +56,27 @@ func newRedactor(typ string, cfg map[string]any) redactor {
 	return redactor{secrets: keep}
 }
 
-// secretForms returns s, its escaped forms and, when s is a URL, the parts of
-// it that carry secrets (user info, path, query, fragment).
-func secretForms(s string) []string {
+// escapes returns s and its URL-escaped forms.
+func escapes(s string) []string {
+	return []string{s, url.PathEscape(s), url.QueryEscape(s)}
+}
+
+// headerForms: the value, and its credential after a scheme ("Bearer x").
+func headerForms(s string) []string {
 	s = strings.TrimSpace(s)
-	out := []string{s, url.PathEscape(s), url.QueryEscape(s)}
+	out := escapes(s)
+	if _, cred, ok := strings.Cut(s, " "); ok {
+		out = append(out, escapes(strings.TrimSpace(cred))...)
+	}
+	return out
+}
+
+// secretForms returns s, its escaped forms and, when s is a URL, the values
+// it carries: user info, password, query values, fragment and the token
+// segments of its path.
+func secretForms(typ, s string) []string {
+	s = strings.TrimSpace(s)
+	out := escapes(s)
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
 		return out
@@ -58,28 +84,107 @@ func secretForms(s string) []string {
 	if u.User != nil {
 		out = append(out, u.User.String())
 		if p, ok := u.User.Password(); ok {
-			out = append(out, p)
+			out = append(out, escapes(p)...)
 		}
 	}
-	if u.Path != "" && u.Path != "/" {
-		out = append(out, u.Path, u.EscapedPath(), strings.Trim(u.Path, "/"))
-		// Webhook tokens are usually the last segment (discord, slack).
-		if last := path.Base(u.Path); len(last) >= 8 {
-			out = append(out, last)
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			out = append(out, escapes(v)...)
 		}
-	}
-	if u.RawQuery != "" {
-		out = append(out, u.RawQuery)
 	}
 	if u.Fragment != "" {
 		out = append(out, u.Fragment)
 	}
+	return append(out, pathTokens(typ, u.Path)...)
+}
+
+// pathTokens returns the secret segments of a URL path: the last segment of
+// a Discord (/api/webhooks/ID/TOKEN) or Slack (/services/T/B/TOKEN) webhook,
+// and any segment of any URL that looks like a token.
+func pathTokens(typ, p string) []string {
+	var out []string
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	if last := path.Base(p); (typ == TypeDiscord || typ == TypeSlack) && len(segs) >= 3 && last != "/" && last != "." {
+		out = append(out, escapes(last)...)
+	}
+	for _, seg := range segs {
+		if distinctive(seg) {
+			out = append(out, escapes(seg)...)
+		}
+	}
 	return out
+}
+
+// distinctive reports whether s looks like a generated value (8+ bytes with
+// both letters and digits) that cannot be part of a word of prose.
+func distinctive(s string) bool {
+	if len(s) < 8 {
+		return false
+	}
+	letter := strings.IndexFunc(s, unicode.IsLetter) >= 0
+	digit := strings.IndexFunc(s, unicode.IsDigit) >= 0
+	return letter && digit
 }
 
 func (r redactor) scrub(text string) string {
 	for _, s := range r.secrets {
-		text = strings.ReplaceAll(text, s, redacted)
+		if distinctive(s) {
+			text = strings.ReplaceAll(text, s, redacted)
+		} else {
+			text = replaceWord(text, s)
+		}
 	}
-	return text
+	return scrubURLs(text)
+}
+
+// replaceWord replaces the occurrences of s that are not glued to a letter
+// or digit on either side.
+func replaceWord(text, s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(text, s)
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		end := i + len(s)
+		if wordByteBefore(text, i) || wordByteAt(text, end) {
+			b.WriteString(text[:i+1])
+			text = text[i+1:]
+			continue
+		}
+		b.WriteString(text[:i])
+		b.WriteString(redacted)
+		text = text[end:]
+	}
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+}
+
+func wordByteBefore(s string, i int) bool { return i > 0 && isWordByte(s[i-1]) }
+func wordByteAt(s string, i int) bool     { return i < len(s) && isWordByte(s[i]) }
+
+var (
+	urlInText  = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>` + "`" + `]+`)
+	userInfo   = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@]+@`)
+	queryValue = regexp.MustCompile(`=[^&#]+`)
+)
+
+// scrubURLs redacts the user info and the query values of every URL in text.
+func scrubURLs(text string) string {
+	return urlInText.ReplaceAllStringFunc(text, func(u string) string {
+		u = userInfo.ReplaceAllString(u, "${1}"+redacted+"@")
+		base, query, ok := strings.Cut(u, "?")
+		if !ok {
+			return u
+		}
+		query, frag, hasFrag := strings.Cut(query, "#")
+		query = queryValue.ReplaceAllString(query, "="+redacted)
+		if hasFrag {
+			query += "#" + frag
+		}
+		return base + "?" + query
+	})
 }

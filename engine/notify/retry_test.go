@@ -41,7 +41,7 @@ func TestRetryPolicy(t *testing.T) {
 		{"500 every time gives up after MaxAttempts",
 			[]reply{{status: 500, body: "boom"}},
 			Options{MaxAttempts: 4}, 4, []time.Duration{1 * time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond},
-			"giving up after 4 attempts: HTTP 500: boom"},
+			"giving up after 4 attempts: HTTP 500"}, // the body is never quoted
 		{"default MaxAttempts is 3",
 			[]reply{{status: 503}},
 			Options{}, 3, []time.Duration{1 * time.Millisecond, 2 * time.Millisecond}, "giving up after 3 attempts: HTTP 503"},
@@ -50,7 +50,7 @@ func TestRetryPolicy(t *testing.T) {
 			Options{}, 2, []time.Duration{time.Millisecond}, ""},
 		{"400 is not retried",
 			[]reply{{status: 400, body: `{"message":"Invalid Form Body"}`}},
-			Options{}, 1, nil, `HTTP 400: {"message":"Invalid Form Body"}`},
+			Options{}, 1, nil, `HTTP 400`},
 		{"404 is not retried",
 			[]reply{{status: 404}},
 			Options{}, 1, nil, "HTTP 404"},
@@ -63,8 +63,8 @@ func TestRetryPolicy(t *testing.T) {
 			if tt.wantErr == "" && err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+			if tt.wantErr != "" && (err == nil || !strings.HasSuffix(err.Error(), tt.wantErr)) {
+				t.Fatalf("error = %v, want it to end with %q", err, tt.wantErr)
 			}
 			if got := len(srv.requests()); got != tt.wantReqs {
 				t.Errorf("%d requests, want %d", got, tt.wantReqs)

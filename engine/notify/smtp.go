@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jagad/jagad/engine/netguard"
 )
 
 // email renders the message once and returns an attempt that runs one SMTP
@@ -103,8 +105,10 @@ func (n *Notifier) smtpSend(ctx context.Context, c emailConfig, msg []byte) erro
 	ctx, cancel := context.WithTimeout(ctx, n.smtpTimeout)
 	defer cancel()
 	addr := net.JoinHostPort(strings.Trim(c.host, "[]"), strconv.Itoa(c.port))
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := n.guard.DialContext(ctx, "tcp", addr)
+	if errors.Is(err, netguard.ErrBlocked) {
+		return permanent("smtp connect: %s", err)
+	}
 	if err != nil {
 		return transient("smtp connect: %s", err)
 	}

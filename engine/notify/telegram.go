@@ -44,7 +44,7 @@ func parseTelegram(cfg map[string]any, defaultBase string) (telegramConfig, erro
 
 // telegramReply is the Bot API's answer envelope.
 type telegramReply struct {
-	OK          bool   `json:"ok"`
+	OK          *bool  `json:"ok"`
 	Description string `json:"description"`
 	Parameters  struct {
 		RetryAfter int `json:"retry_after"`
@@ -75,9 +75,11 @@ func (n *Notifier) telegram(cfg map[string]any, ev Event) (attemptFunc, error) {
 			return err
 		}
 		var reply telegramReply
-		parsed := json.Unmarshal(resp.body, &reply) == nil
+		// Only a Bot API envelope ({"ok":false,"description":…}) is quoted:
+		// any other body is an answer of something that is not Telegram.
+		parsed := json.Unmarshal(resp.body, &reply) == nil && reply.OK != nil
 		if resp.status >= 200 && resp.status < 300 {
-			if parsed && !reply.OK {
+			if parsed && !*reply.OK {
 				return permanent("telegram: %s", firstNonEmpty(snippet([]byte(reply.Description)), "ok=false"))
 			}
 			return nil

@@ -2,8 +2,9 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"io"
-	"net"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/jagad/jagad/engine/netguard"
 )
 
 // S3 stores objects in a bucket of an S3-compatible service.
@@ -25,6 +28,9 @@ type S3 struct {
 	secret      string // only to scrub error text
 	partSize    int64
 	concurrency int
+	name        string // provider name: log lines and metric labels
+	log         *slog.Logger
+	metrics     *Metrics
 
 	mu       sync.Mutex
 	inFlight map[string]struct{} // upload IDs of running multipart Puts
@@ -33,7 +39,7 @@ type S3 struct {
 func newS3(cfg Config) (*S3, error) {
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = defaultHTTPClient()
+		hc = defaultHTTPClient(cfg.Runtime.guard())
 	}
 	maxAttempts := cfg.MaxAttempts
 	client := s3.New(s3.Options{
@@ -48,6 +54,13 @@ func newS3(cfg Config) (*S3, error) {
 			// A backup daemon retries over hours; the client-side retry quota
 			// would otherwise turn a bad minute into failed backups later.
 			o.RateLimiter = ratelimit.None
+			// A refusal by the network policy will not change on retry.
+			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+				if errors.Is(err, netguard.ErrBlocked) {
+					return aws.FalseTernary
+				}
+				return aws.UnknownTernary
+			})}, o.Retryables...)
 		}),
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
@@ -59,20 +72,27 @@ func newS3(cfg Config) (*S3, error) {
 		partSize:    cfg.PartSize,
 		concurrency: cfg.Concurrency,
 		inFlight:    map[string]struct{}{},
+		name:        cfg.Name,
+		metrics:     cfg.Runtime.Metrics,
 	}
 	if cfg.Prefix != "" {
 		s.prefix = cfg.Prefix + "/"
 	}
+	if s.name == "" {
+		s.name = s.String()
+	}
+	s.log = cfg.Runtime.logger().With("component", "storage", "provider", s.name)
 	return s, nil
 }
 
 // defaultHTTPClient limits each phase of a request, not its total duration:
-// a multi-hour upload must not be cut off.
-func defaultHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+// a multi-hour upload must not be cut off. Connections go through g, so an
+// endpoint cannot point at a metadata service or a blocked range.
+func defaultHTTPClient(g *netguard.Guard) *http.Client {
+	t := g.Transport()
 	return &http.Client{Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
+		Proxy:                 t.Proxy,
+		DialContext:           g.DialContext,
 		TLSHandshakeTimeout:   15 * time.Second,
 		ResponseHeaderTimeout: 2 * time.Minute, // after the request body is sent
 		ExpectContinueTimeout: 2 * time.Second,

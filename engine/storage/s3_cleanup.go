@@ -3,14 +3,17 @@ package storage
 import (
 	"context"
 	"fmt"
-	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // pendingUpload is an incomplete multipart upload.
-type pendingUpload struct{ key, fullKey, id string }
+type pendingUpload struct {
+	key, fullKey, id string
+	initiated        time.Time
+}
 
 // pending lists the incomplete multipart uploads under prefix.
 func (s *S3) pending(ctx context.Context, prefix string) ([]pendingUpload, error) {
@@ -30,7 +33,8 @@ func (s *S3) pending(ctx context.Context, prefix string) ([]pendingUpload, error
 		}
 		for _, up := range page.Uploads {
 			fk := aws.ToString(up.Key)
-			out = append(out, pendingUpload{key: strings.TrimPrefix(fk, s.prefix), fullKey: fk, id: aws.ToString(up.UploadId)})
+			out = append(out, pendingUpload{key: s.trimPrefix(fk), fullKey: fk, id: aws.ToString(up.UploadId),
+				initiated: uploadTime(up.Initiated)})
 		}
 		if !aws.ToBool(page.IsTruncated) || page.NextKeyMarker == nil {
 			return out, nil
@@ -67,6 +71,7 @@ func (s *S3) Cleanup(ctx context.Context, prefix string) error {
 			Bucket: &s.bucket, Key: &u.fullKey, UploadId: &u.id,
 		})
 		if err = s.wrap("abort upload", u.key, err); err != nil && !hasCode(err, "NoSuchUpload") {
+			s.abortFailed(u.key, u.id, err)
 			return fmt.Errorf("cleanup: %w", err)
 		}
 	}

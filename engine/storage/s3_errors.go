@@ -7,6 +7,8 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+
+	"github.com/jagad/jagad/engine/netguard"
 )
 
 // s3Error is an S3 failure translated at the boundary: the operation, the
@@ -46,7 +48,10 @@ func (s *S3) wrap(op, key string, err error) error {
 	}
 	e := &s3Error{op: op, key: key, err: err, msg: err.Error()}
 	var ae smithy.APIError
-	if errors.As(err, &ae) {
+	var be *netguard.BlockedError
+	if errors.As(err, &be) {
+		e.msg = be.Error() // not the SDK's retry story around it
+	} else if errors.As(err, &ae) {
 		e.code, e.msg = ae.ErrorCode(), ae.ErrorMessage()
 		var re *awshttp.ResponseError
 		if errors.As(err, &re) {
@@ -57,10 +62,40 @@ func (s *S3) wrap(op, key string, err error) error {
 			e.err = ErrNotFound
 		}
 	}
-	if s.secret != "" {
-		e.msg = strings.ReplaceAll(e.msg, s.secret, "<redacted>")
-	}
+	e.msg = scrubSecret(e.msg, s.secret)
 	return e
+}
+
+// scrubSecret replaces secret in msg: anywhere when it is 8 bytes or more
+// (real secret keys are 40), else only where it stands as a word of its own,
+// so a short test secret does not cut letters out of words.
+func scrubSecret(msg, secret string) string {
+	if secret == "" {
+		return msg
+	}
+	if len(secret) >= 8 {
+		return strings.ReplaceAll(msg, secret, "<redacted>")
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(msg, secret)
+		if i < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		end := i + len(secret)
+		if (i > 0 && isWordByte(msg[i-1])) || (end < len(msg) && isWordByte(msg[end])) {
+			b.WriteString(msg[:i+1])
+			msg = msg[i+1:]
+			continue
+		}
+		b.WriteString(msg[:i] + "<redacted>")
+		msg = msg[end:]
+	}
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -248,5 +248,8 @@ func (u *upload) abort() error {
 	if err = u.s.wrap("abort upload", u.key, err); hasCode(err, "NoSuchUpload") {
 		return errUploadGone
 	}
+	if err != nil {
+		u.s.abortFailed(u.key, u.id, err)
+	}
 	return err
 }

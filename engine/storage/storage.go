@@ -72,7 +72,11 @@ type Config struct {
 	PartSize    int64        // multipart part size, default 8 MiB, minimum 5 MiB
 	Concurrency int          // parts uploaded at once, default 2
 	MaxAttempts int          // attempts per S3 request (SDK retries), default 4
-	HTTPClient  *http.Client // optional; default has dial/TLS/header timeouts only
+	HTTPClient  *http.Client // optional; default has dial/TLS/header timeouts and dials through Runtime.Guard
+
+	// Name is the provider's name, for log lines and metric labels ("" : String()).
+	Name    string
+	Runtime Runtime
 }
 
 // Compile-time checks.

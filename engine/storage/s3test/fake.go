@@ -51,8 +51,11 @@ func StartFakeWithFaults(tb testing.TB, faults *Faults) storage.Config {
 }
 
 // Faults makes a wrapped S3 server answer UploadPart requests with
-// 500 InternalError. Safe for concurrent use; set it up before the upload.
+// 500 InternalError, or play dead. Safe for concurrent use.
 type Faults struct {
+	// Down drops every request's connection without an answer, as a server
+	// that died would (the SDK sees a reset or EOF and retries).
+	Down atomic.Bool
 	// FailPart fails the UploadPart request with this sequence number
 	// (1-based, counting every UploadPart request including retries); 0: none.
 	FailPart atomic.Int64
@@ -72,6 +75,16 @@ func (f *Faults) Failed() int64 { return f.failed.Load() }
 // Wrap returns h with the faults injected in front of it.
 func (f *Faults) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.Down.Load() {
+			f.failed.Add(1)
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+					return
+				}
+			}
+			panic(http.ErrAbortHandler)
+		}
 		q := r.URL.Query()
 		if r.Method != http.MethodPut || q.Get("uploadId") == "" || q.Get("partNumber") == "" {
 			h.ServeHTTP(w, r)
