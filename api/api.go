@@ -59,6 +59,9 @@ type Deps struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed; see clientAddr.
 	TrustedProxies []netip.Prefix
+	// TrustedOrigins are origins ("https://ui.example.com") besides the
+	// server's own whose browser pages may send writes (see ParseTrustedOrigins).
+	TrustedOrigins []string
 }
 
 type server struct {
@@ -75,6 +78,7 @@ type server struct {
 	health       func() Health
 	tls          bool
 	proxies      []netip.Prefix
+	origins      *http.CrossOriginProtection
 	limiter      *loginLimiter
 }
 
@@ -109,6 +113,12 @@ func New(d Deps) http.Handler {
 		s.ready = s.store.Ping
 	}
 	s.limiter = newLoginLimiter()
+	s.origins = http.NewCrossOriginProtection()
+	for _, o := range d.TrustedOrigins {
+		if err := s.origins.AddTrustedOrigin(o); err != nil {
+			s.log.Error("ignoring trusted origin", "origin", o, "err", err)
+		}
+	}
 	if err := SeedAdmin(s.store, d.AdminUser, d.AdminPass, s.log); err != nil {
 		s.log.Error("seed admin account", "err", err)
 	}

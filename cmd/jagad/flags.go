@@ -28,6 +28,8 @@ type serveConfig struct {
 	tlsKey        string
 	// trustedProxies are reverse proxies whose X-Forwarded-For is believed.
 	trustedProxies []netip.Prefix
+	// trustedOrigins may send cookie-authenticated writes besides the server's own origin.
+	trustedOrigins []string
 
 	hooks serveHooks // tests only
 }
@@ -67,6 +69,8 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	fs.StringVar(&c.tlsKey, "tls-key", envOr(env, "JAGAD_TLS_KEY", ""), "TLS key file")
 	proxies := fs.String("trusted-proxies", envOr(env, "JAGAD_TRUSTED_PROXIES", ""),
 		"comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed")
+	origins := fs.String("trusted-origins", envOr(env, "JAGAD_TRUSTED_ORIGINS", ""),
+		"comma-separated origins (https://host[:port]) besides the server's own whose pages may send writes with the session cookie")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -79,6 +83,9 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	var err error
 	if c.trustedProxies, err = api.ParseTrustedProxies(*proxies); err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if c.trustedOrigins, err = api.ParseTrustedOrigins(*origins); err != nil {
+		return nil, fmt.Errorf("--trusted-origins: %w", err)
 	}
 	// Secrets come only from the environment: flags would show in ps.
 	c.adminPass = envOr(env, "JAGAD_ADMIN_PASS", "")
