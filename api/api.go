@@ -62,6 +62,9 @@ type Deps struct {
 	// TrustedOrigins are origins ("https://ui.example.com") besides the
 	// server's own whose browser pages may send writes (see ParseTrustedOrigins).
 	TrustedOrigins []string
+	// SessionIdleTimeout ends a session unused this long (besides the
+	// absolute 24 h); 0: DefaultSessionIdle.
+	SessionIdleTimeout time.Duration
 }
 
 type server struct {
@@ -79,6 +82,8 @@ type server struct {
 	tls          bool
 	proxies      []netip.Prefix
 	origins      *http.CrossOriginProtection
+	idle         time.Duration // session idle timeout
+	bumpEvery    time.Duration // how stale last-seen may get before it is written
 	limiter      *loginLimiter
 }
 
@@ -113,6 +118,11 @@ func New(d Deps) http.Handler {
 		s.ready = s.store.Ping
 	}
 	s.limiter = newLoginLimiter()
+	s.idle = d.SessionIdleTimeout
+	if s.idle <= 0 {
+		s.idle = DefaultSessionIdle
+	}
+	s.bumpEvery = min(time.Minute, s.idle/8)
 	s.origins = http.NewCrossOriginProtection()
 	for _, o := range d.TrustedOrigins {
 		if err := s.origins.AddTrustedOrigin(o); err != nil {

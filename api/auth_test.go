@@ -30,7 +30,7 @@ func TestLoginCookieAndCheck(t *testing.T) {
 		t.Errorf("login response: %+v", lr)
 	}
 	c := w.Result().Cookies()
-	if len(c) != 1 || c[0].Name != "session" || c[0].Value != lr.Token || !c[0].HttpOnly || !c[0].Secure ||
+	if len(c) != 1 || c[0].Name != "__Host-session" || c[0].Value != lr.Token || !c[0].HttpOnly || !c[0].Secure ||
 		c[0].SameSite != http.SameSiteLaxMode || c[0].Path != "/" || c[0].MaxAge != 86400 {
 		t.Errorf("cookie: %+v", c)
 	}

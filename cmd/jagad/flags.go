@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/jagad/jagad/api"
 )
@@ -30,6 +31,8 @@ type serveConfig struct {
 	trustedProxies []netip.Prefix
 	// trustedOrigins may send cookie-authenticated writes besides the server's own origin.
 	trustedOrigins []string
+	// sessionIdle ends a session unused this long.
+	sessionIdle time.Duration
 
 	hooks serveHooks // tests only
 }
@@ -71,6 +74,8 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 		"comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed")
 	origins := fs.String("trusted-origins", envOr(env, "JAGAD_TRUSTED_ORIGINS", ""),
 		"comma-separated origins (https://host[:port]) besides the server's own whose pages may send writes with the session cookie")
+	idle := fs.String("session-idle-timeout", envOr(env, "JAGAD_SESSION_IDLE_TIMEOUT", api.DefaultSessionIdle.String()),
+		"end a session unused this long (besides the absolute 24h), e.g. 30m or 8h")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -86,6 +91,9 @@ func parseServeFlags(args []string, stderr io.Writer, env func(string) (string, 
 	}
 	if c.trustedOrigins, err = api.ParseTrustedOrigins(*origins); err != nil {
 		return nil, fmt.Errorf("--trusted-origins: %w", err)
+	}
+	if c.sessionIdle, err = time.ParseDuration(*idle); err != nil || c.sessionIdle < time.Minute {
+		return nil, fmt.Errorf("--session-idle-timeout %q: want a duration of at least 1m, such as 30m or 8h", *idle)
 	}
 	// Secrets come only from the environment: flags would show in ps.
 	c.adminPass = envOr(env, "JAGAD_ADMIN_PASS", "")

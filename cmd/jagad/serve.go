@@ -265,6 +265,7 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 		Health:    d.health,
 		AdminUser: c.adminUser, AdminPass: c.adminPass,
 		TLS: c.tlsCert != "", TrustedProxies: c.trustedProxies, TrustedOrigins: c.trustedOrigins,
+		SessionIdleTimeout: c.sessionIdle,
 	}
 	if d.rec != nil {
 		deps.Config = configAdapter{d.rec}
