@@ -6,10 +6,15 @@
 //
 // Decisions worth knowing:
 //   - Sessions: 32 random bytes, stored as their SHA-256 in Badger, fixed 24 h
-//     expiry, all deleted by a password change. Token from the Authorization
-//     header ("<token>" or "Bearer <token>") or the "session" cookie.
-//   - Cookie-authenticated writes need Content-Type application/json (YAML
-//     types for the plan endpoint) and, with an Origin header, the same host.
+//     expiry plus an idle timeout (Deps.SessionIdleTimeout, default 8 h; use
+//     is written at most once a minute), all deleted by a password change.
+//     Token from the Authorization header ("<token>" or "Bearer <token>") or
+//     the cookie: "session", or "__Host-session" over HTTPS; SameSite=Lax.
+//   - CSRF: every non-safe request without an Authorization header passes
+//     net/http.CrossOriginProtection (Sec-Fetch-Site, else Origin against
+//     Host; Deps.TrustedOrigins let other origins in). No Content-Type rule:
+//     the web UI sends body-less writes with the cookie and no Content-Type.
+//   - JSON bodies: one value, no unknown fields, no key given twice.
 //   - Failed logins are throttled per address and per (user, address); see
 //     ratelimit.go for the rule. The client is RemoteAddr, or, behind a
 //     trusted proxy (Deps.TrustedProxies), the address X-Forwarded-For names.
