@@ -60,7 +60,7 @@ type Deps struct {
 	// AdminUser and AdminPass seed the admin account when the store has none
 	// (see SeedAdmin); an existing account in the store always wins.
 	AdminUser, AdminPass string
-	TLS                  bool // mark the session cookie Secure
+	TLS                  bool // the session cookie is Secure and named __Host-session
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed; see clientAddr.
 	TrustedProxies []netip.Prefix
