@@ -6,10 +6,15 @@
 //
 // Decisions worth knowing:
 //   - Sessions: 32 random bytes, stored as their SHA-256 in Badger, fixed 24 h
-//     expiry, all deleted by a password change. Token from the Authorization
-//     header ("<token>" or "Bearer <token>") or the "session" cookie.
-//   - Cookie-authenticated writes need Content-Type application/json (YAML
-//     types for the plan endpoint) and, with an Origin header, the same host.
+//     expiry plus an idle timeout (Deps.SessionIdleTimeout, default 8 h; use
+//     is written at most once a minute), all deleted by a password change.
+//     Token from the Authorization header ("<token>" or "Bearer <token>") or
+//     the cookie: "session", or "__Host-session" over HTTPS; SameSite=Lax.
+//   - CSRF: every non-safe request without an Authorization header passes
+//     net/http.CrossOriginProtection (Sec-Fetch-Site, else Origin against
+//     Host; Deps.TrustedOrigins let other origins in). No Content-Type rule:
+//     the web UI sends body-less writes with the cookie and no Content-Type.
+//   - JSON bodies: one value, no unknown fields, no key given twice.
 //   - Failed logins are throttled per address and per (user, address); see
 //     ratelimit.go for the rule. The client is RemoteAddr, or, behind a
 //     trusted proxy (Deps.TrustedProxies), the address X-Forwarded-For names.
@@ -55,10 +60,16 @@ type Deps struct {
 	// AdminUser and AdminPass seed the admin account when the store has none
 	// (see SeedAdmin); an existing account in the store always wins.
 	AdminUser, AdminPass string
-	TLS                  bool // mark the session cookie Secure
+	TLS                  bool // the session cookie is Secure and named __Host-session
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed; see clientAddr.
 	TrustedProxies []netip.Prefix
+	// TrustedOrigins are origins ("https://ui.example.com") besides the
+	// server's own whose browser pages may send writes (see ParseTrustedOrigins).
+	TrustedOrigins []string
+	// SessionIdleTimeout ends a session unused this long (besides the
+	// absolute 24 h); 0: DefaultSessionIdle.
+	SessionIdleTimeout time.Duration
 }
 
 type server struct {
@@ -75,6 +86,9 @@ type server struct {
 	health       func() Health
 	tls          bool
 	proxies      []netip.Prefix
+	origins      *http.CrossOriginProtection
+	idle         time.Duration // session idle timeout
+	bumpEvery    time.Duration // how stale last-seen may get before it is written
 	limiter      *loginLimiter
 }
 
@@ -109,6 +123,17 @@ func New(d Deps) http.Handler {
 		s.ready = s.store.Ping
 	}
 	s.limiter = newLoginLimiter()
+	s.idle = d.SessionIdleTimeout
+	if s.idle <= 0 {
+		s.idle = DefaultSessionIdle
+	}
+	s.bumpEvery = min(time.Minute, s.idle/8)
+	s.origins = http.NewCrossOriginProtection()
+	for _, o := range d.TrustedOrigins {
+		if err := s.origins.AddTrustedOrigin(o); err != nil {
+			s.log.Error("ignoring trusted origin", "origin", o, "err", err)
+		}
+	}
 	if err := SeedAdmin(s.store, AdminSeed{User: d.AdminUser, Pass: d.AdminPass}, s.log); err != nil {
 		s.log.Error("seed admin account", "err", err)
 	}

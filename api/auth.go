@@ -18,8 +18,14 @@ import (
 
 const (
 	sessionCookie = "session"
-	sessionTTL    = 24 * time.Hour // fixed from login, not sliding
-	minPassword   = 6
+	// hostCookie is the cookie's name over HTTPS: browsers keep a __Host-
+	// cookie only if it is Secure, has Path=/ and no Domain, so neither a
+	// plain-HTTP page nor a sibling subdomain can plant or overwrite it.
+	hostCookie  = "__Host-" + sessionCookie
+	sessionTTL  = 24 * time.Hour // fixed from login, not sliding
+	minPassword = 6
+	// DefaultSessionIdle ends a session unused this long (Deps.SessionIdleTimeout).
+	DefaultSessionIdle = 8 * time.Hour
 )
 
 type authKey struct{}
@@ -40,7 +46,8 @@ func hashToken(tok string) string {
 }
 
 // tokenFrom reads the session token: the Authorization header ("<token>" or
-// "Bearer <token>") wins over the session cookie.
+// "Bearer <token>") wins over the session cookie, which is read under both
+// its names (__Host-session over HTTPS, session otherwise).
 func tokenFrom(r *http.Request) (tok string, viaCookie bool) {
 	if h := strings.TrimSpace(r.Header.Get("Authorization")); h != "" {
 		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
@@ -48,13 +55,17 @@ func tokenFrom(r *http.Request) (tok string, viaCookie bool) {
 		}
 		return h, false
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		return c.Value, true
+	for _, name := range []string{hostCookie, sessionCookie} {
+		if c, err := r.Cookie(name); err == nil && c.Value != "" {
+			return c.Value, true
+		}
 	}
 	return "", false
 }
 
-// authenticate finds the request's live session.
+// authenticate finds the request's live session. A session unused for the
+// idle timeout is deleted and refused. Use extends it, but last-seen is
+// written only when it is older than s.bumpEvery, not on every request.
 func (s *server) authenticate(r *http.Request) (authInfo, error) {
 	tok, viaCookie := tokenFrom(r)
 	if tok == "" {
@@ -67,13 +78,46 @@ func (s *server) authenticate(r *http.Request) (authInfo, error) {
 		sess, err = tx.Session(h)
 		return err
 	})
-	if errors.Is(err, state.ErrNotFound) || (err == nil && !s.now().Before(sess.ExpiresAt)) {
+	now := s.now()
+	if errors.Is(err, state.ErrNotFound) || (err == nil && !now.Before(sess.ExpiresAt)) {
 		return authInfo{}, errUnauthorized
 	}
 	if err != nil {
 		return authInfo{}, fmt.Errorf("read session: %w", err)
 	}
+	last := sess.LastSeenAt
+	if last.IsZero() {
+		last = sess.CreatedAt
+	}
+	if !now.Before(last.Add(s.idle)) {
+		err := s.store.Update(func(tx *state.Tx) error { return tx.DeleteSession(h) })
+		if err != nil && !errors.Is(err, state.ErrNotFound) {
+			return authInfo{}, fmt.Errorf("delete idle session: %w", err)
+		}
+		s.log.Info("session ended after idle timeout", "user", sess.User, "idle_timeout", s.idle.String())
+		return authInfo{}, errUnauthorized
+	}
+	if now.Sub(last) >= s.bumpEvery {
+		s.touchSession(h, now)
+	}
 	return authInfo{user: sess.User, tokenHash: h, expires: sess.ExpiresAt, viaCookie: viaCookie}, nil
+}
+
+// touchSession records use of a session. A failure does not fail the
+// request (reads must keep working while the store refuses writes, e.g.
+// on a full disk); the next request tries again.
+func (s *server) touchSession(h string, now time.Time) {
+	err := s.store.Update(func(tx *state.Tx) error {
+		cur, err := tx.Session(h)
+		if err != nil || !cur.LastSeenAt.Before(now) {
+			return err
+		}
+		cur.LastSeenAt = now
+		return tx.PutSession(cur)
+	})
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		s.log.Debug("record session use", "err", err)
+	}
 }
 
 func authOf(r *http.Request) authInfo {
@@ -92,9 +136,6 @@ type loginResponse struct {
 }
 
 func (s *server) login(r *http.Request, _ httprouter.Params) (any, error) {
-	if err := checkOrigin(r); err != nil {
-		return nil, err
-	}
 	var in loginRequest
 	if err := decode(r, &in); err != nil {
 		return nil, err
@@ -156,15 +197,31 @@ func (s *server) verifyAdmin(user, pass string) (bool, error) {
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 // withCookie sets (maxAge > 0) or clears (maxAge < 0) the session cookie.
-// The cookie is Secure when Jagad serves TLS itself or a trusted proxy says
-// the client used HTTPS.
+// Over HTTPS (Jagad serves TLS itself, or a trusted proxy says the client
+// used HTTPS) the cookie is Secure and named __Host-session; a cookie the
+// request still carries under the other name is cleared.
+//
+// SameSite is Lax, not Strict: writes are guarded by CrossOriginProtection
+// (see crossOrigin), which also refuses same-site sibling origins that
+// neither mode stops; Lax adds that no browser sends the cookie on a
+// cross-site POST at all, while Strict would also drop it when someone
+// follows a link to Jagad from mail or chat, to no gain, since GETs change
+// nothing and a cross-site page cannot read their answers.
 func (s *server) withCookie(r *http.Request, body any, tok string, maxAge int) streamer {
 	secure := s.tls || s.viaHTTPSProxy(r)
+	name, other := sessionCookie, hostCookie
+	if secure {
+		name, other = hostCookie, sessionCookie
+	}
 	return func(w http.ResponseWriter) error {
 		http.SetCookie(w, &http.Cookie{
-			Name: sessionCookie, Value: tok, Path: "/", MaxAge: maxAge,
+			Name: name, Value: tok, Path: "/", MaxAge: maxAge,
 			HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
 		})
+		if _, err := r.Cookie(other); err == nil && (secure || other == sessionCookie) {
+			http.SetCookie(w, &http.Cookie{Name: other, Path: "/", MaxAge: -1,
+				HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+		}
 		writeJSON(w, http.StatusOK, body)
 		return nil
 	}

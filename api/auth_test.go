@@ -29,7 +29,7 @@ func TestLoginCookieAndCheck(t *testing.T) {
 		t.Errorf("login response: %+v", lr)
 	}
 	c := w.Result().Cookies()
-	if len(c) != 1 || c[0].Name != "session" || c[0].Value != lr.Token || !c[0].HttpOnly || !c[0].Secure ||
+	if len(c) != 1 || c[0].Name != "__Host-session" || c[0].Value != lr.Token || !c[0].HttpOnly || !c[0].Secure ||
 		c[0].SameSite != http.SameSiteLaxMode || c[0].Path != "/" || c[0].MaxAge != 86400 {
 		t.Errorf("cookie: %+v", c)
 	}
@@ -199,9 +199,14 @@ func TestCSRF(t *testing.T) {
 		r      req
 		status int
 	}{
-		{"cookie form post", req{cookie: true, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, 403},
-		{"cookie text/plain", req{cookie: true, header: map[string]string{"Content-Type": "text/plain"}}, 403},
+		{"cookie form post from another site", req{cookie: true, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded",
+			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}}, 403},
+		{"cookie text/plain from another site", req{cookie: true, header: map[string]string{"Content-Type": "text/plain",
+			"Origin": "https://evil.example"}}, 403},
 		{"cookie foreign origin", req{cookie: true, header: map[string]string{"Origin": "https://evil.example"}}, 403},
+		// No Origin and no Sec-Fetch-Site: not a browser (every browser that
+		// sends no Origin on a cross-site POST also drops the SameSite=Lax cookie).
+		{"cookie text/plain from curl", req{cookie: true, header: map[string]string{"Content-Type": "text/plain"}}, 201},
 		{"cookie same origin", req{cookie: true, header: map[string]string{"Origin": "http://example.com"}}, 201},
 		{"cookie json", req{cookie: true}, 201},
 		{"header token form type", req{header: map[string]string{"Content-Type": "text/plain"}}, 201},

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -97,6 +98,25 @@ func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
 			return nil, err
 		}
 		out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// ParseTrustedOrigins parses a comma-separated list of origins
+// ("scheme://host[:port]", JAGAD_TRUSTED_ORIGINS) whose pages may send
+// cookie-authenticated writes although they are not the server's own origin.
+func ParseTrustedOrigins(list string) ([]string, error) {
+	var out []string
+	check := http.NewCrossOriginProtection()
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if err := check.AddTrustedOrigin(part); err != nil {
+			return nil, fmt.Errorf("origin %q: %w", part, err)
+		}
+		out = append(out, part)
 	}
 	return out, nil
 }

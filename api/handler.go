@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -33,11 +30,8 @@ type streamer func(w http.ResponseWriter) error
 
 // routeOpts say how the wrapper treats a route.
 type routeOpts struct {
-	public    bool     // no session needed
-	bodyTypes []string // accepted Content-Types for cookie-authenticated writes; default JSON
+	public bool // no session needed
 }
-
-var jsonTypes = []string{"application/json"}
 
 // statusOf is the one table that maps error codes to HTTP statuses.
 var statusOf = map[apierr.Code]int{
@@ -57,19 +51,17 @@ var statusOf = map[apierr.Code]int{
 	apierr.CodeInsufficientStorage: http.StatusInsufficientStorage,
 }
 
-// wrap turns a handlerFunc into an httprouter.Handle: body limit, auth, CSRF,
+// wrap turns a handlerFunc into an httprouter.Handle: body limit, CSRF, auth,
 // JSON encoding and error mapping.
 func (s *server) wrap(h handlerFunc, o routeOpts) httprouter.Handle {
-	if o.bodyTypes == nil {
-		o.bodyTypes = jsonTypes
-	}
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if err := s.crossOrigin(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if !o.public {
 			a, err := s.authenticate(r)
-			if err == nil {
-				err = checkCSRF(r, a, o.bodyTypes)
-			}
 			if err != nil {
 				s.writeError(w, r, err)
 				return
@@ -141,35 +133,19 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, map[string]string{"error": e.Message})
 }
 
-// checkCSRF guards cookie-authenticated writes: the body must be one of the
-// route's content types (which a cross-site form cannot send) and an Origin
-// header, when present, must match the Host. Header-token requests are exempt.
-func checkCSRF(r *http.Request, a authInfo, types []string) error {
-	if !a.viaCookie || r.Method == http.MethodGet || r.Method == http.MethodHead {
+// crossOrigin refuses a browser's non-safe cross-origin request
+// (net/http.CrossOriginProtection: Sec-Fetch-Site, else Origin against Host,
+// plus the trusted origins). Requests that carry an Authorization header are
+// exempt: a browser never attaches one on its own, so they are not forgeable.
+// Everything else is checked, logged in or not: the session cookie rides
+// along on any request, and a forged login would plant the attacker's session.
+func (s *server) crossOrigin(r *http.Request) error {
+	if tok, viaCookie := tokenFrom(r); tok != "" && !viaCookie {
 		return nil
 	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	okType := false
-	for _, t := range types {
-		if strings.EqualFold(mt, t) {
-			okType = true
-		}
-	}
-	if !okType {
-		return apierr.Forbidden("cookie-authenticated writes must send Content-Type " + strings.Join(types, " or "))
-	}
-	return checkOrigin(r)
-}
-
-// checkOrigin refuses a request whose Origin header names another host.
-func checkOrigin(r *http.Request) error {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return nil
-	}
-	u, err := url.Parse(origin)
-	if err != nil || !strings.EqualFold(u.Host, r.Host) {
-		return apierr.Forbidden("cross-origin request refused")
+	if err := s.origins.Check(r); err != nil {
+		return apierr.Forbidden("cross-origin request refused: the page's origin is not this server's " +
+			"(add it to JAGAD_TRUSTED_ORIGINS if it should be trusted)")
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func (s *server) routes() http.Handler {
 	h("PUT", "/api/settings", s.putSettings, auth)
 
 	h("GET", "/api/config/status", s.configStatus, auth)
-	h("POST", "/api/config/plan", s.configPlan, routeOpts{bodyTypes: yamlTypes})
+	h("POST", "/api/config/plan", s.configPlan, auth)
 	h("POST", "/api/config/reload", s.configReload, auth)
 	h("GET", "/api/config/export", s.configExport, auth)
 

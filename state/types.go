@@ -397,6 +397,9 @@ type Session struct {
 	User      string    `json:"user"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// LastSeenAt is when the session was last used (coarsely: the API
+	// updates it at most once a minute); zero means CreatedAt.
+	LastSeenAt time.Time `json:"last_seen_at,omitzero"`
 }
 
 // ReloadEntry is one reload attempt of the config file.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/jagad/jagad/api"
 	"github.com/jagad/jagad/engine/netguard"
@@ -33,6 +34,10 @@ type serveConfig struct {
 	// netPolicy is where webhooks, chat APIs, SMTP and S3 endpoints may
 	// connect beyond the public internet (--allow-networks).
 	netPolicy netguard.Policy
+	// trustedOrigins may send cookie-authenticated writes besides the server's own origin.
+	trustedOrigins []string
+	// sessionIdle ends a session unused this long.
+	sessionIdle time.Duration
 
 	hooks serveHooks // tests only
 }
@@ -85,6 +90,10 @@ func parseServeFlags(args []string, _ io.Writer, env func(string) (string, bool)
 	minFree := fs.String("min-free-space", envOr(env, "JAGAD_MIN_FREE_SPACE", ""), minFreeHelp)
 	networks := fs.String("allow-networks", envOr(env, "JAGAD_ALLOW_NETWORKS", "loopback"),
 		"outbound connections (webhooks, SMTP, S3) may reach: loopback, private, none, or CIDRs, comma-separated; link-local and metadata addresses are always refused")
+	origins := fs.String("trusted-origins", envOr(env, "JAGAD_TRUSTED_ORIGINS", ""),
+		"comma-separated origins (https://host[:port]) besides the server's own whose pages may send writes with the session cookie")
+	idle := fs.String("session-idle-timeout", envOr(env, "JAGAD_SESSION_IDLE_TIMEOUT", api.DefaultSessionIdle.String()),
+		"end a session unused this long (besides the absolute 24h), e.g. 30m or 8h")
 	if err := parseQuiet(fs, args, serveHead); err != nil {
 		return nil, err // a helpRequest or a usageError
 	}
@@ -104,6 +113,12 @@ func parseServeFlags(args []string, _ io.Writer, env func(string) (string, bool)
 	}
 	if c.minFreeBytes, err = parseMinFree(*minFree); err != nil {
 		return nil, usageError{fmt.Errorf("--min-free-space %q: %w", *minFree, err)}
+	}
+	if c.trustedOrigins, err = api.ParseTrustedOrigins(*origins); err != nil {
+		return nil, usageError{fmt.Errorf("--trusted-origins: %w", err)}
+	}
+	if c.sessionIdle, err = time.ParseDuration(*idle); err != nil || c.sessionIdle < time.Minute {
+		return nil, usagef("--session-idle-timeout %q: want a duration of at least 1m, such as 30m or 8h", *idle)
 	}
 	// Secrets come only from the environment: flags would show in ps.
 	c.adminPass = envOr(env, "JAGAD_ADMIN_PASS", "")

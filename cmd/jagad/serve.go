@@ -283,7 +283,8 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 		Health: d.health,
 		// The admin account was seeded in start (AdminUser/AdminPass stay
 		// empty here, so nothing is seeded or warned about twice).
-		TLS: c.tlsCert != "", TrustedProxies: c.trustedProxies,
+		TLS: c.tlsCert != "", TrustedProxies: c.trustedProxies, TrustedOrigins: c.trustedOrigins,
+		SessionIdleTimeout: c.sessionIdle,
 	}
 	if d.rec != nil {
 		deps.Config = configAdapter{d.rec}
