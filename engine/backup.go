@@ -307,6 +307,25 @@ func (e *Engine) saveBackup(b state.Backup) error {
 	})
 }
 
+// saveOutcome writes a finished backup's record, retrying every
+// Options.OutcomeRetryEvery while the store refuses writes for lack of space
+// (a data dir below its free-space floor), until space is freed,
+// Options.OutcomeRetryFor passes, or the engine stops.
+func (e *Engine) saveOutcome(b state.Backup) error {
+	deadline := e.now().Add(e.opts.OutcomeRetryFor)
+	for {
+		err := e.saveBackup(b)
+		if err == nil || !errors.Is(err, state.ErrNoSpace) || !e.now().Before(deadline) {
+			return err
+		}
+		select {
+		case <-e.ctx.Done():
+			return err
+		case <-time.After(e.opts.OutcomeRetryEvery):
+		}
+	}
+}
+
 // finishBackup records the outcome; a failure never leaves an object behind.
 func (e *Engine) finishBackup(b state.Backup, log *jobLog, err error, res *dump.Result) {
 	if err != nil || b.CompletedAt == nil {
@@ -321,8 +340,16 @@ func (e *Engine) finishBackup(b state.Backup, log *jobLog, err error, res *dump.
 		log.Printf("BACKUP COMPLETE: success (%s)", time.Duration(b.DurationMs)*time.Millisecond)
 	}
 	b.LogOutput = log.String()
-	if serr := e.saveBackup(b); serr != nil {
-		e.log.Error("record backup outcome", "backup", b.ID, "err", serr)
+	if serr := e.saveOutcome(b); serr != nil {
+		// The record still says running: nothing may treat this backup as
+		// a success (no success notice, no retention, no verify). The next
+		// start's crash recovery marks it failed.
+		e.log.Error("backup outcome could not be recorded; it counts as failed", "backup", b.ID,
+			"outcome", b.Status, "err", serr)
+		if err == nil {
+			err = fmt.Errorf("record the outcome: %w", serr)
+		}
+		b.Status = state.StatusFailed
 	}
 	e.metrics.observeBackup(b)
 	attrs := []any{"backup", b.ID, "schedule", b.ScheduleName, "database", b.DatabaseName,

@@ -46,6 +46,10 @@ type Options struct {
 	// Storage is what every storage provider's Store shares: logger,
 	// metrics and the outbound network guard (zero: storage's defaults).
 	Storage storage.Runtime
+	// OutcomeRetryEvery and OutcomeRetryFor: how often and how long a
+	// finished backup retries recording its outcome while the store refuses
+	// writes for lack of space (default 5 s for 10 min).
+	OutcomeRetryEvery, OutcomeRetryFor time.Duration
 }
 
 // Engine runs jobs. Create it with New, then Start; Shutdown stops it.
@@ -86,6 +90,12 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.Keys == nil {
 		o.Keys = func() (*crypt.Keyring, error) { return nil, nil }
+	}
+	if o.OutcomeRetryEvery <= 0 {
+		o.OutcomeRetryEvery = 5 * time.Second
+	}
+	if o.OutcomeRetryFor <= 0 {
+		o.OutcomeRetryFor = 10 * time.Minute
 	}
 	if o.DefaultTimeout <= 0 {
 		o.DefaultTimeout = 6 * time.Hour

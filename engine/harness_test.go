@@ -47,6 +47,7 @@ type harness struct {
 	logs  *syncBuffer
 	keys  *crypt.Keyring
 	opts  Options
+	sopts state.Options // the store's options (Dir and MasterKey are set by newHarness)
 }
 
 type harnessOpt func(*harness)
@@ -57,6 +58,9 @@ func withKeyring(kr *crypt.Keyring) harnessOpt { return func(h *harness) { h.key
 // withOptions edits the engine options before New.
 func withOptions(f func(*Options)) harnessOpt { return func(h *harness) { f(&h.opts) } }
 
+// withStoreOptions edits the store options before Open.
+func withStoreOptions(f func(*state.Options)) harnessOpt { return func(h *harness) { f(&h.sopts) } }
+
 // newHarness opens a store in a temp dir and starts an engine on it.
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
@@ -65,7 +69,8 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		o(h)
 	}
 	key := bytes.Repeat([]byte{7}, 32)
-	st, err := state.Open(state.Options{Dir: h.dir, MasterKey: key})
+	h.sopts.Dir, h.sopts.MasterKey = h.dir, key
+	st, err := state.Open(h.sopts)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -94,7 +94,7 @@ func newSpaceGuard(opts Options, bopts badger.Options, log *slog.Logger, now fun
 	}
 	g := &spaceGuard{
 		dir: opts.Dir, floor: uint64(opts.MinFreeBytes), interval: opts.SpaceCheckInterval,
-		statfs: opts.freeSpace, now: now, log: log.With("component", "store", "dir", opts.Dir),
+		statfs: opts.FreeSpace, now: now, log: log.With("component", "store", "dir", opts.Dir),
 	}
 	if g.floor == 0 {
 		g.floor = defaultFloor(bopts)

@@ -15,7 +15,7 @@ import (
 	"github.com/jagad/jagad/api/apierr"
 )
 
-// fakeDisk is a settable Options.freeSpace that counts its calls.
+// fakeDisk is a settable Options.FreeSpace that counts its calls.
 type fakeDisk struct {
 	free  atomic.Uint64
 	calls atomic.Int64
@@ -73,7 +73,7 @@ func TestSpaceGuardRefusesWritesAndRecovers(t *testing.T) {
 	s, err := Open(Options{
 		Dir: t.TempDir(), MasterKey: testKey(1), GCInterval: -1,
 		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		MinFreeBytes: floor, SpaceCheckInterval: time.Hour, freeSpace: disk.statfs,
+		MinFreeBytes: floor, SpaceCheckInterval: time.Hour, FreeSpace: disk.statfs,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func TestSpaceGuardBackgroundCheck(t *testing.T) {
 	disk.free.Store(1 << 30)
 	s, err := Open(Options{
 		Dir: t.TempDir(), MasterKey: testKey(1), GCInterval: -1,
-		MinFreeBytes: 1 << 20, SpaceCheckInterval: 5 * time.Millisecond, freeSpace: disk.statfs,
+		MinFreeBytes: 1 << 20, SpaceCheckInterval: 5 * time.Millisecond, FreeSpace: disk.statfs,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func TestOpenBelowFloor(t *testing.T) {
 	disk := &fakeDisk{}
 	disk.free.Store(floor / 2)
 	open := func(dir string) (*Store, error) {
-		return Open(Options{Dir: dir, MasterKey: testKey(1), GCInterval: -1, MinFreeBytes: floor, freeSpace: disk.statfs})
+		return Open(Options{Dir: dir, MasterKey: testKey(1), GCInterval: -1, MinFreeBytes: floor, FreeSpace: disk.statfs})
 	}
 
 	s, err := open(existing)
@@ -223,7 +223,7 @@ func TestOpenBelowFloor(t *testing.T) {
 func TestMinFreeBytesDefault(t *testing.T) {
 	disk := &fakeDisk{}
 	disk.free.Store(1 << 40)
-	s, err := Open(Options{Dir: t.TempDir(), MasterKey: testKey(1), GCInterval: -1, freeSpace: disk.statfs})
+	s, err := Open(Options{Dir: t.TempDir(), MasterKey: testKey(1), GCInterval: -1, FreeSpace: disk.statfs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestMinFreeBytesDefault(t *testing.T) {
 	if got, want := s.Space().Floor, uint64(128<<20); got != want {
 		t.Errorf("default floor = %d, want %d (2 × Badger's 64 MiB memtable)", got, want)
 	}
-	off, err := Open(Options{Dir: t.TempDir(), MasterKey: testKey(1), GCInterval: -1, MinFreeBytes: -1, freeSpace: disk.statfs})
+	off, err := Open(Options{Dir: t.TempDir(), MasterKey: testKey(1), GCInterval: -1, MinFreeBytes: -1, FreeSpace: disk.statfs})
 	if err != nil {
 		t.Fatal(err)
 	}

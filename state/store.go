@@ -35,7 +35,8 @@ type Options struct {
 	// for metrics, logs and GC (0: 5 s). Every Update reads it as well.
 	SpaceCheckInterval time.Duration
 
-	freeSpace func(dir string) (uint64, error) // tests; nil: statfs
+	// FreeSpace reads the free bytes of dir's file system (tests; nil: statfs).
+	FreeSpace func(dir string) (uint64, error)
 }
 
 // BackupQuery selects backups through the secondary indexes, newest first.
