@@ -1,6 +1,10 @@
 package engine
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -85,5 +89,39 @@ func TestBackupOutcomeWaitsForSpace(t *testing.T) {
 	h.eng.finishBackup(b, newJobLog(time.Now), nil, nil)
 	if got := storedStatus(t, h, b.ID); got != state.StatusSuccess {
 		t.Fatalf("stored status %q, want success once space was freed", got)
+	}
+}
+
+// TestDeleteRefusedWhileStoreIsFull: deleting a backup removes its object
+// and then its record; while the store refuses writes the object must stay,
+// or the record would point at nothing.
+func TestDeleteRefusedWhileStoreIsFull(t *testing.T) {
+	disk := &lowDisk{}
+	h := outcomeHarness(t, disk, time.Millisecond)
+	p := h.addLocalProvider("local")
+	b := runningBackup(h)
+	b.Status, b.StorageProviderID, b.StoragePath = state.StatusSuccess, p.ID, "backups/c/app/x.pgdump"
+	put(h, b)
+	obj := filepath.Join(p.Path, "backups", "c", "app", "x.pgdump")
+	if err := os.MkdirAll(filepath.Dir(obj), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(obj, []byte("dump"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	disk.free.Store(1 << 10)
+	err := h.eng.DeleteBackup(context.Background(), b.ID)
+	if !errors.Is(err, state.ErrNoSpace) {
+		t.Fatalf("delete while full: %v, want ErrNoSpace", err)
+	}
+	if _, err := os.Stat(obj); err != nil {
+		t.Fatalf("object removed although its record could not be: %v", err)
+	}
+	disk.free.Store(1 << 30)
+	if err := h.eng.DeleteBackup(context.Background(), b.ID); err != nil {
+		t.Fatalf("delete once space is back: %v", err)
+	}
+	if _, err := os.Stat(obj); !os.IsNotExist(err) {
+		t.Fatalf("object still there after delete: %v", err)
 	}
 }

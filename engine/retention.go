@@ -179,6 +179,10 @@ func (e *Engine) updateRetentionError(id, msg string) {
 // (an operator's explicit delete) only the record goes, and the log names
 // the object left behind; otherwise (retention) it is an error, retried.
 func (e *Engine) deleteBackup(ctx context.Context, b state.Backup, forgetUnreachable bool) error {
+	if err := e.store.Writable(); err != nil {
+		// The record could not be removed after the object: keep both.
+		return fmt.Errorf("backup %s kept: %w", b.ID, err)
+	}
 	if b.StoragePath != "" && b.StorageProviderID != "" {
 		var p state.Provider
 		err := e.store.View(func(tx *state.Tx) error {

@@ -270,3 +270,9 @@ func (s *Store) Space() SpaceStatus { return s.space.status() }
 
 // mib formats n bytes in MiB, rounded down.
 func mib(n uint64) string { return fmt.Sprintf("%d MiB", n>>20) }
+
+// Writable returns the error a read-write transaction would get now (nil
+// when it would be admitted). A caller that changes something outside the
+// store before recording it (deleting a stored object, then its record) asks
+// first, so the two cannot disagree for lack of space.
+func (s *Store) Writable() error { return s.space.admit() }
