@@ -12,8 +12,8 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 const (
@@ -38,7 +38,7 @@ type authInfo struct {
 	viaCookie bool
 }
 
-var errUnauthorized = apierr.Unauthorized("unauthorized")
+var errUnauthorized = fault.Unauthorized("unauthorized")
 
 func hashToken(tok string) string {
 	sum := sha256.Sum256([]byte(tok))
@@ -141,11 +141,11 @@ func (s *server) login(r *http.Request, _ httprouter.Params) (any, error) {
 		return nil, err
 	}
 	if in.Username == "" || in.Password == "" {
-		return nil, apierr.Invalid("username and password are required")
+		return nil, fault.Invalid("username and password are required")
 	}
 	addr, now := s.clientAddr(r), s.now()
 	if wait := s.limiter.wait(in.Username, addr, now); wait > 0 {
-		return nil, apierr.TooManyRequests("too many failed logins; try again later", wait)
+		return nil, fault.TooManyRequests("too many failed logins; try again later", wait)
 	}
 	ok, err := s.verifyAdmin(in.Username, in.Password)
 	if err != nil {
@@ -155,7 +155,7 @@ func (s *server) login(r *http.Request, _ httprouter.Params) (any, error) {
 		s.limiter.fail(in.Username, addr, now)
 		// The name is not logged: people type passwords into it by mistake.
 		s.log.Warn("failed login", "client", addr)
-		return nil, apierr.Unauthorized("invalid credentials")
+		return nil, fault.Unauthorized("invalid credentials")
 	}
 	s.limiter.succeed(in.Username, addr)
 	tok, err := randomToken(32)
@@ -265,7 +265,7 @@ func (s *server) changePassword(r *http.Request, _ httprouter.Params) (any, erro
 	}
 	a, addr, now := authOf(r), s.clientAddr(r), s.now()
 	if wait := s.limiter.wait(a.user, addr, now); wait > 0 {
-		return nil, apierr.TooManyRequests("too many failed password checks; try again later", wait)
+		return nil, fault.TooManyRequests("too many failed password checks; try again later", wait)
 	}
 	ok, err := s.verifyAdmin(a.user, in.CurrentPassword)
 	if err != nil {
@@ -273,10 +273,10 @@ func (s *server) changePassword(r *http.Request, _ httprouter.Params) (any, erro
 	}
 	if !ok {
 		s.limiter.fail(a.user, addr, now)
-		return nil, apierr.Invalid("current password is incorrect")
+		return nil, fault.Invalid("current password is incorrect")
 	}
 	if len(in.NewPassword) < minPassword {
-		return nil, apierr.Invalid(fmt.Sprintf("new password must be at least %d characters", minPassword))
+		return nil, fault.Invalid(fmt.Sprintf("new password must be at least %d characters", minPassword))
 	}
 	hash, err := hashPassword(in.NewPassword)
 	if err != nil {

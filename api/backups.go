@@ -12,9 +12,9 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // List limits of GET /api/backups.
@@ -87,7 +87,7 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, apierr.Errorf(apierr.CodeInvalid, "invalid value for query parameter %q: expected a non-negative integer", name)
+		return 0, fault.Errorf(fault.CodeInvalid, "invalid value for query parameter %q: expected a non-negative integer", name)
 	}
 	return n, nil
 }
@@ -238,7 +238,7 @@ func (s *server) downloadBackup(r *http.Request, p httprouter.Params) (any, erro
 		return nil, err
 	}
 	if b.Status != state.StatusSuccess {
-		return nil, apierr.Conflict(fmt.Sprintf("backup %s has no complete object (status %s)", b.ID, b.Status))
+		return nil, fault.Conflict(fmt.Sprintf("backup %s has no complete object (status %s)", b.ID, b.Status))
 	}
 	rc, size, err := s.engine.OpenBackup(r.Context(), b.ID)
 	if err != nil {
@@ -276,7 +276,7 @@ func (s *server) verifyBackup(r *http.Request, p httprouter.Params) (any, error)
 		return nil, err
 	}
 	if b.Status != state.StatusSuccess {
-		return nil, apierr.Invalid("cannot verify backup with status: " + b.Status)
+		return nil, fault.Invalid("cannot verify backup with status: " + b.Status)
 	}
 	if err := s.engine.Verify(r.Context(), b.ID); err != nil {
 		return nil, err
@@ -310,7 +310,7 @@ func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error
 		}
 		if in.TargetConnection != "" {
 			if _, err := state.Get[state.Connection](tx, in.TargetConnection); errors.Is(err, state.ErrNotFound) {
-				return apierr.NotFound("target connection not found")
+				return fault.NotFound("target connection not found")
 			}
 		}
 		return nil
@@ -319,7 +319,7 @@ func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error
 		return nil, err
 	}
 	if b.Status != state.StatusSuccess {
-		return nil, apierr.Invalid("cannot restore backup with status: " + b.Status)
+		return nil, fault.Invalid("cannot restore backup with status: " + b.Status)
 	}
 	res, err := s.engine.Restore(r.Context(), b.ID, RestoreRequest(in))
 	if err != nil {

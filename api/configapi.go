@@ -11,15 +11,15 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 const noConfigFile = "no config file: jagad runs in API-only mode (start it with a jagad.yaml to use this endpoint)"
 
 func (s *server) configStatus(_ *http.Request, _ httprouter.Params) (any, error) {
 	if s.config == nil {
-		return nil, apierr.NotFound(noConfigFile)
+		return nil, fault.NotFound(noConfigFile)
 	}
 	st, err := s.config.Status()
 	if err != nil {
@@ -63,12 +63,12 @@ type overrideView struct {
 // environment through it. Diagnostics name the document jagad.yaml.
 func (s *server) configPlan(r *http.Request, _ httprouter.Params) (any, error) {
 	if s.config == nil {
-		return nil, apierr.Conflict(noConfigFile)
+		return nil, fault.Conflict(noConfigFile)
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, _ := mime.ParseMediaType(ct)
 		if !slices.Contains(yamlTypes, strings.ToLower(mt)) {
-			return nil, apierr.Invalid("Content-Type must be one of " + strings.Join(yamlTypes, ", "))
+			return nil, fault.Invalid("Content-Type must be one of " + strings.Join(yamlTypes, ", "))
 		}
 	}
 	body, err := io.ReadAll(r.Body)
@@ -76,7 +76,7 @@ func (s *server) configPlan(r *http.Request, _ httprouter.Params) (any, error) {
 		return nil, err
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return nil, apierr.Invalid("request body is empty; send a jagad.yaml document")
+		return nil, fault.Invalid("request body is empty; send a jagad.yaml document")
 	}
 	return s.config.Plan(r.Context(), body)
 }
@@ -85,13 +85,13 @@ func (s *server) configPlan(r *http.Request, _ httprouter.Params) (any, error) {
 // plan held by the prune guard.
 func (s *server) configReload(r *http.Request, _ httprouter.Params) (any, error) {
 	if s.config == nil {
-		return nil, apierr.Conflict(noConfigFile)
+		return nil, fault.Conflict(noConfigFile)
 	}
 	confirm := false
 	if v := r.URL.Query().Get("confirm_prune"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return nil, apierr.Invalid(`invalid value for query parameter "confirm_prune": expected true or false`)
+			return nil, fault.Invalid(`invalid value for query parameter "confirm_prune": expected true or false`)
 		}
 		confirm = b
 	}

@@ -10,10 +10,10 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // connectionView is a connection as the API shows it: never the password.
@@ -167,7 +167,7 @@ func notUsedBySchedule(tx *state.Tx, what, name string, uses func(state.Schedule
 	}
 	for _, sc := range all {
 		if uses(sc) {
-			return apierr.Conflict(fmt.Sprintf("%s %q is used by schedule %q; change or delete the schedule first", what, name, sc.Name))
+			return fault.Conflict(fmt.Sprintf("%s %q is used by schedule %q; change or delete the schedule first", what, name, sc.Name))
 		}
 	}
 	return nil

@@ -11,8 +11,8 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 type databaseView struct {
@@ -82,7 +82,7 @@ func (s *server) discoverDatabases(r *http.Request, p httprouter.Params) (any, e
 	defer cancel()
 	found, err := s.db.ListDatabases(ctx, targetOf(c.ConnectionSpec))
 	if err != nil {
-		return nil, apierr.Upstream(fmt.Sprintf("discover databases on connection %q: %s",
+		return nil, fault.Upstream(fmt.Sprintf("discover databases on connection %q: %s",
 			c.Name, scrub(err.Error(), c.Password.Reveal())))
 	}
 	var dbs []state.Database
@@ -122,7 +122,7 @@ type databaseInput struct {
 // it as PUT /api/connections/:id/:dbid with :id == "databases".
 func (s *server) updateDatabase(r *http.Request, p httprouter.Params) (any, error) {
 	if p.ByName("id") != "databases" {
-		return nil, apierr.NotFound("not found")
+		return nil, fault.NotFound("not found")
 	}
 	var in databaseInput
 	if err := decode(r, &in); err != nil {

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // decode reads exactly one JSON value into dst, rejecting unknown fields,
@@ -39,12 +39,12 @@ func decodeBody(r *http.Request, dst any, optional bool) error {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return apierr.Invalid("invalid JSON: the body must hold a single JSON value")
+		return fault.Invalid("invalid JSON: the body must hold a single JSON value")
 	}
 	// encoding/json lets the later of two equal keys win; refuse them, as
 	// the YAML side does. The value is valid JSON by now.
 	if key, path := duplicateKey(data[:dec.InputOffset()]); key != "" {
-		return apierr.Errorf(apierr.CodeInvalid, "invalid JSON: duplicate key %q at %s", key, path)
+		return fault.Errorf(fault.CodeInvalid, "invalid JSON: duplicate key %q at %s", key, path)
 	}
 	return nil
 }
@@ -82,20 +82,20 @@ func decodeError(err error) error {
 	case errors.As(err, &mbe):
 		return err
 	case errors.Is(err, io.EOF):
-		return apierr.Invalid("request body is empty; expected a JSON object")
+		return fault.Invalid("request body is empty; expected a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return apierr.Invalid("invalid JSON: unexpected end of input")
+		return fault.Invalid("invalid JSON: unexpected end of input")
 	case errors.As(err, &syn):
-		return apierr.Errorf(apierr.CodeInvalid, "invalid JSON at offset %d: %s", syn.Offset, syn.Error())
+		return fault.Errorf(fault.CodeInvalid, "invalid JSON at offset %d: %s", syn.Offset, syn.Error())
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return apierr.Errorf(apierr.CodeInvalid, "invalid request body: expected %s", jsonKind(typ.Type))
+			return fault.Errorf(fault.CodeInvalid, "invalid request body: expected %s", jsonKind(typ.Type))
 		}
-		return apierr.Errorf(apierr.CodeInvalid, "invalid value for field %q: expected %s", typ.Field, jsonKind(typ.Type))
+		return fault.Errorf(fault.CodeInvalid, "invalid value for field %q: expected %s", typ.Field, jsonKind(typ.Type))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return apierr.Errorf(apierr.CodeInvalid, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return fault.Errorf(fault.CodeInvalid, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
-	return apierr.Errorf(apierr.CodeInvalid, "invalid request body: %s", strings.TrimPrefix(err.Error(), "json: "))
+	return fault.Errorf(fault.CodeInvalid, "invalid request body: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
 // jsonKind names the JSON type a Go type expects.
@@ -122,12 +122,12 @@ func jsonKind(t reflect.Type) string {
 
 // fieldErr is a 400 naming a field.
 func fieldErr(field, format string, args ...any) error {
-	return apierr.Errorf(apierr.CodeInvalid, "invalid value for field %q: %s", field, fmt.Sprintf(format, args...))
+	return fault.Errorf(fault.CodeInvalid, "invalid value for field %q: %s", field, fmt.Sprintf(format, args...))
 }
 
 // missing is a 400 for an absent required field.
 func missing(field string) error {
-	return apierr.Errorf(apierr.CodeInvalid, "missing required field %q", field)
+	return fault.Errorf(fault.CodeInvalid, "missing required field %q", field)
 }
 
 // dupFrame is one open object or array while scanning for duplicate keys.

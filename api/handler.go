@@ -9,7 +9,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // handlerFunc is the shape of every endpoint.
@@ -34,21 +34,21 @@ type routeOpts struct {
 }
 
 // statusOf is the one table that maps error codes to HTTP statuses.
-var statusOf = map[apierr.Code]int{
-	apierr.CodeInvalid:         http.StatusBadRequest,
-	apierr.CodeNotFound:        http.StatusNotFound,
-	apierr.CodeConflict:        http.StatusConflict,
-	apierr.CodeUnauthorized:    http.StatusUnauthorized,
-	apierr.CodeForbidden:       http.StatusForbidden,
-	apierr.CodeTooLarge:        http.StatusRequestEntityTooLarge,
-	apierr.CodeTooManyRequests: http.StatusTooManyRequests,
-	apierr.CodeUnavailable:     http.StatusServiceUnavailable,
-	apierr.CodeUpstream:        http.StatusBadGateway,
-	apierr.CodeInternal:        http.StatusInternalServerError,
+var statusOf = map[fault.Code]int{
+	fault.CodeInvalid:         http.StatusBadRequest,
+	fault.CodeNotFound:        http.StatusNotFound,
+	fault.CodeConflict:        http.StatusConflict,
+	fault.CodeUnauthorized:    http.StatusUnauthorized,
+	fault.CodeForbidden:       http.StatusForbidden,
+	fault.CodeTooLarge:        http.StatusRequestEntityTooLarge,
+	fault.CodeTooManyRequests: http.StatusTooManyRequests,
+	fault.CodeUnavailable:     http.StatusServiceUnavailable,
+	fault.CodeUpstream:        http.StatusBadGateway,
+	fault.CodeInternal:        http.StatusInternalServerError,
 
 	// The data dir is below its free-space floor: 507, not 503, because the
 	// server is up and serving reads; only storing is impossible.
-	apierr.CodeInsufficientStorage: http.StatusInsufficientStorage,
+	fault.CodeInsufficientStorage: http.StatusInsufficientStorage,
 }
 
 // wrap turns a handlerFunc into an httprouter.Handle: body limit, CSRF, auth,
@@ -112,12 +112,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		err = apierr.Errorf(apierr.CodeTooLarge, "request body too large (limit %d bytes)", mbe.Limit)
+		err = fault.Errorf(fault.CodeTooLarge, "request body too large (limit %d bytes)", mbe.Limit)
 	}
-	e, ok := apierr.As(err)
+	e, ok := fault.As(err)
 	if !ok {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		e = &apierr.Error{Code: apierr.CodeInternal, Message: "internal error"}
+		e = &fault.Error{Code: fault.CodeInternal, Message: "internal error"}
 	}
 	status, ok := statusOf[e.Code]
 	if !ok {
@@ -127,7 +127,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		secs := int((e.RetryAfter + 999_999_999) / 1_000_000_000)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
-	if e.Code == apierr.CodeUnauthorized && r.URL.Path != "/api/auth/login" {
+	if e.Code == fault.CodeUnauthorized && r.URL.Path != "/api/auth/login" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="jagad"`)
 	}
 	writeJSON(w, status, map[string]string{"error": e.Message})
@@ -144,7 +144,7 @@ func (s *server) crossOrigin(r *http.Request) error {
 		return nil
 	}
 	if err := s.origins.Check(r); err != nil {
-		return apierr.Forbidden("cross-origin request refused: the page's origin is not this server's " +
+		return fault.Forbidden("cross-origin request refused: the page's origin is not this server's " +
 			"(add it to JAGAD_TRUSTED_ORIGINS if it should be trusted)")
 	}
 	return nil

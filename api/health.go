@@ -6,8 +6,8 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // healthResponse is the reference's {status, version, encryption,
@@ -66,7 +66,7 @@ func (s *server) readyz(_ *http.Request, _ httprouter.Params) (any, error) {
 // serveMetrics serves the Prometheus handler, behind a bearer token when set.
 func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	if s.metrics == nil {
-		s.writeError(w, r, apierr.NotFound("metrics are not enabled"))
+		s.writeError(w, r, fault.NotFound("metrics are not enabled"))
 		return
 	}
 	if want := s.metricsToken(); want != "" {

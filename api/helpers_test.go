@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 const (
@@ -328,4 +328,4 @@ func (f *fakeConfig) Reload(_ context.Context, confirm bool) (PlanView, error) {
 	return PlanView{Summary: "reloaded", Items: []PlanItem{}}, nil
 }
 
-var _ = apierr.Invalid
+var _ = fault.Invalid

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 func TestDownload(t *testing.T) {
@@ -55,7 +55,7 @@ func (failingEngine) RunSchedule(context.Context, string) error {
 }
 
 func (failingEngine) Verify(context.Context, string) error {
-	return apierr.Conflict("backup is already being verified")
+	return fault.Conflict("backup is already being verified")
 }
 
 func TestErrorMapping(t *testing.T) {
@@ -80,7 +80,7 @@ func TestErrorMapping(t *testing.T) {
 	srv := &server{log: e.deps.Logger}
 	for code, status := range statusOf {
 		w := httptest.NewRecorder()
-		srv.writeError(w, httptest.NewRequest("GET", "/api/x", nil), apierr.New(code, "m"))
+		srv.writeError(w, httptest.NewRequest("GET", "/api/x", nil), fault.New(code, "m"))
 		if w.Code != status || errMsg(t, w) != "m" {
 			t.Errorf("%s → %d %s, want %d", code, w.Code, w.Body, status)
 		}
@@ -138,7 +138,7 @@ func TestConfigEndpoints(t *testing.T) {
 	if w := e.send(req{method: "POST", path: "/api/config/plan", body: " \n", header: map[string]string{"Content-Type": "text/plain"}}); w.Code != 400 {
 		t.Errorf("empty plan: %d", w.Code)
 	}
-	e.cfg.err = apierr.Invalid(`jagad.yaml:3:1: unknown key "x"`)
+	e.cfg.err = fault.Invalid(`jagad.yaml:3:1: unknown key "x"`)
 	if w := e.send(req{method: "POST", path: "/api/config/plan", body: "x: 1\n", header: map[string]string{"Content-Type": "text/plain"}}); w.Code != 400 || !strings.Contains(errMsg(t, w), "3:1") {
 		t.Errorf("invalid plan: %d %s", w.Code, w.Body)
 	}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // mask replaces secret values in responses.
@@ -113,7 +113,7 @@ func settleDefault(tx *state.Tx, p *state.Provider, creating bool) error {
 	}
 	for _, o := range others {
 		if o.ManagedBy == state.ManagedByFile {
-			return apierr.Conflict(fmt.Sprintf("storage provider %q is the default set by jagad.yaml; change it there", o.Name))
+			return fault.Conflict(fmt.Sprintf("storage provider %q is the default set by jagad.yaml; change it there", o.Name))
 		}
 		o.IsDefault = false
 		if err := state.Put(tx, o); err != nil {
@@ -181,7 +181,7 @@ func (s *server) deleteProvider(_ *http.Request, p httprouter.Params) (any, erro
 			return fmt.Errorf("backup stats: %w", err)
 		}
 		if n := st.StoredByProvider[pr.ID]; n > 0 {
-			return apierr.Conflict(fmt.Sprintf("storage provider %q holds backups (%d bytes); delete them first, or they could no longer be restored or deleted", pr.Name, n))
+			return fault.Conflict(fmt.Sprintf("storage provider %q holds backups (%d bytes); delete them first, or they could no longer be restored or deleted", pr.Name, n))
 		}
 		all, err := tx.ListBackups(state.BackupQuery{})
 		if err != nil {
@@ -189,7 +189,7 @@ func (s *server) deleteProvider(_ *http.Request, p httprouter.Params) (any, erro
 		}
 		for _, b := range all {
 			if b.StorageProviderID == pr.ID && (b.Status == state.StatusQueued || b.Status == state.StatusRunning) {
-				return apierr.Conflict(fmt.Sprintf("storage provider %q is the target of backup %s, which is %s; wait for it to finish", pr.Name, b.ID, b.Status))
+				return fault.Conflict(fmt.Sprintf("storage provider %q is the target of backup %s, which is %s; wait for it to finish", pr.Name, b.ID, b.Status))
 			}
 		}
 		return nil
@@ -237,7 +237,7 @@ func testMessage(msg string) string {
 	return msg[:cut] + "…"
 }
 
-func isUnavailable(err error) bool { return apierr.CodeOf(err) == apierr.CodeUnavailable }
+func isUnavailable(err error) bool { return fault.CodeOf(err) == fault.CodeUnavailable }
 
 // setDefaultProvider makes the provider the default (200 with the provider).
 func (s *server) setDefaultProvider(_ *http.Request, p httprouter.Params) (any, error) {

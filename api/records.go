@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // Words used in messages for each kind.
@@ -23,7 +23,7 @@ const (
 func getRec[T state.Record](tx *state.Tx, id, what string) (T, error) {
 	v, err := state.Get[T](tx, id)
 	if errors.Is(err, state.ErrNotFound) {
-		return v, apierr.NotFound(what + " not found")
+		return v, fault.NotFound(what + " not found")
 	}
 	if err != nil {
 		return v, fmt.Errorf("read %s %s: %w", what, id, err)
@@ -46,7 +46,7 @@ func refRec[T state.Record](tx *state.Tx, field, id, what string) (T, error) {
 
 // managedErr is the 409 for writes to a file-managed record.
 func managedErr(what, name string) error {
-	return apierr.Conflict(fmt.Sprintf("%s %q is managed by jagad.yaml; change it there", what, name))
+	return fault.Conflict(fmt.Sprintf("%s %q is managed by jagad.yaml; change it there", what, name))
 }
 
 // checkOwned refuses API writes to file-managed records.
@@ -72,7 +72,7 @@ func uniqueName[T state.Record](tx *state.Tx, selfID, name, what string, key fun
 		if owner == state.ManagedByFile {
 			return managedErr(what, name)
 		}
-		return apierr.Conflict(fmt.Sprintf("a %s named %q already exists", what, name))
+		return fault.Conflict(fmt.Sprintf("a %s named %q already exists", what, name))
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // yamlTypes are the body types POST /api/config/plan accepts.
@@ -83,7 +83,7 @@ func (s *server) routes() http.Handler {
 	h("GET", "/api/config/export", s.configExport, auth)
 
 	rt.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, apierr.NotFound("not found"))
+		s.writeError(w, r, fault.NotFound("not found"))
 	})
 	rt.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})

@@ -5,8 +5,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // Engine is what the API needs from the backup engine. Errors may be
@@ -94,7 +94,7 @@ type NotReadyEngine struct{}
 
 var _ Engine = NotReadyEngine{}
 
-var errNoEngine = apierr.Unavailable("backup engine not available yet")
+var errNoEngine = fault.Unavailable("backup engine not available yet")
 
 // StartBackup implements Engine.
 func (NotReadyEngine) StartBackup(context.Context, BackupRequest) (state.Backup, error) {

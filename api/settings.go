@@ -9,9 +9,9 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // fileOnlySettings name programs the daemon runs; only jagad.yaml (which
@@ -52,11 +52,11 @@ func (s *server) putSettings(r *http.Request, _ httprouter.Params) (any, error) 
 	for _, k := range keys {
 		switch {
 		case k == "version":
-			return nil, apierr.Invalid("setting version is read-only")
+			return nil, fault.Invalid("setting version is read-only")
 		case !slices.Contains(config.SettingKeys(), k):
-			return nil, apierr.Invalid("unknown setting: " + k)
+			return nil, fault.Invalid("unknown setting: " + k)
 		case slices.Contains(fileOnlySettings, k):
-			return nil, apierr.Forbidden(fmt.Sprintf("setting %s names a program the daemon runs; set it in jagad.yaml", k))
+			return nil, fault.Forbidden(fmt.Sprintf("setting %s names a program the daemon runs; set it in jagad.yaml", k))
 		}
 		var v string
 		if err := json.Unmarshal(raw[k], &v); err != nil {
@@ -74,7 +74,7 @@ func (s *server) putSettings(r *http.Request, _ httprouter.Params) (any, error) 
 		}
 		for _, k := range keys {
 			if slices.Contains(st.FileKeys, k) {
-				return apierr.Conflict(fmt.Sprintf("setting %q is managed by jagad.yaml; change it there", k))
+				return fault.Conflict(fmt.Sprintf("setting %q is managed by jagad.yaml; change it there", k))
 			}
 		}
 		if st.Values == nil {

@@ -3,8 +3,8 @@ package api
 import (
 	"strings"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // fieldErrors turns the config validators' findings into one 400 that names
@@ -27,7 +27,7 @@ func fieldErrors(errs []config.FieldError, rename map[string]string) error {
 			msgs = append(msgs, `invalid value for field "`+e.Field+`": `+e.Message)
 		}
 	}
-	return apierr.Invalid(strings.Join(msgs, "; "))
+	return fault.Invalid(strings.Join(msgs, "; "))
 }
 
 // setStr copies *src into dst when the field was sent.

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/engine/notify"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // getBackup reads a backup record; 404 when missing.
@@ -21,7 +21,7 @@ func (e *Engine) getBackup(id string) (state.Backup, error) {
 		return err
 	})
 	if errors.Is(err, state.ErrNotFound) {
-		return b, apierr.NotFound("backup not found")
+		return b, fault.NotFound("backup not found")
 	}
 	return b, err
 }
@@ -35,7 +35,7 @@ func (e *Engine) storeOf(b state.Backup) (storage.Store, error) {
 		return err
 	})
 	if errors.Is(err, state.ErrNotFound) {
-		return nil, apierr.Invalid("the storage provider of this backup no longer exists")
+		return nil, fault.Invalid("the storage provider of this backup no longer exists")
 	}
 	if err != nil {
 		return nil, err
@@ -51,10 +51,10 @@ func (e *Engine) DeleteBackup(ctx context.Context, id string) error {
 	}
 	switch b.Status {
 	case state.StatusQueued, state.StatusRunning:
-		return apierr.Conflict("backup is " + b.Status + "; wait for it to finish")
+		return fault.Conflict("backup is " + b.Status + "; wait for it to finish")
 	}
 	if b.VerifyStatus == state.VerifyVerifying {
-		return apierr.Conflict("backup is being verified; wait for it to finish")
+		return fault.Conflict("backup is being verified; wait for it to finish")
 	}
 	if err := e.deleteBackup(context.WithoutCancel(ctx), b, true); err != nil {
 		return fmt.Errorf("delete backup %s: %w", id, err)
@@ -70,7 +70,7 @@ func (e *Engine) OpenBackup(ctx context.Context, id string) (io.ReadCloser, int6
 		return nil, 0, err
 	}
 	if b.Status != state.StatusSuccess {
-		return nil, 0, apierr.Invalid("cannot download backup with status: " + b.Status)
+		return nil, 0, fault.Invalid("cannot download backup with status: " + b.Status)
 	}
 	st, err := e.storeOf(b)
 	if err != nil {
@@ -78,7 +78,7 @@ func (e *Engine) OpenBackup(ctx context.Context, id string) (io.ReadCloser, int6
 	}
 	rc, err := st.Get(ctx, b.StoragePath)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, 0, apierr.NotFound("backup object is missing from storage: " + b.StoragePath)
+		return nil, 0, fault.NotFound("backup object is missing from storage: " + b.StoragePath)
 	}
 	if err != nil {
 		return nil, 0, err
@@ -95,7 +95,7 @@ func (e *Engine) TestStorage(ctx context.Context, providerID string) error {
 		return err
 	})
 	if errors.Is(err, state.ErrNotFound) {
-		return apierr.NotFound("provider not found")
+		return fault.NotFound("provider not found")
 	}
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func (e *Engine) TestNotification(ctx context.Context, notifID string) error {
 		return err
 	})
 	if errors.Is(err, state.ErrNotFound) {
-		return apierr.NotFound("notification not found")
+		return fault.NotFound("notification not found")
 	}
 	if err != nil {
 		return err

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // BackupRequest asks for one backup (POST /api/backups, or a schedule run).
@@ -45,7 +45,7 @@ func (e *Engine) StartBackup(ctx context.Context, req BackupRequest) (state.Back
 		req.BackupType = "full"
 	}
 	if req.BackupType != "full" && req.BackupType != "incremental" {
-		return state.Backup{}, apierr.Invalid("backup_type must be full or incremental")
+		return state.Backup{}, fault.Invalid("backup_type must be full or incremental")
 	}
 	j, err := e.prepare(req)
 	if err != nil {
@@ -55,7 +55,7 @@ func (e *Engine) StartBackup(ctx context.Context, req BackupRequest) (state.Back
 	done := func() {}
 	if s := j.schedule; s != nil {
 		if !e.markRunning(s.ID) {
-			return state.Backup{}, apierr.Conflict(fmt.Sprintf("schedule %q is already running", s.Name))
+			return state.Backup{}, fault.Conflict(fmt.Sprintf("schedule %q is already running", s.Name))
 		}
 		done = func() { e.clearRunning(s.ID) }
 	}
@@ -143,7 +143,7 @@ func resolveProvider(tx *state.Tx, id string) (state.Provider, error) {
 	if len(all) == 1 {
 		return all[0], nil
 	}
-	return state.Provider{}, apierr.Invalid("no storage provider configured — add one in Settings > Storage (or mark one is_default)")
+	return state.Provider{}, fault.Invalid("no storage provider configured — add one in Settings > Storage (or mark one is_default)")
 }
 
 func notFound(err error, msg string) error {
@@ -151,7 +151,7 @@ func notFound(err error, msg string) error {
 		return nil
 	}
 	if errors.Is(err, state.ErrNotFound) {
-		return apierr.Invalid(msg)
+		return fault.Invalid(msg)
 	}
 	return err
 }

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/engine/storage/s3test"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // newKeyring returns a one-key keyring and the key in a file for
@@ -194,10 +194,10 @@ func TestBackupDeleteDownloadStats(t *testing.T) {
 			t.Errorf("after delete: stat %s = %v, want not found", k, err)
 		}
 	}
-	if _, err := h.eng.getBackup(ok.ID); apierr.CodeOf(err) != apierr.CodeNotFound {
+	if _, err := h.eng.getBackup(ok.ID); fault.CodeOf(err) != fault.CodeNotFound {
 		t.Errorf("record after delete: %v, want not found", err)
 	}
-	if _, _, err := h.eng.OpenBackup(context.Background(), ok.ID); apierr.CodeOf(err) != apierr.CodeNotFound {
+	if _, _, err := h.eng.OpenBackup(context.Background(), ok.ID); fault.CodeOf(err) != fault.CodeNotFound {
 		t.Errorf("download after delete: %v, want not found", err)
 	}
 	if s := stats(); s.TotalBackups != 1 || s.ByStatus[state.StatusSuccess] != 0 || s.ByStatus[state.StatusFailed] != 1 {
@@ -234,7 +234,7 @@ func TestDeleteBackupOfRemovedProvider(t *testing.T) {
 	if err := h.eng.DeleteBackup(context.Background(), b1.ID); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
-	if _, err := h.eng.getBackup(b1.ID); apierr.CodeOf(err) != apierr.CodeNotFound {
+	if _, err := h.eng.getBackup(b1.ID); fault.CodeOf(err) != fault.CodeNotFound {
 		t.Errorf("record after delete: %v, want not found", err)
 	}
 	if !strings.Contains(h.logs.String(), "backup deleted without its object") || !strings.Contains(h.logs.String(), b1.StoragePath) {

@@ -7,11 +7,11 @@ import (
 	"io"
 	"time"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // Restores stream: storage → decrypt → decompress → pg_restore / mysql,
@@ -79,7 +79,7 @@ func (e *Engine) Restore(ctx context.Context, backupID string, req RestoreReques
 		}
 		for _, r := range all {
 			if r.Status == state.StatusRunning && r.TargetConnection == rec.TargetConnection && r.TargetDatabase == rec.TargetDatabase {
-				return apierr.Conflict(fmt.Sprintf("restore %s into database %s is still running", r.ID, r.TargetDatabase))
+				return fault.Conflict(fmt.Sprintf("restore %s into database %s is still running", r.ID, r.TargetDatabase))
 			}
 		}
 		return state.Put(tx, rec)
@@ -101,7 +101,7 @@ func (e *Engine) planRestore(backupID string, req RestoreRequest) (restorePlan, 
 		return restorePlan{}, err
 	}
 	if b.Status != state.StatusSuccess {
-		return restorePlan{}, apierr.Invalid("cannot restore backup with status: " + b.Status)
+		return restorePlan{}, fault.Invalid("cannot restore backup with status: " + b.Status)
 	}
 	p := restorePlan{backup: b, database: req.TargetDatabase, tool: dump.RestoreOptions{NoPrivileges: req.NoPrivileges}}
 	if p.database == "" {
@@ -116,15 +116,15 @@ func (e *Engine) planRestore(backupID string, req RestoreRequest) (restorePlan, 
 		p.conn, err = state.Get[state.Connection](tx, connID)
 		switch {
 		case errors.Is(err, state.ErrNotFound) && req.TargetConnection != "":
-			return apierr.NotFound("target connection not found")
+			return fault.NotFound("target connection not found")
 		case errors.Is(err, state.ErrNotFound):
-			return apierr.Invalid("the connection of this backup no longer exists; choose a target_connection")
+			return fault.Invalid("the connection of this backup no longer exists; choose a target_connection")
 		case err != nil:
 			return err
 		}
 		p.provider, err = state.Get[state.Provider](tx, b.StorageProviderID)
 		if errors.Is(err, state.ErrNotFound) {
-			return apierr.Invalid("the storage provider of this backup no longer exists")
+			return fault.Invalid("the storage provider of this backup no longer exists")
 		}
 		return err
 	})
@@ -132,11 +132,11 @@ func (e *Engine) planRestore(backupID string, req RestoreRequest) (restorePlan, 
 		return restorePlan{}, err
 	}
 	if p.conn.DBType != b.DBType {
-		return restorePlan{}, apierr.Invalid(fmt.Sprintf("cannot restore a %s backup into %s connection %q: db_type must match",
+		return restorePlan{}, fault.Invalid(fmt.Sprintf("cannot restore a %s backup into %s connection %q: db_type must match",
 			b.DBType, p.conn.DBType, p.conn.Name))
 	}
 	if err := dbclient.ValidateName(b.DBType, p.database); err != nil {
-		return restorePlan{}, apierr.Invalid("target_database: " + err.Error())
+		return restorePlan{}, fault.Invalid("target_database: " + err.Error())
 	}
 	return p, nil
 }

@@ -14,12 +14,12 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // rsServer returns the test server behind a db_type ("mysql" runs against
@@ -320,19 +320,19 @@ func TestRestoreRefusals(t *testing.T) {
 		name     string
 		id       string
 		req      RestoreRequest
-		code     apierr.Code
+		code     fault.Code
 		contains string
 	}{
-		{"unknown backup", "bck_nope", RestoreRequest{}, apierr.CodeNotFound, "backup not found"},
-		{"failed backup", failed.ID, RestoreRequest{}, apierr.CodeInvalid, "cannot restore backup with status: failed"},
-		{"other db_type", ok.ID, RestoreRequest{TargetConnection: my.ID}, apierr.CodeInvalid, "db_type must match"},
-		{"unknown target connection", ok.ID, RestoreRequest{TargetConnection: "conn_nope"}, apierr.CodeNotFound, "target connection not found"},
-		{"bad database name", ok.ID, RestoreRequest{TargetDatabase: strings.Repeat("x", 70)}, apierr.CodeInvalid, "target_database"},
+		{"unknown backup", "bck_nope", RestoreRequest{}, fault.CodeNotFound, "backup not found"},
+		{"failed backup", failed.ID, RestoreRequest{}, fault.CodeInvalid, "cannot restore backup with status: failed"},
+		{"other db_type", ok.ID, RestoreRequest{TargetConnection: my.ID}, fault.CodeInvalid, "db_type must match"},
+		{"unknown target connection", ok.ID, RestoreRequest{TargetConnection: "conn_nope"}, fault.CodeNotFound, "target connection not found"},
+		{"bad database name", ok.ID, RestoreRequest{TargetDatabase: strings.Repeat("x", 70)}, fault.CodeInvalid, "target_database"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := h.eng.Restore(context.Background(), tt.id, tt.req)
-			var ae *apierr.Error
+			var ae *fault.Error
 			if !errors.As(err, &ae) || ae.Code != tt.code || !strings.Contains(ae.Message, tt.contains) {
 				t.Fatalf("err = %v, want %s containing %q", err, tt.code, tt.contains)
 			}

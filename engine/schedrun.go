@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // RunSchedule runs a schedule now (POST /api/schedules/{id}/run), with its
@@ -28,7 +28,7 @@ func (e *Engine) runSchedule(scheduleID, trigger string) error {
 		return err
 	})
 	if errors.Is(err, state.ErrNotFound) {
-		return apierr.NotFound("schedule not found")
+		return fault.NotFound("schedule not found")
 	}
 	if err != nil {
 		return fmt.Errorf("read schedule: %w", err)
@@ -41,7 +41,7 @@ func (e *Engine) runSchedule(scheduleID, trigger string) error {
 			e.metrics.skipped.WithLabelValues(scheduleLabel(s.Name)).Inc()
 		}
 		e.log.Warn("schedule run skipped: the previous run is still going", "schedule", s.Name, "trigger", trigger)
-		return apierr.Conflict(fmt.Sprintf("schedule %q is already running", s.Name))
+		return fault.Conflict(fmt.Sprintf("schedule %q is already running", s.Name))
 	}
 	done := func() { e.clearRunning(s.ID) }
 	enc := s.EncryptionEnabled

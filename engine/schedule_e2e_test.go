@@ -13,10 +13,10 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // schedEnv is a harness driven by a fake clock, with a local provider and
@@ -557,7 +557,7 @@ func TestOneShotForScheduleCountsAsItsRun(t *testing.T) {
 		t.Fatal("schedule already marked running")
 	}
 	_, err := env.eng.StartBackup(context.Background(), req)
-	if apierr.CodeOf(err) != apierr.CodeConflict || !strings.Contains(err.Error(), "already running") {
+	if fault.CodeOf(err) != fault.CodeConflict || !strings.Contains(err.Error(), "already running") {
 		t.Fatalf("backup during a run of its schedule: %v, want a 409", err)
 	}
 	env.eng.clearRunning(sc.ID)
@@ -565,7 +565,7 @@ func TestOneShotForScheduleCountsAsItsRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := env.eng.RunSchedule(context.Background(), sc.ID); apierr.CodeOf(err) != apierr.CodeConflict {
+	if err := env.eng.RunSchedule(context.Background(), sc.ID); fault.CodeOf(err) != fault.CodeConflict {
 		t.Errorf("run now while the one-shot runs: %v, want a 409", err)
 	}
 	env.waitBackups(sc.ID, 1)

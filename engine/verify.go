@@ -7,12 +7,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/engine/notify"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // Verification re-reads a stored backup and proves it intact:
@@ -68,16 +68,16 @@ func (e *Engine) beginVerify(id string) (state.Backup, error) {
 		var err error
 		b, err = state.Get[state.Backup](tx, id)
 		if errors.Is(err, state.ErrNotFound) {
-			return apierr.NotFound("backup not found")
+			return fault.NotFound("backup not found")
 		}
 		if err != nil {
 			return err
 		}
 		if b.Status != state.StatusSuccess {
-			return apierr.Invalid("cannot verify backup with status: " + b.Status)
+			return fault.Invalid("cannot verify backup with status: " + b.Status)
 		}
 		if b.VerifyStatus == state.VerifyVerifying {
-			return apierr.Conflict("backup " + id + " is already being verified")
+			return fault.Conflict("backup " + id + " is already being verified")
 		}
 		b.VerifyStatus = state.VerifyVerifying
 		return state.Put(tx, b)

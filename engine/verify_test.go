@@ -13,10 +13,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // holdSlots takes every slot of the engine so jobs wait; the returned func
@@ -60,8 +60,8 @@ func (h *harness) waitVerified(id string) state.Backup {
 	}
 }
 
-func apiCode(err error) apierr.Code {
-	var ae *apierr.Error
+func apiCode(err error) fault.Code {
+	var ae *fault.Error
 	if errors.As(err, &ae) {
 		return ae.Code
 	}
@@ -91,7 +91,7 @@ func TestVerifyQuickAndDeep(t *testing.T) {
 	if got := h.backup(b.ID); got.VerifyStatus != state.VerifyVerifying || got.Status != state.StatusSuccess {
 		t.Errorf("while verifying: status %s verify %s", got.Status, got.VerifyStatus)
 	}
-	if err := h.eng.Verify(context.Background(), b.ID); apiCode(err) != apierr.CodeConflict {
+	if err := h.eng.Verify(context.Background(), b.ID); apiCode(err) != fault.CodeConflict {
 		t.Errorf("second verify: %v, want a conflict", err)
 	}
 	release()
@@ -131,10 +131,10 @@ func TestVerifyQuickAndDeep(t *testing.T) {
 
 	failed := put(h, state.Backup{ID: state.NewID(state.KindBackup), DBType: dbclient.PostgreSQL, Status: state.StatusFailed, CreatedAt: time.Now()})
 	err := h.eng.Verify(context.Background(), failed.ID)
-	if apiCode(err) != apierr.CodeInvalid || err.Error() != "cannot verify backup with status: failed" {
+	if apiCode(err) != fault.CodeInvalid || err.Error() != "cannot verify backup with status: failed" {
 		t.Errorf("verify of a failed backup: %v", err)
 	}
-	if err := h.eng.Verify(context.Background(), "bck_nope"); apiCode(err) != apierr.CodeNotFound {
+	if err := h.eng.Verify(context.Background(), "bck_nope"); apiCode(err) != fault.CodeNotFound {
 		t.Errorf("verify of an unknown backup: %v", err)
 	}
 }

@@ -12,12 +12,12 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // ErrNoSpace is in the chain of the error of a read-write transaction that
 // was refused because the data dir is below its free-space floor. The error
-// is also an apierr.Error with code insufficient_storage.
+// is also an fault.Error with code insufficient_storage.
 var ErrNoSpace = errors.New("data dir is below its free-space floor")
 
 const (
@@ -207,8 +207,8 @@ func (g *spaceGuard) admit() error {
 		return nil
 	}
 	g.refused.Add(1)
-	return &apierr.Error{
-		Code: apierr.CodeInsufficientStorage,
+	return &fault.Error{
+		Code: fault.CodeInsufficientStorage,
 		Message: fmt.Sprintf("data dir %s has %s free, below the floor %s; writes are refused until space is freed",
 			g.dir, mib(g.free), mib(g.floor)),
 		Err: ErrNoSpace,

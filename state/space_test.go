@@ -12,7 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/jagad/jagad/api/apierr"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // fakeDisk is a settable Options.FreeSpace that counts its calls.
@@ -54,8 +54,8 @@ func wantNoSpace(tb testing.TB, err error) {
 	if !errors.Is(err, ErrNoSpace) {
 		tb.Fatalf("err = %v, want ErrNoSpace", err)
 	}
-	if code := apierr.CodeOf(err); code != apierr.CodeInsufficientStorage {
-		tb.Errorf("code = %q, want %q", code, apierr.CodeInsufficientStorage)
+	if code := fault.CodeOf(err); code != fault.CodeInsufficientStorage {
+		tb.Errorf("code = %q, want %q", code, fault.CodeInsufficientStorage)
 	}
 	if !strings.Contains(err.Error(), "below the floor") || !strings.Contains(err.Error(), "writes are refused until space is freed") {
 		tb.Errorf("message %q does not say what happened", err)

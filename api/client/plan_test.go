@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/jagad/jagad/api"
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/api/client"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // planner is a stand-in reconciler: documents with "schedules" plan changes.
@@ -26,7 +26,7 @@ func (p *planner) Plan(_ context.Context, doc []byte) (api.PlanView, error) {
 	p.got = doc
 	switch {
 	case strings.Contains(string(doc), "broken"):
-		return api.PlanView{}, apierr.Invalid("jagad.yaml:2:1: unknown key \"broken\"\njagad.yaml:9:3: and one more")
+		return api.PlanView{}, fault.Invalid("jagad.yaml:2:1: unknown key \"broken\"\njagad.yaml:9:3: and one more")
 	case strings.Contains(string(doc), "schedules"):
 		return api.PlanView{Changes: 4, Summary: "4 changes", Items: []api.PlanItem{
 			{Action: "create", Kind: "schedule", Name: "x"},

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/jagad/jagad/api/apierr"
 	"github.com/jagad/jagad/api/client"
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/engine/crypt"
+	"github.com/jagad/jagad/state/fault"
 )
 
 func runValidate(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
@@ -46,5 +46,5 @@ func runDecrypt(args []string, stdin io.Reader, stdout, stderr io.Writer, env fu
 	return crypt.RunDecrypt(args, stdin, stdout, stderr, env)
 }
 
-func apierrInvalid(err error) error  { return apierr.Wrap(apierr.CodeInvalid, err.Error(), err) }
-func apierrConflict(err error) error { return apierr.Wrap(apierr.CodeConflict, err.Error(), err) }
+func apierrInvalid(err error) error  { return fault.Wrap(fault.CodeInvalid, err.Error(), err) }
+func apierrConflict(err error) error { return fault.Wrap(fault.CodeConflict, err.Error(), err) }

@@ -1,8 +1,8 @@
-// Package apierr is Jagad's application error model: an error with a code
-// that the REST API maps to an HTTP status in one place. Other packages (the
-// engine, the reconciler) return these to classify their failures without
-// importing the api package.
-package apierr
+// Package fault is Jagad's application error model: an error with a code
+// (invalid, not_found, conflict, ...). It sits on the bottom floor so that
+// every layer (state, reconcile, engine) can classify its failures; package
+// api alone maps the codes to HTTP statuses, in one place.
+package fault
 
 import (
 	"errors"
