@@ -284,7 +284,7 @@ func rsRestoreInPlace(t *testing.T, h *harness, srv *dbtest.Server, c state.Conn
 			}
 			rsSameTables(t, fmt.Sprintf("in place, drop_existing=%t", drop), want, srv.Checksum(t, src))
 			rsObjectsExist(t, srv, src)
-			if drop != strings.Contains(r.LogOutput, "dropped database") {
+			if drop != strings.Contains(r.LogOutput, "swapped the restored database") {
 				t.Errorf("drop_existing=%t but log:\n%s", drop, r.LogOutput)
 			}
 		}
