@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -282,48 +281,4 @@ func (s *server) verifyBackup(r *http.Request, p httprouter.Params) (any, error)
 		return nil, err
 	}
 	return verifyResponse{Status: state.VerifyVerifying, BackupID: b.ID}, nil
-}
-
-type restoreInput struct {
-	TargetConnection string `json:"target_connection"`
-	TargetDatabase   string `json:"target_database"`
-	DropExisting     bool   `json:"drop_existing"`
-	NoPrivileges     bool   `json:"no_privileges"`
-}
-
-// restoreBackup starts a restore (201 with the restore record). The body is
-// optional: {} restores into the backup's own connection and database.
-func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error) {
-	var in restoreInput
-	if err := decodeOptional(r, &in); err != nil {
-		return nil, err
-	}
-	if in.TargetDatabase != "" {
-		if err := config.CheckDatabaseName(in.TargetDatabase); err != nil {
-			return nil, fieldErr("target_database", "%s", err.Error())
-		}
-	}
-	var b state.Backup
-	err := s.store.View(func(tx *state.Tx) (err error) {
-		if b, err = getRec[state.Backup](tx, p.ByName("id"), wordBackup); err != nil {
-			return err
-		}
-		if in.TargetConnection != "" {
-			if _, err := state.Get[state.Connection](tx, in.TargetConnection); errors.Is(err, state.ErrNotFound) {
-				return fault.NotFound("target connection not found")
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if b.Status != state.StatusSuccess {
-		return nil, fault.Invalid("cannot restore backup with status: " + b.Status)
-	}
-	res, err := s.engine.Restore(r.Context(), b.ID, RestoreRequest(in))
-	if err != nil {
-		return nil, err
-	}
-	return created(viewRestore(res)), nil
 }

@@ -259,7 +259,7 @@ func (f *fakeEngine) Restore(_ context.Context, id string, r RestoreRequest) (st
 	now := time.Now().UTC()
 	res := state.Restore{ID: state.NewID(state.KindRestore), BackupID: id, TargetConnection: r.TargetConnection,
 		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges,
-		Status: state.StatusRunning, StartedAt: &now, CreatedAt: now}
+		RestoreType: r.RestoreType, Status: state.StatusRunning, StartedAt: &now, CreatedAt: now}
 	return res, f.store.Update(func(tx *state.Tx) error { return state.Put(tx, res) })
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -8,8 +9,88 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
+
+// Restore types of POST /api/backups/{id}/restore. The original web UI's
+// restore wizard sends "full".
+const (
+	restoreFull     = "full"
+	restoreDataOnly = "data-only"
+)
+
+type restoreInput struct {
+	TargetConnection string `json:"target_connection"`
+	TargetDatabase   string `json:"target_database"`
+	DropExisting     bool   `json:"drop_existing"`
+	NoPrivileges     bool   `json:"no_privileges"`
+	RestoreType      string `json:"restore_type"` // "" = full
+}
+
+// restoreBackup starts a restore (201 with the restore record). The body is
+// optional: {} restores into the backup's own connection and database.
+func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error) {
+	var in restoreInput
+	if err := decodeOptional(r, &in); err != nil {
+		return nil, err
+	}
+	if in.TargetDatabase != "" {
+		if err := config.CheckDatabaseName(in.TargetDatabase); err != nil {
+			return nil, fieldErr("target_database", "%s", err.Error())
+		}
+	}
+	var b state.Backup
+	err := s.store.View(func(tx *state.Tx) (err error) {
+		if b, err = getRec[state.Backup](tx, p.ByName("id"), wordBackup); err != nil {
+			return err
+		}
+		if in.TargetConnection != "" {
+			if _, err := state.Get[state.Connection](tx, in.TargetConnection); errors.Is(err, state.ErrNotFound) {
+				return fault.NotFound("target connection not found")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if b.Status != state.StatusSuccess {
+		return nil, fault.Invalid("cannot restore backup with status: " + b.Status)
+	}
+	if err := checkRestoreType(in, b.DBType); err != nil {
+		return nil, err
+	}
+	res, err := s.engine.Restore(r.Context(), b.ID, RestoreRequest(in))
+	if err != nil {
+		return nil, err
+	}
+	return created(viewRestore(res)), nil
+}
+
+// checkRestoreType refuses, before anything is queued, a restore type the
+// engine does not know and a data-only restore that cannot work: a
+// MySQL/MariaDB dump is one SQL script of DDL and data, and data-only
+// restores rows into existing tables, which drop_existing would remove.
+func checkRestoreType(in restoreInput, dbType string) error {
+	switch in.RestoreType {
+	case "", restoreFull:
+		return nil
+	case restoreDataOnly:
+	default:
+		return fieldErr("restore_type", "unsupported value %q; supported: %s, %s", in.RestoreType, restoreFull, restoreDataOnly)
+	}
+	if dbType != dbclient.PostgreSQL {
+		return fieldErr("restore_type", "data-only is supported for PostgreSQL backups only: a %s dump is one SQL script "+
+			"of DDL and data, and a dump without DDL cannot be made from a full one; use %s", dbType, restoreFull)
+	}
+	if in.DropExisting {
+		return fieldErr("restore_type", "data-only restores rows into the target's existing tables; it cannot be combined with drop_existing")
+	}
+	return nil
+}
 
 type restoreView struct {
 	ID               string     `json:"id"`
@@ -18,6 +99,7 @@ type restoreView struct {
 	TargetDatabase   string     `json:"target_database"`
 	DropExisting     bool       `json:"drop_existing"`
 	NoPrivileges     bool       `json:"no_privileges"`
+	RestoreType      string     `json:"restore_type"`
 	Drill            bool       `json:"drill,omitempty"`
 	Status           string     `json:"status"`
 	DurationMs       int64      `json:"duration_ms"`
@@ -28,8 +110,11 @@ type restoreView struct {
 }
 
 func viewRestore(r state.Restore) restoreView {
+	if r.RestoreType == "" {
+		r.RestoreType = restoreFull
+	}
 	return restoreView{ID: r.ID, BackupID: r.BackupID, TargetConnection: r.TargetConnection,
-		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges, Drill: r.Drill, Status: r.Status,
+		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges, RestoreType: r.RestoreType, Drill: r.Drill, Status: r.Status,
 		DurationMs: r.DurationMs, LogOutput: r.LogOutput, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
 		CreatedAt: r.CreatedAt}
 }

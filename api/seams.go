@@ -50,7 +50,8 @@ type RestoreRequest struct {
 	TargetConnection string // empty: the backup's own connection
 	TargetDatabase   string // empty: the backup's database name
 	DropExisting     bool
-	NoPrivileges     bool // PostgreSQL: restore without GRANT/REVOKE (pg_restore --no-privileges)
+	NoPrivileges     bool   // PostgreSQL: restore without GRANT/REVOKE (pg_restore --no-privileges)
+	RestoreType      string // "" or "full"; "data-only" (PostgreSQL: pg_restore --data-only)
 }
 
 // ConfigController is what the API needs from the reconciler.

@@ -68,11 +68,17 @@ func (e *Engine) recoverInterrupted(ctx context.Context) error {
 		r.Status = state.StatusFailed
 		r.CompletedAt = &now
 		r.LogOutput += "RECOVERY: the daemon stopped during this restore; marked failed at start-up\n"
+		if r.DropExisting && !r.Drill {
+			r.LogOutput += "RECOVERY: drop_existing restores into a temporary database that replaces the target only at the end; " +
+				"the target holds its previous content (or the restored one, if the swap had completed), and the temporary database is removed at start-up\n"
+		}
 		if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, r) }); err != nil {
 			return err
 		}
 		if r.Drill {
 			e.goJob(func(ctx context.Context) { e.dropInterruptedDrill(ctx, r) })
+		} else if r.DropExisting {
+			e.goJob(func(ctx context.Context) { e.dropInterruptedSwap(ctx, r) })
 		}
 	}
 	e.cleanupUploads(ctx, partial)

@@ -39,8 +39,14 @@ import (
 // MySQL/MariaDB dumps carry DROP TABLE IF EXISTS), objects that are not in
 // the dump are kept. This is what an in-place restore into the backup's own
 // database (the default target) needs. drop_existing=true drops the database
-// (after pass 1) and restores into a fresh one. A database that did not exist
-// before a failed restore is dropped again.
+// does not drop anything before the restore has succeeded: the dump is
+// restored into a fresh temporary database, which replaces the target only
+// at the end (dbclient.SwapDatabase; restore_swap.go), so a restore that
+// fails or is killed at any point leaves an existing target as it was. A
+// database that did not exist before a failed restore is dropped again.
+//
+// restore_type "data-only" (PostgreSQL only) restores the dump's rows into
+// the target's existing tables: pg_restore --data-only, nothing is dropped.
 
 // RestoreRequest asks for a restore of a backup.
 type RestoreRequest struct {
@@ -50,7 +56,15 @@ type RestoreRequest struct {
 	// NoPrivileges restores a PostgreSQL dump without its GRANT and REVOKE
 	// statements: for a target server that lacks the source's roles.
 	NoPrivileges bool
+	// RestoreType is RestoreFull ("" too) or RestoreDataOnly.
+	RestoreType string
 }
+
+// Restore types.
+const (
+	RestoreFull     = "full"
+	RestoreDataOnly = "data-only"
+)
 
 // restorePlan is a restore resolved against the store.
 type restorePlan struct {
@@ -59,6 +73,7 @@ type restorePlan struct {
 	provider state.Provider
 	database string
 	tool     dump.RestoreOptions
+	swapTag  string // names the temporary databases of a replacing restore
 }
 
 // Restore validates a restore, records it as running and starts it on the
@@ -70,8 +85,9 @@ func (e *Engine) Restore(ctx context.Context, backupID string, req RestoreReques
 	}
 	now := e.now().UTC()
 	rec := state.Restore{ID: state.NewID(state.KindRestore), BackupID: p.backup.ID, TargetConnection: p.conn.ID,
-		TargetDatabase: p.database, DropExisting: req.DropExisting, NoPrivileges: req.NoPrivileges, Status: state.StatusRunning,
-		StartedAt: &now, CreatedAt: now}
+		TargetDatabase: p.database, DropExisting: req.DropExisting, NoPrivileges: req.NoPrivileges,
+		RestoreType: restoreTypeOf(req), Status: state.StatusRunning, StartedAt: &now, CreatedAt: now}
+	p.swapTag = swapTag(rec.ID)
 	err = e.store.Update(func(tx *state.Tx) error {
 		all, err := state.List[state.Restore](tx)
 		if err != nil {
@@ -103,7 +119,11 @@ func (e *Engine) planRestore(backupID string, req RestoreRequest) (restorePlan, 
 	if b.Status != state.StatusSuccess {
 		return restorePlan{}, fault.Invalid("cannot restore backup with status: " + b.Status)
 	}
-	p := restorePlan{backup: b, database: req.TargetDatabase, tool: dump.RestoreOptions{NoPrivileges: req.NoPrivileges}}
+	if err := checkRestoreType(b.DBType, req); err != nil {
+		return restorePlan{}, err
+	}
+	p := restorePlan{backup: b, database: req.TargetDatabase,
+		tool: dump.RestoreOptions{NoPrivileges: req.NoPrivileges, DataOnly: restoreTypeOf(req) == RestoreDataOnly}}
 	if p.database == "" {
 		p.database = b.DatabaseName
 	}
@@ -153,6 +173,9 @@ func (e *Engine) runRestore(ctx context.Context, p restorePlan, rec state.Restor
 	if err != nil {
 		log.Printf("QUEUE: gave up waiting for a slot: %v", err)
 	} else {
+		if rec.DropExisting {
+			e.dropEarlierLeftovers(ctx, p, rec, log)
+		}
 		err = e.restoreNow(ctx, p, true, rec.DropExisting, log)
 		e.slots.release()
 	}
@@ -185,7 +208,7 @@ func (e *Engine) restoreNow(ctx context.Context, p restorePlan, verifyFirst, dro
 	}
 	return restoreStream(ctx, streamRestore{
 		st: st, spec: specOfBackup(p.backup), keys: keySet{Ring: kr}, target: connTarget(p.conn, p.database),
-		tools: e.tools(settings), tool: p.tool, verifyFirst: verifyFirst, dropExisting: dropExisting, log: log,
+		tools: e.tools(settings), tool: p.tool, verifyFirst: verifyFirst, dropExisting: dropExisting, swapTag: p.swapTag, log: log,
 	})
 }
 
@@ -226,6 +249,7 @@ type streamRestore struct {
 	tool         dump.RestoreOptions
 	verifyFirst  bool
 	dropExisting bool
+	swapTag      string // "": a random one
 	log          restoreLog
 }
 
@@ -257,25 +281,34 @@ func restoreStream(ctx context.Context, r streamRestore) error {
 		r.log.Printf("RESTORE ERROR: %v", err)
 		return err
 	}
-	switch {
-	case existed && r.dropExisting:
-		if err := dbclient.DropDatabase(ctx, t, t.Database); err != nil {
-			r.log.Printf("RESTORE ERROR: %v", err)
-			return err
-		}
-		r.log.Printf("RESTORE: dropped database %s (drop_existing)", t.Database)
-	case existed:
+	into := t // the database the tool restores into
+	replace := existed && r.dropExisting
+	tag := swapTagOr(r.swapTag)
+	if replace {
+		into.Database, _ = dbclient.SwapNames(t.DBType, t.Database, tag)
+		r.log.Printf("RESTORE: database %s exists (drop_existing): restoring into the temporary database %s, "+
+			"which replaces %s only when the restore has succeeded", t.Database, into.Database, t.Database)
+	} else if existed {
 		r.log.Printf("RESTORE: database %s exists: objects of the dump replace their namesakes, other objects are kept", t.Database)
 	}
 	r.log.Printf("DOWNLOAD: %s (%d bytes)", r.spec.Key, d.stored.size)
-	if err := dump.Restore(ctx, t, r.tools, r.tool, d, r.log); err != nil {
+	if err := dump.Restore(ctx, into, r.tools, r.tool, d, r.log); err != nil {
 		if stage, cause := d.cause(); cause != nil {
 			r.log.Printf("%s ERROR: %v", stage, cause)
 		}
-		if !existed {
+		switch {
+		case replace:
+			dropCreated(into, r.log)
+			r.log.Printf("RESTORE: database %s was left as it was", t.Database)
+		case !existed:
 			dropCreated(t, r.log)
 		}
 		return err
+	}
+	if replace {
+		if err := swapIn(ctx, t, into.Database, tag, r.log); err != nil {
+			return err
+		}
 	}
 	for _, l := range d.summary()[1:] {
 		r.log.Printf("%s", l)

@@ -284,7 +284,7 @@ func rsRestoreInPlace(t *testing.T, h *harness, srv *dbtest.Server, c state.Conn
 			}
 			rsSameTables(t, fmt.Sprintf("in place, drop_existing=%t", drop), want, srv.Checksum(t, src))
 			rsObjectsExist(t, srv, src)
-			if drop != strings.Contains(r.LogOutput, "dropped database") {
+			if drop != strings.Contains(r.LogOutput, "swapped the restored database") {
 				t.Errorf("drop_existing=%t but log:\n%s", drop, r.LogOutput)
 			}
 		}
@@ -316,6 +316,8 @@ func TestRestoreRefusals(t *testing.T) {
 			DatabaseName: "app", Status: status, StorageProviderID: p.ID, StoragePath: "backups/x.pgdump", CreatedAt: now})
 	}
 	ok, failed := backup(state.StatusSuccess), backup(state.StatusFailed)
+	myBackup := put(h, state.Backup{ID: state.NewID(state.KindBackup), ConnectionID: my.ID, DBType: dbclient.MariaDB,
+		DatabaseName: "app", Status: state.StatusSuccess, StorageProviderID: p.ID, StoragePath: "backups/x.sql", CreatedAt: now})
 	tests := []struct {
 		name     string
 		id       string
@@ -328,6 +330,9 @@ func TestRestoreRefusals(t *testing.T) {
 		{"other db_type", ok.ID, RestoreRequest{TargetConnection: my.ID}, fault.CodeInvalid, "db_type must match"},
 		{"unknown target connection", ok.ID, RestoreRequest{TargetConnection: "conn_nope"}, fault.CodeNotFound, "target connection not found"},
 		{"bad database name", ok.ID, RestoreRequest{TargetDatabase: strings.Repeat("x", 70)}, fault.CodeInvalid, "target_database"},
+		{"unknown restore type", ok.ID, RestoreRequest{RestoreType: "schema"}, fault.CodeInvalid, "supported: full, data-only"},
+		{"data-only mariadb", myBackup.ID, RestoreRequest{RestoreType: RestoreDataOnly}, fault.CodeInvalid, "PostgreSQL only"},
+		{"data-only drop_existing", ok.ID, RestoreRequest{RestoreType: RestoreDataOnly, DropExisting: true}, fault.CodeInvalid, "drop_existing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -351,6 +351,7 @@ type Restore struct {
 	TargetDatabase   string     `json:"target_database"`
 	DropExisting     bool       `json:"drop_existing"`
 	NoPrivileges     bool       `json:"no_privileges,omitempty"`
+	RestoreType      string     `json:"restore_type,omitempty"` // "full" (also when empty) or "data-only"
 	Drill            bool       `json:"drill,omitempty"`
 	Status           string     `json:"status"`
 	DurationMs       int64      `json:"duration_ms"`

@@ -122,7 +122,7 @@ func (a engineAdapter) Verify(ctx context.Context, id string) error { return a.e
 func (a engineAdapter) Restore(ctx context.Context, id string, r api.RestoreRequest) (state.Restore, error) {
 	return a.e.Restore(ctx, id, engine.RestoreRequest{
 		TargetConnection: r.TargetConnection, TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting,
-		NoPrivileges: r.NoPrivileges,
+		NoPrivileges: r.NoPrivileges, RestoreType: r.RestoreType,
 	})
 }
 func (a engineAdapter) RunSchedule(ctx context.Context, id string) error {

@@ -17,11 +17,16 @@ type RestoreOptions struct {
 	// (pg_restore --no-privileges), for a target server without the source's
 	// roles. MySQL and MariaDB dumps carry no privileges; it does nothing there.
 	NoPrivileges bool
+	// DataOnly restores a PostgreSQL dump's rows into the target's existing
+	// tables (pg_restore --data-only, without --clean: nothing is dropped).
+	// A MySQL/MariaDB dump cannot be restored data-only: Restore refuses it.
+	DataOnly bool
 }
 
 // Restore streams a dump from r into t.Database, creating the database when
 // it does not exist: a custom-format archive through `pg_restore --clean
-// --if-exists --no-owner --single-transaction` for PostgreSQL (all or
+// --if-exists --no-owner --single-transaction` (opts.DataOnly: `--data-only`
+// instead of `--clean --if-exists`) for PostgreSQL (all or
 // nothing: a restore that fails leaves the target as it was), SQL through
 // `mysql`/`mariadb --binary-mode` for MySQL/MariaDB. It fails when the tool
 // exits non-zero (its stderr is in the error and in log), when reading r
@@ -33,6 +38,9 @@ func Restore(ctx context.Context, t dbclient.Target, tools Tools, opts RestoreOp
 	}
 	if err := dbclient.ValidateName(t.DBType, t.Database); err != nil {
 		return fmt.Errorf("restore: %w", err)
+	}
+	if opts.DataOnly && !t.IsPostgres() {
+		return fmt.Errorf("restore: %w", ErrDataOnlyUnsupported)
 	}
 	tl, err := tools.probe(ctx, t.DBType, roleRestore)
 	if err != nil {
@@ -89,6 +97,12 @@ func ensureDatabase(ctx context.Context, t dbclient.Target, log io.Writer) error
 	return nil
 }
 
+// ErrDataOnlyUnsupported refuses a data-only restore of a MySQL/MariaDB dump:
+// the dump's DDL and data are one SQL stream, and a dump without DDL cannot
+// be made from a full one.
+var ErrDataOnlyUnsupported = errors.New("a data-only restore is supported for PostgreSQL only: " +
+	"a MySQL/MariaDB dump is one SQL script of DDL and data, and a dump without DDL cannot be made from a full one")
+
 // missingRole matches pg_restore's error for a GRANT to an unknown role.
 var missingRole = regexp.MustCompile(`role "[^"]*" does not exist`)
 
@@ -100,6 +114,11 @@ func restoreCommand(t dbclient.Target, tl tool, opts RestoreOptions) (*command, 
 		// replaced. It takes a lock per restored object, bounded by the
 		// server's max_locks_per_transaction; see lockHint.
 		args := []string{"--clean", "--if-exists", "--no-owner", "--single-transaction"}
+		if opts.DataOnly {
+			// Rows only, into the existing tables: --clean would drop
+			// them (pg_restore refuses the combination anyway).
+			args = []string{"--data-only", "--no-owner", "--single-transaction"}
+		}
 		if opts.NoPrivileges {
 			args = append(args, "--no-privileges")
 		}
