@@ -333,7 +333,7 @@ func (r *Reconciler) reload(ctx context.Context, confirmPrune bool, settled *fil
 		if p, err = r.plan(tx, f); err != nil {
 			return err
 		}
-		if p.Count(Prune) > 0 && (settled == nil || !settled.same(fs)) {
+		if p.Count(Prune) > 0 && (settled == nil || !settled.same(fs)) && !r.unwrittenFor(fs, time.Now()) {
 			return errUnsettled
 		}
 		if p.Held != "" && !confirmPrune {
