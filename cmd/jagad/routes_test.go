@@ -344,6 +344,13 @@ func notificationCases() []routeCase {
 			if r["status"] != "sent" || len(got) != 1 || got[0].token != "routes-hook-token" {
 				t.Errorf("test: %v; the receiver got %d requests: %+v", r, len(got), got)
 			}
+			// Allowed on a file-managed target too.
+			var l list
+			w.call(t, "GET", "/api/notifications", nil, http.StatusOK, &l)
+			w.call(t, "POST", "/api/notifications/"+str(byName(t, l, "name", "spare-1"), "id")+"/test", nil, http.StatusOK, &r)
+			if r["status"] != "sent" || len(w.hook.to("/spare")) != 1 {
+				t.Errorf("test of spare-1: %v; the receiver got %d requests", r, len(w.hook.to("/spare")))
+			}
 		}},
 	}
 }
