@@ -23,6 +23,7 @@ import (
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/engine/dump"
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
@@ -417,7 +418,7 @@ func assertKey(t *testing.T, b state.Backup, ext string) {
 // assertManifest checks the manifest beside the object describes the record.
 func assertManifest(t *testing.T, st storage.Store, b state.Backup) {
 	t.Helper()
-	m, err := ReadManifest(testCtx(t), st, b.StoragePath+manifestSuffix)
+	m, err := objfmt.ReadManifest(testCtx(t), st, b.StoragePath+objfmt.ManifestSuffix)
 	if err != nil {
 		t.Fatalf("manifest: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
@@ -410,8 +411,8 @@ func TestRestoreCorruptObject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = restoreStream(context.Background(), streamRestore{st: st, spec: specOfBackup(b),
-				keys: keySet{Ring: h.keys}, target: srv.Target(fresh), log: &lineLog{w: &out}})
+			err = restoreStream(context.Background(), streamRestore{st: st, spec: objfmt.SpecOf(b),
+				keys: objfmt.Keys{Ring: h.keys}, target: srv.Target(fresh), log: &lineLog{w: &out}})
 			if err == nil || !strings.Contains(out.String(), " ERROR: ") {
 				t.Errorf("single-pass restore of a damaged object: %v\n%s", err, out.String())
 			}
