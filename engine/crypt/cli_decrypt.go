@@ -12,9 +12,6 @@ import (
 	"filippo.io/age"
 )
 
-// EnvKey is the environment variable "jagad decrypt" reads a key from.
-const EnvKey = "JAGAD_ENCRYPTION_KEY"
-
 const maxKeyFile = 64 << 10
 
 const decryptUsage = `Usage: jagad decrypt (--key-file FILE | --identity FILE | --key KEY) [-i IN] [-o OUT]
