@@ -505,7 +505,7 @@ func TestRestoreKeyRotation(t *testing.T) {
 	recovered := db + "_age"
 	t.Cleanup(func() { srv.DropDB(t, recovered) })
 	var out syncBuffer
-	m, err := Recover(context.Background(), RecoverOptions{Store: st, Key: b.StoragePath, Identities: []age.Identity{id},
+	m, err := RestoreOffline(context.Background(), OfflineRestoreOptions{Store: st, Key: b.StoragePath, Identities: []age.Identity{id},
 		Target: srv.Target(recovered), Log: &out})
 	if err != nil {
 		t.Fatalf("recover with the age identity: %v\n%s", err, out.String())

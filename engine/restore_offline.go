@@ -17,12 +17,14 @@ import (
 	"github.com/jagad/jagad/engine/storage"
 )
 
-// Disaster recovery: `jagad restore` restores a backup from storage alone,
-// with the same two-pass pipeline as the daemon's restores (restore.go).
+// Offline restore (disaster recovery): `jagad restore` restores a backup
+// from storage alone, with the same two-pass pipeline as the daemon's
+// restores (restore.go). Not to be confused with crash recovery at start
+// (crashrecover.go).
 
-// RecoverOptions configure an offline restore: no daemon, no data dir, only
+// OfflineRestoreOptions configure an offline restore: no daemon, no data dir, only
 // the storage, a key and a target server.
-type RecoverOptions struct {
+type OfflineRestoreOptions struct {
 	Store storage.Store
 	// Key is the object's key or its manifest's key.
 	Key string
@@ -45,10 +47,10 @@ type RecoverOptions struct {
 	Log        io.Writer // progress lines (nil: discarded)
 }
 
-// Recover restores one backup from storage alone: it reads the manifest,
+// RestoreOffline restores one backup from storage alone: it reads the manifest,
 // verifies the whole object (unless SinglePass), then streams it into the
 // target, checking every checksum again on the way.
-func Recover(ctx context.Context, o RecoverOptions) (objfmt.Manifest, error) {
+func RestoreOffline(ctx context.Context, o OfflineRestoreOptions) (objfmt.Manifest, error) {
 	mkey := o.Key
 	if !strings.HasSuffix(mkey, objfmt.ManifestSuffix) {
 		mkey += objfmt.ManifestSuffix
@@ -68,7 +70,7 @@ func Recover(ctx context.Context, o RecoverOptions) (objfmt.Manifest, error) {
 	if t.Database == "" {
 		t.Database = m.DatabaseName
 	}
-	keys, err := recoverKeys(o, m)
+	keys, err := offlineKeys(o, m)
 	if err != nil {
 		return m, err
 	}
@@ -89,7 +91,7 @@ func Recover(ctx context.Context, o RecoverOptions) (objfmt.Manifest, error) {
 	return m, nil
 }
 
-func recoverKeys(o RecoverOptions, m objfmt.Manifest) (objfmt.Keys, error) {
+func offlineKeys(o OfflineRestoreOptions, m objfmt.Manifest) (objfmt.Keys, error) {
 	keys := objfmt.Keys{Identities: o.Identities}
 	if !m.Encrypted || o.EncryptionKey == "" {
 		return keys, nil
