@@ -5,14 +5,9 @@ import (
 	"io"
 
 	"github.com/jagad/jagad/api/client"
-	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/state/fault"
 )
-
-func runValidate(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	return config.RunValidate(args, stdin, stdout, stderr, env)
-}
 
 const planUsage = `Usage: jagad plan [-f FILE|-] [--timeout D]
 
