@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/jagad/jagad/api/client"
-	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/state/fault"
 )
 
@@ -31,14 +30,6 @@ func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 		return exitOK
 	}
 	return client.RunPlan(args, stdin, stdout, stderr, env)
-}
-
-func runKeygen(args []string, stdout, stderr io.Writer) int {
-	return crypt.RunKeygen(args, stdout, stderr)
-}
-
-func runDecrypt(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	return crypt.RunDecrypt(args, stdin, stdout, stderr, env)
 }
 
 func apierrInvalid(err error) error  { return fault.Wrap(fault.CodeInvalid, err.Error(), err) }
