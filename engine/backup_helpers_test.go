@@ -386,19 +386,27 @@ func download(t *testing.T, h *harness, b state.Backup) []byte {
 	return stored
 }
 
-// unseal turns stored bytes into the compressed stream: through the `jagad
-// decrypt` CLI function when the backup is encrypted.
+// unseal turns stored bytes into the compressed stream when the backup is
+// encrypted, the way `jagad decrypt --key-file` does: the key file's key
+// applied to whatever key id the header names.
 func unseal(t *testing.T, b state.Backup, stored []byte, keyPath string) []byte {
 	t.Helper()
 	if b.EncryptionAlgo == "" {
 		return stored
 	}
-	var out, stderr bytes.Buffer
-	noEnv := func(string) (string, bool) { return "", false }
-	if code := crypt.RunDecrypt([]string{"--key-file", keyPath}, bytes.NewReader(stored), &out, &stderr, noEnv); code != 0 {
-		t.Fatalf("jagad decrypt exit %d: %s", code, stderr.String())
+	key, err := crypt.ReadKeyFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out.Bytes()
+	r, err := crypt.OpenWithKey(bytes.NewReader(stored), key, nil)
+	if err != nil {
+		t.Fatalf("decrypt: %v", err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("decrypt: %v", err)
+	}
+	return out
 }
 
 var stampRe = `-\d{8}-\d{6}`
