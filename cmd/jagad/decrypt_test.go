@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -26,40 +27,35 @@ func tempFile(t *testing.T, name, content string) string {
 	return p
 }
 
-func mustKey(tb testing.TB) string {
+func fatalIf(tb testing.TB, err error) {
 	tb.Helper()
-	k, err := crypt.GenerateKey()
 	if err != nil {
 		tb.Fatal(err)
 	}
+}
+
+func mustKey(tb testing.TB) string {
+	k, err := crypt.GenerateKey()
+	fatalIf(tb, err)
 	return k
 }
 
 func mustIdentity(tb testing.TB) *age.X25519Identity {
-	tb.Helper()
 	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	fatalIf(tb, err)
 	return id
 }
 
 func sealingKeyring(tb testing.TB, active string, keys map[string]string, recipient string) *crypt.Keyring {
-	tb.Helper()
 	kr, err := crypt.NewKeyring(active, keys, recipient)
-	if err != nil {
-		tb.Fatalf("NewKeyring: %v", err)
-	}
+	fatalIf(tb, err)
 	return kr
 }
 
 // pseudo returns n deterministic pseudo-random bytes.
 func pseudo(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, 0x6a61676164))
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
+	_, _ = rand.NewChaCha8([32]byte{byte(seed)}).Read(b)
 	return b
 }
 
@@ -68,15 +64,9 @@ func seal(tb testing.TB, kr *crypt.Keyring, plain []byte) []byte {
 	tb.Helper()
 	var buf bytes.Buffer
 	w, err := crypt.NewWriter(&buf, kr)
-	if err != nil {
-		tb.Fatalf("NewWriter: %v", err)
-	}
-	if _, err := w.Write(plain); err != nil {
-		tb.Fatalf("Write: %v", err)
-	}
-	if err := w.Close(); err != nil {
-		tb.Fatalf("Close: %v", err)
-	}
+	fatalIf(tb, err)
+	_, err = w.Write(plain)
+	fatalIf(tb, errors.Join(err, w.Close()))
 	return buf.Bytes()
 }
 

@@ -5,8 +5,8 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -74,50 +74,32 @@ func testData(n int) []byte {
 func newKeyring(t *testing.T) *crypt.Keyring {
 	t.Helper()
 	key, err := crypt.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr, err := crypt.NewKeyring("k1", map[string]string{"k1": key}, "")
-	if err != nil {
+	kr, kerr := crypt.NewKeyring("k1", map[string]string{"k1": key}, "")
+	if err = errors.Join(err, kerr); err != nil {
 		t.Fatal(err)
 	}
 	return kr
 }
 
-func sha(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
+func sha(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
+
+// decoders read a compression with readers independent of the package's own.
+var decoders = map[string]func(io.Reader) (io.Reader, error){
+	"gzip": func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) },
+	"zstd": func(r io.Reader) (io.Reader, error) { return zstd.NewReader(r) },
+	"none": func(r io.Reader) (io.Reader, error) { return r, nil },
 }
 
-// decompress reads a whole compressed stream with readers independent of
-// the package's own.
 func decompress(t *testing.T, b []byte, compression string) []byte {
 	t.Helper()
-	var r io.Reader
-	switch compression {
-	case "gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatalf("gzip: %v", err)
-		}
-		r = zr
-	case "zstd":
-		zr, err := zstd.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatalf("zstd: %v", err)
-		}
-		defer zr.Close()
-		r = zr
-	case "none":
-		return b
-	default:
-		t.Fatalf("unknown compression %q", compression)
+	r, err := decoders[compression](bytes.NewReader(b))
+	if err == nil {
+		b, err = io.ReadAll(r)
 	}
-	out, err := io.ReadAll(r)
 	if err != nil {
 		t.Fatalf("decompress %s: %v", compression, err)
 	}
-	return out
+	return b
 }
 
 // writeChunks writes data in uneven pieces, like a dump tool's pipe.
