@@ -23,6 +23,7 @@ import (
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/engine/dump"
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
@@ -385,19 +386,27 @@ func download(t *testing.T, h *harness, b state.Backup) []byte {
 	return stored
 }
 
-// unseal turns stored bytes into the compressed stream: through the `jagad
-// decrypt` CLI function when the backup is encrypted.
+// unseal turns stored bytes into the compressed stream when the backup is
+// encrypted, the way `jagad decrypt --key-file` does: the key file's key
+// applied to whatever key id the header names.
 func unseal(t *testing.T, b state.Backup, stored []byte, keyPath string) []byte {
 	t.Helper()
 	if b.EncryptionAlgo == "" {
 		return stored
 	}
-	var out, stderr bytes.Buffer
-	noEnv := func(string) (string, bool) { return "", false }
-	if code := crypt.RunDecrypt([]string{"--key-file", keyPath}, bytes.NewReader(stored), &out, &stderr, noEnv); code != 0 {
-		t.Fatalf("jagad decrypt exit %d: %s", code, stderr.String())
+	key, err := crypt.ReadKeyFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out.Bytes()
+	r, err := crypt.OpenWithKey(bytes.NewReader(stored), key, nil)
+	if err != nil {
+		t.Fatalf("decrypt: %v", err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("decrypt: %v", err)
+	}
+	return out
 }
 
 var stampRe = `-\d{8}-\d{6}`
@@ -417,7 +426,7 @@ func assertKey(t *testing.T, b state.Backup, ext string) {
 // assertManifest checks the manifest beside the object describes the record.
 func assertManifest(t *testing.T, st storage.Store, b state.Backup) {
 	t.Helper()
-	m, err := ReadManifest(testCtx(t), st, b.StoragePath+manifestSuffix)
+	m, err := objfmt.ReadManifest(testCtx(t), st, b.StoragePath+objfmt.ManifestSuffix)
 	if err != nil {
 		t.Fatalf("manifest: %v", err)
 	}

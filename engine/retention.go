@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/retention"
 	"github.com/jagad/jagad/state"
 )
@@ -202,7 +203,7 @@ func (e *Engine) deleteBackup(ctx context.Context, b state.Backup, forgetUnreach
 		if err != nil {
 			return fmt.Errorf("open storage provider %q: %w", p.Name, err)
 		}
-		for _, k := range []string{b.StoragePath, b.StoragePath + manifestSuffix} {
+		for _, k := range []string{b.StoragePath, b.StoragePath + objfmt.ManifestSuffix} {
 			if err := st.Delete(ctx, k); err != nil {
 				return fmt.Errorf("delete %s: %w", k, err)
 			}

@@ -44,32 +44,18 @@ func (k *keySource) keyring() (*crypt.Keyring, error) {
 	return k.kr, k.err
 }
 
+// buildKeyring applies crypt's key-selection rules to jagad.yaml's
+// encryption block and JAGAD_ENCRYPTION_KEY.
 func buildKeyring(enc *config.Encryption, envKey string) (*crypt.Keyring, error) {
-	keys := map[string]string{}
-	active, recipient := "", ""
+	c := crypt.KeyConfig{EnvKey: envKey}
 	if enc != nil {
+		c.Keys = make(map[string]string, len(enc.Keys))
 		for _, key := range enc.Keys {
-			keys[key.ID] = key.Key
+			c.Keys[key.ID] = key.Key
 		}
-		active, recipient = enc.ActiveKey, enc.RecoveryRecipient
+		c.Active, c.RecoveryRecipient = enc.ActiveKey, enc.RecoveryRecipient
 	}
-	if envKey != "" {
-		if _, ok := keys["default"]; !ok {
-			keys["default"] = envKey
-		}
-		if active == "" {
-			active = "default"
-		}
-	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	if active == "" && len(keys) == 1 {
-		for id := range keys {
-			active = id
-		}
-	}
-	return crypt.NewKeyring(active, keys, recipient)
+	return crypt.KeyringFor(c)
 }
 
 // metricsToken is JAGAD_METRICS_TOKEN, else server.metrics_token of the
