@@ -184,7 +184,7 @@ func (r *Reconciler) plan(tx *state.Tx, f *config.File) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	d, err := buildDesired(f, cur.Values, r.opts.ProcessKey)
+	d, err := buildDesired(f, cur, r.opts.ProcessKey)
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", f.Expansions.RedactError(err))
 	}
