@@ -53,7 +53,7 @@ type Options struct {
 // Result is the outcome of one reload.
 type Result struct {
 	Plan   *Plan
-	Result string // applied | unchanged | failed | held
+	Result Outcome
 	Err    error
 }
 
@@ -393,7 +393,7 @@ func (r *Reconciler) record(trigger string, start time.Time, digest string, res 
 	prevErr, prevHeld := st.LastError, st.Held
 	entry := state.ReloadEntry{
 		Trigger: trigger, At: now.UTC(), DurationMs: dur.Milliseconds(),
-		FileDigest: digest, Result: res.Result,
+		FileDigest: digest, Result: string(res.Result),
 	}
 	if res.Plan != nil {
 		entry.Summary = res.Plan.Summary()
