@@ -13,6 +13,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/jagad/jagad/api"
 )
 
 // DefaultURL is the daemon address when $JAGAD_URL is unset.
@@ -26,22 +28,6 @@ const (
 	ExitError    = 1
 	ExitChanges  = 2
 )
-
-// planView mirrors api.PlanView with the item keys `jagad plan` prints.
-type planView struct {
-	Changes int        `json:"changes"`
-	Held    string     `json:"held"`
-	Summary string     `json:"summary"`
-	Items   []planItem `json:"items"`
-}
-
-type planItem struct {
-	Action  string   `json:"action"`
-	Kind    string   `json:"kind"`
-	Name    string   `json:"name"`
-	Fields  []string `json:"fields"`
-	Cascade string   `json:"cascade"`
-}
 
 // RunPlan is `jagad plan -f FILE`: it sends FILE ("-" is stdin) to the
 // daemon at $JAGAD_URL (default http://127.0.0.1:8080) and prints the plan,
@@ -127,9 +113,9 @@ func readDoc(name string, stdin io.Reader) ([]byte, error) {
 
 var actionSigns = map[string]string{"create": "+", "update": "~", "prune": "-", "delete": "-", "adopt": "="}
 
-func printPlan(w io.Writer, p planView) {
+func printPlan(w io.Writer, p api.PlanView) {
 	for _, it := range p.Items {
-		sign, ok := actionSigns[it.Action]
+		sign, ok := actionSigns[string(it.Action)]
 		if !ok {
 			continue // unchanged and unknown entries are not changes
 		}
@@ -176,8 +162,8 @@ func newClient(env func(string) (string, bool)) *client {
 		pass: get("JAGAD_PASSWORD"), http: &http.Client{}}
 }
 
-func (c *client) plan(ctx context.Context, doc []byte) (planView, error) {
-	var p planView
+func (c *client) plan(ctx context.Context, doc []byte) (api.PlanView, error) {
+	var p api.PlanView
 	if c.token == "" {
 		if c.user == "" || c.pass == "" {
 			return p, errors.New("set JAGAD_TOKEN, or JAGAD_USER and JAGAD_PASSWORD")

@@ -7,7 +7,6 @@ import (
 	"github.com/jagad/jagad/api/client"
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/engine/crypt"
-	"github.com/jagad/jagad/state/fault"
 )
 
 func runValidate(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
@@ -45,6 +44,3 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 func runDecrypt(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
 	return crypt.RunDecrypt(args, stdin, stdout, stderr, env)
 }
-
-func apierrInvalid(err error) error  { return fault.Wrap(fault.CodeInvalid, err.Error(), err) }
-func apierrConflict(err error) error { return fault.Wrap(fault.CodeConflict, err.Error(), err) }
