@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
 )
@@ -143,6 +145,52 @@ func TestConfigEndpoints(t *testing.T) {
 	e.call("POST", "/api/config/reload", nil, 200)
 	if e.cfg.confirm {
 		t.Error("confirm_prune defaulted to true")
+	}
+}
+
+// TestConfigReloadOutcomes: a reload held by the prune guard is 409, a
+// failed one 400, each with the reconciler's message; an applied one shows
+// its plan.
+func TestConfigReloadOutcomes(t *testing.T) {
+	e := newEnv(t)
+	plan := &reconcile.Plan{Items: []reconcile.Item{
+		{Action: reconcile.Prune, Kind: "schedule", Name: "a"},
+		{Action: reconcile.Unchanged, Kind: "schedule", Name: "b"},
+	}}
+	tests := []struct {
+		name     string
+		res      reconcile.Result
+		wantCode int
+		wantMsg  string
+	}{
+		{"held", reconcile.Result{Plan: plan, Result: reconcile.OutcomeHeld, Err: errors.New("held by the prune guard: 3 of 4")}, 409, "held by the prune guard: 3 of 4"},
+		{"failed", reconcile.Result{Result: reconcile.OutcomeFailed, Err: errors.New(`jagad.yaml:1:1: unknown key "x"`)}, 400, `jagad.yaml:1:1: unknown key "x"`},
+		{"applied", reconcile.Result{Plan: plan, Result: reconcile.OutcomeApplied}, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.cfg.reload = &tt.res
+			w := e.send(req{method: "POST", path: "/api/config/reload"})
+			if w.Code != tt.wantCode {
+				t.Fatalf("reload: %d %s, want %d", w.Code, w.Body, tt.wantCode)
+			}
+			if tt.wantMsg != "" {
+				if got := errMsg(t, w); got != tt.wantMsg {
+					t.Errorf("error = %q, want %q", got, tt.wantMsg)
+				}
+				return
+			}
+			var pv map[string]any
+			mustJSON(t, w, &pv)
+			want := map[string]any{"changes": 1.0, "summary": "0 create, 0 update, 0 adopt, 1 prune, 1 unchanged",
+				"items": []any{
+					map[string]any{"kind": "schedule", "name": "a", "action": "prune"},
+					map[string]any{"kind": "schedule", "name": "b", "action": "unchanged"},
+				}}
+			if !reflect.DeepEqual(pv, want) {
+				t.Errorf("plan = %v, want %v", pv, want)
+			}
+		})
 	}
 }
 

@@ -193,16 +193,16 @@ func scheduleDefaults(tx *state.Tx, sc *state.ScheduleSpec, in scheduleInput) er
 		return fmt.Errorf("read settings: %w", err)
 	}
 	if sc.RetentionFull == 0 {
-		sc.RetentionFull, _ = strconv.Atoi(st.Values["retention_full_default"])
+		sc.RetentionFull = st.RetentionFullDefault()
 	}
 	if sc.RetentionIncr == 0 {
-		sc.RetentionIncr, _ = strconv.Atoi(st.Values["retention_incr_default"])
+		sc.RetentionIncr = st.RetentionIncrDefault()
 	}
 	if in.NotifyOnSuccess == nil {
-		sc.NotifyOnSuccess = st.Values["notify_on_success"] != "false"
+		sc.NotifyOnSuccess = st.NotifyOnSuccess()
 	}
 	if in.NotifyOnFailure == nil {
-		sc.NotifyOnFailure = st.Values["notify_on_failure"] != "false"
+		sc.NotifyOnFailure = st.NotifyOnFailure()
 	}
 	if in.Enabled == nil {
 		sc.Enabled = true

@@ -194,7 +194,7 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 	start := e.now().UTC()
 	b.StartedAt = &start
 	b.Status = state.StatusRunning
-	b.Compression = settings["compression"]
+	b.Compression = settings.Compression()
 	if b.BackupType == "incremental" {
 		return nil, errors.New("incremental backups need pgBackRest, XtraBackup or Mariabackup, which this build does not drive; use backup_type full")
 	}

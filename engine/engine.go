@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -112,7 +111,7 @@ func New(o Options) (*Engine, error) {
 		now:     o.Now,
 		metrics: newMetrics(o.Registerer),
 		notify:  o.Notifier,
-		slots:   newLimiter(3),
+		slots:   newLimiter(state.Settings{}.ConcurrentBackups()),
 		stores:  newStoreCache(o.Storage),
 		ctx:     ctx,
 		cancel:  cancel,
@@ -216,31 +215,29 @@ func (e *Engine) applySettings() {
 		e.log.Error("read settings", "err", err)
 		return
 	}
-	if n, err := strconv.Atoi(s["concurrent_backups"]); err == nil && n > 0 {
-		e.slots.resize(n)
-	}
+	e.slots.resize(s.ConcurrentBackups())
 }
 
-func (e *Engine) settings() (map[string]string, error) {
-	var out map[string]string
-	err := e.store.View(func(tx *state.Tx) error {
-		s, err := tx.Settings()
-		out = s.Values
+func (e *Engine) settings() (state.Settings, error) {
+	var out state.Settings
+	err := e.store.View(func(tx *state.Tx) (err error) {
+		out, err = tx.Settings()
 		return err
 	})
 	return out, err
 }
 
 // tools returns dump tool paths: settings win over the process defaults.
-func (e *Engine) tools(s map[string]string) dump.Tools {
-	t := e.opts.Tools
-	for k, p := range map[string]*string{
-		"pg_dump_path": &t.PgDump, "pg_restore_path": &t.PgRestore,
-		"mysqldump_path": &t.Mysqldump, "mysql_path": &t.Mysql,
-	} {
-		if v := s[k]; v != "" {
-			*p = v
+func (e *Engine) tools(s state.Settings) dump.Tools {
+	t, paths := e.opts.Tools, s.Tools()
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
 		}
 	}
+	set(&t.PgDump, paths.PgDump)
+	set(&t.PgRestore, paths.PgRestore)
+	set(&t.Mysqldump, paths.Mysqldump)
+	set(&t.Mysql, paths.Mysql)
 	return t
 }

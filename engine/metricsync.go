@@ -45,11 +45,7 @@ func (m *Metrics) syncStore(e *Engine) {
 		if err != nil {
 			return err
 		}
-		loc, err := time.LoadLocation(s.Values["timezone"])
-		if err != nil {
-			loc = time.UTC
-		}
-		m.syncSchedules(tx, schedules, loc, e.opts.DefaultTimeout, e.now())
+		m.syncSchedules(tx, schedules, s.Timezone(), e.opts.DefaultTimeout, e.now())
 		return m.refreshResources(tx)
 	})
 	if err != nil {

@@ -97,7 +97,7 @@ func (e *Engine) syncScheduler() {
 			return err
 		}
 		s, err := tx.Settings()
-		tz = s.Values["timezone"]
+		tz = s.TimezoneName()
 		return err
 	})
 	if err != nil {

@@ -50,7 +50,7 @@ type Options struct {
 // Result is the outcome of one reload.
 type Result struct {
 	Plan   *Plan
-	Result string // applied | unchanged | failed | held
+	Result Outcome
 	Err    error
 }
 
@@ -148,7 +148,7 @@ func (r *Reconciler) plan(tx *state.Tx, f *config.File) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	d, err := buildDesired(f, cur.Values, r.opts.ProcessKey)
+	d, err := buildDesired(f, cur, r.opts.ProcessKey)
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", f.Expansions.RedactError(err))
 	}

@@ -58,7 +58,7 @@ func (r *Reconciler) record(trigger string, start time.Time, digest string, res 
 	prevErr, prevHeld := st.LastError, st.Held
 	entry := state.ReloadEntry{
 		Trigger: trigger, At: now.UTC(), DurationMs: dur.Milliseconds(),
-		FileDigest: digest, Result: res.Result,
+		FileDigest: digest, Result: string(res.Result),
 	}
 	if res.Plan != nil {
 		entry.Summary = res.Plan.Summary()

@@ -11,27 +11,12 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/jagad/jagad/api"
 )
 
 // DefaultURL is the daemon address when $JAGAD_URL is unset.
 const DefaultURL = "http://127.0.0.1:8080"
-
-// PlanView mirrors api.PlanView with the item keys `jagad plan` prints.
-type PlanView struct {
-	Changes int        `json:"changes"`
-	Held    string     `json:"held"`
-	Summary string     `json:"summary"`
-	Items   []PlanItem `json:"items"`
-}
-
-// PlanItem is one entry of a plan.
-type PlanItem struct {
-	Action  string   `json:"action"`
-	Kind    string   `json:"kind"`
-	Name    string   `json:"name"`
-	Fields  []string `json:"fields"`
-	Cascade string   `json:"cascade"`
-}
 
 // Client talks to a daemon.
 type Client struct {
@@ -53,8 +38,8 @@ func New(base, token, user, pass string) *Client {
 }
 
 // Plan asks the daemon what applying doc (a jagad.yaml) would change.
-func (c *Client) Plan(ctx context.Context, doc []byte) (PlanView, error) {
-	var p PlanView
+func (c *Client) Plan(ctx context.Context, doc []byte) (api.PlanView, error) {
+	var p api.PlanView
 	if c.token == "" {
 		if c.user == "" || c.pass == "" {
 			return p, errors.New("set JAGAD_TOKEN, or JAGAD_USER and JAGAD_PASSWORD")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jagad/jagad/api"
 	"github.com/jagad/jagad/api/client"
 )
 
@@ -132,9 +133,9 @@ func readDoc(name string, stdin io.Reader) ([]byte, error) {
 
 var actionSigns = map[string]string{"create": "+", "update": "~", "prune": "-", "delete": "-", "adopt": "="}
 
-func printPlan(w io.Writer, p client.PlanView) {
+func printPlan(w io.Writer, p api.PlanView) {
 	for _, it := range p.Items {
-		sign, ok := actionSigns[it.Action]
+		sign, ok := actionSigns[string(it.Action)]
 		if !ok {
 			continue // unchanged and unknown entries are not changes
 		}

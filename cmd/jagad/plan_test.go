@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,33 +13,33 @@ import (
 	"testing"
 
 	"github.com/jagad/jagad/api"
+	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
-	"github.com/jagad/jagad/state/fault"
 )
 
 // planner is a stand-in reconciler: documents with "schedules" plan changes.
 type planner struct{ got []byte }
 
-func (p *planner) Status() (state.ConfigStatus, error) { return state.ConfigStatus{}, nil }
+func (p *planner) Status() state.ConfigStatus { return state.ConfigStatus{} }
 
-func (p *planner) Plan(_ context.Context, doc []byte) (api.PlanView, error) {
+func (p *planner) PlanBytes(doc []byte) (*reconcile.Plan, error) {
 	p.got = doc
 	switch {
 	case strings.Contains(string(doc), "broken"):
-		return api.PlanView{}, fault.Invalid("jagad.yaml:2:1: unknown key \"broken\"\njagad.yaml:9:3: and one more")
+		return nil, errors.New("jagad.yaml:2:1: unknown key \"broken\"\njagad.yaml:9:3: and one more")
 	case strings.Contains(string(doc), "schedules"):
-		return api.PlanView{Changes: 4, Summary: "4 changes", Items: []api.PlanItem{
-			{Action: "create", Kind: "schedule", Name: "x"},
-			{Action: "update", Kind: "connection", Name: "y", Fields: []string{"host", "port"}},
-			{Action: "prune", Kind: "notification", Name: "old"},
-			{Action: "adopt", Kind: "storage", Name: "s3"},
-			{Action: "unchanged", Kind: "connection", Name: "z"},
+		return &reconcile.Plan{Items: []reconcile.Item{
+			{Action: reconcile.Create, Kind: "schedule", Name: "x"},
+			{Action: reconcile.Update, Kind: "connection", Name: "y", Fields: []string{"host", "port"}},
+			{Action: reconcile.Prune, Kind: "notification", Name: "old"},
+			{Action: reconcile.Adopt, Kind: "storage", Name: "s3"},
+			{Action: reconcile.Unchanged, Kind: "connection", Name: "z"},
 		}}, nil
 	}
-	return api.PlanView{Summary: "No changes.", Items: []api.PlanItem{}}, nil
+	return &reconcile.Plan{Items: []reconcile.Item{}}, nil
 }
 
-func (p *planner) Reload(context.Context, bool) (api.PlanView, error) { return api.PlanView{}, nil }
+func (p *planner) Reload(context.Context, string, bool) reconcile.Result { return reconcile.Result{} }
 
 // planDaemon serves a real API; paths records every request path.
 func planDaemon(t *testing.T) (*httptest.Server, *planner, *[]string) {
@@ -81,7 +82,7 @@ func TestRunPlan(t *testing.T) {
 	if code != planChanges {
 		t.Fatalf("exit %d, stderr %s", code, errb.String())
 	}
-	want := "+ create schedule \"x\"\n~ update connection \"y\" (fields: host, port)\n- prune notification \"old\"\n= adopt storage \"s3\"\n4 changes\n"
+	want := "+ create schedule \"x\"\n~ update connection \"y\" (fields: host, port)\n- prune notification \"old\"\n= adopt storage \"s3\"\n1 create, 1 update, 1 adopt, 1 prune, 1 unchanged\n"
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
@@ -95,7 +96,7 @@ func TestRunPlan(t *testing.T) {
 
 	out.Reset()
 	code = runPlan([]string{"-f", "-"}, strings.NewReader("version: 1\n"), &out, &errb, mapEnv(creds))
-	if code != planNoChange || !strings.Contains(out.String(), "No changes.") {
+	if code != planNoChange || out.String() != "0 create, 0 update, 0 adopt, 0 prune, 0 unchanged\n" {
 		t.Errorf("no change: exit %d, %q", code, out.String())
 	}
 

@@ -266,7 +266,7 @@ func shutdownHTTP(srv *http.Server, log *slog.Logger) {
 // handler builds the API once the parts are up.
 func (d *daemon) handler(c *serveConfig) http.Handler {
 	deps := api.Deps{
-		Store: d.store, Engine: engineAdapter{d.eng}, Logger: d.log, Version: version,
+		Store: d.store, Engine: d.eng, Logger: d.log, Version: version,
 		Metrics:      promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{}),
 		MetricsToken: func() string { return d.metricsToken(c) },
 		Ready: func() error {
@@ -287,7 +287,7 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 		SessionIdleTimeout: c.sessionIdle,
 	}
 	if d.rec != nil {
-		deps.Config = configAdapter{d.rec}
+		deps.Config = d.rec
 	}
 	return api.New(deps)
 }
