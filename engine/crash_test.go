@@ -54,6 +54,11 @@ func crashChild(t *testing.T, spec string) {
 	t.Fatal("not killed")
 }
 
+func s3Spec(c storage.Config) state.ProviderSpec {
+	return state.ProviderSpec{Name: "s3", ProviderType: c.Type, Endpoint: c.Endpoint, Region: c.Region,
+		Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: state.Secret(c.SecretKey), PathStyle: c.PathStyle}
+}
+
 // TestCrashRecovery kills the daemon with SIGKILL mid-upload (after the
 // partial object exists: a local temp file, an S3 multipart upload), restarts
 // an engine on the same data dir and proves the backup is marked failed with
@@ -72,11 +77,8 @@ func TestCrashRecovery(t *testing.T) {
 		{"local", func(t *testing.T) state.ProviderSpec {
 			return state.ProviderSpec{Name: "local", ProviderType: "local", Path: t.TempDir()}
 		}},
-		{"s3", func(t *testing.T) state.ProviderSpec {
-			c := s3test.StartFake(t)
-			return state.ProviderSpec{Name: "s3", ProviderType: c.Type, Endpoint: c.Endpoint, Region: c.Region,
-				Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: state.Secret(c.SecretKey), PathStyle: c.PathStyle}
-		}},
+		{"s3", func(t *testing.T) state.ProviderSpec { return s3Spec(s3test.StartFake(t)) }},
+		{"versitygw", func(t *testing.T) state.ProviderSpec { return s3Spec(s3test.StartVersity(t)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, scratch := t.TempDir(), t.TempDir()
