@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
 
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
@@ -22,7 +23,11 @@ import (
 	"github.com/jagad/jagad/state"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+// TestMain stops the test database servers, then fails the run if a test
+// left a goroutine behind.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(dbtest.Run(m))
+}
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {
