@@ -59,6 +59,9 @@ type stopAfter struct{ m interface{ Run() int } }
 func (s stopAfter) Run() int {
 	code := s.m.Run()
 	for _, in := range []*instance{&servers.pg, &servers.my} {
+		if in.srv != nil {
+			in.srv.closePools() // pools of databases the tests did not drop
+		}
 		if in.stop != nil {
 			in.stop()
 		}
