@@ -5,6 +5,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	_ "time/tzdata" // settings.timezone must load on hosts without zoneinfo (the engine no longer gets it through config)
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/google/uuid"
