@@ -22,8 +22,9 @@ func (e *Engine) RunSchedule(_ context.Context, scheduleID string) error {
 }
 
 // runDue is the scheduler's callback for a due cron slot: it loads the
-// schedule and runs it. It returns the name it loaded, or "" when the
-// schedule is gone.
+// schedule (the one read of its record for this run; see afterBackup for
+// the read after it) and runs it. It returns the name it loaded, or "" when
+// the schedule is gone.
 func (e *Engine) runDue(scheduleID string) string {
 	s, err := e.loadSchedule(scheduleID)
 	if err == nil {
@@ -73,7 +74,7 @@ func (e *Engine) runSchedule(s state.Schedule, trigger string) error {
 		ScheduleID: s.ID, StorageProviderID: s.StorageProviderID, NotifTargetIDs: s.NotifTargetIDs,
 		NotifyOnSuccess: s.NotifyOnSuccess, NotifyOnFailure: s.NotifyOnFailure,
 		Encrypt: &enc, Timeout: time.Duration(s.Timeout),
-	})
+	}, &s)
 	if err != nil {
 		e.recordScheduleFailure(s, err, done)
 		return err
