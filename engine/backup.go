@@ -48,7 +48,7 @@ func (e *Engine) StartBackup(ctx context.Context, req BackupRequest) (state.Back
 	if req.BackupType != "full" && req.BackupType != "incremental" {
 		return state.Backup{}, fault.Invalid("backup_type must be full or incremental")
 	}
-	j, err := e.prepare(req)
+	j, err := e.prepare(req, nil)
 	if err != nil {
 		return state.Backup{}, err
 	}
@@ -84,9 +84,11 @@ func (e *Engine) recordQueued(j *job) error {
 	})
 }
 
-// prepare resolves a request against the store and builds the queued record.
-func (e *Engine) prepare(req BackupRequest) (*job, error) {
-	j := &job{encrypt: req.Encrypt, timeout: req.Timeout}
+// prepare resolves a request against the store and builds the queued
+// record. sched, when not nil, is the schedule of req.ScheduleID as the
+// caller already loaded it (a schedule run): it is not read again.
+func (e *Engine) prepare(req BackupRequest, sched *state.Schedule) (*job, error) {
+	j := &job{encrypt: req.Encrypt, timeout: req.Timeout, schedule: sched}
 	var db state.Database
 	err := e.store.View(func(tx *state.Tx) error {
 		var err error
@@ -96,7 +98,7 @@ func (e *Engine) prepare(req BackupRequest) (*job, error) {
 		if db, err = state.Get[state.Database](tx, req.DatabaseID); err != nil || db.ConnectionID != j.conn.ID {
 			return notFound(err, "database not found")
 		}
-		if req.ScheduleID != "" {
+		if req.ScheduleID != "" && j.schedule == nil {
 			s, err := state.Get[state.Schedule](tx, req.ScheduleID)
 			if err != nil {
 				return notFound(err, "schedule not found")

@@ -18,6 +18,7 @@ import (
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/engine/notify"
+	"github.com/jagad/jagad/engine/schedule"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
@@ -70,7 +71,7 @@ type Engine struct {
 	mu      sync.Mutex
 	running map[string]bool // schedule IDs with a run in progress
 	retMu   sync.Mutex      // one retention pass at a time
-	sched   *scheduler
+	sched   *schedule.Scheduler
 }
 
 // New returns an engine; it does not start anything.
@@ -117,6 +118,7 @@ func New(o Options) (*Engine, error) {
 		cancel:  cancel,
 		running: map[string]bool{},
 	}
+	e.sched = e.newScheduler()
 	return e, nil
 }
 
@@ -127,9 +129,8 @@ func (e *Engine) Start(ctx context.Context) error {
 		return fmt.Errorf("recover interrupted jobs: %w", err)
 	}
 	e.applySettings()
-	if err := e.startScheduler(); err != nil {
-		return err
-	}
+	e.sched.Start()
+	e.syncScheduler()
 	e.onChanges(func() {
 		e.applySettings()
 		e.syncScheduler()
@@ -180,7 +181,7 @@ const removedSweepEvery = time.Hour
 // Shutdown stops the scheduler, lets running jobs finish until ctx ends,
 // then cancels them and waits for them to record their outcome.
 func (e *Engine) Shutdown(ctx context.Context) error {
-	e.stopScheduler()
+	e.sched.Stop()
 	done := make(chan struct{})
 	go func() {
 		e.work.Wait()
