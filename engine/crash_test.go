@@ -20,6 +20,8 @@ import (
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/engine/storage/s3test"
 	"github.com/jagad/jagad/state"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // crashEnv makes TestCrashRecovery run as the crashing daemon (crashChild):
@@ -81,7 +83,7 @@ func TestCrashRecovery(t *testing.T) {
 
 			child := exec.Command(os.Args[0], "-test.run=^TestCrashRecovery$", "-test.v")
 			child.Env = append(os.Environ(), crashEnv+"="+strings.Join([]string{dir, ids.conn, ids.db, ids.provider}, "|"))
-			var stderr syncBuffer
+			var stderr logbuf.Buffer
 			child.Stderr = &stderr
 			out, err := child.StdoutPipe()
 			if err != nil {
@@ -187,7 +189,7 @@ func seedCrashStore(t *testing.T, dir string, srv *dbtest.Server, db string, spe
 }
 
 // readStarted reads the backup id the child prints.
-func readStarted(t *testing.T, out io.Reader, stderr *syncBuffer) string {
+func readStarted(t *testing.T, out io.Reader, stderr *logbuf.Buffer) string {
 	t.Helper()
 	ids := make(chan string, 1)
 	go func() {
@@ -212,7 +214,7 @@ func readStarted(t *testing.T, out io.Reader, stderr *syncBuffer) string {
 }
 
 // waitIncomplete waits until st holds an interrupted-upload leftover.
-func waitIncomplete(t *testing.T, st storage.Store, stderr *syncBuffer) {
+func waitIncomplete(t *testing.T, st storage.Store, stderr *logbuf.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

@@ -14,6 +14,8 @@ import (
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/state"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // restoreCrashEnv makes TestRestoreDropExistingKilled run as the daemon that
@@ -85,7 +87,7 @@ func TestRestoreDropExistingKilled(t *testing.T) {
 
 			child := exec.Command(os.Args[0], "-test.run=^TestRestoreDropExistingKilled$", "-test.v")
 			child.Env = append(os.Environ(), restoreCrashEnv+"="+strings.Join([]string{dir, ids.conn, ids.db, ids.provider}, "|"))
-			var stderr syncBuffer
+			var stderr logbuf.Buffer
 			child.Stderr = &stderr
 			out, err := child.StdoutPipe()
 			if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,10 +12,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // TestDaemonFullDisk runs the jagad binary on a data dir in a small tmpfs,
@@ -116,8 +116,7 @@ type childDaemon struct {
 	cmd   *exec.Cmd
 	base  string
 	token string
-	mu    sync.Mutex
-	buf   bytes.Buffer // stdout and stderr
+	log   logbuf.Buffer // stdout and stderr
 	exit  chan error
 }
 
@@ -137,9 +136,7 @@ func startChildDaemon(t *testing.T, bin string, env map[string]string) *childDae
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			d.mu.Lock()
-			d.buf.Write(append(sc.Bytes(), '\n'))
-			d.mu.Unlock()
+			d.log.Write(append(sc.Bytes(), '\n'))
 			var line struct{ Msg, Listen string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "jagad ready" {
 				listen <- line.Listen
@@ -160,11 +157,7 @@ func startChildDaemon(t *testing.T, bin string, env map[string]string) *childDae
 	return d
 }
 
-func (d *childDaemon) out() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.buf.String()
-}
+func (d *childDaemon) out() string { return d.log.String() }
 
 // alive reports whether the process has not exited.
 func (d *childDaemon) alive() bool {
