@@ -81,35 +81,10 @@ func TestCrashRecovery(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			child := exec.Command(os.Args[0], "-test.run=^TestCrashRecovery$", "-test.v")
-			child.Env = append(os.Environ(), crashEnv+"="+strings.Join([]string{dir, ids.conn, ids.db, ids.provider}, "|"))
-			var stderr logbuf.Buffer
-			child.Stderr = &stderr
-			out, err := child.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := child.Start(); err != nil {
-				t.Fatal(err)
-			}
-			killed := false
-			t.Cleanup(func() {
-				if !killed {
-					_ = child.Process.Kill()
-					_ = child.Wait()
-				}
-				killGroup(t, pidFile)
-			})
-			id := readStarted(t, out, &stderr)
+			child, id := startCrashProc(t, "TestCrashRecovery", crashEnv, dir, ids, pidFile)
 			waitFile(t, mark)
-			waitIncomplete(t, st, &stderr)
-
-			if err := child.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			_ = child.Wait()
-			killed = true
-			killGroup(t, pidFile) // the dump ran in its own process group
+			waitIncomplete(t, st, &child.stderr)
+			child.kill(t) // and the dump, which ran in its own process group
 
 			// Another daemon writing to the same storage must keep its
 			// upload through our recovery.
@@ -186,6 +161,55 @@ func seedCrashStore(t *testing.T, dir string, srv *dbtest.Server, db string, spe
 		t.Fatal(err)
 	}
 	return crashIDs{conn: c.ID, db: d.ID, provider: p.ID}
+}
+
+// crashProc is this test binary run again as the daemon a test kills with
+// SIGKILL; the tool it runs writes its pid (a process group leader's) to
+// pidFile.
+type crashProc struct {
+	cmd     *exec.Cmd
+	stderr  logbuf.Buffer
+	pidFile string
+	killed  bool
+}
+
+// startCrashProc runs test in a child process with env set to
+// "<data dir>|<connection>|<database>|<provider>" and returns it with the id
+// of the job it printed as started. A child still running at cleanup is
+// killed, and so is its tool's process group.
+func startCrashProc(t *testing.T, test, env, dir string, ids crashIDs, pidFile string) (*crashProc, string) {
+	t.Helper()
+	c := &crashProc{pidFile: pidFile}
+	c.cmd = exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v")
+	c.cmd.Env = append(os.Environ(), env+"="+strings.Join([]string{dir, ids.conn, ids.db, ids.provider}, "|"))
+	c.cmd.Stderr = &c.stderr
+	out, err := c.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !c.killed {
+			_ = c.cmd.Process.Kill()
+			_ = c.cmd.Wait()
+		}
+		killGroup(t, pidFile)
+	})
+	return c, readStarted(t, out, &c.stderr)
+}
+
+// kill kills the child with SIGKILL, waits for it, then kills its tool's
+// process group.
+func (c *crashProc) kill(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.cmd.Wait()
+	c.killed = true
+	killGroup(t, c.pidFile)
 }
 
 // readStarted reads the backup id the child prints.
