@@ -8,13 +8,15 @@ import (
 	"testing"
 
 	"github.com/jagad/jagad/state"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // TestAccessLogLevels: reads are DEBUG (a 3 s poller must not flood the
 // INFO log), writes INFO whatever their outcome, server errors WARN; the
 // duration is a number of seconds.
 func TestAccessLogLevels(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	e := newEnv(t, func(d *Deps) {
 		d.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		d.Engine = failingEngine{&fakeEngine{}} // run now: an unclassified error, 500

@@ -18,6 +18,8 @@ import (
 	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 const (
@@ -27,24 +29,6 @@ const (
 
 var testKey = bytes.Repeat([]byte{7}, 32)
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is an API over a real store in a temp dir.
 type env struct {
 	tb     testing.TB
@@ -53,7 +37,7 @@ type env struct {
 	h      http.Handler
 	eng    *fakeEngine
 	cfg    *fakeConfig
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 	token  string
 	deps   Deps
 	closed bool
@@ -72,7 +56,7 @@ func openStore(tb testing.TB, dir string) *state.Store {
 
 func newEnv(tb testing.TB, opts ...envOpt) *env {
 	tb.Helper()
-	e := &env{tb: tb, dir: tb.TempDir(), logs: &syncBuffer{}}
+	e := &env{tb: tb, dir: tb.TempDir(), logs: &logbuf.Buffer{}}
 	e.store = openStore(tb, e.dir)
 	tb.Cleanup(func() {
 		if !e.closed {

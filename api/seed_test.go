@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jagad/jagad/state"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 func storedAdmin(tb testing.TB, st *state.Store) state.AdminUser {
@@ -29,7 +31,7 @@ func TestSeedAdminGeneratedPasswordGoesToFile(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
 	defer st.Close()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	pwFile := filepath.Join(dir, AdminPasswordFile)
 	seed := AdminSeed{PasswordFile: pwFile}
@@ -122,7 +124,7 @@ func TestSeedAdminIgnoredPassWarns(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &logbuf.Buffer{}
 			log := slog.New(slog.NewTextHandler(logs, nil))
 			if err := SeedAdmin(st, AdminSeed{Pass: c.pass, PasswordFile: filepath.Join(dir, AdminPasswordFile)}, log); err != nil {
 				t.Fatal(err)

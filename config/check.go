@@ -167,50 +167,47 @@ func (c *checker) unique(seen map[string]int, kind, prefix, name string) bool {
 	return true
 }
 
-func (c *checker) checkStorage() map[string]Storage {
-	byName := map[string]Storage{}
+// checkNamed validates each item of a named list (kind in messages, list
+// its key in the file) and returns the items by name, the first of each
+// name. each, when set, runs on every item after those checks.
+func checkNamed[T any](c *checker, kind, list string, items []T, name func(T) string,
+	validate func(T) []FieldError, each func(prefix, lbl string, item T)) map[string]T {
+	byName := map[string]T{}
 	seen := map[string]int{}
-	defaultAt := ""
-	for i, s := range c.file.Storage {
-		prefix, lbl := label("storage", "storage", i, s.Name)
-		c.fieldErrors(prefix, lbl, ValidateStorage(s))
-		if c.unique(seen, "storage", prefix, s.Name) {
-			byName[s.Name] = s
+	for i, it := range items {
+		prefix, lbl := label(kind, list, i, name(it))
+		c.fieldErrors(prefix, lbl, validate(it))
+		if c.unique(seen, kind, prefix, name(it)) {
+			byName[name(it)] = it
 		}
+		if each != nil {
+			each(prefix, lbl, it)
+		}
+	}
+	return byName
+}
+
+func (c *checker) checkStorage() map[string]Storage {
+	defaultAt := ""
+	name := func(s Storage) string { return s.Name }
+	return checkNamed(c, "storage", "storage", c.file.Storage, name, ValidateStorage, func(prefix, lbl string, s Storage) {
 		if !s.IsDefault {
-			continue
+			return
 		}
 		if defaultAt != "" {
 			c.errorAt(prefix+".is_default", "%s: is_default: only one storage may be the default (%s already is)", lbl, defaultAt)
-			continue
+			return
 		}
 		defaultAt = lbl
-	}
-	return byName
+	})
 }
 
 func (c *checker) checkConnections() map[string]Connection {
-	byName := map[string]Connection{}
-	seen := map[string]int{}
-	for i, conn := range c.file.Connections {
-		prefix, lbl := label("connection", "connections", i, conn.Name)
-		c.fieldErrors(prefix, lbl, ValidateConnection(conn))
-		if c.unique(seen, "connection", prefix, conn.Name) {
-			byName[conn.Name] = conn
-		}
-	}
-	return byName
+	name := func(conn Connection) string { return conn.Name }
+	return checkNamed(c, "connection", "connections", c.file.Connections, name, ValidateConnection, nil)
 }
 
-func (c *checker) checkNotifications() map[string]bool {
-	names := map[string]bool{}
-	seen := map[string]int{}
-	for i, n := range c.file.Notifications {
-		prefix, lbl := label("notification", "notifications", i, n.Name)
-		c.fieldErrors(prefix, lbl, ValidateNotification(n))
-		if c.unique(seen, "notification", prefix, n.Name) {
-			names[n.Name] = true
-		}
-	}
-	return names
+func (c *checker) checkNotifications() map[string]Notification {
+	name := func(n Notification) string { return n.Name }
+	return checkNamed(c, "notification", "notifications", c.file.Notifications, name, ValidateNotification, nil)
 }

@@ -5,7 +5,7 @@ import (
 	"strconv"
 )
 
-func (c *checker) checkSchedules(storage map[string]Storage, conns map[string]Connection, notifs map[string]bool) {
+func (c *checker) checkSchedules(storage map[string]Storage, conns map[string]Connection, notifs map[string]Notification) {
 	seen := map[string]int{}
 	for i, s := range c.file.Schedules {
 		prefix, lbl := label("schedule", "schedules", i, s.Name)
@@ -15,7 +15,7 @@ func (c *checker) checkSchedules(storage map[string]Storage, conns map[string]Co
 	}
 }
 
-func (c *checker) checkScheduleRefs(prefix, lbl string, s Schedule, storage map[string]Storage, conns map[string]Connection, notifs map[string]bool) {
+func (c *checker) checkScheduleRefs(prefix, lbl string, s Schedule, storage map[string]Storage, conns map[string]Connection, notifs map[string]Notification) {
 	conn, connOK := conns[s.Connection]
 	if s.Connection != "" && !connOK && !c.skip(prefix+".connection") {
 		c.errorAt(prefix+".connection", "%s: connection %q is not defined", lbl, s.Connection)
@@ -28,7 +28,7 @@ func (c *checker) checkScheduleRefs(prefix, lbl string, s Schedule, storage map[
 	}
 	for j, n := range s.Notifications {
 		path := prefix + ".notifications[" + strconv.Itoa(j) + "]"
-		if n != "" && !notifs[n] && !c.skip(path) {
+		if _, ok := notifs[n]; n != "" && !ok && !c.skip(path) {
 			c.errorAt(path, "%s: notification %q is not defined", lbl, n)
 		}
 	}

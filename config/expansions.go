@@ -4,7 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/jagad/jagad/config/word"
 )
 
 // Expansions records what the loader expanded, so that nothing it resolved
@@ -237,36 +238,13 @@ func replaceValue(s, value, text string, put func(string) string) string {
 		}
 		return s
 	}
-	return replaceWord(s, value, put(text))
+	return word.Replace(s, value, put(text), word.Ident)
 }
 
-// replaceWord replaces the occurrences of word in s that are not part of a
-// longer word.
-func replaceWord(s, word, ph string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, word)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		end := i + len(word)
-		if isWordByte(s, i-1) || isWordByte(s, end) {
-			b.WriteString(s[:end])
-		} else {
-			b.WriteString(s[:i])
-			b.WriteString(ph)
-		}
-		s = s[end:]
-	}
-}
-
+// isWordByte reports whether s[i] exists and is part of a word (letters,
+// digits, '_').
 func isWordByte(s string, i int) bool {
-	if i < 0 || i >= len(s) {
-		return false
-	}
-	c := rune(s[i])
-	return c == '_' || c >= 0x80 || unicode.IsLetter(c) || unicode.IsDigit(c)
+	return i >= 0 && i < len(s) && word.Ident(s[i])
 }
 
 // fragmentAt returns where in s part of secret starts (a run of

@@ -20,6 +20,8 @@ import (
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/engine/storage/s3test"
 	"github.com/jagad/jagad/state"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // crashEnv makes TestCrashRecovery run as the crashing daemon (crashChild):
@@ -79,35 +81,10 @@ func TestCrashRecovery(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			child := exec.Command(os.Args[0], "-test.run=^TestCrashRecovery$", "-test.v")
-			child.Env = append(os.Environ(), crashEnv+"="+strings.Join([]string{dir, ids.conn, ids.db, ids.provider}, "|"))
-			var stderr syncBuffer
-			child.Stderr = &stderr
-			out, err := child.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := child.Start(); err != nil {
-				t.Fatal(err)
-			}
-			killed := false
-			t.Cleanup(func() {
-				if !killed {
-					_ = child.Process.Kill()
-					_ = child.Wait()
-				}
-				killGroup(t, pidFile)
-			})
-			id := readStarted(t, out, &stderr)
+			child, id := startCrashProc(t, "TestCrashRecovery", crashEnv, dir, ids, pidFile)
 			waitFile(t, mark)
-			waitIncomplete(t, st, &stderr)
-
-			if err := child.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			_ = child.Wait()
-			killed = true
-			killGroup(t, pidFile) // the dump ran in its own process group
+			waitIncomplete(t, st, &child.stderr)
+			child.kill(t) // and the dump, which ran in its own process group
 
 			// Another daemon writing to the same storage must keep its
 			// upload through our recovery.
@@ -186,8 +163,57 @@ func seedCrashStore(t *testing.T, dir string, srv *dbtest.Server, db string, spe
 	return crashIDs{conn: c.ID, db: d.ID, provider: p.ID}
 }
 
+// crashProc is this test binary run again as the daemon a test kills with
+// SIGKILL; the tool it runs writes its pid (a process group leader's) to
+// pidFile.
+type crashProc struct {
+	cmd     *exec.Cmd
+	stderr  logbuf.Buffer
+	pidFile string
+	killed  bool
+}
+
+// startCrashProc runs test in a child process with env set to
+// "<data dir>|<connection>|<database>|<provider>" and returns it with the id
+// of the job it printed as started. A child still running at cleanup is
+// killed, and so is its tool's process group.
+func startCrashProc(t *testing.T, test, env, dir string, ids crashIDs, pidFile string) (*crashProc, string) {
+	t.Helper()
+	c := &crashProc{pidFile: pidFile}
+	c.cmd = exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v")
+	c.cmd.Env = append(os.Environ(), env+"="+strings.Join([]string{dir, ids.conn, ids.db, ids.provider}, "|"))
+	c.cmd.Stderr = &c.stderr
+	out, err := c.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !c.killed {
+			_ = c.cmd.Process.Kill()
+			_ = c.cmd.Wait()
+		}
+		killGroup(t, pidFile)
+	})
+	return c, readStarted(t, out, &c.stderr)
+}
+
+// kill kills the child with SIGKILL, waits for it, then kills its tool's
+// process group.
+func (c *crashProc) kill(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.cmd.Wait()
+	c.killed = true
+	killGroup(t, c.pidFile)
+}
+
 // readStarted reads the backup id the child prints.
-func readStarted(t *testing.T, out io.Reader, stderr *syncBuffer) string {
+func readStarted(t *testing.T, out io.Reader, stderr *logbuf.Buffer) string {
 	t.Helper()
 	ids := make(chan string, 1)
 	go func() {
@@ -212,7 +238,7 @@ func readStarted(t *testing.T, out io.Reader, stderr *syncBuffer) string {
 }
 
 // waitIncomplete waits until st holds an interrupted-upload leftover.
-func waitIncomplete(t *testing.T, st storage.Store, stderr *syncBuffer) {
+func waitIncomplete(t *testing.T, st storage.Store, stderr *logbuf.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

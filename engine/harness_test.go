@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,30 +20,14 @@ import (
 	"github.com/jagad/jagad/engine/notify"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // TestMain stops the test database servers, then fails the run if a test
 // left a goroutine behind.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(dbtest.Run(m))
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // harness is the engine tests' one fixture: a real store and engine in a
@@ -57,7 +40,7 @@ type harness struct {
 	store *state.Store
 	eng   *Engine
 	reg   *prometheus.Registry
-	logs  *syncBuffer
+	logs  *logbuf.Buffer
 	keys  *crypt.Keyring
 	opts  Options
 	sopts state.Options // the store's options (Dir and MasterKey are set by newHarness)
@@ -88,7 +71,7 @@ func withStoreOptions(f func(*state.Options)) harnessOpt { return func(h *harnes
 // newHarness opens a store in a temp dir and starts an engine on it.
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
-	h := &harness{t: t, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	h := &harness{t: t, reg: prometheus.NewRegistry(), logs: &logbuf.Buffer{}}
 	for _, o := range opts {
 		o(h)
 	}

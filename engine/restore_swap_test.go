@@ -4,10 +4,8 @@ import (
 	"context"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -83,34 +81,10 @@ func TestRestoreDropExistingKilled(t *testing.T) {
 				`{ head -c 3000; touch `+shellQuote(mark)+`; sleep 60; cat; } | "$REAL" "$@"`)
 			setStoreSetting(t, dir, toolKey, wrapper)
 
-			child := exec.Command(os.Args[0], "-test.run=^TestRestoreDropExistingKilled$", "-test.v")
-			child.Env = append(os.Environ(), restoreCrashEnv+"="+strings.Join([]string{dir, ids.conn, ids.db, ids.provider}, "|"))
-			var stderr syncBuffer
-			child.Stderr = &stderr
-			out, err := child.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := child.Start(); err != nil {
-				t.Fatal(err)
-			}
-			killed := false
-			t.Cleanup(func() {
-				if !killed {
-					_ = child.Process.Kill()
-					_ = child.Wait()
-				}
-				killGroup(t, pidFile)
-			})
-			id := readStarted(t, out, &stderr)
+			child, id := startCrashProc(t, "TestRestoreDropExistingKilled", restoreCrashEnv, dir, ids, pidFile)
 			waitFile(t, mark)
 			time.Sleep(200 * time.Millisecond) // the tool works on what it got
-			if err := child.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			_ = child.Wait()
-			killed = true
-			killGroup(t, pidFile)
+			child.kill(t)
 
 			setStoreSetting(t, dir, toolKey, "")
 			h := newHarness(t, withDir(dir)) // the daemon restarts

@@ -21,6 +21,8 @@ import (
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // rsServer returns the test server behind a db_type ("mysql" runs against
@@ -406,7 +408,7 @@ func TestRestoreCorruptObject(t *testing.T) {
 			// never sees a clean end of input, and the database the restore
 			// created is dropped again.
 			fresh := db + "_single"
-			var out syncBuffer
+			var out logbuf.Buffer
 			st, err := h.eng.stores.open(p)
 			if err != nil {
 				t.Fatal(err)
@@ -504,7 +506,7 @@ func TestRestoreKeyRotation(t *testing.T) {
 	}
 	recovered := db + "_age"
 	t.Cleanup(func() { srv.DropDB(t, recovered) })
-	var out syncBuffer
+	var out logbuf.Buffer
 	m, err := RestoreOffline(context.Background(), OfflineRestoreOptions{Store: st, Key: b.StoragePath, Identities: []age.Identity{id},
 		Target: srv.Target(recovered), Log: &out})
 	if err != nil {

@@ -37,14 +37,15 @@ func BenchmarkReload1000(b *testing.B) {
 	}
 }
 
-// BenchmarkReloadUnchanged reloads the same 1,000-record file again. Goal:
-// < 50 ms, and nothing is written.
-func BenchmarkReloadUnchanged(b *testing.B) {
+// appliedBig returns a reconciler that has applied bigYAML(1000) into an
+// on-disk store, and the store, closed at cleanup.
+func appliedBig(b *testing.B) (*Reconciler, *state.Store) {
+	b.Helper()
 	dir := b.TempDir()
 	path := filepath.Join(dir, "jagad.yaml")
 	writeFile(b, path, bigYAML(1000, "bench"))
 	s := dirStore(b, filepath.Join(dir, "store"))
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
 	r, err := New(Options{Path: path, Store: s, Env: testEnv})
 	if err != nil {
 		b.Fatal(err)
@@ -52,6 +53,13 @@ func BenchmarkReloadUnchanged(b *testing.B) {
 	if res := r.Reload(context.Background(), "bench", false); res.Result != "applied" {
 		b.Fatalf("first reload: %s %v", res.Result, res.Err)
 	}
+	return r, s
+}
+
+// BenchmarkReloadUnchanged reloads the same 1,000-record file again. Goal:
+// < 50 ms, and nothing is written.
+func BenchmarkReloadUnchanged(b *testing.B) {
+	r, s := appliedBig(b)
 	r.Reload(context.Background(), "bench", false)
 	feed, stop := s.Subscribe()
 	defer stop()
@@ -71,18 +79,7 @@ func BenchmarkReloadUnchanged(b *testing.B) {
 // BenchmarkReloadUnchangedFullPlan is BenchmarkReloadUnchanged when an API
 // write since the last reload makes it read and diff the whole store.
 func BenchmarkReloadUnchangedFullPlan(b *testing.B) {
-	dir := b.TempDir()
-	path := filepath.Join(dir, "jagad.yaml")
-	writeFile(b, path, bigYAML(1000, "bench"))
-	s := dirStore(b, filepath.Join(dir, "store"))
-	defer s.Close()
-	r, err := New(Options{Path: path, Store: s, Env: testEnv})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if res := r.Reload(context.Background(), "bench", false); res.Result != "applied" {
-		b.Fatalf("first reload: %s %v", res.Result, res.Err)
-	}
+	r, s := appliedBig(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()

@@ -1,11 +1,9 @@
 package state
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jagad/jagad/state/fault"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // fakeDisk is a settable Options.FreeSpace that counts its calls.
@@ -24,24 +24,6 @@ type fakeDisk struct {
 func (d *fakeDisk) statfs(string) (uint64, error) {
 	d.calls.Add(1)
 	return d.free.Load(), nil
-}
-
-// syncBuffer is a log sink safe for the guard's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func putConn(s *Store, id string) error {
@@ -69,7 +51,7 @@ func TestSpaceGuardRefusesWritesAndRecovers(t *testing.T) {
 	const floor = 100 << 20
 	disk := &fakeDisk{}
 	disk.free.Store(10 * floor)
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	s, err := Open(Options{
 		Dir: t.TempDir(), MasterKey: testKey(1), GCInterval: -1,
 		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -13,10 +13,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // The real PostgreSQL of the test machine (trust auth, user postgres).
@@ -43,30 +44,12 @@ func obsRequirePostgres(tb testing.TB) {
 	}
 }
 
-// obsBuffer is a goroutine-safe log sink.
-type obsBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *obsBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *obsBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // obsDaemon is jagad serve running in process.
 type obsDaemon struct {
 	t      *testing.T
 	base   string
 	d      *daemon
-	logs   *obsBuffer
+	logs   *logbuf.Buffer
 	token  string // session token after login
 	cancel context.CancelFunc
 	done   chan error
@@ -81,7 +64,7 @@ func startObsDaemon(t *testing.T, env map[string]string) *obsDaemon {
 	if err != nil {
 		t.Fatalf("parse flags: %v", err)
 	}
-	od := &obsDaemon{t: t, logs: &obsBuffer{}, done: make(chan error, 1)}
+	od := &obsDaemon{t: t, logs: &logbuf.Buffer{}, done: make(chan error, 1)}
 	log, err := newLogger(od.logs, c.logLevel, c.logFormat)
 	if err != nil {
 		t.Fatalf("logger: %v", err)

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,10 +11,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jagad/jagad/state/logbuf"
+
+	"github.com/jagad/jagad/state/tmpfstest"
 )
 
 // TestDaemonFullDisk runs the jagad binary on a data dir in a small tmpfs,
@@ -29,7 +30,7 @@ func TestDaemonFullDisk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	tmpfs := fullDiskMount(t, "64m")
+	tmpfs := tmpfstest.Mount(t, "64m")
 	bin := filepath.Join(t.TempDir(), "jagad")
 	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -56,7 +57,7 @@ func TestDaemonFullDisk(t *testing.T) {
 	}
 
 	fill := filepath.Join(tmpfs, "fill")
-	fullDiskFill(t, fill)
+	tmpfstest.Fill(t, fill)
 	// Enough writes to need new pages of the WAL: each one was a chance to
 	// die of SIGBUS.
 	for i := range 100 {
@@ -98,7 +99,7 @@ func TestDaemonFullDisk(t *testing.T) {
 	if code, body := put(4); code != http.StatusOK {
 		t.Fatalf("write = %d %s", code, body)
 	}
-	fullDiskFill(t, fill)
+	tmpfstest.Fill(t, fill)
 	d.stop()
 	if err := os.Remove(fill); err != nil {
 		t.Fatal(err)
@@ -116,8 +117,7 @@ type childDaemon struct {
 	cmd   *exec.Cmd
 	base  string
 	token string
-	mu    sync.Mutex
-	buf   bytes.Buffer // stdout and stderr
+	log   logbuf.Buffer // stdout and stderr
 	exit  chan error
 }
 
@@ -137,9 +137,7 @@ func startChildDaemon(t *testing.T, bin string, env map[string]string) *childDae
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			d.mu.Lock()
-			d.buf.Write(append(sc.Bytes(), '\n'))
-			d.mu.Unlock()
+			d.log.Write(append(sc.Bytes(), '\n'))
 			var line struct{ Msg, Listen string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "jagad ready" {
 				listen <- line.Listen
@@ -160,11 +158,7 @@ func startChildDaemon(t *testing.T, bin string, env map[string]string) *childDae
 	return d
 }
 
-func (d *childDaemon) out() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.buf.String()
-}
+func (d *childDaemon) out() string { return d.log.String() }
 
 // alive reports whether the process has not exited.
 func (d *childDaemon) alive() bool {
@@ -227,45 +221,4 @@ func grepLines(b []byte, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
-}
-
-// fullDiskMount mounts a tmpfs of size on a new directory until the test
-// ends. It needs root: skipped without, failed under CI=true (CI runs as root).
-func fullDiskMount(tb testing.TB, size string) string {
-	tb.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("mounting a tmpfs needs root (CI=true)")
-		}
-		tb.Skip("mounting a tmpfs needs root")
-	}
-	dir := tb.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
-		tb.Fatalf("mount tmpfs on %s: %v\n%s", dir, err, out)
-	}
-	tb.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			tb.Errorf("umount %s: %v\n%s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fullDiskFill writes path until its file system is full.
-func fullDiskFill(tb testing.TB, path string) {
-	tb.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 256<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				return
-			}
-			tb.Fatalf("fill %s: %v", path, err)
-		}
-	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // smallDump dumps a one-table database of the given flavour.
@@ -116,7 +118,7 @@ func TestRestoreFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.server(t)
 			db := s.CreateDB(t, "rf")
-			log := &syncBuf{}
+			log := &logbuf.Buffer{}
 			err := Restore(testCtx(t), target(s, tc.dbType, db), Tools{}, RestoreOptions{}, tc.input(), log)
 			if err == nil {
 				t.Fatalf("restore succeeded; log:\n%s", log)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 func TestPreflightErrors(t *testing.T) {
@@ -129,7 +131,7 @@ func TestImplausibleOutput(t *testing.T) {
 				needPassword(t, s)
 			}
 			db := s.CreateDB(t, "fake")
-			log := &syncBuf{}
+			log := &logbuf.Buffer{}
 			_, err := Dump(testCtx(t), target(s, tc.dbType, db), tc.tool(t), io.Discard, log)
 			if err == nil {
 				t.Fatalf("dump succeeded; log:\n%s", log)

@@ -1,14 +1,12 @@
 package dump
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,24 +52,6 @@ func needPassword(t *testing.T, s *dbtest.Server) {
 		t.Fatal("test server has no password; password handling cannot be tested (CI=true)")
 	}
 	t.Skip("test server has no password; password handling cannot be tested")
-}
-
-// syncBuf is a goroutine-safe log buffer.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // freshName is a database name that does not exist yet; it is dropped at

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // TestRestoreMissingRole: a PostgreSQL dump that grants to a role the target
@@ -36,7 +38,7 @@ func TestRestoreMissingRole(t *testing.T) {
 	s.Exec(t, src, `DROP OWNED BY "`+role+`"; DROP ROLE "`+role+`";`)
 
 	dst := freshName(t, s, "dst_")
-	log := &syncBuf{}
+	log := &logbuf.Buffer{}
 	err := Restore(ctx, target(s, dbclient.PostgreSQL, dst), Tools{}, RestoreOptions{}, bytes.NewReader(dumped.Bytes()), log)
 	if err == nil || !strings.Contains(err.Error(), "no_privileges") || !strings.Contains(log.String(), "RESTORE HINT") {
 		t.Fatalf("restore with a missing role: err %v, want one naming no_privileges; log:\n%s", err, log)

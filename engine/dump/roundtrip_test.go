@@ -8,6 +8,8 @@ import (
 
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // TestRoundTrip dumps a fixture with every kind of object, restores it into
@@ -26,7 +28,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 
 			var out bytes.Buffer
-			log := &syncBuf{}
+			log := &logbuf.Buffer{}
 			res, err := Dump(ctx, target(s, f.dbType, src), Tools{}, &out, log)
 			if err != nil {
 				t.Fatalf("dump: %v\nlog:\n%s", err, log)

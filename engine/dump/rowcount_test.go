@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/jagad/jagad/engine/dbclient"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // rowcountDump is a mariadb-dump stream shaped like the real one, with the
@@ -119,7 +121,7 @@ func TestRowCountsAgainstServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			log := &syncBuf{}
+			log := &logbuf.Buffer{}
 			res, err := Dump(ctx, target(s, f.dbType, db), Tools{}, &bytes.Buffer{}, log)
 			if err != nil {
 				t.Fatalf("dump: %v\n%s", err, log)

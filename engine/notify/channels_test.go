@@ -31,6 +31,32 @@ func assertCommonHeaders(t *testing.T, r recorded) {
 	}
 }
 
+// sendOne sends ev to target and returns the one request srv received.
+func sendOne(t *testing.T, n *Notifier, srv *fakeHTTP, target Target, ev Event) recorded {
+	t.Helper()
+	if err := n.Send(context.Background(), target, ev); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	reqs := srv.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests, want 1", len(reqs))
+	}
+	return reqs[0]
+}
+
+// assertJSONPost checks a chat channel's request: the common headers, its
+// path and its JSON body.
+func assertJSONPost(t *testing.T, r recorded, path string, want map[string]any) {
+	t.Helper()
+	assertCommonHeaders(t, r)
+	if r.Path != path {
+		t.Errorf("path = %q, want %q", r.Path, path)
+	}
+	if got := decodeJSON(t, r.Body); !reflect.DeepEqual(got, want) {
+		t.Errorf("body =\n%#v\nwant\n%#v", got, want)
+	}
+}
+
 func TestTelegramRequest(t *testing.T) {
 	tests := []struct {
 		name string
@@ -45,21 +71,8 @@ func TestTelegramRequest(t *testing.T) {
 			srv := newFakeHTTP(t, reply{status: 200, body: `{"ok":true,"result":{"message_id":1}}`})
 			n, _, _ := testNotifier(t, Options{TelegramBaseURL: srv.URL})
 			target := Target{Name: "ops", Type: "telegram", Config: map[string]any{"bot_token": "123:ABC-def", "chat_id": "-1001234567890"}}
-			if err := n.Send(context.Background(), target, tt.ev); err != nil {
-				t.Fatalf("Send: %v", err)
-			}
-			reqs := srv.requests()
-			if len(reqs) != 1 {
-				t.Fatalf("%d requests, want 1", len(reqs))
-			}
-			assertCommonHeaders(t, reqs[0])
-			if reqs[0].Path != "/bot123:ABC-def/sendMessage" {
-				t.Errorf("path = %q", reqs[0].Path)
-			}
 			want := map[string]any{"chat_id": "-1001234567890", "text": tt.text, "parse_mode": "Markdown", "disable_web_page_preview": true}
-			if got := decodeJSON(t, reqs[0].Body); !reflect.DeepEqual(got, want) {
-				t.Errorf("body =\n%#v\nwant\n%#v", got, want)
-			}
+			assertJSONPost(t, sendOne(t, n, srv, target, tt.ev), "/bot123:ABC-def/sendMessage", want)
 		})
 	}
 }
@@ -133,21 +146,7 @@ func TestDiscordAndSlackRequests(t *testing.T) {
 			srv := newFakeHTTP(t, reply{status: 204})
 			n, _, _ := testNotifier(t, Options{})
 			target := Target{Name: "chat", Type: tt.typ, Config: map[string]any{"webhook_url": srv.URL + "/hooks/T000/B000/XXXX"}}
-			if err := n.Send(context.Background(), target, tt.ev); err != nil {
-				t.Fatalf("Send: %v", err)
-			}
-			reqs := srv.requests()
-			if len(reqs) != 1 {
-				t.Fatalf("%d requests, want 1", len(reqs))
-			}
-			assertCommonHeaders(t, reqs[0])
-			if reqs[0].Path != "/hooks/T000/B000/XXXX" {
-				t.Errorf("path = %q", reqs[0].Path)
-			}
-			want := map[string]any{tt.key: tt.want}
-			if got := decodeJSON(t, reqs[0].Body); !reflect.DeepEqual(got, want) {
-				t.Errorf("body =\n%#v\nwant\n%#v", got, want)
-			}
+			assertJSONPost(t, sendOne(t, n, srv, target, tt.ev), "/hooks/T000/B000/XXXX", map[string]any{tt.key: tt.want})
 		})
 	}
 }
@@ -186,14 +185,7 @@ func TestWebhookRequest(t *testing.T) {
 			if tt.method != "" {
 				cfg["method"] = tt.method
 			}
-			if err := n.Send(context.Background(), Target{Name: "wh", Type: "webhook", Config: cfg}, tt.ev); err != nil {
-				t.Fatalf("Send: %v", err)
-			}
-			reqs := srv.requests()
-			if len(reqs) != 1 {
-				t.Fatalf("%d requests, want 1", len(reqs))
-			}
-			r := reqs[0]
+			r := sendOne(t, n, srv, Target{Name: "wh", Type: "webhook", Config: cfg}, tt.ev)
 			wantMethod := "POST"
 			if tt.method != "" {
 				wantMethod = strings.ToUpper(tt.method)

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // recorded is one request a fake server received.
@@ -98,10 +99,10 @@ var testNow = time.Date(2026, 1, 1, 2, 0, 5, 0, time.UTC)
 func testBackoff(attempt int) time.Duration { return time.Duration(attempt) * time.Millisecond }
 
 // testNotifier returns a notifier with recorded sleeps and a log buffer.
-func testNotifier(tb testing.TB, opts Options) (*Notifier, *sleepRecorder, *bytes.Buffer) {
+func testNotifier(tb testing.TB, opts Options) (*Notifier, *sleepRecorder, *logbuf.Buffer) {
 	tb.Helper()
 	rec := &sleepRecorder{}
-	var logs bytes.Buffer
+	logs := &logbuf.Buffer{}
 	if opts.Sleep == nil {
 		opts.Sleep = rec.sleep
 	}
@@ -111,19 +112,8 @@ func testNotifier(tb testing.TB, opts Options) (*Notifier, *sleepRecorder, *byte
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return testNow }
 	}
-	opts.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return New(opts), rec, &logs
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
+	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return New(opts), rec, logs
 }
 
 func decodeJSON(tb testing.TB, b []byte) map[string]any {

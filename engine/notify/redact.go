@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"github.com/jagad/jagad/config/word"
 )
 
 const redacted = "<redacted>"
@@ -131,40 +133,11 @@ func (r redactor) scrub(text string) string {
 		if distinctive(s) {
 			text = strings.ReplaceAll(text, s, redacted)
 		} else {
-			text = replaceWord(text, s)
+			text = word.Replace(text, s, redacted, word.Alnum)
 		}
 	}
 	return scrubURLs(text)
 }
-
-// replaceWord replaces the occurrences of s that are not glued to a letter
-// or digit on either side.
-func replaceWord(text, s string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(text, s)
-		if i < 0 {
-			b.WriteString(text)
-			return b.String()
-		}
-		end := i + len(s)
-		if wordByteBefore(text, i) || wordByteAt(text, end) {
-			b.WriteString(text[:i+1])
-			text = text[i+1:]
-			continue
-		}
-		b.WriteString(text[:i])
-		b.WriteString(redacted)
-		text = text[end:]
-	}
-}
-
-func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
-}
-
-func wordByteBefore(s string, i int) bool { return i > 0 && isWordByte(s[i-1]) }
-func wordByteAt(s string, i int) bool     { return i < len(s) && isWordByte(s[i]) }
 
 var (
 	urlInText  = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>` + "`" + `]+`)

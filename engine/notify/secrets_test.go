@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"net"
@@ -61,10 +60,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 			if strings.Contains(err.Error(), canary) {
 				t.Errorf("error leaks the secret: %v", err)
 			}
-			if logs.Len() == 0 {
+			if logs.String() == "" {
 				t.Fatal("nothing was logged; the log assertion would prove nothing")
 			}
-			if bytes.Contains(logs.Bytes(), []byte(canary)) {
+			if strings.Contains(logs.String(), canary) {
 				t.Errorf("log leaks the secret:\n%s", logs.String())
 			}
 			if !strings.Contains(err.Error(), tt.target.Name) {

@@ -8,6 +8,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
+	"github.com/jagad/jagad/config/word"
 	"github.com/jagad/jagad/engine/netguard"
 )
 
@@ -76,26 +77,7 @@ func scrubSecret(msg, secret string) string {
 	if len(secret) >= 8 {
 		return strings.ReplaceAll(msg, secret, "<redacted>")
 	}
-	var b strings.Builder
-	for {
-		i := strings.Index(msg, secret)
-		if i < 0 {
-			b.WriteString(msg)
-			return b.String()
-		}
-		end := i + len(secret)
-		if (i > 0 && isWordByte(msg[i-1])) || (end < len(msg) && isWordByte(msg[end])) {
-			b.WriteString(msg[:i+1])
-			msg = msg[i+1:]
-			continue
-		}
-		b.WriteString(msg[:i] + "<redacted>")
-		msg = msg[end:]
-	}
-}
-
-func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+	return word.Replace(msg, secret, "<redacted>", word.Alnum)
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -1,12 +1,10 @@
 package storage_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,29 +17,14 @@ import (
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/engine/storage/s3test"
 	"github.com/jagad/jagad/engine/storage/storagetest"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
-
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // withRuntime gives cfg a logger writing to the returned buffer and metrics
 // on a fresh registry.
-func withRuntime(cfg *storage.Config, name string) (*logBuffer, *storage.Metrics) {
-	logs := &logBuffer{}
+func withRuntime(cfg *storage.Config, name string) (*logbuf.Buffer, *storage.Metrics) {
+	logs := &logbuf.Buffer{}
 	m := storage.NewMetrics(prometheus.NewRegistry())
 	cfg.Name = name
 	cfg.Runtime = storage.Runtime{Logger: slog.New(slog.NewTextHandler(logs, nil)), Metrics: m}

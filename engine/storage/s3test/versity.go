@@ -1,7 +1,6 @@
 package s3test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/jagad/jagad/engine/storage"
+
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // Credentials of the versitygw root account started by StartVersity.
@@ -71,7 +71,7 @@ func StartVersity(tb testing.TB) storage.Config {
 		tb.Skipf("versitygw: %v", err)
 	}
 	addr := freeAddr(tb)
-	var out syncBuffer
+	var out logbuf.Buffer
 	cmd := exec.Command(bin, "--port", addr, "posix", tb.TempDir())
 	cmd.Env = append(os.Environ(), // the secret goes through the environment, never argv
 		"ROOT_ACCESS_KEY_ID="+VersityAccessKey, "ROOT_SECRET_ACCESS_KEY="+VersitySecretKey)
@@ -154,22 +154,4 @@ func stop(cmd *exec.Cmd, exited <-chan struct{}) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 	}
-}
-
-// syncBuffer collects the server's output for failure messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
