@@ -37,6 +37,7 @@ type job struct {
 	schedule *state.Schedule
 	encrypt  *bool
 	timeout  time.Duration
+	progress *jobProgress // live counters (progress.go); set by runBackup
 }
 
 // StartBackup records a queued backup and runs it on the engine's context.
@@ -159,6 +160,9 @@ func notFound(err error, msg string) error {
 // runBackup waits for a slot and runs the job; the outcome is always recorded.
 func (e *Engine) runBackup(ctx context.Context, j *job) {
 	b := j.backup
+	prog := e.trackBackup(b)
+	defer e.progress.remove(b.ID)
+	j.progress = prog
 	log := newJobLog(e.now, j.conn.Password.Reveal(), j.provider.SecretKey.Reveal())
 	timeout := j.timeout
 	if timeout <= 0 {
@@ -224,12 +228,13 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 		log.Printf("STORAGE PROVIDER ERROR: %v", err)
 		return nil, err
 	}
-	up, err := startUpload(ctx, st, key, b.Compression, kr)
+	up, err := startUpload(ctx, &progressStore{Store: st, j: j.progress}, key, b.Compression, kr)
 	if err != nil {
 		return nil, err
 	}
 	target := connTarget(j.conn, b.DatabaseName)
-	res, dumpErr := dump.Dump(ctx, target, e.tools(settings), up.Writer(), log)
+	j.progress.setPhase(PhaseDump)
+	res, dumpErr := dump.Dump(ctx, target, e.tools(settings), progressWriter{up.Writer(), j.progress}, log)
 	if dumpErr != nil {
 		put, _ := up.abort(dumpErr)
 		if put.err != nil && !errors.Is(put.err, dumpErr) && ctx.Err() == nil {
@@ -240,11 +245,13 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 		}
 		return nil, fmt.Errorf("dump: %w", dumpErr)
 	}
+	j.progress.setPhase(PhaseUpload)
 	put, err := up.finish()
 	if err != nil {
 		log.Printf("UPLOAD ERROR: %v", err)
 		return nil, err
 	}
+	j.progress.setPhase(PhaseVerify)
 	info, err := st.Stat(ctx, key)
 	if err != nil || info.Size != put.n {
 		_ = st.Delete(context.WithoutCancel(ctx), key)
