@@ -49,6 +49,8 @@ func (s *server) routes() http.Handler {
 	h("POST", "/api/backups/:id/verify", s.verifyBackup, auth)
 	h("POST", "/api/backups/:id/restore", s.restoreBackup, auth)
 
+	h("GET", "/api/events", s.events, auth) // events.go
+
 	h("GET", "/api/restores", s.listRestores, auth)
 	h("GET", "/api/restores/:id", s.getRestore, auth)
 
