@@ -78,6 +78,9 @@ type Deps struct {
 	Done <-chan struct{}
 	// EventsHeartbeat is the /api/events heartbeat period (0: 15 s).
 	EventsHeartbeat time.Duration
+	// UI serves the dashboard (package api/web) at / and every other GET
+	// path outside /api/ that the API does not answer.
+	UI bool
 }
 
 type server struct {
@@ -101,6 +104,7 @@ type server struct {
 	progress     ProgressSource
 	done         <-chan struct{}
 	heartbeat    time.Duration
+	ui           http.Handler // nil: no dashboard
 }
 
 // New returns the API handler. It seeds the admin account when the store has
@@ -148,6 +152,13 @@ func New(d Deps) http.Handler {
 		if err := s.origins.AddTrustedOrigin(o); err != nil {
 			s.log.Error("ignoring trusted origin", "origin", o, "err", err)
 		}
+	}
+	if d.UI {
+		ui, err := s.newUI()
+		if err != nil {
+			s.log.Error("dashboard disabled", "err", err)
+		}
+		s.ui = ui
 	}
 	if err := SeedAdmin(s.store, AdminSeed{User: d.AdminUser, Pass: d.AdminPass}, s.log); err != nil {
 		s.log.Error("seed admin account", "err", err)

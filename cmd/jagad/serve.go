@@ -289,7 +289,7 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 		// empty here, so nothing is seeded or warned about twice).
 		TLS: c.tlsCert != "", TrustedProxies: c.trustedProxies, TrustedOrigins: c.trustedOrigins,
 		SessionIdleTimeout: c.sessionIdle,
-		Progress:           d.eng, Done: d.httpDone,
+		Progress:           d.eng, Done: d.httpDone, UI: true,
 	}
 	if d.rec != nil {
 		deps.Config = configAdapter{d.rec}
