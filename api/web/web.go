@@ -90,6 +90,10 @@ func New(d Deps) (http.Handler, error) {
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.FileServerFS(static)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(files)))
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		http.ServeFileFS(w, r, staticFS, "static/icon.svg")
+	})
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("GET /{$}", u.authed(u.overview))
 	mux.HandleFunc("GET /backups", u.authed(u.backups))
