@@ -190,7 +190,7 @@ func (u *ui) backup(_ http.ResponseWriter, r *http.Request) (page, error) {
 		return page{}, err
 	}
 	slices.SortFunc(d.Restores, func(a, b state.Restore) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	running, _ := u.running()
+	running := u.running()
 	for _, p := range running {
 		if p.ID == d.B.ID {
 			d.Progress = &p

@@ -162,17 +162,17 @@ func finishRates(rs []rate) []rate {
 	return rs
 }
 
-func (u *ui) running() ([]engine.Progress, map[string]bool) {
+// running is the live progress of running jobs.
+func (u *ui) running() []engine.Progress {
 	if u.d.Progress == nil {
-		return nil, map[string]bool{}
+		return nil
 	}
-	ps := u.d.Progress()
-	return ps, nil
+	return u.d.Progress()
 }
 
 func (u *ui) overview(_ http.ResponseWriter, _ *http.Request) (page, error) {
 	var d overviewData
-	d.Running, _ = u.running()
+	d.Running = u.running()
 	runningSchedules := map[string]bool{}
 	err := u.d.Store.View(func(tx *state.Tx) error {
 		n, err := loadNames(tx)
@@ -211,7 +211,7 @@ func (u *ui) overview(_ http.ResponseWriter, _ *http.Request) (page, error) {
 
 func (u *ui) schedules(_ http.ResponseWriter, _ *http.Request) (page, error) {
 	var rows []scheduleRow
-	running, _ := u.running()
+	running := u.running()
 	runningSchedules := map[string]bool{}
 	err := u.d.Store.View(func(tx *state.Tx) error {
 		n, err := loadNames(tx)
@@ -290,14 +290,13 @@ func splitLoc(l string) (loc, text string, ok bool) {
 		if j < 0 {
 			return "", "", false
 		}
-		rest := l[i+j+1:]
-		line, col, tail := digits(rest)
+		line, tail := digits(l[i+j+1:])
 		if line != "" && strings.HasPrefix(tail, ":") {
-			c, _, tail2 := digits(tail[1:])
-			_ = col
-			if c != "" && strings.HasPrefix(tail2, ":") {
+			col, tail2 := digits(tail[1:])
+			if col != "" && strings.HasPrefix(tail2, ":") {
 				start := strings.LastIndexAny(l[:i+j], " \t(") + 1
-				return l[start : len(l)-len(tail2)], strings.TrimSpace(l[:start] + tail2[1:]), true
+				text := strings.TrimSpace(strings.TrimSpace(l[:start]) + " " + strings.TrimSpace(tail2[1:]))
+				return l[start : len(l)-len(tail2)], text, true
 			}
 		}
 		i += j
@@ -305,12 +304,13 @@ func splitLoc(l string) (loc, text string, ok bool) {
 	return "", "", false
 }
 
-func digits(s string) (d, _ string, rest string) {
+// digits splits s into its leading digits and the rest.
+func digits(s string) (d, rest string) {
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
 	}
-	return s[:i], "", s[i:]
+	return s[:i], s[i:]
 }
 
 func (u *ui) restores(_ http.ResponseWriter, _ *http.Request) (page, error) {
@@ -353,7 +353,7 @@ func (u *ui) restore(_ http.ResponseWriter, r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	running, _ := u.running()
+	running := u.running()
 	for _, p := range running {
 		if p.ID == d.Restore.ID {
 			d.Progress = &p

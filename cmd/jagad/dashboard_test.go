@@ -289,6 +289,7 @@ func (b *browser) checkA11y(page string) {
 	if got := b.eval(`document.activeElement ? document.activeElement.className + ":" + document.activeElement.textContent.trim() : ""`); got != "skip:Skip to content" {
 		b.t.Errorf("%s: first Tab focuses %q, want the skip link", page, got)
 	}
+	b.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
 }
 
 // TestDashboardBrowser drives the dashboard through its main paths: log in,
