@@ -112,6 +112,7 @@ type overviewData struct {
 	Config     configView
 	Stats      state.BackupStats
 	Rates      []rate
+	RatesAt    time.Time
 	Running    []engine.Progress
 	Recent     []state.Backup
 	Charts     []chart
@@ -192,9 +193,6 @@ func (u *ui) overview(_ http.ResponseWriter, _ *http.Request) (page, error) {
 		if d.Stats, err = tx.BackupStats(); err != nil {
 			return err
 		}
-		if d.Rates, err = successRates(tx, u.now()); err != nil {
-			return err
-		}
 		if d.Recent, err = tx.ListBackups(state.BackupQuery{Limit: 8}); err != nil {
 			return err
 		}
@@ -202,6 +200,9 @@ func (u *ui) overview(_ http.ResponseWriter, _ *http.Request) (page, error) {
 		return err
 	})
 	if err != nil {
+		return page{}, err
+	}
+	if d.Rates, d.RatesAt, err = u.rates.get(u.d.Store, u.now()); err != nil {
 		return page{}, err
 	}
 	d.Config = u.configView()

@@ -58,6 +58,7 @@ type ui struct {
 	pages map[string]*template.Template
 	log   *slog.Logger
 	now   func() time.Time
+	rates *rateCache
 }
 
 // New returns the dashboard's handler. It serves GET and HEAD requests for
@@ -70,6 +71,7 @@ func New(d Deps) (http.Handler, error) {
 	if u.now == nil {
 		u.now = time.Now
 	}
+	u.rates = newRateCache(d.Store)
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
