@@ -34,7 +34,7 @@ func uiBenchEnv(b *testing.B) (*env, fixture) {
 					DBType: "postgresql", BackupType: "full", Status: status, SizeBytes: int64(1e6 + i*100),
 					StoredSizeBytes: int64(3e5 + i*30), DurationMs: int64(2000 + i%500), LogOutput: log,
 					StoragePath: fmt.Sprintf("backups/prod-pg/myapp/bck_%d.pgdump.zst", i),
-					StartedAt: &at, CompletedAt: &at, CreatedAt: at}
+					StartedAt:   &at, CompletedAt: &at, CreatedAt: at}
 				if err := state.Put(tx, bk); err != nil {
 					return err
 				}
