@@ -40,6 +40,10 @@ func TestDashboardPages(t *testing.T) {
 		{"/restores/" + f.restore, f.backup},
 		{"/restore", f.backup},
 		{"/restore?backup=" + f.backup, `id="restore-form"`},
+		{"/connections", "prod-pg"},
+		{"/storage", "my-backups"},
+		{"/notifications", "Send test"},
+		{"/account", `id="password-form"`},
 		{"/static/app.js", "EventSource"},
 		{"/static/app.css", "--accent"},
 	} {

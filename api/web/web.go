@@ -105,6 +105,10 @@ func New(d Deps) (http.Handler, error) {
 	mux.HandleFunc("GET /restore", u.authed(u.restoreWizard))
 	mux.HandleFunc("GET /restores", u.authed(u.restores))
 	mux.HandleFunc("GET /restores/{id}", u.authed(u.restore))
+	mux.HandleFunc("GET /connections", u.authed(u.connections))
+	mux.HandleFunc("GET /storage", u.authed(u.storage))
+	mux.HandleFunc("GET /notifications", u.authed(u.notifications))
+	mux.HandleFunc("GET /account", u.authed(u.account))
 	mux.HandleFunc("GET /", u.authed(func(w http.ResponseWriter, r *http.Request) (page, error) {
 		return page{}, errNotFound
 	}))

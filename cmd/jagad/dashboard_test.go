@@ -545,6 +545,29 @@ func TestDashboardBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("connections and storage", func(t *testing.T) {
+		b.t = t
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/connections"), chromedp.WaitVisible(chromedp.CSS(`section.conn`)),
+			chromedp.Click(chromedp.CSS(`section.conn button[data-action=test-conn]`)))
+		b.waitJS(10*time.Second, `document.querySelector("section.conn output.result").textContent === "reachable"`)
+		if got := b.eval(`String(document.querySelector("section.conn input[type=checkbox]").disabled)`); got != "true" {
+			t.Errorf("the file's database selection is editable: disabled=%s", got)
+		}
+		b.checkA11y("connections")
+		b.shot("connections")
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/storage"), chromedp.WaitVisible(chromedp.CSS(`tr[data-provider]`)),
+			chromedp.Click(chromedp.CSS(`tr[data-provider] button[data-action=test-storage]`)))
+		b.waitJS(10*time.Second, `document.querySelector("tr[data-provider] output.result").className === "result ok"`)
+		if got := b.eval(`document.querySelector("tr[data-provider] td[data-label=Stored]").textContent`); got == "0 B" {
+			t.Error("storage shows nothing stored after a backup")
+		}
+		b.checkA11y("storage")
+		b.shot("storage")
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/account"), chromedp.WaitVisible(chromedp.ID("password-form")))
+		b.checkA11y("account")
+		b.noIssues("connections and storage")
+	})
+
 	t.Run("phone layout", func(t *testing.T) {
 		b.t = t
 		b.do(10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(1)))

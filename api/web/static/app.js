@@ -59,7 +59,35 @@
   }
 
   // ---- actions
+  // show writes a test's outcome next to its button.
+  function show(id, ok, msg) {
+    const o = $("output[data-result='" + id + "']");
+    if (!o) { toast(msg, !ok); return; }
+    o.textContent = msg;
+    o.className = "result " + (ok ? "ok" : "bad");
+  }
   const actions = {
+    "test-conn": async (b) => {
+      show(b.dataset.id, true, "testing…");
+      const r = await api("POST", "/api/connections/" + b.dataset.id + "/test");
+      show(b.dataset.id, r.success, r.success ? "reachable" : "failed: " + r.error);
+    },
+    discover: async (b) => {
+      const r = await api("POST", "/api/connections/" + b.dataset.id + "/discover");
+      show(b.dataset.id, true, (Array.isArray(r) ? r.length : 0) + " databases found");
+      refresh();
+    },
+    "test-storage": async (b) => {
+      show(b.dataset.id, true, "testing…");
+      const r = await api("POST", "/api/storage-providers/" + b.dataset.id + "/test");
+      show(b.dataset.id, r.success, r.success ? (r.message || "ok") : "failed: " + r.error);
+    },
+    "set-default": async (b) => { await api("POST", "/api/storage-providers/" + b.dataset.id + "/set-default"); refresh(); },
+    "test-notif": async (b) => {
+      show(b.dataset.id, true, "sending…");
+      const r = await api("POST", "/api/notifications/" + b.dataset.id + "/test");
+      show(b.dataset.id, r.status === "sent", r.status === "sent" ? "sent" : "failed: " + r.error);
+    },
     logout: async () => { await api("POST", "/api/auth/logout"); location.assign("/login"); },
     run: async (b) => { await api("POST", "/api/schedules/" + b.dataset.id + "/run"); toast("Schedule started."); },
     enable: async (b) => {
@@ -73,8 +101,19 @@
     reload: async () => { const p = await api("POST", "/api/config/reload"); toast("Reloaded: " + (p && p.summary || "done")); refresh(); },
     "confirm-prune": async () => { await api("POST", "/api/config/reload?confirm_prune=true"); toast("Held plan applied."); refresh(); },
   };
+  document.addEventListener("change", async (ev) => {
+    const c = ev.target;
+    if (!c.matches || !c.matches("input[data-action=select-db]")) return;
+    try {
+      await api("PUT", "/api/connections/databases/" + c.dataset.id, { is_selected: c.checked });
+      toast((c.checked ? "Selected " : "Deselected ") + c.labels[0].textContent.trim());
+    } catch (e) {
+      c.checked = !c.checked;
+      toast(e.message, true);
+    }
+  });
   document.addEventListener("click", async (ev) => {
-    const b = ev.target.closest("[data-action]");
+    const b = ev.target.closest("button[data-action], a[data-action]");
     if (!b || !actions[b.dataset.action]) return;
     ev.preventDefault();
     if (b.dataset.confirm && !window.confirm(b.dataset.confirm)) return;
@@ -87,6 +126,25 @@
       b.disabled = false;
     }
   });
+
+  // ---- change password
+  const pf = $("#password-form");
+  if (pf) {
+    pf.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const err = $("#password-error");
+      err.hidden = true;
+      const cur = $("#pw-current").value, nw = $("#pw-new").value;
+      try {
+        if (nw !== $("#pw-again").value) throw new Error("the two new passwords differ");
+        await api("PUT", "/api/auth/password", { current_password: cur, new_password: nw });
+        location.assign("/login");
+      } catch (e) {
+        err.textContent = e.message;
+        err.hidden = false;
+      }
+    });
+  }
 
   // ---- restore wizard
   const rf = $("#restore-form");

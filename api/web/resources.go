@@ -1,0 +1,92 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/jagad/jagad/state"
+)
+
+// Connections, storage providers and notification targets: read here,
+// tested and changed through the API by the page's script.
+
+type connRow struct {
+	state.Connection
+	Databases []state.Database
+}
+
+func (u *ui) connections(_ http.ResponseWriter, _ *http.Request) (page, error) {
+	var rows []connRow
+	err := u.d.Store.View(func(tx *state.Tx) error {
+		cs, err := state.List[state.Connection](tx)
+		if err != nil {
+			return err
+		}
+		ds, err := state.List[state.Database](tx)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			r := connRow{Connection: c}
+			for _, d := range ds {
+				if d.ConnectionID == c.ID {
+					r.Databases = append(r.Databases, d)
+				}
+			}
+			slices.SortFunc(r.Databases, func(a, b state.Database) int { return strings.Compare(a.DBName, b.DBName) })
+			rows = append(rows, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return page{}, err
+	}
+	slices.SortFunc(rows, func(a, b connRow) int { return strings.Compare(a.Name, b.Name) })
+	return page{Template: "connections", Title: "Connections", Nav: "connections", Data: rows, Live: true}, nil
+}
+
+type providerRow struct {
+	state.Provider
+	Stored int64
+}
+
+func (u *ui) storage(_ http.ResponseWriter, _ *http.Request) (page, error) {
+	var rows []providerRow
+	err := u.d.Store.View(func(tx *state.Tx) error {
+		ps, err := state.List[state.Provider](tx)
+		if err != nil {
+			return err
+		}
+		st, err := tx.BackupStats()
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			rows = append(rows, providerRow{p, st.StoredByProvider[p.ID]})
+		}
+		return nil
+	})
+	if err != nil {
+		return page{}, err
+	}
+	slices.SortFunc(rows, func(a, b providerRow) int { return strings.Compare(a.Name, b.Name) })
+	return page{Template: "storage", Title: "Storage", Nav: "storage", Data: rows, Live: true}, nil
+}
+
+func (u *ui) notifications(_ http.ResponseWriter, _ *http.Request) (page, error) {
+	var rows []state.Notification
+	err := u.d.Store.View(func(tx *state.Tx) (err error) {
+		rows, err = state.List[state.Notification](tx)
+		return err
+	})
+	if err != nil {
+		return page{}, err
+	}
+	slices.SortFunc(rows, func(a, b state.Notification) int { return strings.Compare(a.Name, b.Name) })
+	return page{Template: "notifications", Title: "Notifications", Nav: "notifications", Data: rows, Live: true}, nil
+}
+
+func (u *ui) account(_ http.ResponseWriter, _ *http.Request) (page, error) {
+	return page{Template: "account", Title: "Account", Nav: "account"}, nil
+}
