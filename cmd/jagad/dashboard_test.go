@@ -518,6 +518,21 @@ func TestDashboardBrowser(t *testing.T) {
 		b.waitJS(5*time.Second, `!document.getElementById("config-error")`)
 	})
 
+	t.Run("preview a pasted jagad.yaml", func(t *testing.T) {
+		b.t = t
+		extra := goodConfig + "  - name: ui-extra\n    connection: pg\n    database: " + db + "\n    cron_expr: \"@hourly\"\n    encryption_enabled: false\n"
+		doc, _ := json.Marshal(extra)
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/config"), chromedp.WaitVisible(chromedp.ID("plan-form")),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("plan-yaml").value = `+string(doc)),
+			chromedp.Click(chromedp.CSS(`#plan-form button[type=submit]`)))
+		b.waitJS(10*time.Second, `/create schedule ui-extra/.test(document.getElementById("plan-result").textContent)`)
+		b.shot("config-plan")
+		if od.scheduleIDs()["ui-extra"] != "" {
+			t.Error("the preview applied the plan")
+		}
+		b.noIssues("plan preview")
+	})
+
 	t.Run("cross-site form post is refused", func(t *testing.T) {
 		b.t = t
 		before := od.api("GET", "/api/backups?schedule_id="+schedID, nil, http.StatusOK)

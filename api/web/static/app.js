@@ -127,6 +127,44 @@
     }
   });
 
+  // ---- config: preview a plan
+  const plf = $("#plan-form");
+  if (plf) {
+    $("#plan-file").addEventListener("change", async (ev) => {
+      const f = ev.target.files[0];
+      if (f) $("#plan-yaml").value = await f.text();
+    });
+    plf.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const out = $("#plan-result");
+      out.replaceChildren();
+      try {
+        const res = await fetch("/api/config/plan", { method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/yaml" }, body: $("#plan-yaml").value });
+        const p = await res.json();
+        if (!res.ok) throw new Error(p.error || res.statusText);
+        const h = document.createElement("p");
+        h.className = p.held ? "warn" : "";
+        h.textContent = (p.changes ? p.changes + (p.changes === 1 ? " change: " : " changes: ") : "No changes: ") + p.summary + (p.held ? " — would be held: " + p.held : "");
+        const ul = document.createElement("ul");
+        ul.className = "plan";
+        for (const it of (p.items || [])) {
+          if (it.action === "unchanged") continue;
+          const li = document.createElement("li");
+          li.className = "plan-" + it.action;
+          li.textContent = it.action + " " + it.kind + " " + it.name + (it.fields && it.fields.length ? " (" + it.fields.join(", ") + ")" : "");
+          ul.append(li);
+        }
+        out.append(h, ul);
+      } catch (e) {
+        const pre = document.createElement("pre");
+        pre.className = "log";
+        pre.textContent = e.message;
+        out.append(pre);
+      }
+    });
+  }
+
   // ---- change password
   const pf = $("#password-form");
   if (pf) {
@@ -194,6 +232,8 @@
       const doc = new DOMParser().parseFromString(await res.text(), "text/html");
       const m = doc.getElementById("main");
       if (!m) return;
+      // Parts the user works in (a pasted document, its plan) stay as they are.
+      $$("[data-preserve][id]", main).forEach((el) => { const n = m.querySelector("#" + el.id); if (n) n.replaceWith(el); });
       main.replaceChildren(...Array.from(m.childNodes));
       if (key) { const f = $(key, main); if (f) f.focus(); }
     }).catch(() => {}).finally(() => {
