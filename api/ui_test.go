@@ -44,6 +44,7 @@ func TestDashboardPages(t *testing.T) {
 		{"/storage", "my-backups"},
 		{"/notifications", "Send test"},
 		{"/account", `id="password-form"`},
+		{"/settings", `id="s-concurrent_backups"`},
 		{"/static/app.js", "EventSource"},
 		{"/static/app.css", "--accent"},
 	} {

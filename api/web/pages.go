@@ -24,6 +24,7 @@ type scheduleRow struct {
 	Next, Last           *time.Time
 	LastStatus           string
 	Running              bool
+	LastDrill            *state.Restore // newest restore drill of its backups
 }
 
 // names resolves connection and database IDs to names.
@@ -56,11 +57,15 @@ func (u *ui) scheduleRows(tx *state.Tx, n names, running map[string]bool) ([]sch
 	}
 	slices.SortFunc(all, func(a, b state.Schedule) int { return strings.Compare(a.Name, b.Name) })
 	now := u.now()
+	drills, err := lastDrills(tx)
+	if err != nil {
+		return nil, err
+	}
 	rows := make([]scheduleRow, 0, len(all))
 	for _, s := range all {
 		r := scheduleRow{Schedule: s, Connection: n.conns[s.ConnectionID].Name, Database: n.dbs[s.DatabaseID].DBName,
 			Effective: s.EffectiveEnabled(), OverrideSet: s.Override != nil && s.Override.Enabled != nil,
-			Running: running[s.ID]}
+			Running: running[s.ID], LastDrill: drills[s.ID]}
 		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: s.ID, Limit: 50})
 		if err != nil {
 			return nil, err
@@ -82,6 +87,31 @@ func (u *ui) scheduleRows(tx *state.Tx, n names, running map[string]bool) ([]sch
 		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// lastDrills maps schedule IDs to the newest restore drill of their
+// backups (among the newest 200 drills).
+func lastDrills(tx *state.Tx) (map[string]*state.Restore, error) {
+	all, err := state.List[state.Restore](tx)
+	if err != nil {
+		return nil, err
+	}
+	var drills []state.Restore
+	for _, r := range all {
+		if r.Drill {
+			drills = append(drills, r)
+		}
+	}
+	slices.SortFunc(drills, func(a, b state.Restore) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	out := map[string]*state.Restore{}
+	for i := range drills[:min(len(drills), 200)] {
+		b, err := state.Get[state.Backup](tx, drills[i].BackupID)
+		if err != nil || b.ScheduleID == "" || out[b.ScheduleID] != nil {
+			continue
+		}
+		out[b.ScheduleID] = &drills[i]
+	}
+	return out, nil
 }
 
 // configView is the config state line of the overview and the config page.

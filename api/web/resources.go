@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/state"
 )
 
@@ -89,4 +90,31 @@ func (u *ui) notifications(_ http.ResponseWriter, _ *http.Request) (page, error)
 
 func (u *ui) account(_ http.ResponseWriter, _ *http.Request) (page, error) {
 	return page{Template: "account", Title: "Account", Nav: "account"}, nil
+}
+
+// settingRow is one setting as the settings page shows it.
+type settingRow struct {
+	Key, Value string
+	File       bool // set by jagad.yaml
+	FileOnly   bool // only jagad.yaml may set it (a program the daemon runs)
+}
+
+// fileOnlySettings mirrors the API's rule: tool paths come from the file only.
+var fileOnlySettings = []string{"pg_dump_path", "pg_restore_path", "mysqldump_path", "mysql_path"}
+
+func (u *ui) settings(_ http.ResponseWriter, _ *http.Request) (page, error) {
+	var st state.Settings
+	err := u.d.Store.View(func(tx *state.Tx) (err error) {
+		st, err = tx.Settings()
+		return err
+	})
+	if err != nil {
+		return page{}, err
+	}
+	var rows []settingRow
+	for _, k := range config.SettingKeys() {
+		rows = append(rows, settingRow{Key: k, Value: st.Values[k], File: slices.Contains(st.FileKeys, k),
+			FileOnly: slices.Contains(fileOnlySettings, k)})
+	}
+	return page{Template: "settings", Title: "Settings", Nav: "settings", Data: rows, Live: true}, nil
 }

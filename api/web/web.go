@@ -109,6 +109,7 @@ func New(d Deps) (http.Handler, error) {
 	mux.HandleFunc("GET /storage", u.authed(u.storage))
 	mux.HandleFunc("GET /notifications", u.authed(u.notifications))
 	mux.HandleFunc("GET /account", u.authed(u.account))
+	mux.HandleFunc("GET /settings", u.authed(u.settings))
 	mux.HandleFunc("GET /", u.authed(func(w http.ResponseWriter, r *http.Request) (page, error) {
 		return page{}, errNotFound
 	}))

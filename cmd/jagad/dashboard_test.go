@@ -578,6 +578,19 @@ func TestDashboardBrowser(t *testing.T) {
 		}
 		b.checkA11y("storage")
 		b.shot("storage")
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/settings"), chromedp.WaitVisible(chromedp.ID("settings-form")))
+		if got := b.eval(`[document.getElementById("s-compression").disabled, document.getElementById("s-pg_dump_path").disabled, document.getElementById("s-concurrent_backups").disabled].join()`); got != "true,true,false" {
+			t.Errorf("disabled (compression from the file, a tool path, concurrent_backups) = %s", got)
+		}
+		b.do(10*time.Second, chromedp.Evaluate[chromedp.Void](`document.getElementById("s-concurrent_backups").value = "2"`),
+			chromedp.Click(chromedp.CSS(`#settings-form button[type=submit]`)))
+		b.waitJS(5*time.Second, `document.getElementById("s-concurrent_backups").defaultValue === "2"`)
+		var set map[string]string
+		if err := json.Unmarshal(od.api("GET", "/api/settings", nil, http.StatusOK), &set); err != nil || set["concurrent_backups"] != "2" {
+			t.Errorf("settings after save: %v %v", set, err)
+		}
+		b.checkA11y("settings")
+		b.shot("settings")
 		b.do(20*time.Second, chromedp.Navigate(od.base+"/account"), chromedp.WaitVisible(chromedp.ID("password-form")))
 		b.checkA11y("account")
 		b.noIssues("connections and storage")

@@ -96,6 +96,7 @@
       toast(on ? "Schedule enabled." : "Schedule paused.");
       refresh();
     },
+    "delete-schedule": async (b) => { await api("DELETE", "/api/schedules/" + b.dataset.id); toast("Schedule deleted."); refresh(); },
     verify: async (b) => { await api("POST", "/api/backups/" + b.dataset.id + "/verify"); toast("Verification started."); refresh(); },
     delete: async (b) => { await api("DELETE", "/api/backups/" + b.dataset.id); location.assign("/backups"); },
     reload: async () => { const p = await api("POST", "/api/config/reload"); toast("Reloaded: " + (p && p.summary || "done")); refresh(); },
@@ -164,6 +165,26 @@
       }
     });
   }
+
+  // ---- settings
+  document.addEventListener("submit", async (ev) => {
+    const f = ev.target;
+    if (f.id !== "settings-form") return;
+    ev.preventDefault();
+    const err = $("#settings-error");
+    err.hidden = true;
+    const changed = {};
+    $$("input[data-key]:not([disabled])", f).forEach((i) => { if (i.value !== i.defaultValue) changed[i.dataset.key] = i.value; });
+    if (!Object.keys(changed).length) { toast("Nothing changed."); return; }
+    try {
+      await api("PUT", "/api/settings", changed);
+      toast("Saved: " + Object.keys(changed).join(", "));
+      refresh();
+    } catch (e) {
+      err.textContent = e.message;
+      err.hidden = false;
+    }
+  });
 
   // ---- change password
   const pf = $("#password-form");
