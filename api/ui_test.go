@@ -45,6 +45,8 @@ func TestDashboardPages(t *testing.T) {
 		{"/notifications", "Send test"},
 		{"/account", `id="password-form"`},
 		{"/settings", `id="s-concurrent_backups"`},
+		{"/schedules/new", `id="schedule-form"`},
+		{"/schedules/" + f.sched, `value="0 2 * * *"`},
 		{"/static/app.js", "EventSource"},
 		{"/static/app.css", "--accent"},
 	} {

@@ -56,6 +56,7 @@ func funcs(now func() time.Time) template.FuncMap {
 		"dur":   humanDur,
 		"durMs": func(ms int64) string { return humanDur(time.Duration(ms) * time.Millisecond) },
 		"sdur":  func(d state.Duration) string { return humanDur(time.Duration(d)) },
+		"godur": func(d state.Duration) string { return time.Duration(d).String() },
 		"pct":   func(f float64) string { return fmt.Sprintf("%.1f%%", f) },
 		"pctp": func(f *float64) string {
 			if f == nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -117,4 +118,54 @@ func (u *ui) settings(_ http.ResponseWriter, _ *http.Request) (page, error) {
 			FileOnly: slices.Contains(fileOnlySettings, k)})
 	}
 	return page{Template: "settings", Title: "Settings", Nav: "settings", Data: rows, Live: true}, nil
+}
+
+// scheduleForm is the data of the create and edit pages of a schedule.
+type scheduleForm struct {
+	S         state.Schedule // zero ID: a new schedule
+	New       bool
+	Targets   []option // "connID|dbID" → "conn / db"
+	Providers []option
+	Target    string
+	Retention int
+}
+
+func (u *ui) scheduleEdit(_ http.ResponseWriter, r *http.Request) (page, error) {
+	f := scheduleForm{New: r.PathValue("id") == "", Retention: 7}
+	f.S.CronExpr, f.S.BackupType, f.S.Enabled = "0 2 * * *", "full", true
+	err := u.d.Store.View(func(tx *state.Tx) error {
+		if !f.New {
+			s, err := state.Get[state.Schedule](tx, r.PathValue("id"))
+			if err != nil {
+				return err
+			}
+			f.S, f.Target, f.Retention = s, s.ConnectionID+"|"+s.DatabaseID, s.RetentionFull
+		}
+		n, err := loadNames(tx)
+		if err != nil {
+			return err
+		}
+		for _, d := range n.dbs {
+			f.Targets = append(f.Targets, option{d.ConnectionID + "|" + d.ID, n.conns[d.ConnectionID].Name + " / " + d.DBName})
+		}
+		ps, err := state.List[state.Provider](tx)
+		for _, p := range ps {
+			f.Providers = append(f.Providers, option{p.ID, p.Name})
+		}
+		return err
+	})
+	if errors.Is(err, state.ErrNotFound) {
+		return page{}, notFoundf("No schedule with this ID.")
+	}
+	if err != nil {
+		return page{}, err
+	}
+	for _, o := range [][]option{f.Targets, f.Providers} {
+		slices.SortFunc(o, func(a, b option) int { return strings.Compare(a.Label, b.Label) })
+	}
+	title := "New schedule"
+	if !f.New {
+		title = "Schedule " + f.S.Name
+	}
+	return page{Template: "schedule", Title: title, Nav: "schedules", Data: f}, nil
 }

@@ -101,6 +101,8 @@ func New(d Deps) (http.Handler, error) {
 	mux.HandleFunc("GET /backups", u.authed(u.backups))
 	mux.HandleFunc("GET /backups/{id}", u.authed(u.backup))
 	mux.HandleFunc("GET /schedules", u.authed(u.schedules))
+	mux.HandleFunc("GET /schedules/new", u.authed(u.scheduleEdit))
+	mux.HandleFunc("GET /schedules/{id}", u.authed(u.scheduleEdit))
 	mux.HandleFunc("GET /config", u.authed(u.config))
 	mux.HandleFunc("GET /restore", u.authed(u.restoreWizard))
 	mux.HandleFunc("GET /restores", u.authed(u.restores))

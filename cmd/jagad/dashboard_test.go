@@ -238,16 +238,26 @@ func (b *browser) eval(js string) string {
 	return v
 }
 
-// waitJS polls until the expression is truthy.
+// waitJS polls until the expression is truthy, across navigations.
 func (b *browser) waitJS(timeout time.Duration, js string) {
 	b.t.Helper()
-	b.do(timeout+time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond))(ctx, t)
-		if err != nil {
-			return fmt.Errorf("waiting for %s: %w", js, err)
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		ctx, cancel := context.WithTimeout(b.ctx, left+time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(left), chromedp.WithPollingInterval(50*time.Millisecond)))
+		cancel()
+		if err == nil {
+			return
 		}
-		return nil
-	}))
+		// A navigation ends the poll; poll again on the new page.
+		if (strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "context was destroyed") || strings.Contains(err.Error(), "Cannot find context")) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 3000) : ""`))
+		b.t.Fatalf("waiting for %s: %v\npage text:\n%s", js, err, text)
+	}
 }
 
 // shot writes a full-page PNG screenshot named name.png.
@@ -487,6 +497,24 @@ func TestDashboardBrowser(t *testing.T) {
 		if sc.ManagedBy != "file" || sc.Enabled || sc.Override["enabled"] != false || len(sc.Override) != 1 {
 			t.Errorf("after pause in the UI: %+v", sc)
 		}
+		// Its own page is read-only and says where to change it.
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/schedules/"+schedID), chromedp.WaitVisible(chromedp.ID("schedule-form")))
+		if got := b.eval(`document.querySelector("#schedule-form fieldset").disabled + "|" + !!document.querySelector("#schedule-form button[type=submit]") + "|" + /managed by jagad.yaml/.test(document.querySelector(".alert").textContent)`); got != "true|false|true" {
+			t.Errorf("file-managed schedule page (fieldset disabled|submit button|notice) = %s", got)
+		}
+		b.shot("schedule-file-managed")
+		// An API-made schedule is created from its form and can be edited.
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/schedules/new"), chromedp.WaitVisible(chromedp.ID("schedule-form")))
+		b.checkA11y("new schedule")
+		b.do(20*time.Second, chromedp.SendKeys(chromedp.ID("sf-name"), "ui-api-made"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("sf-cron").value = "@hourly"; document.getElementById("sf-enabled").checked = false`),
+			chromedp.Click(chromedp.CSS(`#schedule-form button[type=submit]`)))
+		b.waitJS(10*time.Second, `location.pathname === "/schedules" && /ui-api-made/.test(document.querySelector("main").textContent)`)
+		apiID := od.scheduleIDs()["ui-api-made"]
+		if apiID == "" || b.eval(`String(!!document.querySelector('a[href="/schedules/`+apiID+`"]'))`) != "true" {
+			t.Errorf("created schedule %q has no edit link", apiID)
+		}
+		b.shot("schedules-with-api-made")
 		b.noIssues("schedules")
 		b.do(20*time.Second, chromedp.Navigate(od.base+"/config"), chromedp.WaitVisible(chromedp.ID("ovr-h")))
 		if !strings.Contains(b.eval(`document.body.textContent`), "ui-nightly: enabled = false") {

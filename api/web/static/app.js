@@ -186,6 +186,32 @@
     }
   });
 
+  // ---- schedule create / edit (API-made schedules)
+  const sf = $("#schedule-form");
+  if (sf) {
+    sf.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const err = $("#schedule-error");
+      err.hidden = true;
+      const [conn, db] = sf.target.value.split("|");
+      const body = {
+        name: sf.name.value.trim(), connection_id: conn, database_id: db, backup_type: "full",
+        cron_expr: sf.cron_expr.value.trim(), storage_provider_id: sf.storage_provider_id.value,
+        retention_full: parseInt(sf.retention_full.value, 10) || 0, max_age: sf.max_age.value.replace(/\s+/g, ""),
+        encryption_enabled: sf.encryption_enabled.checked, verify_enabled: sf.verify_enabled.checked,
+        enabled: sf.enabled.checked,
+      };
+      try {
+        if (sf.dataset.id) await api("PUT", "/api/schedules/" + sf.dataset.id, body);
+        else await api("POST", "/api/schedules", body);
+        location.assign("/schedules");
+      } catch (e) {
+        err.textContent = e.message;
+        err.hidden = false;
+      }
+    });
+  }
+
   // ---- change password
   const pf = $("#password-form");
   if (pf) {
