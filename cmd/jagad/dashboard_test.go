@@ -396,8 +396,15 @@ func TestDashboardBrowser(t *testing.T) {
 		// A mark that a reload would wipe out.
 		b.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`window.__sameDocument = 1`),
 			chromedp.Click(chromedp.CSS(`button[data-action=run][data-id="`+schedID+`"]`)))
+		clicked := time.Now()
 		b.waitJS(10*time.Second, `(() => { const m = document.querySelector("#running li.job .job-meta");
 			return m && /^(6[4-9]|[7-9]\d|\d{3,})\.\d KiB read/.test(m.textContent) })()`)
+		// The dump's first 64 KiB arrive at once; the tool then pauses 2 s.
+		if d := time.Since(clicked); d > 2*time.Second {
+			t.Errorf("the first 64 KiB showed %s after the click, want well under the dump's 2 s pause", d)
+		} else {
+			t.Logf("progress bytes visible %s after the click", d.Round(time.Millisecond))
+		}
 		b.shot("overview-running")
 		phase := b.eval(`document.querySelector("#running li.job .phase").textContent`)
 		if phase != "dump" {
