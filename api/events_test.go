@@ -246,6 +246,14 @@ func TestEventsNoLeak(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	tr.CloseIdleConnections()
+	// Every handler of a client that went away has ended (the server is still up).
+	if err := goleak.Find(ignore); err != nil {
+		t.Fatalf("after 100 clients dropped: %v", err)
+	}
+	if n := fp.live.Load(); n != 0 {
+		t.Fatalf("after 100 clients dropped: %d progress subscriptions left", n)
+	}
 	// The second 100 stay connected until the server says it is done.
 	var open sync.WaitGroup
 	ended := make(chan struct{}, 100)
