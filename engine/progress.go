@@ -241,6 +241,30 @@ func (e *Engine) trackRestore(rec state.Restore, b state.Backup) *jobProgress {
 	return e.progress.add(j)
 }
 
+// trackVerify shows a verification as the backup's progress in
+// PhaseVerify: it takes over the backup's own entry when the backup run is
+// still finishing (verify_enabled), else adds one. done ends what it added.
+func (e *Engine) trackVerify(b state.Backup) (*jobProgress, func()) {
+	e.progress.mu.Lock()
+	j := e.progress.jobs[b.ID]
+	e.progress.mu.Unlock()
+	if j != nil {
+		j.read.Store(0)
+		j.estimate.Store(b.StoredSizeBytes)
+		j.setPhase(PhaseVerify)
+		return j, func() {}
+	}
+	label := b.ScheduleName
+	if label == "" {
+		label = b.ConnectionName + "/" + b.DatabaseName
+	}
+	j = &jobProgress{id: b.ID, kind: "backup", label: label, start: e.now()}
+	j.setPhase(PhaseVerify)
+	j.estimate.Store(b.StoredSizeBytes)
+	e.progress.add(j)
+	return j, func() { e.progress.remove(b.ID) }
+}
+
 // estimateBackup is the raw size of the last successful backup of the same
 // database (0: none among the last 50).
 func (e *Engine) estimateBackup(b state.Backup) int64 {

@@ -132,3 +132,48 @@ func TestRestoreProgress(t *testing.T) {
 		t.Errorf("restore %s:\n%s", r.Status, r.LogOutput)
 	}
 }
+
+// TestVerifyProgress: a verification shows as the backup's progress in
+// phase verify, with the stored size as its estimate, and ends with it.
+func TestVerifyProgress(t *testing.T) {
+	pg := dbtest.Postgres(t)
+	h := newHarness(t)
+	h.addLocalProvider("local")
+	conn := h.addConnection("pg", pg, "")
+	db := h.addDatabase(conn, bulkDB(t, pg, 1))
+	b := h.runBackup(conn, db, nil)
+	if b.Status != state.StatusSuccess {
+		t.Fatalf("backup: %s\n%s", b.Status, b.LogOutput)
+	}
+	if _, ok := h.eng.Progress(b.ID); ok {
+		t.Fatal("a finished backup still has progress")
+	}
+	if err := h.eng.Verify(context.Background(), b.ID); err != nil {
+		t.Fatal(err)
+	}
+	var seen *Progress
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		if p, ok := h.eng.Progress(b.ID); ok {
+			seen = &p
+			if p.Phase != PhaseVerify || p.EstimatedTotalBytes != b.StoredSizeBytes {
+				t.Fatalf("verify progress %+v: want phase verify and estimate %d", p, b.StoredSizeBytes)
+			}
+			continue
+		}
+		if seen != nil {
+			break
+		}
+		if h.backup(b.ID).VerifyStatus == state.VerifyPassed {
+			break // done before a poll saw it
+		}
+	}
+	if seen == nil {
+		t.Fatal("no progress seen during verification")
+	}
+	if v := h.waitBackup(b.ID, time.Minute); v.VerifyStatus != state.VerifyPassed {
+		t.Errorf("verify status %s", v.VerifyStatus)
+	}
+	if _, ok := h.eng.Progress(b.ID); ok {
+		t.Error("progress left after verification")
+	}
+}
