@@ -3,10 +3,11 @@ package api
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/jagad/jagad/state"
 )
 
 // TestAccessLogLevels: reads are DEBUG (a 3 s poller must not flood the
@@ -16,8 +17,9 @@ func TestAccessLogLevels(t *testing.T) {
 	logs := &syncBuffer{}
 	e := newEnv(t, func(d *Deps) {
 		d.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		d.Engine = failingEngine{&fakeEngine{}} // run now: an unclassified error, 500
 	})
-	e.cfg.err = errors.New("reconciler exploded")
+	put(t, e.store, state.Schedule{Meta: state.Meta{ID: "sch_boom", ManagedBy: state.ManagedByAPI}, ScheduleSpec: state.ScheduleSpec{Name: "boom"}})
 	type want struct{ method, path, level string }
 	steps := []struct {
 		r    req
@@ -31,8 +33,7 @@ func TestAccessLogLevels(t *testing.T) {
 		{req{method: "DELETE", path: "/api/schedules/sch_missing", cookie: true,
 			header: map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}},
 			want{"DELETE", "/api/schedules/sch_missing", "INFO"}},
-		{req{method: "POST", path: "/api/config/plan", body: "version: 1\n", header: map[string]string{"Content-Type": "application/yaml"}},
-			want{"POST", "/api/config/plan", "WARN"}},
+		{req{method: "POST", path: "/api/schedules/sch_boom/run"}, want{"POST", "/api/schedules/sch_boom/run", "WARN"}},
 	}
 	for _, s := range steps {
 		e.send(s.r)

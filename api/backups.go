@@ -12,6 +12,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/engine"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
 )
@@ -180,7 +181,7 @@ func (s *server) createBackup(r *http.Request, _ httprouter.Params) (any, error)
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
-	req := BackupRequest{
+	req := engine.BackupRequest{
 		ConnectionID: in.ConnectionID, DatabaseID: in.DatabaseID, BackupType: in.BackupType,
 		ScheduleID: in.ScheduleID, StorageProviderID: in.StorageProviderID, NotifTargetIDs: in.NotifTargetIDs,
 		NotifyOnSuccess: true, NotifyOnFailure: true,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
 )
@@ -21,12 +22,8 @@ func (s *server) configStatus(_ *http.Request, _ httprouter.Params) (any, error)
 	if s.config == nil {
 		return nil, fault.NotFound(noConfigFile)
 	}
-	st, err := s.config.Status()
-	if err != nil {
-		return nil, err
-	}
-	v := configStatusView{ConfigStatus: st, Overrides: []overrideView{}}
-	err = s.store.View(func(tx *state.Tx) error {
+	v := configStatusView{ConfigStatus: s.config.Status(), Overrides: []overrideView{}}
+	err := s.store.View(func(tx *state.Tx) error {
 		all, err := state.List[state.Schedule](tx)
 		for _, sc := range all {
 			if sc.Override != nil && sc.ManagedBy == state.ManagedByFile {
@@ -78,7 +75,11 @@ func (s *server) configPlan(r *http.Request, _ httprouter.Params) (any, error) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil, fault.Invalid("request body is empty; send a jagad.yaml document")
 	}
-	return s.config.Plan(r.Context(), body)
+	p, err := s.config.PlanBytes(body)
+	if err != nil {
+		return nil, fault.Wrap(fault.CodeInvalid, err.Error(), err)
+	}
+	return planView(p), nil
 }
 
 // configReload re-reads the config file now; ?confirm_prune=true releases a
@@ -95,5 +96,13 @@ func (s *server) configReload(r *http.Request, _ httprouter.Params) (any, error)
 		}
 		confirm = b
 	}
-	return s.config.Reload(r.Context(), confirm)
+	res := s.config.Reload(r.Context(), "api", confirm)
+	switch {
+	case res.Err == nil:
+		return planView(res.Plan), nil
+	case res.Result == reconcile.OutcomeHeld:
+		return nil, fault.Wrap(fault.CodeConflict, res.Err.Error(), res.Err)
+	default:
+		return nil, fault.Wrap(fault.CodeInvalid, res.Err.Error(), res.Err)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
@@ -116,45 +115,11 @@ func exportFile(tx *state.Tx) (config.File, error) {
 // exportSettings exports the settings set through the API that differ from
 // the defaults (file-set keys already live in the file).
 func exportSettings(tx *state.Tx) (config.Settings, error) {
-	var out config.Settings
 	st, err := tx.Settings()
 	if err != nil {
-		return out, fmt.Errorf("read settings: %w", err)
+		return config.Settings{}, fmt.Errorf("read settings: %w", err)
 	}
-	val := func(k string) (string, bool) {
-		v, ok := st.Values[k]
-		if !ok || slices.Contains(st.FileKeys, k) || v == state.DefaultSettings[k] {
-			return "", false
-		}
-		return v, true
-	}
-	str := func(k string, dst **string) {
-		if v, ok := val(k); ok {
-			*dst = &v
-		}
-	}
-	num := func(k string, dst **int) {
-		if v, ok := val(k); ok {
-			if n, err := strconv.Atoi(v); err == nil {
-				*dst = &n
-			}
-		}
-	}
-	flag := func(k string, dst **bool) {
-		if v, ok := val(k); ok {
-			if b, err := strconv.ParseBool(v); err == nil {
-				*dst = &b
-			}
-		}
-	}
-	str("timezone", &out.Timezone)
-	str("compression", &out.Compression)
-	num("concurrent_backups", &out.ConcurrentBackups)
-	num("retention_full_default", &out.RetentionFullDefault)
-	num("retention_incr_default", &out.RetentionIncrDefault)
-	flag("notify_on_success", &out.NotifyOnSuccess)
-	flag("notify_on_failure", &out.NotifyOnFailure)
-	return out, nil
+	return config.SettingsFromMap(st.Overrides()), nil
 }
 
 func exportProvider(p state.Provider) config.Storage {

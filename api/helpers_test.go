@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jagad/jagad/engine"
+	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
 )
@@ -230,7 +232,7 @@ func (f *fakeEngine) record(s string) {
 	f.calls = append(f.calls, s)
 }
 
-func (f *fakeEngine) StartBackup(_ context.Context, r BackupRequest) (state.Backup, error) {
+func (f *fakeEngine) StartBackup(_ context.Context, r engine.BackupRequest) (state.Backup, error) {
 	f.record("backup " + r.DatabaseID)
 	now := time.Now().UTC()
 	b := state.Backup{ID: state.NewID(state.KindBackup), ConnectionID: r.ConnectionID, DatabaseID: r.DatabaseID,
@@ -254,7 +256,7 @@ func (f *fakeEngine) Verify(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeEngine) Restore(_ context.Context, id string, r RestoreRequest) (state.Restore, error) {
+func (f *fakeEngine) Restore(_ context.Context, id string, r engine.RestoreRequest) (state.Restore, error) {
 	f.record("restore " + id)
 	now := time.Now().UTC()
 	res := state.Restore{ID: state.NewID(state.KindRestore), BackupID: id, TargetConnection: r.TargetConnection,
@@ -298,34 +300,38 @@ type fakeConfig struct {
 	mu      sync.Mutex
 	planned []byte
 	confirm bool
-	err     error
+	err     error             // of PlanBytes
+	reload  *reconcile.Result // of Reload; nil: unchanged
 }
 
-func (f *fakeConfig) Status() (state.ConfigStatus, error) {
-	return state.ConfigStatus{Path: "/etc/jagad/jagad.yaml", Generation: 3, Healthy: true, Summary: "ok"}, nil
+func (f *fakeConfig) Status() state.ConfigStatus {
+	return state.ConfigStatus{Path: "/etc/jagad/jagad.yaml", Generation: 3, Healthy: true, Summary: "ok"}
 }
 
-func (f *fakeConfig) Plan(_ context.Context, doc []byte) (PlanView, error) {
+func (f *fakeConfig) PlanBytes(doc []byte) (*reconcile.Plan, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.planned = doc
 	if f.err != nil {
-		return PlanView{}, f.err
+		return nil, f.err
 	}
 	if strings.Contains(string(doc), "schedules") {
-		return PlanView{Changes: 2, Summary: "2 changes", Items: []PlanItem{
-			{Action: "create", Kind: "schedule", Name: "x"},
-			{Action: "update", Kind: "connection", Name: "y", Fields: []string{"host", "port"}},
+		return &reconcile.Plan{Items: []reconcile.Item{
+			{Action: reconcile.Create, Kind: "schedule", Name: "x"},
+			{Action: reconcile.Update, Kind: "connection", Name: "y", Fields: []string{"host", "port"}},
 		}}, nil
 	}
-	return PlanView{Summary: "no changes", Items: []PlanItem{}}, nil
+	return &reconcile.Plan{Items: []reconcile.Item{}}, nil
 }
 
-func (f *fakeConfig) Reload(_ context.Context, confirm bool) (PlanView, error) {
+func (f *fakeConfig) Reload(_ context.Context, _ string, confirm bool) reconcile.Result {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.confirm = confirm
-	return PlanView{Summary: "reloaded", Items: []PlanItem{}}, nil
+	if f.reload != nil {
+		return *f.reload
+	}
+	return reconcile.Result{Plan: &reconcile.Plan{Items: []reconcile.Item{}}, Result: reconcile.OutcomeUnchanged}
 }
 
 var _ = fault.Invalid

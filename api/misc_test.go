@@ -5,31 +5,27 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
 )
 
-func TestDownload(t *testing.T) {
+// TestNoObjectWhileRunning: a backup that is not done has no object to
+// download (409), verify or restore (400), whatever the engine would say.
+// The download itself is tested through the real engine in cmd/jagad
+// (TestEveryRouteThroughTheDaemon).
+func TestNoObjectWhileRunning(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(e)
-	e.eng.payload = []byte("PGDMP fake custom dump")
-	w := e.call("GET", "/api/backups/"+f.backup+"/download", nil, 200)
-	h := w.Header()
-	if h.Get("Content-Type") != "application/octet-stream" ||
-		h.Get("Content-Disposition") != `attachment; filename=bck_1-20250101-020000.pgdump.zst` ||
-		h.Get("Content-Length") != "22" || w.Body.String() != "PGDMP fake custom dump" {
-		t.Errorf("download: %v %q", h, w.Body)
-	}
-	// A running backup has no object to download or verify.
-	var b backupView
-	mustJSON(t, e.call("POST", "/api/backups", map[string]any{"connection_id": f.conn, "database_id": f.db}, 201), &b)
-	if b.Status != "running" || !b.NotifyOnSuccess || !b.NotifyOnFailure || b.BackupType != "full" {
-		t.Errorf("one-shot backup defaults: %+v", b)
-	}
+	now := time.Now().UTC()
+	put(t, e.store, state.Backup{ID: "bck_running1", ConnectionID: f.conn, DatabaseID: f.db, BackupType: "full",
+		Status: state.StatusRunning, StartedAt: &now, CreatedAt: now})
+	before := len(e.eng.calls)
 	for _, p := range []string{"/download", "/verify", "/restore"} {
 		method := "POST"
 		if p == "/download" {
@@ -41,9 +37,12 @@ func TestDownload(t *testing.T) {
 		if p == "/download" {
 			want = http.StatusConflict
 		}
-		if w := e.send(req{method: method, path: "/api/backups/" + b.ID + p}); w.Code != want {
+		if w := e.send(req{method: method, path: "/api/backups/bck_running1" + p}); w.Code != want {
 			t.Errorf("%s of running backup: %d %s", p, w.Code, w.Body)
 		}
+	}
+	if len(e.eng.calls) != before {
+		t.Errorf("the engine was called: %v", e.eng.calls[before:])
 	}
 }
 
@@ -123,13 +122,10 @@ func TestAPIOnlyMode(t *testing.T) {
 
 func TestConfigEndpoints(t *testing.T) {
 	e := newEnv(t)
+	// What a plan shows is tested against the real reconciler in cmd/jagad
+	// (TestEveryRouteThroughTheDaemon); here: the body reaches it as sent.
 	w := e.send(req{method: "POST", path: "/api/config/plan", body: "version: 1\nschedules: []\n", header: map[string]string{"Content-Type": "application/x-yaml"}})
-	var pv struct {
-		Changes int        `json:"changes"`
-		Items   []PlanItem `json:"items"`
-	}
-	mustJSON(t, w, &pv)
-	if w.Code != 200 || pv.Changes != 2 || len(pv.Items) != 2 || string(e.cfg.planned) != "version: 1\nschedules: []\n" {
+	if w.Code != 200 || string(e.cfg.planned) != "version: 1\nschedules: []\n" {
 		t.Errorf("plan: %d %s", w.Code, w.Body)
 	}
 	if w := e.send(req{method: "POST", path: "/api/config/plan", body: `{"version":1}`}); w.Code != 400 {
@@ -152,6 +148,52 @@ func TestConfigEndpoints(t *testing.T) {
 	}
 }
 
+// TestConfigReloadOutcomes: a reload held by the prune guard is 409, a
+// failed one 400, each with the reconciler's message; an applied one shows
+// its plan.
+func TestConfigReloadOutcomes(t *testing.T) {
+	e := newEnv(t)
+	plan := &reconcile.Plan{Items: []reconcile.Item{
+		{Action: reconcile.Prune, Kind: "schedule", Name: "a"},
+		{Action: reconcile.Unchanged, Kind: "schedule", Name: "b"},
+	}}
+	tests := []struct {
+		name     string
+		res      reconcile.Result
+		wantCode int
+		wantMsg  string
+	}{
+		{"held", reconcile.Result{Plan: plan, Result: reconcile.OutcomeHeld, Err: errors.New("held by the prune guard: 3 of 4")}, 409, "held by the prune guard: 3 of 4"},
+		{"failed", reconcile.Result{Result: reconcile.OutcomeFailed, Err: errors.New(`jagad.yaml:1:1: unknown key "x"`)}, 400, `jagad.yaml:1:1: unknown key "x"`},
+		{"applied", reconcile.Result{Plan: plan, Result: reconcile.OutcomeApplied}, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.cfg.reload = &tt.res
+			w := e.send(req{method: "POST", path: "/api/config/reload"})
+			if w.Code != tt.wantCode {
+				t.Fatalf("reload: %d %s, want %d", w.Code, w.Body, tt.wantCode)
+			}
+			if tt.wantMsg != "" {
+				if got := errMsg(t, w); got != tt.wantMsg {
+					t.Errorf("error = %q, want %q", got, tt.wantMsg)
+				}
+				return
+			}
+			var pv map[string]any
+			mustJSON(t, w, &pv)
+			want := map[string]any{"changes": 1.0, "summary": "0 create, 0 update, 0 adopt, 1 prune, 1 unchanged",
+				"items": []any{
+					map[string]any{"kind": "schedule", "name": "a", "action": "prune"},
+					map[string]any{"kind": "schedule", "name": "b", "action": "unchanged"},
+				}}
+			if !reflect.DeepEqual(pv, want) {
+				t.Errorf("plan = %v, want %v", pv, want)
+			}
+		})
+	}
+}
+
 // TestRestoreAndVerifyRefusals: the reference's messages for a backup that
 // is not successful (400) and 404 for an unknown target connection.
 func TestRestoreAndVerifyRefusals(t *testing.T) {
@@ -169,24 +211,6 @@ func TestRestoreAndVerifyRefusals(t *testing.T) {
 	w = e.call("POST", "/api/backups/bck_failed1/verify", nil, http.StatusBadRequest)
 	if !strings.Contains(w.Body.String(), "cannot verify backup with status: failed") {
 		t.Errorf("verify failed backup: %s", w.Body)
-	}
-}
-
-// TestRestoreOptionsReachEngine: the restore body's options travel to the
-// engine and come back in the restore record.
-func TestRestoreOptionsReachEngine(t *testing.T) {
-	e := newEnv(t)
-	f := newFixture(e)
-	w := e.call("POST", "/api/backups/"+f.backup+"/restore",
-		map[string]any{"drop_existing": true, "no_privileges": true, "target_database": "copy"}, http.StatusCreated)
-	var r struct {
-		DropExisting bool   `json:"drop_existing"`
-		NoPrivileges bool   `json:"no_privileges"`
-		Target       string `json:"target_database"`
-	}
-	mustJSON(t, w, &r)
-	if !r.DropExisting || !r.NoPrivileges || r.Target != "copy" {
-		t.Errorf("restore record %s: want drop_existing, no_privileges and target copy", w.Body)
 	}
 }
 

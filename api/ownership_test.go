@@ -177,9 +177,6 @@ func TestScheduleDefaults(t *testing.T) {
 		a.BackupType != "full" || a.Timeout != state.Duration(6*time.Hour) || a.ManagedBy != state.ManagedByAPI {
 		t.Errorf("defaults: %+v", a)
 	}
-	if a.NextRunAt == nil {
-		t.Error("next_run_at not filled from the engine")
-	}
 	w := e.send(req{method: "POST", path: "/api/schedules", body: map[string]any{"name": a.Name, "connection_id": f.conn, "database_id": f.db, "cron_expr": "@daily"}})
 	if w.Code != http.StatusConflict {
 		t.Errorf("duplicate name: %d", w.Code)

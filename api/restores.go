@@ -10,16 +10,10 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/engine"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
-)
-
-// Restore types of POST /api/backups/{id}/restore. The original web UI's
-// restore wizard sends "full".
-const (
-	restoreFull     = "full"
-	restoreDataOnly = "data-only"
 )
 
 type restoreInput struct {
@@ -27,7 +21,7 @@ type restoreInput struct {
 	TargetDatabase   string `json:"target_database"`
 	DropExisting     bool   `json:"drop_existing"`
 	NoPrivileges     bool   `json:"no_privileges"`
-	RestoreType      string `json:"restore_type"` // "" = full
+	RestoreType      string `json:"restore_type"` // "" = full; the original web UI's restore wizard sends "full"
 }
 
 // restoreBackup starts a restore (201 with the restore record). The body is
@@ -63,7 +57,7 @@ func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error
 	if err := checkRestoreType(in, b.DBType); err != nil {
 		return nil, err
 	}
-	res, err := s.engine.Restore(r.Context(), b.ID, RestoreRequest(in))
+	res, err := s.engine.Restore(r.Context(), b.ID, engine.RestoreRequest(in))
 	if err != nil {
 		return nil, err
 	}
@@ -76,15 +70,15 @@ func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error
 // restores rows into existing tables, which drop_existing would remove.
 func checkRestoreType(in restoreInput, dbType string) error {
 	switch in.RestoreType {
-	case "", restoreFull:
+	case "", engine.RestoreFull:
 		return nil
-	case restoreDataOnly:
+	case engine.RestoreDataOnly:
 	default:
-		return fieldErr("restore_type", "unsupported value %q; supported: %s, %s", in.RestoreType, restoreFull, restoreDataOnly)
+		return fieldErr("restore_type", "unsupported value %q; supported: %s, %s", in.RestoreType, engine.RestoreFull, engine.RestoreDataOnly)
 	}
 	if dbType != dbclient.PostgreSQL {
 		return fieldErr("restore_type", "data-only is supported for PostgreSQL backups only: a %s dump is one SQL script "+
-			"of DDL and data, and a dump without DDL cannot be made from a full one; use %s", dbType, restoreFull)
+			"of DDL and data, and a dump without DDL cannot be made from a full one; use %s", dbType, engine.RestoreFull)
 	}
 	if in.DropExisting {
 		return fieldErr("restore_type", "data-only restores rows into the target's existing tables; it cannot be combined with drop_existing")
@@ -111,7 +105,7 @@ type restoreView struct {
 
 func viewRestore(r state.Restore) restoreView {
 	if r.RestoreType == "" {
-		r.RestoreType = restoreFull
+		r.RestoreType = engine.RestoreFull
 	}
 	return restoreView{ID: r.ID, BackupID: r.BackupID, TargetConnection: r.TargetConnection,
 		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges, RestoreType: r.RestoreType, Drill: r.Drill, Status: r.Status,

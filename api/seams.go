@@ -5,16 +5,19 @@ import (
 	"io"
 	"time"
 
+	"github.com/jagad/jagad/engine"
+	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
 )
 
-// Engine is what the API needs from the backup engine. Errors may be
-// classified with package apierr; unclassified errors become 500s.
+// Engine is what the API needs from the backup engine (*engine.Engine);
+// handler tests pass a fake. Errors may be classified with package fault;
+// unclassified errors become 500s.
 type Engine interface {
 	// StartBackup records and starts a one-shot backup; it returns once the
 	// backup is queued or running (the work runs on the engine's context).
-	StartBackup(ctx context.Context, req BackupRequest) (state.Backup, error)
+	StartBackup(ctx context.Context, req engine.BackupRequest) (state.Backup, error)
 	// DeleteBackup removes the stored object, its manifest, then the record.
 	DeleteBackup(ctx context.Context, id string) error
 	// OpenBackup streams the stored object and returns its size.
@@ -22,7 +25,7 @@ type Engine interface {
 	// Verify starts an asynchronous verification and returns once started.
 	Verify(ctx context.Context, id string) error
 	// Restore starts a restore of backupID and returns its record.
-	Restore(ctx context.Context, backupID string, req RestoreRequest) (state.Restore, error)
+	Restore(ctx context.Context, backupID string, req engine.RestoreRequest) (state.Restore, error)
 	// RunSchedule triggers a schedule now, bypassing its cron timer.
 	RunSchedule(ctx context.Context, scheduleID string) error
 	// TestStorage checks that a storage provider is reachable.
@@ -33,53 +36,37 @@ type Engine interface {
 	ScheduleInfo(scheduleID string) (next, last *time.Time, lastStatus string)
 }
 
-// BackupRequest mirrors the body of POST /api/backups (defaults applied).
-type BackupRequest struct {
-	ConnectionID      string
-	DatabaseID        string
-	BackupType        string // full | incremental
-	ScheduleID        string
-	StorageProviderID string // empty: the default provider
-	NotifTargetIDs    []string
-	NotifyOnSuccess   bool
-	NotifyOnFailure   bool
-}
+var _ Engine = (*engine.Engine)(nil)
 
-// RestoreRequest mirrors the body of POST /api/backups/{id}/restore.
-type RestoreRequest struct {
-	TargetConnection string // empty: the backup's own connection
-	TargetDatabase   string // empty: the backup's database name
-	DropExisting     bool
-	NoPrivileges     bool   // PostgreSQL: restore without GRANT/REVOKE (pg_restore --no-privileges)
-	RestoreType      string // "" or "full"; "data-only" (PostgreSQL: pg_restore --data-only)
-}
-
-// ConfigController is what the API needs from the reconciler.
+// ConfigController is what the API needs from the reconciler
+// (*reconcile.Reconciler); handler tests pass a fake.
 type ConfigController interface {
-	Status() (state.ConfigStatus, error)
-	// Plan diffs a jagad.yaml document against the current state; nothing is applied.
-	Plan(ctx context.Context, yaml []byte) (PlanView, error)
+	Status() state.ConfigStatus
+	// PlanBytes diffs a jagad.yaml document against the current state;
+	// nothing is applied.
+	PlanBytes(yaml []byte) (*reconcile.Plan, error)
 	// Reload re-reads the config file and applies it.
-	Reload(ctx context.Context, confirmPrune bool) (PlanView, error)
+	Reload(ctx context.Context, trigger string, confirmPrune bool) reconcile.Result
 }
 
-// PlanView is a reconcile plan as the API shows it. Items is filled by the
-// reconciler; `jagad plan` reads each item's "action", "kind", "name" and
-// "fields" keys (see PlanItem).
+var _ ConfigController = (*reconcile.Reconciler)(nil)
+
+// PlanView is a reconcile plan as POST /api/config/plan and
+// POST /api/config/reload show it, and as `jagad plan` reads it.
 type PlanView struct {
-	Changes int    `json:"changes"`
-	Held    string `json:"held,omitempty"`
-	Summary string `json:"summary"`
-	Items   any    `json:"items"`
+	Changes int              `json:"changes"`
+	Held    string           `json:"held,omitempty"`
+	Summary string           `json:"summary"`
+	Items   []reconcile.Item `json:"items"`
 }
 
-// PlanItem is the shape of one plan entry that `jagad plan` prints. The
-// reconciler may use its own type as long as it marshals to these keys.
-type PlanItem struct {
-	Action string   `json:"action"` // create | update | adopt | prune | unchanged
-	Kind   string   `json:"kind"`   // connection | storage | notification | schedule | settings | ...
-	Name   string   `json:"name"`
-	Fields []string `json:"fields,omitempty"` // update: the fields that change
+// planView shows p; a nil plan (a reload that failed before planning) is
+// the zero view.
+func planView(p *reconcile.Plan) PlanView {
+	if p == nil {
+		return PlanView{}
+	}
+	return PlanView{Changes: p.Changes(), Held: p.Held, Summary: p.Summary(), Items: p.Items}
 }
 
 // Health is what GET /api/health reports beyond status and version.
@@ -98,7 +85,7 @@ var _ Engine = NotReadyEngine{}
 var errNoEngine = fault.Unavailable("backup engine not available yet")
 
 // StartBackup implements Engine.
-func (NotReadyEngine) StartBackup(context.Context, BackupRequest) (state.Backup, error) {
+func (NotReadyEngine) StartBackup(context.Context, engine.BackupRequest) (state.Backup, error) {
 	return state.Backup{}, errNoEngine
 }
 
@@ -114,7 +101,7 @@ func (NotReadyEngine) OpenBackup(context.Context, string) (io.ReadCloser, int64,
 func (NotReadyEngine) Verify(context.Context, string) error { return errNoEngine }
 
 // Restore implements Engine.
-func (NotReadyEngine) Restore(context.Context, string, RestoreRequest) (state.Restore, error) {
+func (NotReadyEngine) Restore(context.Context, string, engine.RestoreRequest) (state.Restore, error) {
 	return state.Restore{}, errNoEngine
 }
 

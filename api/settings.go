@@ -16,7 +16,9 @@ import (
 
 // fileOnlySettings name programs the daemon runs; only jagad.yaml (which
 // lives with the operator) may set them, never the API.
-var fileOnlySettings = []string{"pg_dump_path", "pg_restore_path", "mysqldump_path", "mysql_path"}
+var fileOnlySettings = []string{
+	state.SettingPgDumpPath, state.SettingPgRestorePath, state.SettingMysqldumpPath, state.SettingMysqlPath,
+}
 
 // settingsView is every value plus "version".
 func (s *server) settingsView(st state.Settings) map[string]string {
@@ -77,10 +79,7 @@ func (s *server) putSettings(r *http.Request, _ httprouter.Params) (any, error) 
 				return fault.Conflict(fmt.Sprintf("setting %q is managed by jagad.yaml; change it there", k))
 			}
 		}
-		if st.Values == nil {
-			st.Values = map[string]string{}
-		}
-		maps.Copy(st.Values, in)
+		st = st.With(in)
 		return tx.PutSettings(st)
 	})
 	if err != nil {

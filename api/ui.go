@@ -22,7 +22,7 @@ func (s *server) newUI() (http.Handler, error) {
 		ScheduleInfo: s.engine.ScheduleInfo,
 	}
 	if s.config != nil {
-		d.ConfigStatus = func() (state.ConfigStatus, error) { return s.config.Status() }
+		d.ConfigStatus = func() (state.ConfigStatus, error) { return s.config.Status(), nil }
 	}
 	if s.progress != nil {
 		d.Progress = func() []engine.Progress { return s.progress.RunningProgress() }

@@ -84,4 +84,4 @@ type brokenConfig struct {
 	st state.ConfigStatus
 }
 
-func (b brokenConfig) Status() (state.ConfigStatus, error) { return b.st, nil }
+func (b brokenConfig) Status() state.ConfigStatus { return b.st }

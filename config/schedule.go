@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/jagad/jagad/config/cron"
 )
 
 // backupTypes are the backup types a schedule or a one-shot backup may
@@ -33,7 +35,7 @@ func ValidateSchedule(s Schedule) []FieldError {
 	errs.addErr("connection", refName(s.Connection, true))
 	errs.addErr("database", CheckDatabaseName(s.Database))
 	errs.addErr("backup_type", CheckBackupType(s.BackupType))
-	if _, err := ParseCron(s.CronExpr, nil); err != nil {
+	if _, err := cron.Parse(s.CronExpr, nil); err != nil {
 		errs.addErr("cron_expr", err)
 	}
 	errs.addErr("storage", refName(s.Storage, false))

@@ -54,6 +54,40 @@ func (s Settings) Map() map[string]string {
 	return m
 }
 
+// SettingsFromMap is the inverse of Map: the settings declared by a string
+// map of the API's form. A value that does not parse as its field's type is
+// left out (ValidateSettings reports it); unknown keys are ignored.
+func SettingsFromMap(m map[string]string) Settings {
+	var s Settings
+	str := func(k string, dst **string) {
+		if v, ok := m[k]; ok {
+			*dst = &v
+		}
+	}
+	num := func(k string, dst **int) {
+		if n, err := strconv.Atoi(m[k]); err == nil {
+			*dst = &n
+		}
+	}
+	flag := func(k string, dst **bool) {
+		if b, err := strconv.ParseBool(m[k]); err == nil {
+			*dst = &b
+		}
+	}
+	str("timezone", &s.Timezone)
+	num("concurrent_backups", &s.ConcurrentBackups)
+	str("compression", &s.Compression)
+	num("retention_full_default", &s.RetentionFullDefault)
+	num("retention_incr_default", &s.RetentionIncrDefault)
+	flag("notify_on_success", &s.NotifyOnSuccess)
+	flag("notify_on_failure", &s.NotifyOnFailure)
+	str("pg_dump_path", &s.PgDumpPath)
+	str("pg_restore_path", &s.PgRestorePath)
+	str("mysqldump_path", &s.MysqldumpPath)
+	str("mysql_path", &s.MysqlPath)
+	return s
+}
+
 // ValidateSettings checks settings given as strings (the API's form). An
 // unknown key is an error "unknown setting: KEY". Errors come in key order.
 func ValidateSettings(settings map[string]string) []FieldError {

@@ -33,6 +33,13 @@ func (e *Engine) afterBackup(b state.Backup) {
 	if b.Status != state.StatusSuccess || b.ScheduleID == "" {
 		return
 	}
+	// The one read of the schedule after its run (which loaded it once and
+	// passed it along): deliberately fresh, not the record the run started
+	// with. A backup can take hours; if the schedule was removed meanwhile,
+	// its backups stay and are not verified or pruned here (the hourly sweep
+	// applies the policy its newest backup recorded), and a verify or retention
+	// change made meanwhile applies now, as it would at the next run. The
+	// backup itself finished on the config it started with.
 	var sch state.Schedule
 	err := e.store.View(func(tx *state.Tx) error {
 		var err error

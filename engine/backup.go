@@ -9,6 +9,7 @@ import (
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
@@ -48,7 +49,7 @@ func (e *Engine) StartBackup(ctx context.Context, req BackupRequest) (state.Back
 	if req.BackupType != "full" && req.BackupType != "incremental" {
 		return state.Backup{}, fault.Invalid("backup_type must be full or incremental")
 	}
-	j, err := e.prepare(req)
+	j, err := e.prepare(req, nil)
 	if err != nil {
 		return state.Backup{}, err
 	}
@@ -84,9 +85,11 @@ func (e *Engine) recordQueued(j *job) error {
 	})
 }
 
-// prepare resolves a request against the store and builds the queued record.
-func (e *Engine) prepare(req BackupRequest) (*job, error) {
-	j := &job{encrypt: req.Encrypt, timeout: req.Timeout}
+// prepare resolves a request against the store and builds the queued
+// record. sched, when not nil, is the schedule of req.ScheduleID as the
+// caller already loaded it (a schedule run): it is not read again.
+func (e *Engine) prepare(req BackupRequest, sched *state.Schedule) (*job, error) {
+	j := &job{encrypt: req.Encrypt, timeout: req.Timeout, schedule: sched}
 	var db state.Database
 	err := e.store.View(func(tx *state.Tx) error {
 		var err error
@@ -96,7 +99,7 @@ func (e *Engine) prepare(req BackupRequest) (*job, error) {
 		if db, err = state.Get[state.Database](tx, req.DatabaseID); err != nil || db.ConnectionID != j.conn.ID {
 			return notFound(err, "database not found")
 		}
-		if req.ScheduleID != "" {
+		if req.ScheduleID != "" && j.schedule == nil {
 			s, err := state.Get[state.Schedule](tx, req.ScheduleID)
 			if err != nil {
 				return notFound(err, "schedule not found")
@@ -197,7 +200,7 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 	start := e.now().UTC()
 	b.StartedAt = &start
 	b.Status = state.StatusRunning
-	b.Compression = settings["compression"]
+	b.Compression = settings.Compression()
 	if b.BackupType == "incremental" {
 		return nil, errors.New("incremental backups need pgBackRest, XtraBackup or Mariabackup, which this build does not drive; use backup_type full")
 	}
@@ -205,7 +208,7 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 	if err != nil {
 		return nil, err
 	}
-	ext := dump.Extension(b.DBType) + compressExt(b.Compression)
+	ext := dump.Extension(b.DBType) + objfmt.CompressExt(b.Compression)
 	if kr != nil {
 		ext += crypt.Ext
 		b.EncryptionAlgo, b.EncryptionKeyID = crypt.Algo, kr.Active()
@@ -228,7 +231,7 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 		log.Printf("STORAGE PROVIDER ERROR: %v", err)
 		return nil, err
 	}
-	up, err := startUpload(ctx, &progressStore{Store: st, j: j.progress}, key, b.Compression, kr)
+	up, err := objfmt.StartUpload(ctx, &progressStore{Store: st, j: j.progress}, key, b.Compression, kr)
 	if err != nil {
 		return nil, err
 	}
@@ -236,34 +239,34 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 	j.progress.setPhase(PhaseDump)
 	res, dumpErr := dump.Dump(ctx, target, e.tools(settings), progressWriter{up.Writer(), j.progress}, log)
 	if dumpErr != nil {
-		put, _ := up.abort(dumpErr)
-		if put.err != nil && !errors.Is(put.err, dumpErr) && ctx.Err() == nil {
+		put, _ := up.Abort(dumpErr)
+		if put.Err != nil && !errors.Is(put.Err, dumpErr) && ctx.Err() == nil {
 			// Storage failed first (disk full, S3 down): the dump only
 			// stopped because its output was refused. Name the real cause.
-			log.Printf("UPLOAD ERROR: %v", put.err)
-			return nil, fmt.Errorf("upload: %w", put.err)
+			log.Printf("UPLOAD ERROR: %v", put.Err)
+			return nil, fmt.Errorf("upload: %w", put.Err)
 		}
 		return nil, fmt.Errorf("dump: %w", dumpErr)
 	}
 	j.progress.setPhase(PhaseUpload)
-	put, err := up.finish()
+	put, err := up.Finish()
 	if err != nil {
 		log.Printf("UPLOAD ERROR: %v", err)
 		return nil, err
 	}
 	j.progress.setPhase(PhaseVerify)
 	info, err := st.Stat(ctx, key)
-	if err != nil || info.Size != put.n {
+	if err != nil || info.Size != put.N {
 		_ = st.Delete(context.WithoutCancel(ctx), key)
-		return nil, fmt.Errorf("stored object check: size %d, expected %d: %v", info.Size, put.n, err)
+		return nil, fmt.Errorf("stored object check: size %d, expected %d: %v", info.Size, put.N, err)
 	}
-	b.SizeBytes, b.StoredSizeBytes = up.raw.n, put.n
-	b.Checksum, b.EncryptedChecksum = up.checksum(), up.storedChecksum()
+	b.SizeBytes, b.StoredSizeBytes = up.RawBytes(), put.N
+	b.Checksum, b.EncryptedChecksum = up.Checksum(), up.StoredChecksum()
 	if kr != nil {
-		b.EncryptedSizeBytes = put.n
+		b.EncryptedSizeBytes = put.N
 	}
 	b.ToolVersion, b.ServerVersion, b.Tables = res.ToolVersion, res.ServerVersion, res.Tables
-	log.Printf("UPLOAD: %d bytes stored (sha256 %s)", put.n, b.EncryptedChecksum)
+	log.Printf("UPLOAD: %d bytes stored (sha256 %s)", put.N, b.EncryptedChecksum)
 	// The manifest and the record carry the same completion time, so a
 	// catalog rebuilt from storage matches the store.
 	markCompleted(b, e.now())
@@ -273,6 +276,15 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 		return nil, err
 	}
 	return &res, nil
+}
+
+// writeManifest stores the manifest of a completed backup beside its object.
+func (e *Engine) writeManifest(ctx context.Context, st storage.Store, b state.Backup) error {
+	completed := e.now()
+	if b.CompletedAt != nil {
+		completed = *b.CompletedAt
+	}
+	return objfmt.WriteManifest(ctx, st, objfmt.ManifestOf(b, e.opts.Version, completed))
 }
 
 // keyringFor decides whether a job is encrypted and returns the keyring.
@@ -399,7 +411,7 @@ func (e *Engine) removeObject(b state.Backup) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, k := range []string{b.StoragePath, b.StoragePath + manifestSuffix} {
+	for _, k := range []string{b.StoragePath, b.StoragePath + objfmt.ManifestSuffix} {
 		if err := st.Delete(ctx, k); err != nil {
 			e.log.Warn("remove partial object", "backup", b.ID, "err", err)
 		}

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +20,8 @@ import (
 
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
-	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/engine/dump"
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
@@ -250,77 +249,6 @@ func assertFailed(t *testing.T, h *harness, st storage.Store, b state.Backup, wa
 	assertNoLeftovers(t, st, b)
 }
 
-// fixture is a database with several tables, thousands of rows, unicode and
-// one multi-MB value; dumps of it must contain marker and big verbatim.
-type fixture struct {
-	srv    *dbtest.Server
-	db     string
-	marker string
-	big    string
-	tables map[string]int64
-}
-
-const unicodeText = "Zoë Ωmega 日本語 🚀 naïve café"
-
-// bigValue is a deterministic text of about n bytes of words and unicode,
-// with no character a dump format would escape.
-func bigValue(n int) string {
-	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "ledger", "invoice", "Ωmega", "日本語", "café"}
-	r := rand.New(rand.NewPCG(1, 2))
-	var b strings.Builder
-	for b.Len() < n {
-		b.WriteString(words[r.IntN(len(words))])
-		b.WriteByte(' ')
-	}
-	return b.String()
-}
-
-// newFixture creates the fixture database on srv.
-func newFixture(t *testing.T, srv *dbtest.Server) *fixture {
-	t.Helper()
-	f := &fixture{srv: srv, db: srv.CreateDB(t, "roundtrip"), marker: "marker " + unicodeText + " 42", big: bigValue(3 << 20)}
-	ctx := testCtx(t)
-	var ins string
-	if srv.DBType == dbclient.PostgreSQL {
-		srv.Exec(t, f.db, `
-CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email text, created_at timestamptz NOT NULL);
-INSERT INTO customers SELECT g, '`+unicodeText+` #' || g, 'c' || g || '@example.com',
-  timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(1, 3000) g;
-CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL REFERENCES customers, amount numeric(12,2) NOT NULL, note text);
-INSERT INTO orders SELECT g, 1 + g % 3000, g * 1.25, md5(g::text) FROM generate_series(1, 12000) g;
-CREATE TABLE documents (id int PRIMARY KEY, title text NOT NULL, body text NOT NULL);`)
-		ins = "INSERT INTO documents VALUES ($1, $2, $3)"
-		f.tables = map[string]int64{"public.customers": 3000, "public.orders": 12000, "public.documents": 1}
-	} else {
-		srv.Exec(t, f.db, `
-CREATE TABLE customers (id int PRIMARY KEY, name varchar(200) NOT NULL, email varchar(200), created_at datetime NOT NULL) DEFAULT CHARSET=utf8mb4;
-INSERT INTO customers SELECT seq, CONCAT('`+unicodeText+` #', seq), CONCAT('c', seq, '@example.com'),
-  '2024-01-01' + INTERVAL seq MINUTE FROM seq_1_to_3000;
-CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL, amount decimal(12,2) NOT NULL, note varchar(64),
-  FOREIGN KEY (customer_id) REFERENCES customers(id)) DEFAULT CHARSET=utf8mb4;
-INSERT INTO orders SELECT seq, 1 + seq % 3000, seq * 1.25, MD5(seq) FROM seq_1_to_12000;
-CREATE TABLE documents (id int PRIMARY KEY, title varchar(200) NOT NULL, body longtext NOT NULL) DEFAULT CHARSET=utf8mb4;`)
-		ins = "INSERT INTO documents VALUES (?, ?, ?)"
-		f.tables = map[string]int64{"customers": 3000, "orders": 12000, "documents": 1}
-	}
-	if _, err := srv.DB(t, f.db).ExecContext(ctx, ins, 1, f.marker, f.big); err != nil {
-		t.Fatalf("insert big value: %v", err)
-	}
-	return f
-}
-
-// bulkDB creates a PostgreSQL database whose plain dump is about mb MB of
-// poorly compressible text in one table (big enough for multipart uploads).
-func bulkDB(t *testing.T, srv *dbtest.Server, mb int) string {
-	t.Helper()
-	db := srv.CreateDB(t, "bulk")
-	rows := mb * 1000 * 1000 / 140
-	srv.Exec(t, db, `CREATE TABLE bulk (id int PRIMARY KEY, a text, b text, c text, d text);
-INSERT INTO bulk SELECT g, md5(g::text), md5((g * 7)::text), md5((g * 13)::text), md5((g * 31)::text)
-FROM generate_series(1, `+strconv.Itoa(rows)+`) g;`)
-	return db
-}
-
 func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
@@ -385,19 +313,27 @@ func download(t *testing.T, h *harness, b state.Backup) []byte {
 	return stored
 }
 
-// unseal turns stored bytes into the compressed stream: through the `jagad
-// decrypt` CLI function when the backup is encrypted.
+// unseal turns stored bytes into the compressed stream when the backup is
+// encrypted, the way `jagad decrypt --key-file` does: the key file's key
+// applied to whatever key id the header names.
 func unseal(t *testing.T, b state.Backup, stored []byte, keyPath string) []byte {
 	t.Helper()
 	if b.EncryptionAlgo == "" {
 		return stored
 	}
-	var out, stderr bytes.Buffer
-	noEnv := func(string) (string, bool) { return "", false }
-	if code := crypt.RunDecrypt([]string{"--key-file", keyPath}, bytes.NewReader(stored), &out, &stderr, noEnv); code != 0 {
-		t.Fatalf("jagad decrypt exit %d: %s", code, stderr.String())
+	key, err := crypt.ReadKeyFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out.Bytes()
+	r, err := crypt.OpenWithKey(bytes.NewReader(stored), key, nil)
+	if err != nil {
+		t.Fatalf("decrypt: %v", err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("decrypt: %v", err)
+	}
+	return out
 }
 
 var stampRe = `-\d{8}-\d{6}`
@@ -417,7 +353,7 @@ func assertKey(t *testing.T, b state.Backup, ext string) {
 // assertManifest checks the manifest beside the object describes the record.
 func assertManifest(t *testing.T, st storage.Store, b state.Backup) {
 	t.Helper()
-	m, err := ReadManifest(testCtx(t), st, b.StoragePath+manifestSuffix)
+	m, err := objfmt.ReadManifest(testCtx(t), st, b.StoragePath+objfmt.ManifestSuffix)
 	if err != nil {
 		t.Fatalf("manifest: %v", err)
 	}

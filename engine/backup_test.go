@@ -10,6 +10,7 @@ import (
 
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbtest"
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/engine/storage/s3test"
 	"github.com/jagad/jagad/state"
@@ -181,7 +182,7 @@ func TestBackupDeleteDownloadStats(t *testing.T) {
 		t.Fatalf("stats = %+v, want 1 success and 1 failure", s)
 	}
 
-	for _, k := range []string{ok.StoragePath, ok.StoragePath + manifestSuffix} {
+	for _, k := range []string{ok.StoragePath, ok.StoragePath + objfmt.ManifestSuffix} {
 		if _, err := st.Stat(testCtx(t), k); err != nil {
 			t.Fatalf("before delete: %s: %v", k, err)
 		}
@@ -189,7 +190,7 @@ func TestBackupDeleteDownloadStats(t *testing.T) {
 	if err := h.eng.DeleteBackup(context.Background(), ok.ID); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
-	for _, k := range []string{ok.StoragePath, ok.StoragePath + manifestSuffix} {
+	for _, k := range []string{ok.StoragePath, ok.StoragePath + objfmt.ManifestSuffix} {
 		if _, err := st.Stat(testCtx(t), k); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("after delete: stat %s = %v, want not found", k, err)
 		}

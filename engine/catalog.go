@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
@@ -22,7 +23,7 @@ const backupsPrefix = "backups/"
 // manifest could not be read or its object is missing or of another size.
 type CatalogEntry struct {
 	ManifestKey string
-	Manifest    Manifest
+	Manifest    objfmt.Manifest
 	Err         error
 }
 
@@ -39,11 +40,11 @@ func ReadCatalog(ctx context.Context, st storage.Store) ([]CatalogEntry, error) 
 	}
 	var out []CatalogEntry
 	for _, in := range infos {
-		if !strings.HasSuffix(in.Key, manifestSuffix) {
+		if !strings.HasSuffix(in.Key, objfmt.ManifestSuffix) {
 			continue
 		}
 		ent := CatalogEntry{ManifestKey: in.Key}
-		ent.Manifest, ent.Err = ReadManifest(ctx, st, in.Key)
+		ent.Manifest, ent.Err = objfmt.ReadManifest(ctx, st, in.Key)
 		if ent.Err == nil {
 			ent.Err = checkListed(ent.Manifest, in.Key, sizes)
 		}
@@ -52,8 +53,8 @@ func ReadCatalog(ctx context.Context, st storage.Store) ([]CatalogEntry, error) 
 	return out, nil
 }
 
-func checkListed(m Manifest, key string, sizes map[string]int64) error {
-	if m.ObjectKey+manifestSuffix != key {
+func checkListed(m objfmt.Manifest, key string, sizes map[string]int64) error {
+	if m.ObjectKey+objfmt.ManifestSuffix != key {
 		return fmt.Errorf("manifest %s names object %s", key, m.ObjectKey)
 	}
 	n, ok := sizes[m.ObjectKey]
@@ -68,7 +69,7 @@ func checkListed(m Manifest, key string, sizes map[string]int64) error {
 
 // BackupFromManifest is the backup record a manifest describes, stored on
 // provider providerID.
-func BackupFromManifest(m Manifest, providerID string, now time.Time) state.Backup {
+func BackupFromManifest(m objfmt.Manifest, providerID string, now time.Time) state.Backup {
 	completed := m.CompletedAt
 	created := completed
 	if m.StartedAt != nil {
@@ -83,7 +84,7 @@ func BackupFromManifest(m Manifest, providerID string, now time.Time) state.Back
 		Checksum: m.Checksum, EncryptedChecksum: m.EncryptedChecksum, VerifyStatus: state.VerifyPending,
 		StartedAt: m.StartedAt, CompletedAt: &completed, CreatedAt: created, QueuedAt: m.StartedAt,
 		ToolVersion: m.ToolVersion, ServerVersion: m.ServerVersion, Tables: m.Tables,
-		LogOutput: fmt.Sprintf("CATALOG: record rebuilt from %s%s at %s\n", m.ObjectKey, manifestSuffix, now.UTC().Format(time.RFC3339)),
+		LogOutput: fmt.Sprintf("CATALOG: record rebuilt from %s%s at %s\n", m.ObjectKey, objfmt.ManifestSuffix, now.UTC().Format(time.RFC3339)),
 	}
 	if m.Encrypted {
 		b.EncryptedSizeBytes = m.StoredSizeBytes

@@ -2,11 +2,9 @@ package engine
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,23 +26,11 @@ import (
 // "<data dir>|<connection id>|<database id>|<provider id>".
 const crashEnv = "JAGAD_TEST_CRASH_CHILD"
 
-func crashMasterKey() []byte { return bytes.Repeat([]byte{7}, 32) }
-
 // crashChild is the daemon of TestCrashRecovery, run in a re-executed test
 // binary: it opens the store, starts a backup and waits to be killed.
 func crashChild(t *testing.T, spec string) {
 	f := strings.Split(spec, "|")
-	st, err := state.Open(state.Options{Dir: f[0], MasterKey: crashMasterKey()})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	eng, err := New(Options{Store: st, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	eng := newHarness(t, withDir(f[0]), withLogTo(os.Stderr)).eng
 	b, err := eng.StartBackup(context.Background(), BackupRequest{ConnectionID: f[1], DatabaseID: f[2], StorageProviderID: f[3]})
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +38,11 @@ func crashChild(t *testing.T, spec string) {
 	os.Stdout.WriteString("STARTED " + b.ID + "\n")
 	time.Sleep(2 * time.Minute) // the parent kills us long before
 	t.Fatal("not killed")
+}
+
+func s3Spec(c storage.Config) state.ProviderSpec {
+	return state.ProviderSpec{Name: "s3", ProviderType: c.Type, Endpoint: c.Endpoint, Region: c.Region,
+		Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: state.Secret(c.SecretKey), PathStyle: c.PathStyle}
 }
 
 // TestCrashRecovery kills the daemon with SIGKILL mid-upload (after the
@@ -72,11 +63,8 @@ func TestCrashRecovery(t *testing.T) {
 		{"local", func(t *testing.T) state.ProviderSpec {
 			return state.ProviderSpec{Name: "local", ProviderType: "local", Path: t.TempDir()}
 		}},
-		{"s3", func(t *testing.T) state.ProviderSpec {
-			c := s3test.StartFake(t)
-			return state.ProviderSpec{Name: "s3", ProviderType: c.Type, Endpoint: c.Endpoint, Region: c.Region,
-				Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: state.Secret(c.SecretKey), PathStyle: c.PathStyle}
-		}},
+		{"s3", func(t *testing.T) state.ProviderSpec { return s3Spec(s3test.StartFake(t)) }},
+		{"versitygw", func(t *testing.T) state.ProviderSpec { return s3Spec(s3test.StartVersity(t)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, scratch := t.TempDir(), t.TempDir()
@@ -124,7 +112,8 @@ func TestCrashRecovery(t *testing.T) {
 			// Another daemon writing to the same storage must keep its
 			// upload through our recovery.
 			other := startForeignPut(t, spec)
-			eng, store := restartEngine(t, dir)
+			h := newHarness(t, withDir(dir)) // the daemon restarts
+			eng, store := h.eng, h.store
 			var b state.Backup
 			if err := store.View(func(tx *state.Tx) (err error) { b, err = state.Get[state.Backup](tx, id); return err }); err != nil {
 				t.Fatalf("backup record lost in the crash: %v", err)
@@ -159,7 +148,7 @@ type crashIDs struct{ conn, db, provider string }
 // the crash test into a new store in dir and closes it.
 func seedCrashStore(t *testing.T, dir string, srv *dbtest.Server, db string, spec state.ProviderSpec, wrapper string) crashIDs {
 	t.Helper()
-	st, err := state.Open(state.Options{Dir: dir, MasterKey: crashMasterKey()})
+	st, err := state.Open(state.Options{Dir: dir, MasterKey: harnessKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,30 +238,6 @@ func killGroup(t *testing.T, pidFile string) {
 	if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 	}
-}
-
-// restartEngine opens the store in dir and starts an engine on it, as the
-// daemon does at start-up.
-func restartEngine(t *testing.T, dir string) (*Engine, *state.Store) {
-	t.Helper()
-	store, err := state.Open(state.Options{Dir: dir, MasterKey: crashMasterKey()})
-	if err != nil {
-		t.Fatalf("reopen store after the crash: %v", err)
-	}
-	eng, err := New(Options{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatalf("start after the crash: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = eng.Shutdown(ctx)
-		_ = store.Close()
-	})
-	return eng, store
 }
 
 func mustProvider(t *testing.T, store *state.Store, id string) state.Provider {

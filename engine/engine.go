@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/engine/notify"
+	"github.com/jagad/jagad/engine/schedule"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
@@ -73,7 +73,7 @@ type Engine struct {
 	mu      sync.Mutex
 	running map[string]bool // schedule IDs with a run in progress
 	retMu   sync.Mutex      // one retention pass at a time
-	sched   *scheduler
+	sched   *schedule.Scheduler
 }
 
 // New returns an engine; it does not start anything.
@@ -114,13 +114,14 @@ func New(o Options) (*Engine, error) {
 		now:      o.Now,
 		metrics:  newMetrics(o.Registerer),
 		notify:   o.Notifier,
-		slots:    newLimiter(3),
+		slots:    newLimiter(state.Settings{}.ConcurrentBackups()),
 		stores:   newStoreCache(o.Storage),
 		progress: newProgressBoard(o.Now),
 		ctx:      ctx,
 		cancel:   cancel,
 		running:  map[string]bool{},
 	}
+	e.sched = e.newScheduler()
 	return e, nil
 }
 
@@ -131,9 +132,8 @@ func (e *Engine) Start(ctx context.Context) error {
 		return fmt.Errorf("recover interrupted jobs: %w", err)
 	}
 	e.applySettings()
-	if err := e.startScheduler(); err != nil {
-		return err
-	}
+	e.sched.Start()
+	e.syncScheduler()
 	e.onChanges(func() {
 		e.applySettings()
 		e.syncScheduler()
@@ -184,7 +184,7 @@ const removedSweepEvery = time.Hour
 // Shutdown stops the scheduler, lets running jobs finish until ctx ends,
 // then cancels them and waits for them to record their outcome.
 func (e *Engine) Shutdown(ctx context.Context) error {
-	e.stopScheduler()
+	e.sched.Stop()
 	done := make(chan struct{})
 	go func() {
 		e.work.Wait()
@@ -219,31 +219,29 @@ func (e *Engine) applySettings() {
 		e.log.Error("read settings", "err", err)
 		return
 	}
-	if n, err := strconv.Atoi(s["concurrent_backups"]); err == nil && n > 0 {
-		e.slots.resize(n)
-	}
+	e.slots.resize(s.ConcurrentBackups())
 }
 
-func (e *Engine) settings() (map[string]string, error) {
-	var out map[string]string
-	err := e.store.View(func(tx *state.Tx) error {
-		s, err := tx.Settings()
-		out = s.Values
+func (e *Engine) settings() (state.Settings, error) {
+	var out state.Settings
+	err := e.store.View(func(tx *state.Tx) (err error) {
+		out, err = tx.Settings()
 		return err
 	})
 	return out, err
 }
 
 // tools returns dump tool paths: settings win over the process defaults.
-func (e *Engine) tools(s map[string]string) dump.Tools {
-	t := e.opts.Tools
-	for k, p := range map[string]*string{
-		"pg_dump_path": &t.PgDump, "pg_restore_path": &t.PgRestore,
-		"mysqldump_path": &t.Mysqldump, "mysql_path": &t.Mysql,
-	} {
-		if v := s[k]; v != "" {
-			*p = v
+func (e *Engine) tools(s state.Settings) dump.Tools {
+	t, paths := e.opts.Tools, s.Tools()
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
 		}
 	}
+	set(&t.PgDump, paths.PgDump)
+	set(&t.PgRestore, paths.PgRestore)
+	set(&t.Mysqldump, paths.Mysqldump)
+	set(&t.Mysql, paths.Mysql)
 	return t
 }

@@ -147,7 +147,8 @@ func waitFile(t *testing.T, p string) {
 
 // TestFaultS3: one UploadPart answered 500 is retried and the backup
 // succeeds intact; every part answered 500 fails the backup, aborts the
-// multipart upload and leaves the bucket empty.
+// multipart upload and leaves the bucket empty. Both run against gofakes3
+// and against versitygw behind a fault-injecting proxy.
 func TestFaultS3(t *testing.T) {
 	pg := dbtest.Postgres(t)
 	h := newHarness(t)
@@ -155,41 +156,45 @@ func TestFaultS3(t *testing.T) {
 	conn := h.addConnection("pg", pg, "")
 	db := h.addDatabase(conn, bulkDB(t, pg, 24))
 
-	t.Run("one part fails once", func(t *testing.T) {
-		faults := &s3test.Faults{}
-		faults.FailPart.Store(2)
-		p := h.addS3Provider("flaky", s3test.StartFakeWithFaults(t, faults))
-		q := h.start(BackupRequest{ConnectionID: conn.ID, DatabaseID: db.ID, StorageProviderID: p.ID})
-		b := h.waitBackup(q.ID, time.Minute)
-		if b.Status != state.StatusSuccess {
-			t.Fatalf("status %s; log:\n%s", b.Status, b.LogOutput)
-		}
-		if faults.Failed() != 1 || faults.PartRequests() < 4 {
-			t.Errorf("injected %d faults over %d part requests, want 1 over at least 4", faults.Failed(), faults.PartRequests())
-		}
-		stored := download(t, h, b)
-		if sha(stored) != b.EncryptedChecksum || sha(stored) != b.Checksum || int64(len(stored)) != b.SizeBytes {
-			t.Errorf("stored object (%d bytes, %s) does not match the record (%d, %s)", len(stored), sha(stored), b.SizeBytes, b.Checksum)
-		}
-		assertReadable(t, b, stored, nil)
-		assertManifest(t, h.storeFor(p), b)
-	})
-	t.Run("every part fails", func(t *testing.T) {
-		faults := &s3test.Faults{}
-		faults.FailAllParts.Store(true)
-		p := h.addS3Provider("broken", s3test.StartFakeWithFaults(t, faults))
-		q := h.start(BackupRequest{ConnectionID: conn.ID, DatabaseID: db.ID, StorageProviderID: p.ID})
-		b := h.waitBackup(q.ID, time.Minute)
-		st := h.storeFor(p)
-		assertFailed(t, h, st, b, "InternalError")
-		if faults.Failed() < 2 {
-			t.Errorf("only %d part requests failed: no retry happened", faults.Failed())
-		}
-		all, err := st.List(testCtx(t), "")
-		if err != nil || len(all) != 0 {
-			t.Errorf("bucket after a failed backup: %v, %v; want empty", all, err)
-		}
-	})
+	for _, srv := range s3test.Servers() {
+		t.Run(srv.Name, func(t *testing.T) {
+			t.Run("one part fails once", func(t *testing.T) {
+				faults := &s3test.Faults{}
+				faults.FailPart.Store(2)
+				p := h.addS3Provider("flaky-"+srv.Name, srv.Start(t, faults))
+				q := h.start(BackupRequest{ConnectionID: conn.ID, DatabaseID: db.ID, StorageProviderID: p.ID})
+				b := h.waitBackup(q.ID, time.Minute)
+				if b.Status != state.StatusSuccess {
+					t.Fatalf("status %s; log:\n%s", b.Status, b.LogOutput)
+				}
+				if faults.Failed() != 1 || faults.PartRequests() < 4 {
+					t.Errorf("injected %d faults over %d part requests, want 1 over at least 4", faults.Failed(), faults.PartRequests())
+				}
+				stored := download(t, h, b)
+				if sha(stored) != b.EncryptedChecksum || sha(stored) != b.Checksum || int64(len(stored)) != b.SizeBytes {
+					t.Errorf("stored object (%d bytes, %s) does not match the record (%d, %s)", len(stored), sha(stored), b.SizeBytes, b.Checksum)
+				}
+				assertReadable(t, b, stored, nil)
+				assertManifest(t, h.storeFor(p), b)
+			})
+			t.Run("every part fails", func(t *testing.T) {
+				faults := &s3test.Faults{}
+				faults.FailAllParts.Store(true)
+				p := h.addS3Provider("broken-"+srv.Name, srv.Start(t, faults))
+				q := h.start(BackupRequest{ConnectionID: conn.ID, DatabaseID: db.ID, StorageProviderID: p.ID})
+				b := h.waitBackup(q.ID, time.Minute)
+				st := h.storeFor(p)
+				assertFailed(t, h, st, b, "InternalError")
+				if faults.Failed() < 2 {
+					t.Errorf("only %d part requests failed: no retry happened", faults.Failed())
+				}
+				all, err := st.List(testCtx(t), "")
+				if err != nil || len(all) != 0 {
+					t.Errorf("bucket after a failed backup: %v, %v; want empty", all, err)
+				}
+			})
+		})
+	}
 }
 
 // TestFaultLocalDiskFull: a local target that runs out of space fails the

@@ -30,12 +30,28 @@ func waitWaiters(t *testing.T, l *limiter, n int) {
 	}
 }
 
-func granted(ch <-chan error) bool {
+// granted waits for an acquire that must have been granted by now: grants
+// happen inside release and resize, so only the acquiring goroutine's
+// report is still on its way.
+func granted(t *testing.T, ch <-chan error) {
+	t.Helper()
 	select {
 	case err := <-ch:
-		return err == nil
-	case <-time.After(50 * time.Millisecond):
-		return false
+		if err != nil {
+			t.Fatalf("acquire: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("acquire not granted")
+	}
+}
+
+// queued checks the limiter's books: used slots and queued waiters. A waiter
+// still queued has not been granted, and nothing but release, resize or its
+// own cancellation can grant it.
+func queued(t *testing.T, l *limiter, used, waiting int) {
+	t.Helper()
+	if u, w := l.inUse(); u != used || w != waiting {
+		t.Fatalf("used %d, waiting %d; want %d, %d", u, w, used, waiting)
 	}
 }
 
@@ -47,9 +63,7 @@ func TestLimiter(t *testing.T) {
 	}
 	second := acquireAsync(ctx, l)
 	waitWaiters(t, l, 1)
-	if granted(second) {
-		t.Fatal("second acquire granted beyond the limit")
-	}
+	queued(t, l, 1, 1) // the second acquire waits beyond the limit
 
 	// A waiter that gives up leaves the queue and takes no slot.
 	cctx, cancel := context.WithCancel(ctx)
@@ -59,31 +73,23 @@ func TestLimiter(t *testing.T) {
 	if err := <-third; err == nil {
 		t.Fatal("cancelled acquire succeeded")
 	}
-	if used, w := l.inUse(); used != 1 || w != 1 {
-		t.Fatalf("after cancel: used %d waiting %d, want 1/1", used, w)
-	}
+	queued(t, l, 1, 1)
 
 	// Growing the limit lets the waiter in at once.
 	l.resize(2)
-	if !granted(second) {
-		t.Fatal("resize did not grant the waiter")
-	}
+	queued(t, l, 2, 0)
+	granted(t, second)
 	// Shrinking keeps running jobs; new ones wait until used < max.
 	l.resize(1)
 	fourth := acquireAsync(ctx, l)
 	waitWaiters(t, l, 1)
 	l.release()
-	if granted(fourth) {
-		t.Fatal("granted while 1 slot of a shrunk limit of 1 is still used")
-	}
+	queued(t, l, 1, 1) // 1 slot of a shrunk limit of 1 is still used
 	l.release()
-	if !granted(fourth) {
-		t.Fatal("not granted after the slots freed")
-	}
+	queued(t, l, 1, 0)
+	granted(t, fourth)
 	l.release()
-	if used, w := l.inUse(); used != 0 || w != 0 {
-		t.Fatalf("end: used %d waiting %d", used, w)
-	}
+	queued(t, l, 0, 0)
 }
 
 // TestLimiterGrantRace: a waiter cancelled while being granted hands its
@@ -108,7 +114,7 @@ func TestLimiterGrantRace(t *testing.T) {
 	}
 }
 
-// limit reads the engine's current concurrency limit.
+// waitLimit waits until the engine's concurrency limit is n.
 func (h *harness) waitLimit(n int) {
 	h.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -165,7 +171,9 @@ func TestBackupConcurrencyLimit(t *testing.T) {
 	}
 
 	first, second := pair()
-	time.Sleep(300 * time.Millisecond)
+	// The second waits in the limiter: nothing but the first's release can
+	// let it run.
+	waitWaiters(t, h.eng.slots, 1)
 	if s := h.backup(second.ID); s.Status != state.StatusQueued || s.StartedAt != nil {
 		t.Fatalf("second backup %s (started %v) while the first holds the only slot", s.Status, s.StartedAt)
 	}

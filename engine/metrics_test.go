@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/config/cron"
 	"github.com/jagad/jagad/state"
 )
 
@@ -261,7 +261,7 @@ func TestScheduleMaxAge(t *testing.T) {
 // TestCronIntervalTwoFirings checks the derived interval against two
 // consecutive firings of a regular expression.
 func TestCronIntervalTwoFirings(t *testing.T) {
-	sched, err := config.ParseCron("17 */4 * * *", time.UTC)
+	sched, err := cron.Parse("17 */4 * * *", time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}

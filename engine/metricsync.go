@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/config/cron"
 	"github.com/jagad/jagad/state"
 )
 
@@ -45,11 +45,7 @@ func (m *Metrics) syncStore(e *Engine) {
 		if err != nil {
 			return err
 		}
-		loc, err := time.LoadLocation(s.Values["timezone"])
-		if err != nil {
-			loc = time.UTC
-		}
-		m.syncSchedules(tx, schedules, loc, e.opts.DefaultTimeout, e.now())
+		m.syncSchedules(tx, schedules, s.Timezone(), e.opts.DefaultTimeout, e.now())
 		return m.refreshResources(tx)
 	})
 	if err != nil {
@@ -122,7 +118,7 @@ func scheduleMaxAge(s state.Schedule, loc *time.Location, defTimeout time.Durati
 	if s.MaxAge > 0 {
 		return time.Duration(s.MaxAge)
 	}
-	sched, err := config.ParseCron(s.CronExpr, loc)
+	sched, err := cron.Parse(s.CronExpr, loc)
 	if err != nil {
 		return 0
 	}

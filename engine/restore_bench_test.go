@@ -15,6 +15,7 @@ import (
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/state"
 )
 
@@ -206,7 +207,7 @@ func (bb *benchEngine) backup(b *testing.B, c state.Connection, db string) state
 func (bb *benchEngine) writePlain(b *testing.B, bk state.Backup, path string) {
 	kr, _ := bb.eng.opts.Keys()
 	st, _ := bb.eng.stores.open(bb.prov)
-	d, err := openDump(context.Background(), st, specOfBackup(bk), keySet{Ring: kr})
+	d, err := objfmt.OpenDump(context.Background(), st, objfmt.SpecOf(bk), objfmt.Keys{Ring: kr})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -225,7 +226,7 @@ func (bb *benchEngine) writePlain(b *testing.B, bk state.Backup, path string) {
 func (bb *benchEngine) check(b *testing.B, bk state.Backup, decompress bool) {
 	kr, _ := bb.eng.opts.Keys()
 	st, _ := bb.eng.stores.open(bb.prov)
-	if _, err := checkObject(context.Background(), st, specOfBackup(bk), keySet{Ring: kr}, decompress); err != nil {
+	if _, err := objfmt.CheckObject(context.Background(), st, objfmt.SpecOf(bk), objfmt.Keys{Ring: kr}, decompress); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -260,6 +261,6 @@ func firstLine(log, prefix string) string {
 func (bb *benchEngine) restoreSinglePass(b *testing.B, bk state.Backup, c state.Connection, t dbclient.Target, verifyFirst bool) error {
 	kr, _ := bb.eng.opts.Keys()
 	st, _ := bb.eng.stores.open(bb.prov)
-	return restoreStream(context.Background(), streamRestore{st: st, spec: specOfBackup(bk), keys: keySet{Ring: kr},
+	return restoreStream(context.Background(), streamRestore{st: st, spec: objfmt.SpecOf(bk), keys: objfmt.Keys{Ring: kr},
 		target: connTarget(c, t.Database), verifyFirst: verifyFirst, log: &lineLog{w: io.Discard}})
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"log/slog"
 	"maps"
 	"os"
 	"os/exec"
@@ -25,17 +24,8 @@ const restoreCrashEnv = "JAGAD_TEST_RESTORE_CRASH_CHILD"
 // of it into itself and waits to be killed.
 func restoreCrashChild(t *testing.T, spec string) {
 	f := strings.Split(spec, "|")
-	st, err := state.Open(state.Options{Dir: f[0], MasterKey: crashMasterKey()})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	eng, err := New(Options{Store: st, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	h := newHarness(t, withDir(f[0]), withLogTo(os.Stderr))
+	eng, st := h.eng, h.store
 	b, err := eng.StartBackup(context.Background(), BackupRequest{ConnectionID: f[1], DatabaseID: f[2], StorageProviderID: f[3]})
 	if err != nil {
 		t.Fatal(err)
@@ -123,11 +113,11 @@ func TestRestoreDropExistingKilled(t *testing.T) {
 			killGroup(t, pidFile)
 
 			setStoreSetting(t, dir, toolKey, "")
-			var logs syncBuffer
-			eng, store := restartLogged(t, dir, &logs)
+			h := newHarness(t, withDir(dir)) // the daemon restarts
+			store := h.store
 			defer func() {
 				if t.Failed() {
-					t.Logf("engine log after the restart:\n%s", logs.String())
+					t.Logf("engine log after the restart:\n%s", h.logs.String())
 				}
 			}()
 			var r state.Restore
@@ -146,7 +136,6 @@ func TestRestoreDropExistingKilled(t *testing.T) {
 			if maps.Equal(want, srv.Checksum(t, target)) {
 				t.Fatal("adding a table changed nothing")
 			}
-			h := &harness{t: t, dir: dir, store: store, eng: eng}
 			done := h.restore(r.BackupID, RestoreRequest{DropExisting: true})
 			if done.Status != state.StatusSuccess || !strings.Contains(done.LogOutput, "swapped the restored database") {
 				t.Fatalf("drop_existing restore after the crash: %s; log:\n%s", done.Status, done.LogOutput)
@@ -166,33 +155,10 @@ func TestRestoreDropExistingKilled(t *testing.T) {
 	}
 }
 
-// restartLogged is restartEngine with the engine's log in logs.
-func restartLogged(t *testing.T, dir string, logs *syncBuffer) (*Engine, *state.Store) {
-	t.Helper()
-	store, err := state.Open(state.Options{Dir: dir, MasterKey: crashMasterKey()})
-	if err != nil {
-		t.Fatalf("reopen store after the crash: %v", err)
-	}
-	eng, err := New(Options{Store: store, Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatalf("start after the crash: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = eng.Shutdown(ctx)
-		_ = store.Close()
-	})
-	return eng, store
-}
-
 // setStoreSetting sets one settings value in the (closed) store in dir.
 func setStoreSetting(t *testing.T, dir, k, v string) {
 	t.Helper()
-	st, err := state.Open(state.Options{Dir: dir, MasterKey: crashMasterKey()})
+	st, err := state.Open(state.Options{Dir: dir, MasterKey: harnessKey()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
@@ -410,8 +411,8 @@ func TestRestoreCorruptObject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = restoreStream(context.Background(), streamRestore{st: st, spec: specOfBackup(b),
-				keys: keySet{Ring: h.keys}, target: srv.Target(fresh), log: &lineLog{w: &out}})
+			err = restoreStream(context.Background(), streamRestore{st: st, spec: objfmt.SpecOf(b),
+				keys: objfmt.Keys{Ring: h.keys}, target: srv.Target(fresh), log: &lineLog{w: &out}})
 			if err == nil || !strings.Contains(out.String(), " ERROR: ") {
 				t.Errorf("single-pass restore of a damaged object: %v\n%s", err, out.String())
 			}
@@ -504,7 +505,7 @@ func TestRestoreKeyRotation(t *testing.T) {
 	recovered := db + "_age"
 	t.Cleanup(func() { srv.DropDB(t, recovered) })
 	var out syncBuffer
-	m, err := Recover(context.Background(), RecoverOptions{Store: st, Key: b.StoragePath, Identities: []age.Identity{id},
+	m, err := RestoreOffline(context.Background(), OfflineRestoreOptions{Store: st, Key: b.StoragePath, Identities: []age.Identity{id},
 		Target: srv.Target(recovered), Log: &out})
 	if err != nil {
 		t.Fatalf("recover with the age identity: %v\n%s", err, out.String())

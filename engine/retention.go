@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/retention"
 	"github.com/jagad/jagad/state"
 )
@@ -41,7 +42,7 @@ func (e *Engine) sweepRemovedSchedules(ctx context.Context) {
 	defer e.retMu.Unlock()
 	var all []state.Backup
 	exists := map[string]bool{}
-	var tz string
+	loc := time.UTC
 	err := e.store.View(func(tx *state.Tx) error {
 		schedules, err := state.List[state.Schedule](tx)
 		if err != nil {
@@ -54,16 +55,12 @@ func (e *Engine) sweepRemovedSchedules(ctx context.Context) {
 			return err
 		}
 		s, err := tx.Settings()
-		tz = s.Values["timezone"]
+		loc = s.Timezone()
 		return err
 	})
 	if err != nil {
 		e.log.Error("retention: list backups of removed schedules", "err", err)
 		return
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		loc = time.UTC
 	}
 	groups := map[string][]state.Backup{} // newest first, as listed
 	for _, b := range all {
@@ -120,7 +117,7 @@ func (e *Engine) retain(ctx context.Context, scheduleID, name string, policy sta
 
 func (e *Engine) retentionInput(scheduleID string) ([]state.Backup, *time.Location, error) {
 	var backups []state.Backup
-	var tz string
+	loc := time.UTC
 	err := e.store.View(func(tx *state.Tx) error {
 		var err error
 		backups, err = tx.ListBackups(state.BackupQuery{ScheduleID: scheduleID})
@@ -128,15 +125,11 @@ func (e *Engine) retentionInput(scheduleID string) ([]state.Backup, *time.Locati
 			return err
 		}
 		s, err := tx.Settings()
-		tz = s.Values["timezone"]
+		loc = s.Timezone()
 		return err
 	})
 	if err != nil {
 		return nil, nil, err
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		loc = time.UTC
 	}
 	return backups, loc, nil
 }
@@ -202,7 +195,7 @@ func (e *Engine) deleteBackup(ctx context.Context, b state.Backup, forgetUnreach
 		if err != nil {
 			return fmt.Errorf("open storage provider %q: %w", p.Name, err)
 		}
-		for _, k := range []string{b.StoragePath, b.StoragePath + manifestSuffix} {
+		for _, k := range []string{b.StoragePath, b.StoragePath + objfmt.ManifestSuffix} {
 			if err := st.Delete(ctx, k); err != nil {
 				return fmt.Errorf("delete %s: %w", k, err)
 			}

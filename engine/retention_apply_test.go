@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/state"
 )
 
@@ -15,7 +16,7 @@ import (
 // provider.
 func objectFiles(p state.Provider, b state.Backup) []string {
 	obj := filepath.Join(p.Path, filepath.FromSlash(b.StoragePath))
-	return []string{obj, obj + manifestSuffix}
+	return []string{obj, obj + objfmt.ManifestSuffix}
 }
 
 func assertFiles(t *testing.T, exist bool, paths ...string) {

@@ -14,13 +14,30 @@ import (
 // retention and notifications. It is allowed on a disabled or suspended
 // schedule; it answers conflict while a run of the schedule is going.
 func (e *Engine) RunSchedule(_ context.Context, scheduleID string) error {
-	return e.runSchedule(scheduleID, "api")
+	s, err := e.loadSchedule(scheduleID)
+	if err != nil {
+		return err
+	}
+	return e.runSchedule(s, "api")
 }
 
-// runSchedule starts one run of a schedule unless one is already going.
-// The run, including its notifications, verification and retention, holds
-// the schedule's running flag until it is done.
-func (e *Engine) runSchedule(scheduleID, trigger string) error {
+// runDue is the scheduler's callback for a due cron slot: it loads the
+// schedule (the one read of its record for this run; see afterBackup for
+// the read after it) and runs it. It returns the name it loaded, or "" when
+// the schedule is gone.
+func (e *Engine) runDue(scheduleID string) string {
+	s, err := e.loadSchedule(scheduleID)
+	if err == nil {
+		err = e.runSchedule(s, "cron")
+	}
+	if err != nil {
+		e.log.Warn("scheduled run not started", "schedule_id", scheduleID, "err", err)
+	}
+	return s.Name
+}
+
+// loadSchedule reads a schedule record.
+func (e *Engine) loadSchedule(scheduleID string) (state.Schedule, error) {
 	var s state.Schedule
 	err := e.store.View(func(tx *state.Tx) error {
 		var err error
@@ -28,11 +45,18 @@ func (e *Engine) runSchedule(scheduleID, trigger string) error {
 		return err
 	})
 	if errors.Is(err, state.ErrNotFound) {
-		return fault.NotFound("schedule not found")
+		return state.Schedule{}, fault.NotFound("schedule not found")
 	}
 	if err != nil {
-		return fmt.Errorf("read schedule: %w", err)
+		return state.Schedule{}, fmt.Errorf("read schedule: %w", err)
 	}
+	return s, nil
+}
+
+// runSchedule starts one run of the loaded schedule s unless one is
+// already going. The run, including its notifications, verification and
+// retention, holds the schedule's running flag until it is done.
+func (e *Engine) runSchedule(s state.Schedule, trigger string) error {
 	if trigger == "cron" && !s.EffectiveEnabled() {
 		return nil
 	}
@@ -50,7 +74,7 @@ func (e *Engine) runSchedule(scheduleID, trigger string) error {
 		ScheduleID: s.ID, StorageProviderID: s.StorageProviderID, NotifTargetIDs: s.NotifTargetIDs,
 		NotifyOnSuccess: s.NotifyOnSuccess, NotifyOnFailure: s.NotifyOnFailure,
 		Encrypt: &enc, Timeout: time.Duration(s.Timeout),
-	})
+	}, &s)
 	if err != nil {
 		e.recordScheduleFailure(s, err, done)
 		return err
@@ -113,11 +137,9 @@ func (e *Engine) recordScheduleFailure(s state.Schedule, cause error, done func(
 // ScheduleInfo reports a schedule's next run (nil when it is disabled,
 // suspended or not registered) and its last run and status.
 func (e *Engine) ScheduleInfo(scheduleID string) (next, last *time.Time, lastStatus string) {
-	if sc := e.scheduler(); sc != nil {
-		if t := sc.slots.nextRun(scheduleID, e.clock().Now()); !t.IsZero() {
-			t = t.UTC()
-			next = &t
-		}
+	if t := e.sched.NextRun(scheduleID); !t.IsZero() {
+		t = t.UTC()
+		next = &t
 	}
 	_ = e.store.View(func(tx *state.Tx) error {
 		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: scheduleID, Limit: 1})

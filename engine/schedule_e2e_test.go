@@ -78,32 +78,17 @@ func (h *harness) updateSchedule(id string, edit func(*state.Schedule)) {
 
 // gocronNext is the next run gocron itself has planned for a schedule.
 func (h *harness) gocronNext(id string) (time.Time, bool) {
-	sc := h.eng.scheduler()
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	j, ok := sc.jobs[id]
-	if !ok || sc.s == nil {
-		return time.Time{}, false
-	}
-	for _, gj := range sc.s.Jobs() {
-		if gj.ID() == j.id {
-			n, err := gj.NextRun()
-			return n, err == nil
-		}
-	}
-	return time.Time{}, false
+	_, next, ok := h.eng.sched.Job(id)
+	return next, ok && !next.IsZero()
 }
 
 // jobUUID is the gocron job ID of a registered schedule.
 func (h *harness) jobUUID(id string) string {
-	sc := h.eng.scheduler()
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	j, ok := sc.jobs[id]
+	j, _, ok := h.eng.sched.Job(id)
 	if !ok {
 		h.t.Fatalf("schedule %s is not registered", id)
 	}
-	return j.id.String()
+	return j.String()
 }
 
 // waitNext waits until the schedule is registered and both gocron and
@@ -365,7 +350,7 @@ func TestScheduleClockJumps(t *testing.T) {
 	env.updateSchedule(sc.ID, func(s *state.Schedule) { s.Enabled = true })
 	env.waitNext(sc.ID, utc("2025-06-05T00:30:00Z"))
 	env.advanceTo(utc("2025-06-04T00:31:00Z"))
-	env.eng.tick(sc.ID) // a stray firing for the slot that already ran
+	env.eng.sched.Tick(sc.ID) // a stray firing for the slot that already ran
 	env.waitBackups(sc.ID, 2)
 	if !strings.Contains(env.logs.String(), "tick ignored: its slot already ran") {
 		t.Fatal("the refused tick was not logged")
@@ -541,7 +526,7 @@ func TestScheduleRestartOnClockBehindHistory(t *testing.T) {
 		t.Fatalf("not logged:\n%s", env.logs.String())
 	}
 	env.advanceTo(utc("2025-06-02T00:31:00Z"))
-	env.eng.tick(sc.ID) // the slot of 2 June already ran
+	env.eng.sched.Tick(sc.ID) // the slot of 2 June already ran
 	env.waitBackups(sc.ID, 1)
 	env.advanceTo(utc("2025-06-03T00:30:00Z"))
 	env.waitBackups(sc.ID, 2)

@@ -11,6 +11,7 @@ import (
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/engine/notify"
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
@@ -121,7 +122,7 @@ func (e *Engine) verifyObject(ctx context.Context, b state.Backup, deep bool, lo
 	prog, done := e.trackVerify(b)
 	defer done()
 	st = &progressStore{Store: st, j: prog, verifyGets: math.MaxInt}
-	spec := specOfBackup(b)
+	spec := objfmt.SpecOf(b)
 	if mode == VerifyQuick {
 		return mode, quickVerify(ctx, st, spec, log)
 	}
@@ -129,66 +130,67 @@ func (e *Engine) verifyObject(ctx context.Context, b state.Backup, deep bool, lo
 	if err != nil {
 		return mode, err
 	}
-	return mode, deepVerify(ctx, st, spec, keySet{Ring: kr}, e.tools(settings), log)
+	return mode, deepVerify(ctx, st, spec, objfmt.Keys{Ring: kr}, e.tools(settings), log)
 }
 
 // quickVerify compares the stored bytes with encrypted_checksum.
-func quickVerify(ctx context.Context, st storage.Store, spec objectSpec, log restoreLog) error {
+func quickVerify(ctx context.Context, st storage.Store, spec objfmt.Spec, log restoreLog) error {
 	if spec.EncryptedChecksum == "" {
 		return errors.New("no encrypted_checksum recorded: nothing to compare the stored bytes with")
 	}
-	s, err := openStored(ctx, st, spec)
+	s, err := objfmt.OpenStored(ctx, st, spec)
 	if err != nil {
-		log.Printf("%s ERROR: %v", stageOf(nil, err), err)
+		stage, _ := objfmt.CauseOf(nil, err)
+		log.Printf("%s ERROR: %v", stage, err)
 		return err
 	}
 	defer s.Close()
-	log.Printf("DOWNLOAD: %s (%d bytes)", spec.Key, s.size)
-	if _, err := discard(s); err != nil {
-		stage, cause := s.f.cause()
+	log.Printf("DOWNLOAD: %s (%d bytes)", spec.Key, s.Size())
+	if _, err := objfmt.Discard(s); err != nil {
+		stage, cause := s.Cause()
 		if cause == nil {
 			stage, cause = "DOWNLOAD", err
 		}
 		log.Printf("%s ERROR: %v", stage, cause)
 		return err
 	}
-	log.Printf("CHECKSUM: stored object sha256=%s MATCH", s.hex())
+	log.Printf("CHECKSUM: stored object sha256=%s MATCH", s.Sum())
 	return nil
 }
 
 // deepVerify reads the object through every check and proves the dump
 // readable.
-func deepVerify(ctx context.Context, st storage.Store, spec objectSpec, keys keySet, tools dump.Tools, log restoreLog) error {
-	d, err := openDump(ctx, st, spec, keys)
+func deepVerify(ctx context.Context, st storage.Store, spec objfmt.Spec, keys objfmt.Keys, tools dump.Tools, log restoreLog) error {
+	d, err := objfmt.OpenDump(ctx, st, spec, keys)
 	if err != nil {
 		logCause(log, d, err)
 		return err
 	}
 	defer d.Close()
-	log.Printf("DOWNLOAD: %s (%d bytes)", spec.Key, d.stored.size)
+	log.Printf("DOWNLOAD: %s (%d bytes)", spec.Key, d.StoredSize())
 	err = dump.CheckReadable(ctx, spec.DBType, tools, d)
-	if err == nil && !d.done {
-		_, err = discard(d) // every check runs at the end of the stream
+	if err == nil && !d.Done() {
+		_, err = objfmt.Discard(d) // every check runs at the end of the stream
 	}
 	if err != nil {
-		if stage, cause := d.cause(); cause != nil {
+		if stage, cause := d.Cause(); cause != nil {
 			log.Printf("%s ERROR: %v", stage, cause)
 		} else {
 			log.Printf("DUMP ERROR: %v", err)
 		}
 		return err
 	}
-	log.Printf("CHECKSUM: stored object sha256=%s MATCH", d.stored.hex())
+	log.Printf("CHECKSUM: stored object sha256=%s MATCH", d.StoredSum())
 	if spec.Encrypted {
 		log.Printf("DECRYPT: streaming decrypt OK")
 	}
-	log.Printf("CHECKSUM: computed=%s", d.comp.hex())
+	log.Printf("CHECKSUM: computed=%s", d.CompressedSum())
 	if spec.Checksum != "" {
 		log.Printf("VERIFY: checksum MATCH — integrity verified")
 	} else {
 		log.Printf("VERIFY: no stored checksum to compare the compressed stream with")
 	}
-	log.Printf("DECOMPRESS: %d -> %d bytes (%s)", d.comp.n, d.raw, orNone(spec.Compression))
+	log.Printf("%s", d.DecompressLine())
 	how := "mysqldump completion trailer present"
 	if spec.DBType == dbclient.PostgreSQL {
 		how = "pg_restore --list OK"

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/state"
@@ -45,51 +44,12 @@ func defaultPathStyle(providerType string) bool {
 	return false
 }
 
-// settingsMap turns the declared settings into the API's string map.
-func settingsMap(s config.Settings) map[string]string {
-	m := map[string]string{}
-	putStr := func(k string, v *string) {
-		if v != nil {
-			m[k] = *v
-		}
-	}
-	putInt := func(k string, v *int) {
-		if v != nil {
-			m[k] = strconv.Itoa(*v)
-		}
-	}
-	putBool := func(k string, v *bool) {
-		if v != nil {
-			m[k] = strconv.FormatBool(*v)
-		}
-	}
-	putStr("timezone", s.Timezone)
-	putInt("concurrent_backups", s.ConcurrentBackups)
-	putStr("compression", s.Compression)
-	putInt("retention_full_default", s.RetentionFullDefault)
-	putInt("retention_incr_default", s.RetentionIncrDefault)
-	putBool("notify_on_success", s.NotifyOnSuccess)
-	putBool("notify_on_failure", s.NotifyOnFailure)
-	putStr("pg_dump_path", s.PgDumpPath)
-	putStr("pg_restore_path", s.PgRestorePath)
-	putStr("mysqldump_path", s.MysqldumpPath)
-	putStr("mysql_path", s.MysqlPath)
-	return m
-}
-
-// buildDesired converts a validated file into desired records. current
-// settings supply defaults for schedule fields the file leaves out.
-func buildDesired(f *config.File, current map[string]string, processKey bool) (*desired, error) {
-	d := &desired{settings: settingsMap(f.Settings)}
-	setting := func(k string) string {
-		if v, ok := d.settings[k]; ok {
-			return v
-		}
-		if v, ok := current[k]; ok {
-			return v
-		}
-		return state.DefaultSettings[k]
-	}
+// buildDesired converts a validated file into desired records. The file's
+// settings over the current ones supply defaults for schedule fields the
+// file leaves out.
+func buildDesired(f *config.File, current state.Settings, processKey bool) (*desired, error) {
+	d := &desired{settings: f.Settings.Map()}
+	settings := current.With(d.settings)
 
 	for _, s := range f.Storage {
 		ps := defaultPathStyle(s.ProviderType)
@@ -144,15 +104,15 @@ func buildDesired(f *config.File, current map[string]string, processKey bool) (*
 			CronExpr:          s.CronExpr,
 			EncryptionEnabled: boolOr(s.EncryptionEnabled, encrypted),
 			VerifyEnabled:     s.VerifyEnabled,
-			RetentionFull:     intOr(s.RetentionFull, atoi(setting("retention_full_default"))),
-			RetentionIncr:     intOr(s.RetentionIncr, atoi(setting("retention_incr_default"))),
+			RetentionFull:     intOr(s.RetentionFull, settings.RetentionFullDefault()),
+			RetentionIncr:     intOr(s.RetentionIncr, settings.RetentionIncrDefault()),
 			KeepDaily:         s.KeepDaily,
 			KeepWeekly:        s.KeepWeekly,
 			KeepMonthly:       s.KeepMonthly,
 			KeepYearly:        s.KeepYearly,
 			KeepWithin:        state.Duration(s.KeepWithin),
-			NotifyOnSuccess:   boolOr(s.NotifyOnSuccess, setting("notify_on_success") == "true"),
-			NotifyOnFailure:   boolOr(s.NotifyOnFailure, setting("notify_on_failure") == "true"),
+			NotifyOnSuccess:   boolOr(s.NotifyOnSuccess, settings.NotifyOnSuccess()),
+			NotifyOnFailure:   boolOr(s.NotifyOnFailure, settings.NotifyOnFailure()),
 			Enabled:           boolOr(s.Enabled, true),
 			Timeout:           state.Duration(s.Timeout),
 			MaxAge:            state.Duration(s.MaxAge),
@@ -196,11 +156,6 @@ func intOr(v *int, def int) int {
 		return def
 	}
 	return *v
-}
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }
 
 func nilIfEmpty(s []string) []string {

@@ -17,8 +17,8 @@ func TestPruneGuard(t *testing.T) {
 		name    string
 		file    string
 		confirm bool
-		want    string // result
-		left    int    // schedules left
+		want    Outcome // result
+		left    int     // schedules left
 	}{
 		{name: "held", file: truncated, want: "held", left: 6},
 		{name: "confirmed", file: truncated, confirm: true, want: "applied", left: 1},

@@ -131,12 +131,12 @@ func (f *fixture) write(tb testing.TB, content string) {
 }
 
 // reload reloads and fails the test unless the result is want.
-func (f *fixture) reload(tb testing.TB, want string) Result {
+func (f *fixture) reload(tb testing.TB, want Outcome) Result {
 	tb.Helper()
 	return f.reloadConfirm(tb, want, false)
 }
 
-func (f *fixture) reloadConfirm(tb testing.TB, want string, confirm bool) Result {
+func (f *fixture) reloadConfirm(tb testing.TB, want Outcome, confirm bool) Result {
 	tb.Helper()
 	f.clock.Advance(time.Second)
 	res := f.r.Reload(context.Background(), "test", confirm)

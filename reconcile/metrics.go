@@ -34,8 +34,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Number of config changes applied to the store.",
 		}),
 	}
-	for _, r := range []string{"applied", "unchanged", "failed", "held"} {
-		m.reloads.WithLabelValues(r)
+	for _, o := range []Outcome{OutcomeApplied, OutcomeUnchanged, OutcomeFailed, OutcomeHeld} {
+		m.reloads.WithLabelValues(string(o))
 	}
 	reg.MustRegister(m.reloads, m.lastSuccess, m.successful, m.generation)
 	return m
@@ -45,7 +45,7 @@ func (m *Metrics) observe(res Result, generation int64, now time.Time) {
 	if m == nil {
 		return
 	}
-	m.reloads.WithLabelValues(res.Result).Inc()
+	m.reloads.WithLabelValues(string(res.Result)).Inc()
 	m.generation.Set(float64(generation))
 	if res.Err == nil {
 		m.successful.Set(1)

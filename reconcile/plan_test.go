@@ -162,9 +162,9 @@ func TestPlanOutcomes(t *testing.T) {
 
 			// POST /api/config/plan: the reload applies exactly the planned items.
 			f.write(t, tt.file)
-			wantResult := "applied"
+			wantResult := OutcomeApplied
 			if p.Changes() == 0 {
-				wantResult = "unchanged"
+				wantResult = OutcomeUnchanged
 			}
 			res := f.reload(t, wantResult)
 			if !reflect.DeepEqual(res.Plan.Items, p.Items) {

@@ -51,6 +51,14 @@ func readFile(path string) ([]byte, fileState, error) {
 	return data, fileState{readable: true, size: fi.Size(), mtime: fi.ModTime(), digest: fileDigest(data)}, nil
 }
 
+// unwrittenFor reports whether the file read as fs has not been written for the
+// settle window: its mtime moves with every write, so a file last written
+// that long ago is stable without waiting. A file written in place is
+// written now, and waits.
+func (r *Reconciler) unwrittenFor(fs fileState, now time.Time) bool {
+	return fs.readable && !fs.mtime.After(now) && now.Sub(fs.mtime) >= r.opts.SettleWindow
+}
+
 // settle polls the file until it has kept the same size, mtime and digest
 // for the settle window, and returns that state. It gives up at deadline
 // (a file rewritten without end) or when ctx ends. It holds no lock: status
@@ -64,7 +72,11 @@ func (r *Reconciler) settle(ctx context.Context, deadline time.Time) (fileState,
 		_, fs, _ := readFile(r.opts.Path) // an unreadable file is a state too
 		return fs
 	}
-	cur, since := observe(), time.Now()
+	cur := observe()
+	since := time.Now()
+	if cur.readable && cur.mtime.Before(since) {
+		since = cur.mtime // unwritten since then: stable for that long already
+	}
 	for {
 		select {
 		case <-ctx.Done():

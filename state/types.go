@@ -367,24 +367,6 @@ func (Restore) Kind() Kind { return KindRestore }
 // RecordID implements Record.
 func (r Restore) RecordID() string { return r.ID }
 
-// Settings keys and their defaults (values travel as strings, as in Jagad).
-var DefaultSettings = map[string]string{
-	"retention_full_default": "7",
-	"retention_incr_default": "30",
-	"concurrent_backups":     "3",
-	"compression":            "gzip",
-	"timezone":               "UTC",
-	"notify_on_success":      "true",
-	"notify_on_failure":      "true",
-}
-
-// Settings is the single settings record.
-type Settings struct {
-	Values map[string]string `json:"values"`
-	// FileKeys are the keys set by jagad.yaml; the API cannot change them.
-	FileKeys []string `json:"file_keys"`
-}
-
 // AdminUser is the single administrator.
 type AdminUser struct {
 	Username     string    `json:"username"`

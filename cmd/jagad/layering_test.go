@@ -129,3 +129,30 @@ func listPackages(t *testing.T) []listedPackage {
 	}
 	return pkgs
 }
+
+// TestPureParsingStaysPure: the engine uses config only for pure parsing
+// (config/cron), so config's YAML stays out of its dependencies, and
+// config/cron itself imports nothing of ours and no YAML.
+func TestPureParsingStaysPure(t *testing.T) {
+	for pkg, forbidden := range map[string][]string{
+		"engine":      {"gopkg.in/yaml.v3", module + "config"},
+		"config/cron": {"gopkg.in/yaml.v3", module},
+	} {
+		cmd := exec.Command("go", "list", "-deps", module+pkg)
+		cmd.Dir = "../.."
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == module+pkg {
+				continue
+			}
+			for _, f := range forbidden { // a trailing slash forbids a whole tree
+				if dep == f || (strings.HasSuffix(f, "/") && strings.HasPrefix(dep, f)) {
+					t.Errorf("%s depends on %s", pkg, dep)
+				}
+			}
+		}
+	}
+}

@@ -41,7 +41,7 @@ func TestPlanNeverShowsTheDaemonsSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Deps{Store: st, Config: configAdapter{r}, AdminUser: "admin", AdminPass: "pw-123456"}))
+	srv := httptest.NewServer(api.New(api.Deps{Store: st, Config: r, AdminUser: "admin", AdminPass: "pw-123456"}))
 	t.Cleanup(srv.Close)
 	ci := mapEnv(map[string]string{"JAGAD_URL": srv.URL, "JAGAD_USER": "admin", "JAGAD_PASSWORD": "pw-123456"})
 

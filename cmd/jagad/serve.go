@@ -270,7 +270,7 @@ func shutdownHTTP(srv *http.Server, log *slog.Logger) {
 // handler builds the API once the parts are up.
 func (d *daemon) handler(c *serveConfig) http.Handler {
 	deps := api.Deps{
-		Store: d.store, Engine: engineAdapter{d.eng}, Logger: d.log, Version: version,
+		Store: d.store, Engine: d.eng, Logger: d.log, Version: version,
 		Metrics:      promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{}),
 		MetricsToken: func() string { return d.metricsToken(c) },
 		Ready: func() error {
@@ -292,7 +292,7 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 		Progress:           d.eng, Done: d.httpDone, UI: true,
 	}
 	if d.rec != nil {
-		deps.Config = configAdapter{d.rec}
+		deps.Config = d.rec
 	}
 	return api.New(deps)
 }

@@ -129,3 +129,45 @@ func wantsHelp(args []string) bool {
 	}
 	return false
 }
+
+// parseInterspersed parses flags before and after positional arguments. It
+// prints nothing: see helpOrUsage.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// failOrUsage reports err: a usageError exits 2, anything else 1.
+func failOrUsage(stderr io.Writer, cmd string, err error) int {
+	if errors.As(err, new(usageError)) {
+		return reportUsage(stderr, cmd, err)
+	}
+	fmt.Fprintf(stderr, "jagad %s: %v\n", cmd, err)
+	return exitFailure
+}
+
+// helpOrUsage handles the error of parseInterspersed: --help prints the
+// command's usage on stdout (exit 0), a usage error goes to stderr (exit 2).
+// It returns ok when there was no error.
+func helpOrUsage(err error, cmd, usage string, stdout, stderr io.Writer) (int, bool) {
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return exitOK, false
+	default:
+		return reportUsage(stderr, cmd, err), false
+	}
+}

@@ -224,7 +224,7 @@ func seed(store *state.Store, c config) (state.Connection, state.Database, error
 		if err != nil {
 			return err
 		}
-		s.Values["compression"] = c.compression
+		s.Set(state.SettingCompression, c.compression)
 		return tx.PutSettings(s)
 	})
 	if err != nil {

@@ -32,9 +32,12 @@ func ListDatabases(ctx context.Context, t Target) ([]DBInfo, error) {
 	return out, nil
 }
 
+// listPostgres lists the databases with their sizes. pg_database_size is
+// NULL for a database being dropped at that moment (a restore swap's
+// leftovers are dropped in the background): it counts as 0, not an error.
 func listPostgres(ctx context.Context, db *sql.DB) ([]DBInfo, error) {
 	const q = `SELECT datname,
-		CASE WHEN has_database_privilege(oid, 'CONNECT') THEN pg_database_size(oid) ELSE 0 END
+		CASE WHEN has_database_privilege(oid, 'CONNECT') THEN COALESCE(pg_database_size(oid), 0) ELSE 0 END
 		FROM pg_database WHERE NOT datistemplate ORDER BY datname`
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {

@@ -47,14 +47,26 @@ var servers = struct {
 
 // Main runs the tests and then stops the servers this process started.
 // Use it as: func TestMain(m *testing.M) { dbtest.Main(m) }.
-func Main(m *testing.M) {
-	code := m.Run()
+func Main(m *testing.M) { os.Exit(Run(m).Run()) }
+
+// Run wraps m so that its Run also stops the servers this process started,
+// after the tests and before the caller looks at what is left, e.g.
+// goleak.VerifyTestMain(dbtest.Run(m)).
+func Run(m interface{ Run() int }) interface{ Run() int } { return stopAfter{m} }
+
+type stopAfter struct{ m interface{ Run() int } }
+
+func (s stopAfter) Run() int {
+	code := s.m.Run()
 	for _, in := range []*instance{&servers.pg, &servers.my} {
+		if in.srv != nil {
+			in.srv.closePools() // pools of databases the tests did not drop
+		}
 		if in.stop != nil {
 			in.stop()
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // Postgres returns the PostgreSQL test server.

@@ -101,6 +101,16 @@ func (s *Server) DB(tb testing.TB, db string) *sql.DB {
 	return p
 }
 
+// closePools closes every pool DB handed out.
+func (s *Server) closePools() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, p := range s.pools {
+		_ = p.Close()
+		delete(s.pools, name)
+	}
+}
+
 func (s *Server) open(db string) (*sql.DB, error) {
 	if s.DBType == dbclient.PostgreSQL {
 		if db == "" {

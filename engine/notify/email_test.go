@@ -94,7 +94,7 @@ func TestEmailDelivery(t *testing.T) {
 			if !m.tls || !m.authed {
 				t.Errorf("mail sent with tls=%v authed=%v", m.tls, m.authed)
 			}
-			if m.from != "FROM:<jagad@example.com>" || !slices.Equal(m.to, []string{"TO:<ops@example.com>", "TO:<dba@example.com>"}) {
+			if m.from != "jagad@example.com" || !slices.Equal(m.to, []string{"ops@example.com", "dba@example.com"}) {
 				t.Errorf("envelope from %q to %q", m.from, m.to)
 			}
 			if srv.startTLS && !slices.Contains(cmds, "STARTTLS") {

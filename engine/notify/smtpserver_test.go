@@ -1,21 +1,26 @@
 package notify
 
 import (
-	"bufio"
+	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
+	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
-	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-sasl"
+	gosmtp "github.com/emersion/go-smtp"
 )
 
 // testCert returns a self-signed certificate for 127.0.0.1/localhost and a
@@ -53,7 +58,7 @@ func testCert(tb testing.TB) (tls.Certificate, *x509.CertPool) {
 
 // smtpMail is one message the test server accepted.
 type smtpMail struct {
-	from   string
+	from   string // envelope sender address
 	to     []string
 	data   string // raw, CRLF line endings, dot-stuffing undone
 	tls    bool   // the session was encrypted when DATA arrived
@@ -70,199 +75,194 @@ type smtpOpts struct {
 	echoAuth bool // a failed AUTH echoes the decoded credentials (redaction test)
 }
 
-// smtpServer is a small SMTP server for tests: EHLO, STARTTLS, AUTH PLAIN,
-// MAIL, RCPT, DATA, RSET, NOOP, QUIT.
+// smtpServer is github.com/emersion/go-smtp with a backend that records the
+// mails it accepts, the client's command lines and the connections.
 type smtpServer struct {
 	smtpOpts
-	ln       net.Listener
-	mu       sync.Mutex
-	mails    []smtpMail
-	commands []string
-	conns    int
-	wg       sync.WaitGroup
+	srv    *gosmtp.Server
+	ln     net.Listener
+	served chan error
+	tap    commandTap
+
+	mu    sync.Mutex
+	mails []smtpMail
+	conns int
 }
 
 func startSMTP(tb testing.TB, opts smtpOpts) *smtpServer {
 	tb.Helper()
-	s := &smtpServer{smtpOpts: opts}
+	s := &smtpServer{smtpOpts: opts, served: make(chan error, 1)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	s.ln = ln
-	s.wg.Add(1)
-	go s.acceptLoop()
+	srv := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
+	srv.Domain = "test.local"
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	srv.AllowInsecureAuth = true // AUTH over plain text to a local relay
+	srv.Debug = &s.tap           // both directions of every conversation, after TLS
+	srv.ErrorLog = log.New(io.Discard, "", 0)
+	var l net.Listener = countingListener{ln, s}
+	if opts.implicit || opts.startTLS {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{opts.cert}, MinVersion: tls.VersionTLS12}
+	}
+	if opts.implicit {
+		l = tls.NewListener(l, srv.TLSConfig)
+	}
+	s.srv = srv
+	go func() { s.served <- srv.Serve(l) }()
 	tb.Cleanup(func() {
-		_ = ln.Close()
-		s.wg.Wait()
+		// Clients have hung up by now: wait for every connection to end.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			tb.Errorf("smtp server shutdown: %v", err)
+		}
+		if err := <-s.served; err != nil {
+			tb.Errorf("smtp server: %v", err)
+		}
 	})
 	return s
 }
 
 func (s *smtpServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
-func (s *smtpServer) acceptLoop() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns++
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.handle(c)
-		}()
-	}
-}
-
 func (s *smtpServer) snapshot() ([]smtpMail, []string, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]smtpMail(nil), s.mails...), append([]string(nil), s.commands...), s.conns
+	return append([]smtpMail(nil), s.mails...), s.tap.commands(), s.conns
 }
 
-// session is one connection's state.
-type session struct {
-	conn   net.Conn
-	tp     *textproto.Conn
-	tls    bool
-	authed bool
-	mail   smtpMail
+// countingListener counts accepted connections.
+type countingListener struct {
+	net.Listener
+	s *smtpServer
 }
 
-func (s *smtpServer) tlsConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12}
-}
-
-func (s *smtpServer) handle(c net.Conn) {
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	ss := &session{conn: c}
-	if s.implicit {
-		tc := tls.Server(c, s.tlsConfig())
-		if err := tc.Handshake(); err != nil {
-			return
-		}
-		ss.conn, ss.tls = tc, true
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.conns++
+		l.s.mu.Unlock()
 	}
-	ss.tp = textproto.NewConn(ss.conn)
-	_ = ss.tp.PrintfLine("220 test.local ESMTP")
+	return c, err
+}
+
+// commandTap collects the client's command lines from the server's debug
+// stream (both directions, in the clear). Replies ("250 …", "250-…") are
+// skipped, and so is a message's content after DATA up to the lone ".".
+// Conversations must not overlap: the tests talk to a server one at a time.
+type commandTap struct {
+	mu     sync.Mutex
+	buf    []byte
+	inData bool
+	cmds   []string
+}
+
+func (t *commandTap) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
 	for {
-		line, err := ss.tp.ReadLine()
-		if err != nil {
-			return
+		i := bytes.Index(t.buf, []byte("\r\n"))
+		if i < 0 {
+			return len(p), nil
 		}
-		s.mu.Lock()
-		s.commands = append(s.commands, line)
-		s.mu.Unlock()
-		verb, arg, _ := strings.Cut(line, " ")
-		if !s.command(ss, strings.ToUpper(verb), arg) {
-			return
+		line := string(t.buf[:i])
+		t.buf = t.buf[i+2:]
+		switch {
+		case t.inData:
+			t.inData = line != "."
+		case isReply(line):
+		default:
+			t.cmds = append(t.cmds, line)
+			t.inData = strings.EqualFold(line, "DATA")
 		}
 	}
 }
 
-// command handles one command; false ends the session.
-func (s *smtpServer) command(ss *session, verb, arg string) bool {
-	switch verb {
-	case "EHLO", "HELO":
-		lines := []string{"250-test.local"}
-		if s.startTLS && !ss.tls {
-			lines = append(lines, "250-STARTTLS")
-		}
-		lines = append(lines, "250-AUTH PLAIN", "250 SIZE 10240000")
-		for _, l := range lines {
-			_ = ss.tp.PrintfLine("%s", l)
-		}
-	case "STARTTLS":
-		if !s.startTLS || ss.tls {
-			_ = ss.tp.PrintfLine("503 5.5.1 STARTTLS not available")
-			return true
-		}
-		_ = ss.tp.PrintfLine("220 2.0.0 ready")
-		tc := tls.Server(ss.conn, s.tlsConfig())
-		if err := tc.Handshake(); err != nil {
-			return false
-		}
-		ss.conn, ss.tls, ss.tp = tc, true, textproto.NewConn(tc)
-	case "AUTH":
-		s.auth(ss, arg)
-	case "MAIL":
-		if s.user != "" && !ss.authed {
-			_ = ss.tp.PrintfLine("530 5.7.0 authentication required")
-			return true
-		}
-		ss.mail = smtpMail{from: arg}
-		_ = ss.tp.PrintfLine("250 2.1.0 ok")
-	case "RCPT":
-		ss.mail.to = append(ss.mail.to, arg)
-		_ = ss.tp.PrintfLine("250 2.1.5 ok")
-	case "DATA":
-		_ = ss.tp.PrintfLine("354 end with .")
-		data, err := readDotRaw(ss.tp.R)
-		if err != nil {
-			return false
-		}
-		ss.mail.data, ss.mail.tls, ss.mail.authed = data, ss.tls, ss.authed
-		s.mu.Lock()
-		s.mails = append(s.mails, ss.mail)
-		s.mu.Unlock()
-		_ = ss.tp.PrintfLine("250 2.0.0 queued")
-	case "RSET", "NOOP":
-		_ = ss.tp.PrintfLine("250 2.0.0 ok")
-	case "QUIT":
-		_ = ss.tp.PrintfLine("221 2.0.0 bye")
+func (t *commandTap) commands() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.cmds...)
+}
+
+// isReply reports whether line is a server reply: three digits, then a space,
+// a dash or nothing. A client line never looks like that (base64 AUTH
+// responses have no space or dash).
+func isReply(line string) bool {
+	if len(line) < 3 || (len(line) > 3 && line[3] != ' ' && line[3] != '-') {
 		return false
-	default:
-		_ = ss.tp.PrintfLine("502 5.5.2 unknown command")
+	}
+	for _, c := range line[:3] {
+		if c < '0' || c > '9' {
+			return false
+		}
 	}
 	return true
 }
 
-func (s *smtpServer) auth(ss *session, arg string) {
-	mech, resp, _ := strings.Cut(arg, " ")
-	if !strings.EqualFold(mech, "PLAIN") {
-		_ = ss.tp.PrintfLine("504 5.5.4 mechanism not supported")
-		return
-	}
-	if resp == "" {
-		_ = ss.tp.PrintfLine("334 ")
-		line, err := ss.tp.ReadLine()
-		if err != nil {
-			return
-		}
-		resp = line
-	}
-	raw, err := base64.StdEncoding.DecodeString(resp)
-	parts := strings.Split(string(raw), "\x00")
-	if err == nil && len(parts) == 3 && parts[1] == s.user && parts[2] == s.pass {
-		ss.authed = true
-		_ = ss.tp.PrintfLine("235 2.7.0 authenticated")
-		return
-	}
-	if s.echoAuth && len(parts) == 3 {
-		_ = ss.tp.PrintfLine("535 5.7.8 bad credentials for %s/%s", parts[1], parts[2])
-		return
-	}
-	_ = ss.tp.PrintfLine("535 5.7.8 authentication failed")
+func (s *smtpServer) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
+	return &smtpSession{s: s, c: c}, nil
 }
 
-// readDotRaw reads a DATA body up to the lone "." line, keeping CRLF line
-// endings and undoing dot-stuffing.
-func readDotRaw(r *bufio.Reader) (string, error) {
-	var b strings.Builder
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return "", err
-		}
-		if line == ".\r\n" {
-			return b.String(), nil
-		}
-		b.WriteString(strings.TrimPrefix(line, "."))
-	}
+// smtpSession is one SMTP session (a new one after STARTTLS).
+type smtpSession struct {
+	s      *smtpServer
+	c      *gosmtp.Conn
+	authed bool
+	mail   smtpMail
 }
+
+var _ gosmtp.AuthSession = (*smtpSession)(nil)
+
+func (ss *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain {
+		return nil, gosmtp.ErrAuthUnknownMechanism
+	}
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user == ss.s.user && pass == ss.s.pass {
+			ss.authed = true
+			return nil
+		}
+		if ss.s.echoAuth {
+			return &gosmtp.SMTPError{Code: 535, EnhancedCode: gosmtp.EnhancedCode{5, 7, 8},
+				Message: fmt.Sprintf("bad credentials for %s/%s", user, pass)}
+		}
+		return gosmtp.ErrAuthFailed
+	}), nil
+}
+
+func (ss *smtpSession) Mail(from string, _ *gosmtp.MailOptions) error {
+	if ss.s.user != "" && !ss.authed {
+		return &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
+	}
+	ss.mail = smtpMail{from: from}
+	return nil
+}
+
+func (ss *smtpSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	ss.mail.to = append(ss.mail.to, to)
+	return nil
+}
+
+func (ss *smtpSession) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	_, encrypted := ss.c.TLSConnectionState()
+	ss.mail.data, ss.mail.tls, ss.mail.authed = string(data), encrypted, ss.authed
+	ss.s.mu.Lock()
+	ss.s.mails = append(ss.s.mails, ss.mail)
+	ss.s.mu.Unlock()
+	return nil
+}
+
+func (ss *smtpSession) Reset() { ss.mail = smtpMail{} }
+
+func (ss *smtpSession) Logout() error { return nil }

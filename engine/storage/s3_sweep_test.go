@@ -55,15 +55,19 @@ func rawClient(cfg storage.Config) *s3.Client {
 	})
 }
 
-// TestFakeS3AbortFailureLoggedCountedSwept: the S3 server dies in the middle
+// TestS3AbortFailureLoggedCountedSwept: the S3 server dies in the middle
 // of a multipart upload, so the Put fails and so does its abort. The failed
 // abort is logged (without secrets) and counted; the upload is left behind;
 // a sweep does not touch it while it is fresh and aborts it once stale.
-func TestFakeS3AbortFailureLoggedCountedSwept(t *testing.T) {
+func TestS3AbortFailureLoggedCountedSwept(t *testing.T) {
+	forServers(t, testAbortFailureLoggedCountedSwept)
+}
+
+func testAbortFailureLoggedCountedSwept(t *testing.T, srv s3test.Server) {
 	faults := &s3test.Faults{}
-	cfg := s3test.StartFakeWithFaults(t, faults)
+	cfg := srv.Start(t, faults)
 	cfg.MaxAttempts = 2
-	logs, m := withRuntime(&cfg, "fake-prov")
+	logs, m := withRuntime(&cfg, "flaky-prov")
 	s := mustOpen(t, cfg)
 	const key = "backups/conn/db/bck_1-20260101-020000.pgdump.gz"
 
@@ -81,11 +85,11 @@ func TestFakeS3AbortFailureLoggedCountedSwept(t *testing.T) {
 	}
 	faults.Down.Store(false) // the server is back; the upload is still there
 
-	if got := testutil.ToFloat64(m.AbortFailures("fake-prov")); got != 1 {
-		t.Errorf("jagad_storage_multipart_abort_failures_total{provider=fake-prov} = %v, want 1", got)
+	if got := testutil.ToFloat64(m.AbortFailures("flaky-prov")); got != 1 {
+		t.Errorf("jagad_storage_multipart_abort_failures_total{provider=flaky-prov} = %v, want 1", got)
 	}
 	out := logs.String()
-	if !strings.Contains(out, "could not be aborted") || !strings.Contains(out, "provider=fake-prov") || !strings.Contains(out, key) {
+	if !strings.Contains(out, "could not be aborted") || !strings.Contains(out, "provider=flaky-prov") || !strings.Contains(out, key) {
 		t.Errorf("no log line names the failed abort:\n%s", out)
 	}
 	if strings.Contains(out, cfg.SecretKey) || strings.Contains(out, cfg.AccessKey) {
@@ -107,7 +111,7 @@ func TestFakeS3AbortFailureLoggedCountedSwept(t *testing.T) {
 	if left := incomplete(t, s, "backups/"); len(left) != 0 {
 		t.Errorf("incomplete uploads after the sweep: %q", left)
 	}
-	if got := testutil.ToFloat64(m.Swept("fake-prov")); got != 1 {
+	if got := testutil.ToFloat64(m.Swept("flaky-prov")); got != 1 {
 		t.Errorf("jagad_storage_multipart_swept_total = %v, want 1", got)
 	}
 }

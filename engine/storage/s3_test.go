@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/jagad/jagad/engine/storage"
@@ -53,61 +51,109 @@ func TestVersityWrongSecretKey(t *testing.T) {
 	}
 }
 
-func TestFakeS3MissingBucket(t *testing.T) {
-	cfg := s3test.StartFake(t)
-	cfg.Bucket = "no-such-bucket"
-	err := storage.Probe(testCtx(t), mustOpen(t, cfg))
-	t.Logf("Probe error: %v", err)
-	if err == nil || !strings.HasPrefix(err.Error(), "put probe: ") || !strings.Contains(err.Error(), "NoSuchBucket") {
-		t.Fatalf("Probe error = %v, want put probe: … NoSuchBucket", err)
+// forServers runs f once per S3 server (gofakes3, versitygw), so a fault
+// test asserts the same against a lenient fake and a real server.
+func forServers(t *testing.T, f func(t *testing.T, srv s3test.Server)) {
+	for _, srv := range s3test.Servers() {
+		t.Run(srv.Name, func(t *testing.T) { f(t, srv) })
 	}
 }
 
-func TestFakeS3RetriesFailedPart(t *testing.T) {
-	faults := &s3test.Faults{}
-	faults.FailPart.Store(2)
-	s := mustOpen(t, s3test.StartFakeWithFaults(t, faults))
-	const key = "retry/obj"
-	n, err := s.Put(testCtx(t), key, storagetest.Data(9, storagetest.LargeSize))
-	if err != nil || n != storagetest.LargeSize {
-		t.Fatalf("Put = %d, %v; want %d bytes despite one failed part", n, err, storagetest.LargeSize)
-	}
-	if faults.Failed() != 1 || faults.PartRequests() != 4 {
-		t.Fatalf("faults: %d failed of %d part requests, want 1 of 4 (3 parts + 1 retry)", faults.Failed(), faults.PartRequests())
-	}
-	rc, err := s.Get(testCtx(t), key)
-	if err != nil {
-		t.Fatalf("Get: %v", err)
-	}
-	defer rc.Close()
-	got, want := sha256.New(), sha256.New()
-	_, _ = io.Copy(got, rc)
-	_, _ = io.Copy(want, storagetest.Data(9, storagetest.LargeSize))
-	if !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
-		t.Fatal("stored content differs after a retried part")
+func TestS3MissingBucket(t *testing.T) {
+	forServers(t, func(t *testing.T, srv s3test.Server) {
+		cfg := srv.Start(t, nil)
+		cfg.Bucket = "no-such-bucket"
+		err := storage.Probe(testCtx(t), mustOpen(t, cfg))
+		t.Logf("Probe error: %v", err)
+		if err == nil || !strings.HasPrefix(err.Error(), "put probe: ") || !strings.Contains(err.Error(), "NoSuchBucket") {
+			t.Fatalf("Probe error = %v, want put probe: … NoSuchBucket", err)
+		}
+	})
+}
+
+// TestS3RetriesFailedPart: one UploadPart that fails (500, 503 or a
+// connection reset in the middle of its body) is retried by the SDK and the
+// object arrives intact.
+func TestS3RetriesFailedPart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mode s3test.PartFault
+	}{
+		{"500 InternalError", s3test.InternalError},
+		{"503 SlowDown", s3test.SlowDown},
+		{"reset mid-body", s3test.Reset},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forServers(t, func(t *testing.T, srv s3test.Server) {
+				faults := &s3test.Faults{}
+				faults.FailPart.Store(2)
+				faults.Mode.Store(int32(tc.mode))
+				faults.CutAfter.Store(1 << 20)
+				s := mustOpen(t, srv.Start(t, faults))
+				const key = "retry/obj"
+				n, err := s.Put(testCtx(t), key, storagetest.Data(9, storagetest.LargeSize))
+				if err != nil || n != storagetest.LargeSize {
+					t.Fatalf("Put = %d, %v; want %d bytes despite one failed part", n, err, storagetest.LargeSize)
+				}
+				if faults.Failed() != 1 || faults.PartRequests() != 4 {
+					t.Fatalf("faults: %d failed of %d part requests, want 1 of 4 (3 parts + 1 retry)", faults.Failed(), faults.PartRequests())
+				}
+				rc, err := s.Get(testCtx(t), key)
+				if err != nil {
+					t.Fatalf("Get: %v", err)
+				}
+				defer rc.Close()
+				got, want := sha256.New(), sha256.New()
+				_, _ = io.Copy(got, rc)
+				_, _ = io.Copy(want, storagetest.Data(9, storagetest.LargeSize))
+				if !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
+					t.Fatal("stored content differs after a retried part")
+				}
+			})
+		})
 	}
 }
 
-func TestFakeS3AllPartsFail(t *testing.T) {
-	faults := &s3test.Faults{}
-	faults.FailAllParts.Store(true)
-	cfg := s3test.StartFakeWithFaults(t, faults)
-	cfg.MaxAttempts = 2
-	s := mustOpen(t, cfg)
-	const key = "allfail/obj"
-	_, err := s.Put(testCtx(t), key, storagetest.Data(9, storagetest.LargeSize))
-	if err == nil || !strings.Contains(err.Error(), "InternalError") || !strings.Contains(err.Error(), "part") {
-		t.Fatalf("Put error = %v, want a part failure with InternalError", err)
-	}
-	t.Logf("Put error: %v", err)
-	if faults.Failed() < 2 {
-		t.Errorf("%d failed part requests, want at least 2 (the SDK retries)", faults.Failed())
-	}
-	if _, err := s.Stat(testCtx(t), key); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("Stat after failed Put: %v, want ErrNotFound", err)
-	}
-	if left := incomplete(t, s, ""); len(left) != 0 {
-		t.Errorf("incomplete uploads after failed Put: %q", left)
+// TestS3AllPartsFail: every UploadPart failing (500, or the connection reset
+// in the middle of every body) fails the Put after the SDK's retries, and
+// leaves neither the object nor an incomplete upload behind.
+func TestS3AllPartsFail(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mode s3test.PartFault
+		want string
+	}{
+		{"500 InternalError", s3test.InternalError, "InternalError"},
+		// The transport reports the cut as a reset or a closed connection,
+		// depending on which side of the socket notices first.
+		{"reset mid-body", s3test.Reset, "exceeded maximum number of attempts, 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forServers(t, func(t *testing.T, srv s3test.Server) {
+				faults := &s3test.Faults{}
+				faults.FailAllParts.Store(true)
+				faults.Mode.Store(int32(tc.mode))
+				faults.CutAfter.Store(1 << 20)
+				cfg := srv.Start(t, faults)
+				cfg.MaxAttempts = 2
+				s := mustOpen(t, cfg)
+				const key = "allfail/obj"
+				_, err := s.Put(testCtx(t), key, storagetest.Data(9, storagetest.LargeSize))
+				if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "part") {
+					t.Fatalf("Put error = %v, want a part failure with %s", err, tc.want)
+				}
+				t.Logf("Put error: %v", err)
+				if faults.Failed() < 2 {
+					t.Errorf("%d failed part requests, want at least 2 (the SDK retries)", faults.Failed())
+				}
+				if _, err := s.Stat(testCtx(t), key); !errors.Is(err, storage.ErrNotFound) {
+					t.Errorf("Stat after failed Put: %v, want ErrNotFound", err)
+				}
+				if left := incomplete(t, s, ""); len(left) != 0 {
+					t.Errorf("incomplete uploads after failed Put: %q", left)
+				}
+			})
+		})
 	}
 }
 
@@ -174,18 +220,17 @@ func testCleanup(t *testing.T, s storage.Store, makeStale func(key string)) {
 	}
 }
 
-func TestFakeS3Cleanup(t *testing.T) {
-	cfg := s3test.StartFake(t)
-	s := mustOpen(t, cfg)
-	testCleanup(t, s, func(key string) {
-		client := s3.New(s3.Options{
-			BaseEndpoint: aws.String(cfg.Endpoint), Region: cfg.Region, UsePathStyle: true,
-			Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, ""),
+// TestS3Cleanup: a stale multipart upload is removed, a running one spared.
+func TestS3Cleanup(t *testing.T) {
+	forServers(t, func(t *testing.T, srv s3test.Server) {
+		cfg := srv.Start(t, nil)
+		s := mustOpen(t, cfg)
+		testCleanup(t, s, func(key string) {
+			_, err := rawClient(cfg).CreateMultipartUpload(testCtx(t), &s3.CreateMultipartUploadInput{Bucket: &cfg.Bucket, Key: &key})
+			if err != nil {
+				t.Fatalf("create stale upload: %v", err)
+			}
 		})
-		_, err := client.CreateMultipartUpload(testCtx(t), &s3.CreateMultipartUploadInput{Bucket: &cfg.Bucket, Key: &key})
-		if err != nil {
-			t.Fatalf("create stale upload: %v", err)
-		}
 	})
 }
 

@@ -3,10 +3,8 @@
 package s3test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -48,58 +46,4 @@ func StartFakeWithFaults(tb testing.TB, faults *Faults) storage.Config {
 		SecretKey: "fake-secret-key",
 		PathStyle: true,
 	}
-}
-
-// Faults makes a wrapped S3 server answer UploadPart requests with
-// 500 InternalError, or play dead. Safe for concurrent use.
-type Faults struct {
-	// Down drops every request's connection without an answer, as a server
-	// that died would (the SDK sees a reset or EOF and retries).
-	Down atomic.Bool
-	// FailPart fails the UploadPart request with this sequence number
-	// (1-based, counting every UploadPart request including retries); 0: none.
-	FailPart atomic.Int64
-	// FailAllParts fails every UploadPart request.
-	FailAllParts atomic.Bool
-
-	parts  atomic.Int64
-	failed atomic.Int64
-}
-
-// PartRequests is the number of UploadPart requests seen.
-func (f *Faults) PartRequests() int64 { return f.parts.Load() }
-
-// Failed is the number of requests answered with an injected 500.
-func (f *Faults) Failed() int64 { return f.failed.Load() }
-
-// Wrap returns h with the faults injected in front of it.
-func (f *Faults) Wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f.Down.Load() {
-			f.failed.Add(1)
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					_ = conn.Close()
-					return
-				}
-			}
-			panic(http.ErrAbortHandler)
-		}
-		q := r.URL.Query()
-		if r.Method != http.MethodPut || q.Get("uploadId") == "" || q.Get("partNumber") == "" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		n := f.parts.Add(1)
-		if !f.FailAllParts.Load() && f.FailPart.Load() != n {
-			h.ServeHTTP(w, r)
-			return
-		}
-		f.failed.Add(1)
-		_, _ = io.Copy(io.Discard, r.Body) // let the client finish sending
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+
-			`<Error><Code>InternalError</Code><Message>injected fault</Message></Error>`)
-	})
 }

@@ -10,6 +10,10 @@ import (
 	"github.com/jagad/jagad/state"
 )
 
+// Crash recovery at start (Engine.Start): jobs a crash left queued or
+// running are failed and their leftovers removed. Not to be confused with
+// the offline restore of disaster recovery (restore_offline.go).
+
 // recoverInterrupted marks jobs that a crash interrupted as failed and
 // removes what they may have left in storage: their object, if the upload
 // completed before the crash, and the incomplete upload of their key.

@@ -1,4 +1,4 @@
-package config
+package main
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/jagad/jagad/config"
 )
 
 const validateUsage = `Usage: jagad validate [-f FILE | --config FILE | FILE] [--strict] [--resolve]
@@ -30,7 +32,7 @@ const stdinName = "<stdin>"
 // maxStdin bounds a document read from standard input.
 const maxStdin = 16 << 20
 
-// RunValidate implements `jagad validate [-f FILE|--config FILE] [--strict]
+// runValidate implements `jagad validate [-f FILE|--config FILE] [--strict]
 // [--resolve] [FILE]`. The file defaults to $JAGAD_CONFIG, then jagad.yaml;
 // "-" is standard input. It prints every diagnostic as FILE:LINE:COL:
 // message on stdout, then a summary line. Exit status: 0 valid, 1 invalid
@@ -38,7 +40,7 @@ const maxStdin = 16 << 20
 // errors only with --resolve), 2 usage error; --help prints the usage on
 // stdout and exits 0. It needs no daemon and no data dir. env looks up
 // environment variables (nil means os.LookupEnv).
-func RunValidate(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+func runValidate(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
 	if env == nil {
 		env = os.LookupEnv
 	}
@@ -71,10 +73,10 @@ func RunValidate(args []string, stdin io.Reader, stdout, stderr io.Writer, env f
 			path = v
 		}
 	}
-	opts := Options{LookupEnv: env, Resolve: *resolve}
+	opts := config.Options{LookupEnv: env, Resolve: *resolve}
 	var (
-		f   *File
-		rep *Report
+		f   *config.File
+		rep *config.Report
 	)
 	if path == "-" {
 		data, err := readStdin(stdin)
@@ -83,14 +85,14 @@ func RunValidate(args []string, stdin io.Reader, stdout, stderr io.Writer, env f
 			return 1
 		}
 		path = stdinName
-		f, rep = Parse(path, data, opts)
+		f, rep = config.Parse(path, data, opts)
 	} else {
-		f, rep = Load(path, opts)
+		f, rep = config.Load(path, opts)
 	}
 	if *strict {
 		for i, d := range rep.Diagnostics {
 			if !d.Unresolved {
-				rep.Diagnostics[i].Severity = Error
+				rep.Diagnostics[i].Severity = config.Error
 			}
 		}
 	}

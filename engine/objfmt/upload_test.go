@@ -1,13 +1,19 @@
-package engine
+package objfmt
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/storage"
@@ -54,7 +60,47 @@ func (s *pipeStore) Cleanup(context.Context, string) error                { retu
 func (s *pipeStore) String() string                                       { return "pipe" }
 
 // testData is n bytes of compressible but not trivial text.
-func testData(n int) []byte { return []byte(bigValue(n)[:n]) }
+func testData(n int) []byte {
+	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "ledger", "invoice", "Ωmega", "日本語", "café"}
+	r := rand.New(rand.NewPCG(1, 2))
+	var b bytes.Buffer
+	for b.Len() < n {
+		b.WriteString(words[r.IntN(len(words))])
+		b.WriteByte(' ')
+	}
+	return b.Bytes()[:n]
+}
+
+func newKeyring(t *testing.T) *crypt.Keyring {
+	t.Helper()
+	key, err := crypt.GenerateKey()
+	kr, kerr := crypt.NewKeyring("k1", map[string]string{"k1": key}, "")
+	if err = errors.Join(err, kerr); err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+func sha(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
+
+// decoders read a compression with readers independent of the package's own.
+var decoders = map[string]func(io.Reader) (io.Reader, error){
+	"gzip": func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) },
+	"zstd": func(r io.Reader) (io.Reader, error) { return zstd.NewReader(r) },
+	"none": func(r io.Reader) (io.Reader, error) { return r, nil },
+}
+
+func decompress(t *testing.T, b []byte, compression string) []byte {
+	t.Helper()
+	r, err := decoders[compression](bytes.NewReader(b))
+	if err == nil {
+		b, err = io.ReadAll(r)
+	}
+	if err != nil {
+		t.Fatalf("decompress %s: %v", compression, err)
+	}
+	return b
+}
 
 // writeChunks writes data in uneven pieces, like a dump tool's pipe.
 func writeChunks(w io.Writer, data []byte) error {
@@ -72,7 +118,7 @@ func writeChunks(w io.Writer, data []byte) error {
 // count, checksum of the compressed stream and of the stored bytes, stored
 // size, and the data itself survive the pipeline.
 func TestPipelineRoundTrip(t *testing.T) {
-	kr, _ := newKeyring(t)
+	kr := newKeyring(t)
 	data := testData(3<<20 + 12345)
 	for _, comp := range []string{"zstd", "gzip", "none"} {
 		for _, enc := range []bool{false, true} {
@@ -83,22 +129,22 @@ func TestPipelineRoundTrip(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				st := &pipeStore{limit: -1}
-				u, err := startUpload(context.Background(), st, "k", comp, k)
+				u, err := StartUpload(context.Background(), st, "k", comp, k)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if err := writeChunks(u.Writer(), data); err != nil {
 					t.Fatalf("write: %v", err)
 				}
-				res, err := u.finish()
+				res, err := u.Finish()
 				if err != nil {
 					t.Fatalf("finish: %v", err)
 				}
 				stored := st.got.Bytes()
-				if res.n != int64(len(stored)) || u.stored.n != res.n || u.raw.n != int64(len(data)) {
-					t.Fatalf("counts: put %d stored %d raw %d; have %d stored, %d raw", res.n, u.stored.n, u.raw.n, len(stored), len(data))
+				if res.N != int64(len(stored)) || u.stored.n != res.N || u.raw.n != int64(len(data)) {
+					t.Fatalf("counts: put %d stored %d raw %d; have %d stored, %d raw", res.N, u.stored.n, u.raw.n, len(stored), len(data))
 				}
-				if u.storedChecksum() != sha(stored) {
+				if u.StoredChecksum() != sha(stored) {
 					t.Error("stored checksum is not the sha256 of the stored bytes")
 				}
 				compressed := stored
@@ -111,10 +157,10 @@ func TestPipelineRoundTrip(t *testing.T) {
 						t.Fatalf("decrypt: %v", err)
 					}
 				}
-				if u.checksum() != sha(compressed) {
+				if u.Checksum() != sha(compressed) {
 					t.Error("checksum is not the sha256 of the compressed stream")
 				}
-				if !enc && u.checksum() != u.storedChecksum() {
+				if !enc && u.Checksum() != u.StoredChecksum() {
 					t.Error("unencrypted: checksums differ")
 				}
 				if comp != "none" && len(compressed) >= len(data) {
@@ -145,16 +191,16 @@ func TestPipelineStorageFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			u, err := startUpload(context.Background(), tc.st, "k", "none", nil)
+			u, err := StartUpload(context.Background(), tc.st, "k", "none", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			werr := writeChunks(u.Writer(), data)
 			var ferr error
 			if werr != nil {
-				_, ferr = u.abort(werr)
+				_, ferr = u.Abort(werr)
 			} else {
-				_, ferr = u.finish()
+				_, ferr = u.Finish()
 			}
 			if ferr == nil || !strings.Contains(ferr.Error(), tc.wantErr) {
 				t.Fatalf("write err %v, finish err %v; want %q", werr, ferr, tc.wantErr)
@@ -167,7 +213,7 @@ func TestPipelineStorageFailures(t *testing.T) {
 // the store can discard what it had.
 func TestPipelineAbort(t *testing.T) {
 	st := &pipeStore{limit: -1}
-	u, err := startUpload(context.Background(), st, "k", "zstd", nil)
+	u, err := StartUpload(context.Background(), st, "k", "zstd", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +221,7 @@ func TestPipelineAbort(t *testing.T) {
 		t.Fatal(err)
 	}
 	dumpErr := errors.New("pg_dump killed by signal killed")
-	if _, err := u.abort(dumpErr); !errors.Is(err, dumpErr) {
+	if _, err := u.Abort(dumpErr); !errors.Is(err, dumpErr) {
 		t.Errorf("abort = %v, want the dump error", err)
 	}
 	if !errors.Is(st.readErr, dumpErr) {
@@ -184,7 +230,7 @@ func TestPipelineAbort(t *testing.T) {
 }
 
 func TestPipelineUnknownCompression(t *testing.T) {
-	if _, err := startUpload(context.Background(), &pipeStore{limit: -1}, "k", "lz4", nil); err == nil ||
+	if _, err := StartUpload(context.Background(), &pipeStore{limit: -1}, "k", "lz4", nil); err == nil ||
 		!strings.Contains(err.Error(), `unknown compression "lz4"`) {
 		t.Fatalf("err = %v", err)
 	}

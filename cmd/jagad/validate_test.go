@@ -1,4 +1,4 @@
-package config
+package main
 
 import (
 	"bytes"
@@ -8,17 +8,13 @@ import (
 	"testing"
 )
 
-func writeFile(t *testing.T, dir, name, content string) string {
+func writeConfig(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func envOf(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
 const cmdFile = `version: 1
@@ -36,8 +32,8 @@ schedules:
 
 func TestRunValidate(t *testing.T) {
 	dir := t.TempDir()
-	good := writeFile(t, dir, "jagad.yaml", cmdFile)
-	bad := writeFile(t, dir, "bad.yaml", "version: 1\nconnections:\n  - {name: pg, db_type: oracle, host: h}\nfoo: 1\n")
+	good := writeConfig(t, dir, "jagad.yaml", cmdFile)
+	bad := writeConfig(t, dir, "bad.yaml", "version: 1\nconnections:\n  - {name: pg, db_type: oracle, host: h}\nfoo: 1\n")
 	full := map[string]string{"PG_PASS": "x", "SLACK_URL": "https://hooks.slack.com/x"}
 	tests := []struct {
 		name     string
@@ -81,7 +77,7 @@ func TestRunValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := RunValidate(tt.args, strings.NewReader(tt.stdin), &stdout, &stderr, envOf(tt.env))
+			code := runValidate(tt.args, strings.NewReader(tt.stdin), &stdout, &stderr, mapEnv(tt.env))
 			if code != tt.wantCode {
 				t.Errorf("exit = %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, stdout.String(), stderr.String())
 			}
@@ -97,17 +93,17 @@ func TestRunValidate(t *testing.T) {
 
 func TestRunValidateDefaultFileAndUsage(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "jagad.yaml", cmdFile)
+	writeConfig(t, dir, "jagad.yaml", cmdFile)
 	t.Chdir(dir)
 	var out, errOut bytes.Buffer
-	if code := RunValidate(nil, nil, &out, &errOut, envOf(nil)); code != 0 || !strings.HasPrefix(out.String(), "jagad.yaml:") {
+	if code := runValidate(nil, nil, &out, &errOut, mapEnv(nil)); code != 0 || !strings.HasPrefix(out.String(), "jagad.yaml:") {
 		t.Errorf("default file: exit %d, out %q", code, out.String())
 	}
 	out.Reset()
-	if code := RunValidate([]string{"--bogus"}, nil, &out, &errOut, envOf(nil)); code != 2 || !strings.Contains(errOut.String(), "jagad validate --help") {
+	if code := runValidate([]string{"--bogus"}, nil, &out, &errOut, mapEnv(nil)); code != 2 || !strings.Contains(errOut.String(), "jagad validate --help") {
 		t.Errorf("bad flag: exit %d, stderr %q", code, errOut.String())
 	}
-	if code := RunValidate([]string{"-f", "a.yaml", "b.yaml"}, nil, &out, &errOut, envOf(nil)); code != 2 {
+	if code := runValidate([]string{"-f", "a.yaml", "b.yaml"}, nil, &out, &errOut, mapEnv(nil)); code != 2 {
 		t.Errorf("two files: exit %d", code)
 	}
 }

@@ -1,4 +1,9 @@
-package engine
+// Package objfmt owns the format of a stored backup object: the write
+// pipeline (compress → hash → encrypt → store, upload.go), the read side
+// with every integrity check (readback.go) and the manifest stored beside
+// each object (manifest.go). It knows storage and crypt, not the engine:
+// no metrics, no job log; callers get counts, checksums and causes back.
+package objfmt
 
 import (
 	"context"
@@ -32,8 +37,8 @@ type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
 
-// compressExt returns the file extension of a compression.
-func compressExt(c string) string {
+// CompressExt returns the file extension of a compression.
+func CompressExt(c string) string {
 	switch c {
 	case "gzip":
 		return ".gz"
@@ -76,13 +81,13 @@ func newDecompressor(r io.Reader, c string) (io.ReadCloser, error) {
 	return nil, fmt.Errorf("unknown compression %q", c)
 }
 
-// upload is one pass: raw dump bytes in, a stored object out.
+// Upload is one pass: raw dump bytes in, a stored object out.
 //
 //	dump ─▶ count ┆ compress ┆ sha256 ─▶ encrypt? ─▶ sha256 ─▶ count ─▶ storage
 //
 // (┆: a goroutine boundary with a few MiB of buffering, so reading the dump
 // tool, compressing and sealing+storing run on different cores.)
-type upload struct {
+type Upload struct {
 	raw      countWriter
 	async    *asyncWriter // dump bytes wait here for the compressor
 	comp     io.WriteCloser
@@ -92,19 +97,20 @@ type upload struct {
 	sumStore hash.Hash
 	stored   countWriter
 	pw       *io.PipeWriter
-	done     chan putResult
+	done     chan PutResult
 }
 
-type putResult struct {
-	n   int64
-	err error
+// PutResult is what storage acknowledged: N bytes stored, or Err.
+type PutResult struct {
+	N   int64
+	Err error
 }
 
-// startUpload starts storing key from the writer it returns. Write the dump
-// into u.raw's writer (u.Writer), then call finish or abort.
-func startUpload(ctx context.Context, st storage.Store, key, compression string, kr *crypt.Keyring) (*upload, error) {
+// StartUpload starts storing key. Write the dump into u.Writer(), then
+// call Finish or Abort. kr nil stores the object unencrypted.
+func StartUpload(ctx context.Context, st storage.Store, key, compression string, kr *crypt.Keyring) (*Upload, error) {
 	pr, pw := io.Pipe()
-	u := &upload{sumComp: sha256.New(), sumStore: sha256.New(), pw: pw, done: make(chan putResult, 1)}
+	u := &Upload{sumComp: sha256.New(), sumStore: sha256.New(), pw: pw, done: make(chan PutResult, 1)}
 	u.stored.w = io.MultiWriter(u.sumStore, pw)
 	// Storage reads from the start: the encrypter writes its header at once.
 	go func() {
@@ -116,14 +122,14 @@ func startUpload(ctx context.Context, st storage.Store, key, compression string,
 			}
 		}
 		pr.CloseWithError(err)
-		u.done <- putResult{n, err}
+		u.done <- PutResult{n, err}
 	}()
 	var afterComp io.Writer = &u.stored
 	if kr != nil {
 		enc, err := crypt.NewWriter(&u.stored, kr)
 		if err != nil {
 			err = fmt.Errorf("start encryption: %w", err)
-			u.abort(err)
+			u.Abort(err)
 			return nil, err
 		}
 		u.enc = enc
@@ -132,7 +138,7 @@ func startUpload(ctx context.Context, st storage.Store, key, compression string,
 	u.sealed = newAsyncWriter(io.MultiWriter(u.sumComp, afterComp))
 	comp, err := newCompressor(u.sealed, compression)
 	if err != nil {
-		u.abort(err)
+		u.Abort(err)
 		return nil, err
 	}
 	u.comp = comp
@@ -142,11 +148,11 @@ func startUpload(ctx context.Context, st storage.Store, key, compression string,
 }
 
 // Writer is where the dump goes.
-func (u *upload) Writer() io.Writer { return &u.raw }
+func (u *Upload) Writer() io.Writer { return &u.raw }
 
-// finish flushes the compressor and the encrypter, ends the stream and waits
+// Finish flushes the compressor and the encrypter, ends the stream and waits
 // for storage to acknowledge every byte.
-func (u *upload) finish() (putResult, error) {
+func (u *Upload) Finish() (PutResult, error) {
 	if err := u.async.Close(); err != nil {
 		return u.fail("compress", err)
 	}
@@ -163,27 +169,28 @@ func (u *upload) finish() (putResult, error) {
 	}
 	u.pw.Close()
 	res := <-u.done
-	if res.err != nil {
-		return res, fmt.Errorf("upload: %w", res.err)
+	if res.Err != nil {
+		return res, fmt.Errorf("upload: %w", res.Err)
 	}
-	if res.n != u.stored.n {
-		return res, fmt.Errorf("upload: storage acknowledged %d bytes, %d were sent", res.n, u.stored.n)
+	if res.N != u.stored.n {
+		return res, fmt.Errorf("upload: storage acknowledged %d bytes, %d were sent", res.N, u.stored.n)
 	}
 	return res, nil
 }
 
 // fail aborts after a stage failed. When storage failed first, its error
 // travelled back up through the stages: report it as the cause.
-func (u *upload) fail(stage string, err error) (putResult, error) {
-	res, _ := u.abort(err)
-	if res.err != nil && errors.Is(err, res.err) {
-		return res, fmt.Errorf("upload: %w", res.err)
+func (u *Upload) fail(stage string, err error) (PutResult, error) {
+	res, _ := u.Abort(err)
+	if res.Err != nil && errors.Is(err, res.Err) {
+		return res, fmt.Errorf("upload: %w", res.Err)
 	}
 	return res, fmt.Errorf("%s: %w", stage, err)
 }
 
-// abort ends the stream with err; storage removes what it had.
-func (u *upload) abort(err error) (putResult, error) {
+// Abort ends the stream with err; storage removes what it had. It returns
+// storage's result (its own error, when it failed first) and err.
+func (u *Upload) Abort(err error) (PutResult, error) {
 	u.pw.CloseWithError(err) // every stage's writes now fail: nothing blocks
 	if u.async != nil {
 		_ = u.async.Close()
@@ -198,97 +205,11 @@ func (u *upload) abort(err error) (putResult, error) {
 	return res, err
 }
 
-func (u *upload) checksum() string       { return hex.EncodeToString(u.sumComp.Sum(nil)) }
-func (u *upload) storedChecksum() string { return hex.EncodeToString(u.sumStore.Sum(nil)) }
+// RawBytes is the number of dump bytes written so far.
+func (u *Upload) RawBytes() int64 { return u.raw.n }
 
-// Buffering between the dump tool and the compressor: the tool's pipe is
-// drained into these chunks while the compressor works on earlier ones, so
-// the tool (and the database session feeding it) rarely waits on us.
-const (
-	asyncChunk  = 1 << 20
-	asyncChunks = 4
-)
+// Checksum is the sha256 of the compressed stream (a backup's checksum).
+func (u *Upload) Checksum() string { return hex.EncodeToString(u.sumComp.Sum(nil)) }
 
-// asyncWriter hands data to w from a goroutine of its own. Write copies into
-// one of a few fixed chunks (bounded memory) and returns; the first error of
-// w is returned by every later Write and by Close.
-type asyncWriter struct {
-	w      io.Writer
-	cur    []byte
-	free   chan []byte
-	full   chan []byte
-	failed chan struct{} // closed on w's first error
-	done   chan struct{} // closed when the drainer has exited
-	err    error         // w's first error; read after failed or done is closed
-	closed bool
-}
-
-func newAsyncWriter(w io.Writer) *asyncWriter {
-	a := &asyncWriter{w: w, free: make(chan []byte, asyncChunks), full: make(chan []byte, asyncChunks),
-		failed: make(chan struct{}), done: make(chan struct{})}
-	for range asyncChunks {
-		a.free <- make([]byte, 0, asyncChunk)
-	}
-	go a.drain()
-	return a
-}
-
-func (a *asyncWriter) drain() {
-	defer close(a.done)
-	for b := range a.full {
-		if a.err == nil {
-			if _, err := a.w.Write(b); err != nil {
-				a.err = err
-				close(a.failed)
-			}
-		}
-		a.free <- b[:0]
-	}
-}
-
-func (a *asyncWriter) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		if a.cur == nil {
-			select {
-			case a.cur = <-a.free:
-			case <-a.failed:
-				return n, a.err
-			}
-		}
-		c := copy(a.cur[len(a.cur):cap(a.cur)], p)
-		a.cur = a.cur[:len(a.cur)+c]
-		n, p = n+c, p[c:]
-		if len(a.cur) == cap(a.cur) {
-			if err := a.send(); err != nil {
-				return n, err
-			}
-		}
-	}
-	return n, nil
-}
-
-// send queues the current chunk.
-func (a *asyncWriter) send() error {
-	select {
-	case a.full <- a.cur:
-		a.cur = nil
-		return nil
-	case <-a.failed:
-		return a.err
-	}
-}
-
-// Close writes what is buffered, waits for it and returns w's first error.
-// It does not close w; calling it again returns the same result.
-func (a *asyncWriter) Close() error {
-	if !a.closed {
-		a.closed = true
-		if len(a.cur) > 0 {
-			_ = a.send()
-		}
-		close(a.full)
-	}
-	<-a.done
-	return a.err
-}
+// StoredChecksum is the sha256 of the stored bytes (encrypted_checksum).
+func (u *Upload) StoredChecksum() string { return hex.EncodeToString(u.sumStore.Sum(nil)) }

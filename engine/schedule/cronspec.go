@@ -1,14 +1,13 @@
-package engine
+package schedule
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
-	"github.com/robfig/cron/v3"
+	robfig "github.com/robfig/cron/v3"
 
-	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/config/cron"
 )
 
 // maxZonePeriods bounds the time-zone periods one Next call inspects; a
@@ -37,8 +36,8 @@ const maxZonePeriods = 32
 type cronSpec struct {
 	expr  string
 	loc   *time.Location
-	spec  *cron.SpecSchedule // the expression in loc
-	wall  *cron.SpecSchedule // the same fields, matched against wall-clock times written in UTC
+	spec  *robfig.SpecSchedule // the expression in loc
+	wall  *robfig.SpecSchedule // the same fields, matched against wall-clock times written in UTC
 	floor func() time.Time
 }
 
@@ -58,13 +57,9 @@ func (c *cronSpec) parse(expr string, loc *time.Location) error {
 	if loc == nil {
 		loc = time.UTC
 	}
-	s, err := config.ParseCron(expr, loc)
+	ss, err := cron.Parse(expr, loc)
 	if err != nil {
 		return err
-	}
-	ss, ok := s.(*cron.SpecSchedule)
-	if !ok {
-		return fmt.Errorf("cron expression %q: unsupported schedule", expr)
 	}
 	wall := *ss
 	wall.Location = time.UTC

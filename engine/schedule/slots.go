@@ -1,4 +1,4 @@
-package engine
+package schedule
 
 import (
 	"sync"
@@ -36,7 +36,7 @@ const maxMissedCount = 1000
 //
 // The book lives in memory: it survives job replacements and time-zone
 // changes. Across a restart, registration starts from the newest backup of
-// the schedule when the clock is behind it (Engine.consumedThrough).
+// the schedule when the clock is behind it (Scheduler.consumedThrough).
 type slotBook struct {
 	mu    sync.Mutex
 	specs map[string]*cronSpec // registered schedules

@@ -1,12 +1,13 @@
-package config
+package cron
 
 import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the test names a zone; do not depend on the host's zoneinfo
 )
 
-func TestParseCron(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		expr    string
 		wantErr string
@@ -26,22 +27,22 @@ func TestParseCron(t *testing.T) {
 		{"a b c d e", "cron expression"},
 	}
 	for _, tt := range tests {
-		_, err := ParseCron(tt.expr, nil)
+		_, err := Parse(tt.expr, nil)
 		switch {
 		case tt.wantErr == "" && err != nil:
-			t.Errorf("ParseCron(%q) = %v", tt.expr, err)
+			t.Errorf("Parse(%q) = %v", tt.expr, err)
 		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-			t.Errorf("ParseCron(%q) = %v, want error containing %q", tt.expr, err, tt.wantErr)
+			t.Errorf("Parse(%q) = %v, want error containing %q", tt.expr, err, tt.wantErr)
 		}
 	}
 }
 
-func TestParseCronLocation(t *testing.T) {
-	loc, err := LoadTimezone("Asia/Jakarta") // UTC+7, no DST
+func TestParseLocation(t *testing.T) {
+	loc, err := time.LoadLocation("Asia/Jakarta") // UTC+7, no DST
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := ParseCron("0 2 * * *", loc)
+	s, err := Parse("0 2 * * *", loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestParseCronLocation(t *testing.T) {
 	if want := time.Date(2026, 3, 1, 19, 0, 0, 0, time.UTC); !next.Equal(want) {
 		t.Errorf("next = %v, want %v (02:00 in Jakarta)", next.UTC(), want)
 	}
-	u, _ := ParseCron("0 2 * * *", nil)
+	u, _ := Parse("0 2 * * *", nil)
 	if got := u.Next(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)); got.Hour() != 2 || got.Location() != time.UTC {
 		t.Errorf("nil location: next = %v, want 02:00 UTC", got)
 	}

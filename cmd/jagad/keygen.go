@@ -1,4 +1,4 @@
-package crypt
+package main
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"filippo.io/age"
+
+	"github.com/jagad/jagad/engine/crypt"
 )
 
 const keygenUsage = `Usage: jagad keygen [--age] [-o FILE]
@@ -26,9 +28,9 @@ encryption keyring (jagad.yaml encryption.keys[].key, or JAGAD_ENCRYPTION_KEY).
 Exit status: 0 success, 1 failure, 2 usage error.
 `
 
-// RunKeygen implements "jagad keygen". It returns the process exit code:
+// runKeygen implements "jagad keygen". It returns the process exit code:
 // 0 success (--help included), 1 failure, 2 usage error.
-func RunKeygen(args []string, stdout, stderr io.Writer) int {
+func runKeygen(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {}
@@ -66,7 +68,7 @@ func RunKeygen(args []string, stdout, stderr io.Writer) int {
 // keygenText returns the text to print and, for --age, the recipient.
 func keygenText(withAge bool) (string, string, error) {
 	if !withAge {
-		k, err := GenerateKey()
+		k, err := crypt.GenerateKey()
 		return k + "\n", "", err
 	}
 	id, err := age.GenerateX25519Identity()

@@ -13,15 +13,18 @@ import (
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/storage"
 )
 
-// Disaster recovery: `jagad restore` restores a backup from storage alone,
-// with the same two-pass pipeline as the daemon's restores (restore.go).
+// Offline restore (disaster recovery): `jagad restore` restores a backup
+// from storage alone, with the same two-pass pipeline as the daemon's
+// restores (restore.go). Not to be confused with crash recovery at start
+// (crashrecover.go).
 
-// RecoverOptions configure an offline restore: no daemon, no data dir, only
+// OfflineRestoreOptions configure an offline restore: no daemon, no data dir, only
 // the storage, a key and a target server.
-type RecoverOptions struct {
+type OfflineRestoreOptions struct {
 	Store storage.Store
 	// Key is the object's key or its manifest's key.
 	Key string
@@ -44,19 +47,19 @@ type RecoverOptions struct {
 	Log        io.Writer // progress lines (nil: discarded)
 }
 
-// Recover restores one backup from storage alone: it reads the manifest,
+// RestoreOffline restores one backup from storage alone: it reads the manifest,
 // verifies the whole object (unless SinglePass), then streams it into the
 // target, checking every checksum again on the way.
-func Recover(ctx context.Context, o RecoverOptions) (Manifest, error) {
+func RestoreOffline(ctx context.Context, o OfflineRestoreOptions) (objfmt.Manifest, error) {
 	mkey := o.Key
-	if !strings.HasSuffix(mkey, manifestSuffix) {
-		mkey += manifestSuffix
+	if !strings.HasSuffix(mkey, objfmt.ManifestSuffix) {
+		mkey += objfmt.ManifestSuffix
 	}
-	m, err := ReadManifest(ctx, o.Store, mkey)
+	m, err := objfmt.ReadManifest(ctx, o.Store, mkey)
 	if err != nil {
 		return m, err
 	}
-	if m.ObjectKey+manifestSuffix != mkey {
+	if m.ObjectKey+objfmt.ManifestSuffix != mkey {
 		return m, fmt.Errorf("manifest %s describes object %s", mkey, m.ObjectKey)
 	}
 	t := o.Target
@@ -67,7 +70,7 @@ func Recover(ctx context.Context, o RecoverOptions) (Manifest, error) {
 	if t.Database == "" {
 		t.Database = m.DatabaseName
 	}
-	keys, err := recoverKeys(o, m)
+	keys, err := offlineKeys(o, m)
 	if err != nil {
 		return m, err
 	}
@@ -78,7 +81,7 @@ func Recover(ctx context.Context, o RecoverOptions) (Manifest, error) {
 	log := &lineLog{w: w, secret: t.Password}
 	log.Printf("RECOVER: backup %s (%s %s/%s, completed %s) from %s into %s database %s",
 		m.BackupID, m.DBType, m.ConnectionName, m.DatabaseName, m.CompletedAt.Format(time.RFC3339), o.Store, t.Addr(), t.Database)
-	err = restoreStream(ctx, streamRestore{st: o.Store, spec: specOfManifest(m), keys: keys, target: t,
+	err = restoreStream(ctx, streamRestore{st: o.Store, spec: objfmt.SpecOfManifest(m), keys: keys, target: t,
 		tools: o.Tools, tool: o.Restore, verifyFirst: !o.SinglePass, dropExisting: o.DropExisting, log: log})
 	if err != nil {
 		log.Printf("RESTORE FAILED: %v", err)
@@ -88,8 +91,8 @@ func Recover(ctx context.Context, o RecoverOptions) (Manifest, error) {
 	return m, nil
 }
 
-func recoverKeys(o RecoverOptions, m Manifest) (keySet, error) {
-	keys := keySet{Identities: o.Identities}
+func offlineKeys(o OfflineRestoreOptions, m objfmt.Manifest) (objfmt.Keys, error) {
+	keys := objfmt.Keys{Identities: o.Identities}
 	if !m.Encrypted || o.EncryptionKey == "" {
 		return keys, nil
 	}

@@ -1,4 +1,4 @@
-package engine
+package objfmt
 
 import (
 	"context"
@@ -31,8 +31,8 @@ import (
 // it was written (size or checksum).
 var ErrIntegrity = errors.New("integrity check failed")
 
-// objectSpec is what a stored object must be, as recorded at backup time.
-type objectSpec struct {
+// Spec is what a stored object must be, as recorded at backup time.
+type Spec struct {
 	Key               string
 	DBType            string
 	DatabaseName      string
@@ -45,22 +45,24 @@ type objectSpec struct {
 	EncryptedChecksum string // sha256 of the stored bytes
 }
 
-func specOfBackup(b state.Backup) objectSpec {
-	return objectSpec{Key: b.StoragePath, DBType: b.DBType, DatabaseName: b.DatabaseName,
+// SpecOf is the spec of a backup record's object.
+func SpecOf(b state.Backup) Spec {
+	return Spec{Key: b.StoragePath, DBType: b.DBType, DatabaseName: b.DatabaseName,
 		Compression: b.Compression, Encrypted: b.EncryptionAlgo != "", KeyID: b.EncryptionKeyID,
 		StoredSize: b.StoredSizeBytes, SizeBytes: b.SizeBytes, Checksum: b.Checksum,
 		EncryptedChecksum: b.EncryptedChecksum}
 }
 
-func specOfManifest(m Manifest) objectSpec {
-	return objectSpec{Key: m.ObjectKey, DBType: m.DBType, DatabaseName: m.DatabaseName,
+// SpecOfManifest is the spec of the object a manifest describes.
+func SpecOfManifest(m Manifest) Spec {
+	return Spec{Key: m.ObjectKey, DBType: m.DBType, DatabaseName: m.DatabaseName,
 		Compression: m.Compression, Encrypted: m.Encrypted, KeyID: m.EncryptionKeyID,
 		StoredSize: m.StoredSizeBytes, SizeBytes: m.SizeBytes, Checksum: m.Checksum,
 		EncryptedChecksum: m.EncryptedChecksum}
 }
 
-// keySet opens encrypted objects: a keyring and/or age recovery identities.
-type keySet struct {
+// Keys opens encrypted objects: a keyring and/or age recovery identities.
+type Keys struct {
 	Ring       *crypt.Keyring
 	Identities []age.Identity
 }
@@ -157,17 +159,17 @@ func (c *checkedReader) check() error {
 
 func (c *checkedReader) hex() string { return hex.EncodeToString(c.sum.Sum(nil)) }
 
-// storedReader streams the stored bytes of an object with its size and
+// Stored streams the stored bytes of an object with its size and
 // encrypted_checksum checked at the end.
-type storedReader struct {
+type Stored struct {
 	*checkedReader
 	body io.ReadCloser
 	size int64 // from Stat
 }
 
-// openStored opens the object; a size that already differs from the record
+// OpenStored opens the object; a size that already differs from the record
 // (a truncated or replaced object) fails before any byte is read.
-func openStored(ctx context.Context, st storage.Store, spec objectSpec) (*storedReader, error) {
+func OpenStored(ctx context.Context, st storage.Store, spec Spec) (*Stored, error) {
 	info, err := st.Stat(ctx, spec.Key)
 	if err != nil {
 		return nil, fmt.Errorf("stat %s: %w", spec.Key, err)
@@ -182,19 +184,28 @@ func openStored(ctx context.Context, st storage.Store, spec objectSpec) (*stored
 	f := &failure{}
 	in := &stageReader{r: body, stage: "DOWNLOAD", f: f}
 	c := newChecked(in, f, "stored object", spec.StoredSize, spec.EncryptedChecksum)
-	return &storedReader{checkedReader: c, body: body, size: info.Size}, nil
+	return &Stored{checkedReader: c, body: body, size: info.Size}, nil
 }
 
-func (s *storedReader) Close() error { return s.body.Close() }
+func (s *Stored) Close() error { return s.body.Close() }
 
-// dumpReader is the raw dump of an object, every check made before io.EOF.
-type dumpReader struct {
-	stored *storedReader
+// Size is the object's size as storage reported it before reading.
+func (s *Stored) Size() int64 { return s.size }
+
+// Sum is the sha256 of the stored bytes read so far.
+func (s *Stored) Sum() string { return s.hex() }
+
+// Cause returns the stage and error noted first ("" and nil when none).
+func (s *Stored) Cause() (string, error) { return s.f.cause() }
+
+// Dump is the raw dump of an object, every check made before io.EOF.
+type Dump struct {
+	stored *Stored
 	comp   *checkedReader // the compressed stream (decrypted when encrypted)
 	decomp io.ReadCloser
 	top    io.Reader
 	f      *failure
-	spec   objectSpec
+	spec   Spec
 	raw    int64
 	done   bool
 	err    error
@@ -202,12 +213,12 @@ type dumpReader struct {
 
 // openCompressed opens the object up to the compressed stream (d.comp):
 // stored size and encrypted_checksum, decryption, checksum.
-func openCompressed(ctx context.Context, st storage.Store, spec objectSpec, keys keySet) (*dumpReader, error) {
-	s, err := openStored(ctx, st, spec)
+func openCompressed(ctx context.Context, st storage.Store, spec Spec, keys Keys) (*Dump, error) {
+	s, err := OpenStored(ctx, st, spec)
 	if err != nil {
 		return nil, err
 	}
-	d := &dumpReader{stored: s, f: s.f, spec: spec}
+	d := &Dump{stored: s, f: s.f, spec: spec}
 	var compressed io.Reader = s
 	if spec.Encrypted {
 		if keys.Ring == nil && len(keys.Identities) == 0 {
@@ -223,8 +234,8 @@ func openCompressed(ctx context.Context, st storage.Store, spec objectSpec, keys
 	return d, nil
 }
 
-// openDump opens the object and stacks decryption and decompression on it.
-func openDump(ctx context.Context, st storage.Store, spec objectSpec, keys keySet) (*dumpReader, error) {
+// OpenDump opens the object and stacks decryption and decompression on it.
+func OpenDump(ctx context.Context, st storage.Store, spec Spec, keys Keys) (*Dump, error) {
 	d, err := openCompressed(ctx, st, spec, keys)
 	if err != nil {
 		return nil, err
@@ -240,14 +251,14 @@ func openDump(ctx context.Context, st storage.Store, spec objectSpec, keys keySe
 
 // fail closes a reader that could not be opened and returns its error with
 // the stage and cause noted first.
-func (d *dumpReader) fail(stage, what string, err error) (*dumpReader, error) {
+func (d *Dump) fail(stage, what string, err error) (*Dump, error) {
 	d.Close()
 	d.f.note(stage, err)
 	first, cause := d.f.cause()
 	return nil, &stagedError{stage: first, cause: cause, err: fmt.Errorf("%s: %w", what, err)}
 }
 
-func (d *dumpReader) Read(p []byte) (int, error) {
+func (d *Dump) Read(p []byte) (int, error) {
 	if d.done {
 		return 0, d.endErr()
 	}
@@ -261,7 +272,7 @@ func (d *dumpReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (d *dumpReader) endErr() error {
+func (d *Dump) endErr() error {
 	if d.err != nil {
 		return d.err
 	}
@@ -270,8 +281,8 @@ func (d *dumpReader) endErr() error {
 
 // finish reads what the decompressor left (trailing bytes count into the
 // checksums) and checks the sizes.
-func (d *dumpReader) finish() error {
-	if _, err := discard(d.comp); err != nil {
+func (d *Dump) finish() error {
+	if _, err := Discard(d.comp); err != nil {
 		return err
 	}
 	if d.spec.SizeBytes > 0 && d.raw != d.spec.SizeBytes {
@@ -283,25 +294,44 @@ func (d *dumpReader) finish() error {
 }
 
 // Close releases the decompressor and the storage stream.
-func (d *dumpReader) Close() error {
+func (d *Dump) Close() error {
 	if d.decomp != nil {
 		d.decomp.Close()
 	}
 	return d.stored.Close()
 }
 
-// cause names the stage that failed first and its error.
-func (d *dumpReader) cause() (string, error) { return d.f.cause() }
+// Cause names the stage that failed first and its error.
+func (d *Dump) Cause() (string, error) { return d.f.cause() }
 
-// summary returns the classic log lines of a read that reached its end.
-func (d *dumpReader) summary() []string {
+// Summary returns the classic log lines of a read that reached its end.
+func (d *Dump) Summary() []string {
 	lines := []string{fmt.Sprintf("DOWNLOAD: %s (%d bytes)", d.spec.Key, d.stored.n)}
 	if d.spec.Encrypted {
 		lines = append(lines, "DECRYPT: OK ("+crypt.Algo+")")
 	}
-	lines = append(lines, fmt.Sprintf("DECOMPRESS: %d -> %d bytes (%s)", d.comp.n, d.raw, orNone(d.spec.Compression)))
-	return lines
+	return append(lines, d.DecompressLine())
 }
+
+// DecompressLine is the summary's line on decompression.
+func (d *Dump) DecompressLine() string {
+	return fmt.Sprintf("DECOMPRESS: %d -> %d bytes (%s)", d.comp.n, d.raw, orNone(d.spec.Compression))
+}
+
+// Done reports whether the dump was read to its end.
+func (d *Dump) Done() bool { return d.done }
+
+// StoredSize is the object's size as storage reported it before reading.
+func (d *Dump) StoredSize() int64 { return d.stored.size }
+
+// StoredBytes is the number of stored bytes read so far.
+func (d *Dump) StoredBytes() int64 { return d.stored.n }
+
+// StoredSum is the sha256 of the stored bytes read so far.
+func (d *Dump) StoredSum() string { return d.stored.hex() }
+
+// CompressedSum is the sha256 of the compressed stream read so far.
+func (d *Dump) CompressedSum() string { return d.comp.hex() }
 
 func orNone(c string) string {
 	if c == "" {
@@ -317,13 +347,13 @@ func orNone(c string) string {
 // BenchmarkRestorePostgres). Deep verification does decompress.
 const decompressInCheck = false
 
-// checkObject reads the whole object through the checks and discards it:
+// CheckObject reads the whole object through the checks and discards it:
 // the first pass of a restore. With decompress it also decompresses to the
 // end and checks the recorded dump size.
-func checkObject(ctx context.Context, st storage.Store, spec objectSpec, keys keySet, decompress bool) (*dumpReader, error) {
+func CheckObject(ctx context.Context, st storage.Store, spec Spec, keys Keys, decompress bool) (*Dump, error) {
 	open := openCompressed
 	if decompress {
-		open = openDump
+		open = OpenDump
 	}
 	d, err := open(ctx, st, spec, keys)
 	if err != nil {
@@ -334,15 +364,15 @@ func checkObject(ctx context.Context, st storage.Store, spec objectSpec, keys ke
 	if decompress {
 		r = d
 	}
-	if _, err := discard(r); err != nil {
+	if _, err := Discard(r); err != nil {
 		return d, err
 	}
 	return d, nil
 }
 
-// discard reads r to its end in large reads (io.Discard's ReadFrom would
+// Discard reads r to its end in large reads (io.Discard's ReadFrom would
 // pull 8 KiB at a time through every layer).
-func discard(r io.Reader) (int64, error) {
+func Discard(r io.Reader) (int64, error) {
 	return io.CopyBuffer(struct{ io.Writer }{io.Discard}, r, make([]byte, 256<<10))
 }
 
@@ -357,10 +387,25 @@ type stagedError struct {
 func (e *stagedError) Error() string { return e.err.Error() }
 func (e *stagedError) Unwrap() error { return e.err }
 
-// stageOf labels an error of the read pipeline for the job log.
-func stageOf(d *dumpReader, err error) string {
+// CauseOf names the stage of a read that failed with err and its first
+// cause; d is the reader when it was opened (nil when opening failed).
+func CauseOf(d *Dump, err error) (string, error) {
+	cause := err
+	var se *stagedError
 	if d != nil {
-		if s, _ := d.cause(); s != "" {
+		if _, c := d.Cause(); c != nil {
+			cause = c
+		}
+	} else if errors.As(err, &se) {
+		cause = se.cause
+	}
+	return stageOf(d, err), cause
+}
+
+// stageOf labels an error of the read pipeline for the job log.
+func stageOf(d *Dump, err error) string {
+	if d != nil {
+		if s, _ := d.Cause(); s != "" {
 			return s
 		}
 	}

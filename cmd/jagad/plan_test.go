@@ -1,8 +1,9 @@
-package client_test
+package main
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,37 +13,36 @@ import (
 	"testing"
 
 	"github.com/jagad/jagad/api"
-	"github.com/jagad/jagad/api/client"
+	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
-	"github.com/jagad/jagad/state/fault"
 )
 
 // planner is a stand-in reconciler: documents with "schedules" plan changes.
 type planner struct{ got []byte }
 
-func (p *planner) Status() (state.ConfigStatus, error) { return state.ConfigStatus{}, nil }
+func (p *planner) Status() state.ConfigStatus { return state.ConfigStatus{} }
 
-func (p *planner) Plan(_ context.Context, doc []byte) (api.PlanView, error) {
+func (p *planner) PlanBytes(doc []byte) (*reconcile.Plan, error) {
 	p.got = doc
 	switch {
 	case strings.Contains(string(doc), "broken"):
-		return api.PlanView{}, fault.Invalid("jagad.yaml:2:1: unknown key \"broken\"\njagad.yaml:9:3: and one more")
+		return nil, errors.New("jagad.yaml:2:1: unknown key \"broken\"\njagad.yaml:9:3: and one more")
 	case strings.Contains(string(doc), "schedules"):
-		return api.PlanView{Changes: 4, Summary: "4 changes", Items: []api.PlanItem{
-			{Action: "create", Kind: "schedule", Name: "x"},
-			{Action: "update", Kind: "connection", Name: "y", Fields: []string{"host", "port"}},
-			{Action: "prune", Kind: "notification", Name: "old"},
-			{Action: "adopt", Kind: "storage", Name: "s3"},
-			{Action: "unchanged", Kind: "connection", Name: "z"},
+		return &reconcile.Plan{Items: []reconcile.Item{
+			{Action: reconcile.Create, Kind: "schedule", Name: "x"},
+			{Action: reconcile.Update, Kind: "connection", Name: "y", Fields: []string{"host", "port"}},
+			{Action: reconcile.Prune, Kind: "notification", Name: "old"},
+			{Action: reconcile.Adopt, Kind: "storage", Name: "s3"},
+			{Action: reconcile.Unchanged, Kind: "connection", Name: "z"},
 		}}, nil
 	}
-	return api.PlanView{Summary: "No changes.", Items: []api.PlanItem{}}, nil
+	return &reconcile.Plan{Items: []reconcile.Item{}}, nil
 }
 
-func (p *planner) Reload(context.Context, bool) (api.PlanView, error) { return api.PlanView{}, nil }
+func (p *planner) Reload(context.Context, string, bool) reconcile.Result { return reconcile.Result{} }
 
-// daemon serves a real API; paths records every request path.
-func daemon(t *testing.T) (*httptest.Server, *planner, *[]string) {
+// planDaemon serves a real API; paths records every request path.
+func planDaemon(t *testing.T) (*httptest.Server, *planner, *[]string) {
 	t.Helper()
 	st, err := state.Open(state.Options{Dir: t.TempDir(), MasterKey: bytes.Repeat([]byte{1}, 32), GCInterval: -1})
 	if err != nil {
@@ -63,7 +63,7 @@ func daemon(t *testing.T) (*httptest.Server, *planner, *[]string) {
 	return srv, p, &paths
 }
 
-func write(t *testing.T, content string) string {
+func writePlanFile(t *testing.T, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "jagad.yaml")
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
@@ -72,21 +72,17 @@ func write(t *testing.T, content string) string {
 	return path
 }
 
-func envOf(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
 func TestRunPlan(t *testing.T) {
-	srv, p, paths := daemon(t)
+	srv, p, paths := planDaemon(t)
 	creds := map[string]string{"JAGAD_URL": srv.URL, "JAGAD_USER": "admin", "JAGAD_PASSWORD": "pw-123456"}
-	changes := write(t, "version: 1\nschedules: []\n")
+	changes := writePlanFile(t, "version: 1\nschedules: []\n")
 
 	var out, errb bytes.Buffer
-	code := client.RunPlan([]string{"-f", changes}, nil, &out, &errb, envOf(creds))
-	if code != client.ExitChanges {
+	code := runPlan([]string{"-f", changes}, nil, &out, &errb, mapEnv(creds))
+	if code != planChanges {
 		t.Fatalf("exit %d, stderr %s", code, errb.String())
 	}
-	want := "+ create schedule \"x\"\n~ update connection \"y\" (fields: host, port)\n- prune notification \"old\"\n= adopt storage \"s3\"\n4 changes\n"
+	want := "+ create schedule \"x\"\n~ update connection \"y\" (fields: host, port)\n- prune notification \"old\"\n= adopt storage \"s3\"\n1 create, 1 update, 1 adopt, 1 prune, 1 unchanged\n"
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
@@ -99,32 +95,32 @@ func TestRunPlan(t *testing.T) {
 	}
 
 	out.Reset()
-	code = client.RunPlan([]string{"-f", "-"}, strings.NewReader("version: 1\n"), &out, &errb, envOf(creds))
-	if code != client.ExitNoChange || !strings.Contains(out.String(), "No changes.") {
+	code = runPlan([]string{"-f", "-"}, strings.NewReader("version: 1\n"), &out, &errb, mapEnv(creds))
+	if code != planNoChange || out.String() != "0 create, 0 update, 0 adopt, 0 prune, 0 unchanged\n" {
 		t.Errorf("no change: exit %d, %q", code, out.String())
 	}
 
 	errb.Reset()
-	code = client.RunPlan([]string{"-f", write(t, "version: 1\nbroken: 1\n")}, nil, &out, &errb, envOf(creds))
-	if code != client.ExitError || !strings.Contains(errb.String(), `unknown key "broken"`) {
+	code = runPlan([]string{"-f", writePlanFile(t, "version: 1\nbroken: 1\n")}, nil, &out, &errb, mapEnv(creds))
+	if code != planError || !strings.Contains(errb.String(), `unknown key "broken"`) {
 		t.Errorf("invalid file: exit %d, %q", code, errb.String())
 	}
 
 	errb.Reset()
-	code = client.RunPlan([]string{"-f", changes}, nil, &out, &errb, envOf(map[string]string{"JAGAD_URL": srv.URL, "JAGAD_TOKEN": "forged"}))
-	if code != client.ExitError || !strings.Contains(errb.String(), "unauthorized") {
+	code = runPlan([]string{"-f", changes}, nil, &out, &errb, mapEnv(map[string]string{"JAGAD_URL": srv.URL, "JAGAD_TOKEN": "forged"}))
+	if code != planError || !strings.Contains(errb.String(), "unauthorized") {
 		t.Errorf("bad token: exit %d, %q", code, errb.String())
 	}
 
 	errb.Reset()
-	code = client.RunPlan([]string{"-f", filepath.Join(t.TempDir(), "missing.yaml")}, nil, &out, &errb, envOf(creds))
-	if code != client.ExitError || !strings.Contains(errb.String(), "read config") {
+	code = runPlan([]string{"-f", filepath.Join(t.TempDir(), "missing.yaml")}, nil, &out, &errb, mapEnv(creds))
+	if code != planError || !strings.Contains(errb.String(), "read config") {
 		t.Errorf("missing file: exit %d, %q", code, errb.String())
 	}
 
 	errb.Reset()
-	code = client.RunPlan([]string{"-f", changes}, nil, &out, &errb, envOf(map[string]string{"JAGAD_URL": "http://127.0.0.1:1", "JAGAD_TOKEN": "t"}))
-	if code != client.ExitError || !strings.Contains(errb.String(), "reach jagad") {
+	code = runPlan([]string{"-f", changes}, nil, &out, &errb, mapEnv(map[string]string{"JAGAD_URL": "http://127.0.0.1:1", "JAGAD_TOKEN": "t"}))
+	if code != planError || !strings.Contains(errb.String(), "reach jagad") {
 		t.Errorf("no daemon: exit %d, %q", code, errb.String())
 	}
 }
@@ -132,7 +128,7 @@ func TestRunPlan(t *testing.T) {
 // TestRunPlanNamesTheUsersFile: the daemon reports a posted document as
 // jagad.yaml; `jagad plan -f FILE` shows FILE instead.
 func TestRunPlanNamesTheUsersFile(t *testing.T) {
-	srv, _, _ := daemon(t)
+	srv, _, _ := planDaemon(t)
 	creds := map[string]string{"JAGAD_URL": srv.URL, "JAGAD_USER": "admin", "JAGAD_PASSWORD": "pw-123456"}
 	path := filepath.Join(t.TempDir(), "pr-change.yaml")
 	if err := os.WriteFile(path, []byte("version: 1\nbroken: 1\n"), 0o600); err != nil {
@@ -147,8 +143,8 @@ func TestRunPlanNamesTheUsersFile(t *testing.T) {
 		{file: "-", stdin: "version: 1\nbroken: 1\n", want: "jagad plan: <stdin>:2:1: unknown key \"broken\""},
 	} {
 		var out, errb bytes.Buffer
-		code := client.RunPlan([]string{"-f", tt.file}, strings.NewReader(tt.stdin), &out, &errb, envOf(creds))
-		if code != client.ExitError || !strings.HasPrefix(errb.String(), tt.want) {
+		code := runPlan([]string{"-f", tt.file}, strings.NewReader(tt.stdin), &out, &errb, mapEnv(creds))
+		if code != planError || !strings.HasPrefix(errb.String(), tt.want) {
 			t.Errorf("-f %s: exit %d, stderr %q, want it to start with %q", tt.file, code, errb.String(), tt.want)
 		}
 		if strings.Contains(errb.String(), "jagad.yaml:9:3") || !strings.Contains(errb.String(), ":9:3: and one more") {

@@ -1,4 +1,4 @@
-package engine
+package objfmt
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 	"github.com/jagad/jagad/state"
 )
 
-// manifestSuffix is appended to an object key for its manifest.
-const manifestSuffix = ".manifest.json"
+// ManifestSuffix is appended to an object key for its manifest.
+const ManifestSuffix = ".manifest.json"
 
 // ManifestFormat identifies the manifest layout.
 const ManifestFormat = "jagad-manifest/1"
@@ -64,17 +64,13 @@ func ManifestOf(b state.Backup, version string, completed time.Time) Manifest {
 	}
 }
 
-func (e *Engine) writeManifest(ctx context.Context, st storage.Store, b state.Backup) error {
-	completed := e.now()
-	if b.CompletedAt != nil {
-		completed = *b.CompletedAt
-	}
-	m := ManifestOf(b, e.opts.Version, completed)
+// WriteManifest stores m beside its object.
+func WriteManifest(ctx context.Context, st storage.Store, m Manifest) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)
 	}
-	if _, err := st.Put(ctx, b.StoragePath+manifestSuffix, bytes.NewReader(data)); err != nil {
+	if _, err := st.Put(ctx, m.ObjectKey+ManifestSuffix, bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("store manifest: %w", err)
 	}
 	return nil

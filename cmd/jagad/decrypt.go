@@ -1,4 +1,4 @@
-package crypt
+package main
 
 import (
 	"errors"
@@ -7,15 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
-	"filippo.io/age"
+	"github.com/jagad/jagad/engine/crypt"
 )
-
-// EnvKey is the environment variable "jagad decrypt" reads a key from.
-const EnvKey = "JAGAD_ENCRYPTION_KEY"
-
-const maxKeyFile = 64 << 10
 
 const decryptUsage = `Usage: jagad decrypt (--key-file FILE | --identity FILE | --key KEY) [-i IN] [-o OUT]
 
@@ -47,6 +41,7 @@ type decryptArgs struct {
 	identities                  []string
 }
 
+// parseDecryptArgs parses the command line of "jagad decrypt".
 func parseDecryptArgs(args []string, stdout, stderr io.Writer) (*decryptArgs, int, bool) {
 	fs := flag.NewFlagSet("decrypt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -76,31 +71,31 @@ func parseDecryptArgs(args []string, stdout, stderr io.Writer) (*decryptArgs, in
 	return a, 0, true
 }
 
-// RunDecrypt implements "jagad decrypt". It returns the process exit code:
+// runDecrypt implements "jagad decrypt". It returns the process exit code:
 // 0 only when the whole object verified and was written.
-func RunDecrypt(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+func runDecrypt(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
 	a, code, ok := parseDecryptArgs(args, stdout, stderr)
 	if !ok {
 		return code
 	}
-	if err := decrypt(a, stdin, stdout, env); err != nil {
+	if err := decryptObject(a, stdin, stdout, env); err != nil {
 		fmt.Fprintf(stderr, "jagad decrypt: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func decrypt(a *decryptArgs, stdin io.Reader, stdout io.Writer, env func(string) (string, bool)) error {
+func decryptObject(a *decryptArgs, stdin io.Reader, stdout io.Writer, env func(string) (string, bool)) error {
 	key, err := a.resolveKey(env)
 	if err != nil {
 		return err
 	}
-	ids, err := LoadIdentities(a.identities)
+	ids, err := crypt.LoadIdentities(a.identities)
 	if err != nil {
 		return err
 	}
 	if key == "" && len(ids) == 0 {
-		return fmt.Errorf("no key: use --key-file FILE, $%s, --identity FILE or --key", EnvKey)
+		return fmt.Errorf("no key: use --key-file FILE, $%s, --identity FILE or --key", crypt.EnvKey)
 	}
 	in := stdin
 	if a.input != "" {
@@ -111,7 +106,7 @@ func decrypt(a *decryptArgs, stdin io.Reader, stdout io.Writer, env func(string)
 		defer f.Close()
 		in = f
 	}
-	r, err := openWithKey(in, key, ids)
+	r, err := crypt.OpenWithKey(in, key, ids)
 	if err != nil {
 		return err
 	}
@@ -132,68 +127,14 @@ func (a *decryptArgs) resolveKey(env func(string) (string, bool)) (string, error
 	case a.key != "":
 		return a.key, nil
 	case a.keyFile != "":
-		return ReadKeyFile(a.keyFile)
+		return crypt.ReadKeyFile(a.keyFile)
 	}
 	if env != nil {
-		if v, ok := env(EnvKey); ok {
+		if v, ok := env(crypt.EnvKey); ok {
 			return v, nil
 		}
 	}
 	return "", nil
-}
-
-// ReadKeyFile reads a key file: one non-empty line (a trailing newline is
-// fine).
-func ReadKeyFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("key file: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return "", fmt.Errorf("key file %s: %w", path, err)
-	}
-	k := strings.TrimRight(string(b), "\r\n")
-	if len(b) > maxKeyFile || k == "" || strings.ContainsAny(k, "\r\n") {
-		return "", fmt.Errorf("key file %s must hold one non-empty line", path)
-	}
-	return k, nil
-}
-
-// LoadIdentities reads age identity files (recovery identities).
-func LoadIdentities(paths []string) ([]age.Identity, error) {
-	var ids []age.Identity
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("identity: %w", err)
-		}
-		got, err := age.ParseIdentities(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("identity file %s: %w", p, err)
-		}
-		ids = append(ids, got...)
-	}
-	return ids, nil
-}
-
-// openWithKey reads the header and applies key to whatever id it names.
-func openWithKey(in io.Reader, key string, ids []age.Identity) (io.Reader, error) {
-	h, err := readHeader(in)
-	if err != nil {
-		return nil, err
-	}
-	var kr *Keyring
-	if key != "" {
-		e, err := parseKeyValue(key)
-		if err != nil {
-			return nil, err
-		}
-		kr = &Keyring{keys: map[string]keyEntry{h.key.id: e}}
-	}
-	return openBody(in, h, kr, ids)
 }
 
 // writeAtomic streams r to a temporary file beside path and renames it to

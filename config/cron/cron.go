@@ -1,22 +1,27 @@
-package config
+// Package cron parses the cron expressions jagad.yaml allows. It is pure
+// (the standard library and robfig/cron only), so config validates with it
+// and the engine's scheduler plans with it without pulling in config's YAML.
+package cron
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
+	robfig "github.com/robfig/cron/v3"
 )
 
-var cronDescriptors = []string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+// Descriptors are the @ forms a cron expression may take.
+var Descriptors = []string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
-// ParseCron parses a schedule's cron expression the way gocron does
-// (robfig/cron ParseStandard) but accepts only what jagad.yaml allows: five
-// fields (minute hour day-of-month month day-of-week) or one of @hourly,
-// @daily, @midnight, @weekly, @monthly, @yearly, @annually. Seconds fields,
-// @every and CRON_TZ= prefixes are rejected, as are expressions that never
-// fire (such as 30 February). The schedule runs in loc (nil means UTC).
-func ParseCron(expr string, loc *time.Location) (cron.Schedule, error) {
+// Parse parses a schedule's cron expression the way gocron does (robfig/cron
+// ParseStandard) but accepts only what jagad.yaml allows: five fields
+// (minute hour day-of-month month day-of-week) or one of @hourly, @daily,
+// @midnight, @weekly, @monthly, @yearly, @annually. Seconds fields, @every
+// and CRON_TZ= prefixes are rejected, as are expressions that never fire
+// (such as 30 February). The schedule runs in loc (nil means UTC).
+func Parse(expr string, loc *time.Location) (*robfig.SpecSchedule, error) {
 	spec := strings.TrimSpace(expr)
 	if loc == nil {
 		loc = time.UTC
@@ -29,8 +34,8 @@ func ParseCron(expr string, loc *time.Location) (cron.Schedule, error) {
 	case strings.HasPrefix(spec, "@every"):
 		return nil, fmt.Errorf("cron expression %q: @every is not supported; use 5 fields or @hourly/@daily/@weekly/@monthly/@yearly", expr)
 	case strings.HasPrefix(spec, "@"):
-		if !oneOf(spec, cronDescriptors...) {
-			return nil, fmt.Errorf("cron expression %q: unknown descriptor (want one of %s)", expr, strings.Join(cronDescriptors, ", "))
+		if !slices.Contains(Descriptors, spec) {
+			return nil, fmt.Errorf("cron expression %q: unknown descriptor (want one of %s)", expr, strings.Join(Descriptors, ", "))
 		}
 	default:
 		if n := len(strings.Fields(spec)); n == 6 {
@@ -39,11 +44,11 @@ func ParseCron(expr string, loc *time.Location) (cron.Schedule, error) {
 			return nil, fmt.Errorf("cron expression %q has %d fields, want 5: minute hour day-of-month month day-of-week", expr, n)
 		}
 	}
-	s, err := cron.ParseStandard(spec)
+	s, err := robfig.ParseStandard(spec)
 	if err != nil {
 		return nil, fmt.Errorf("cron expression %q: %v", expr, err)
 	}
-	ss, ok := s.(*cron.SpecSchedule)
+	ss, ok := s.(*robfig.SpecSchedule)
 	if !ok {
 		return nil, fmt.Errorf("cron expression %q: unsupported schedule", expr)
 	}
