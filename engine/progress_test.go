@@ -76,13 +76,7 @@ func TestBackupProgressLive(t *testing.T) {
 	if b.Status != state.StatusSuccess {
 		t.Fatalf("backup %s\n%s", b.Status, b.LogOutput)
 	}
-	if p, ok := h.eng.Progress(q.ID); ok {
-		// remove runs right after the outcome is recorded
-		time.Sleep(200 * time.Millisecond)
-		if _, ok := h.eng.Progress(q.ID); ok {
-			t.Errorf("progress still there after success: %+v", p)
-		}
-	}
+	waitNoProgress(t, h, q.ID) // removed right after the outcome is recorded
 	series = gatherSeries(t, h.reg)
 	if got := series[`jagad_backup_bytes_total{stage=dump}`] - before; got != float64(b.SizeBytes) {
 		t.Errorf("bytes_total{dump} grew by %g over the backup, want its size %d", got, b.SizeBytes)
@@ -145,9 +139,7 @@ func TestVerifyProgress(t *testing.T) {
 	if b.Status != state.StatusSuccess {
 		t.Fatalf("backup: %s\n%s", b.Status, b.LogOutput)
 	}
-	if _, ok := h.eng.Progress(b.ID); ok {
-		t.Fatal("a finished backup still has progress")
-	}
+	waitNoProgress(t, h, b.ID) // it goes right after the outcome is recorded
 	if err := h.eng.Verify(context.Background(), b.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +165,19 @@ func TestVerifyProgress(t *testing.T) {
 	if v := h.waitBackup(b.ID, time.Minute); v.VerifyStatus != state.VerifyPassed {
 		t.Errorf("verify status %s", v.VerifyStatus)
 	}
-	if _, ok := h.eng.Progress(b.ID); ok {
-		t.Error("progress left after verification")
+	waitNoProgress(t, h, b.ID)
+}
+
+// waitNoProgress waits up to 5 s for a job's progress to go.
+func waitNoProgress(t *testing.T, h *harness, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		p, ok := h.eng.Progress(id)
+		if !ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("progress of %s still there 5 s after it ended: %+v", id, p)
+		}
 	}
 }
