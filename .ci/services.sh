@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the tools and servers that `make test` needs are on this machine:
-# PostgreSQL and MariaDB (server and client tools), promtool, and versitygw
+# PostgreSQL and MariaDB (server and client tools), promtool, chromium, and versitygw
 # (a real S3 server). Installs with apt (as root) and starts what is missing.
 set -euo pipefail
 
@@ -8,6 +8,8 @@ need_apt=()
 command -v pg_dump >/dev/null 2>&1 || need_apt+=(postgresql postgresql-client)
 command -v mariadb-dump >/dev/null 2>&1 || need_apt+=(mariadb-server mariadb-client)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+# Debian's chromium for the dashboard's browser tests (cmd/jagad/dashboard_test.go).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "services: missing ${need_apt[*]}; run as root or install them" >&2

@@ -70,6 +70,17 @@ type Deps struct {
 	// SessionIdleTimeout ends a session unused this long (besides the
 	// absolute 24 h); 0: DefaultSessionIdle.
 	SessionIdleTimeout time.Duration
+	// Progress is the engine's live progress (GET /api/events, the progress
+	// of running backups and restores); nil: none reported.
+	Progress ProgressSource
+	// Done, when closed, ends every /api/events stream (server shutdown:
+	// http.Server.Shutdown waits for them otherwise).
+	Done <-chan struct{}
+	// EventsHeartbeat is the /api/events heartbeat period (0: 15 s).
+	EventsHeartbeat time.Duration
+	// UI serves the dashboard (package api/web) at / and every other GET
+	// path outside /api/ that the API does not answer.
+	UI bool
 }
 
 type server struct {
@@ -90,6 +101,10 @@ type server struct {
 	idle         time.Duration // session idle timeout
 	bumpEvery    time.Duration // how stale last-seen may get before it is written
 	limiter      *loginLimiter
+	progress     ProgressSource
+	done         <-chan struct{}
+	heartbeat    time.Duration
+	ui           http.Handler // nil: no dashboard
 }
 
 // New returns the API handler. It seeds the admin account when the store has
@@ -123,6 +138,10 @@ func New(d Deps) http.Handler {
 		s.ready = s.store.Ping
 	}
 	s.limiter = newLoginLimiter()
+	s.progress, s.done, s.heartbeat = d.Progress, d.Done, d.EventsHeartbeat
+	if s.heartbeat <= 0 {
+		s.heartbeat = defaultHeartbeat
+	}
 	s.idle = d.SessionIdleTimeout
 	if s.idle <= 0 {
 		s.idle = DefaultSessionIdle
@@ -133,6 +152,13 @@ func New(d Deps) http.Handler {
 		if err := s.origins.AddTrustedOrigin(o); err != nil {
 			s.log.Error("ignoring trusted origin", "origin", o, "err", err)
 		}
+	}
+	if d.UI {
+		ui, err := s.newUI()
+		if err != nil {
+			s.log.Error("dashboard disabled", "err", err)
+		}
+		s.ui = ui
 	}
 	if err := SeedAdmin(s.store, AdminSeed{User: d.AdminUser, Pass: d.AdminPass}, s.log); err != nil {
 		s.log.Error("seed admin account", "err", err)

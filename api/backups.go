@@ -161,7 +161,7 @@ func (s *server) getBackup(_ *http.Request, p httprouter.Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return viewBackup(b), nil
+	return liveBackup{viewBackup(b), s.progressOf(b.ID)}, nil
 }
 
 type backupInput struct {

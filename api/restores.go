@@ -140,5 +140,5 @@ func (s *server) getRestore(_ *http.Request, p httprouter.Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return viewRestore(r), nil
+	return liveRestore{viewRestore(r), s.progressOf(r.ID)}, nil
 }

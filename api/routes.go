@@ -49,6 +49,8 @@ func (s *server) routes() http.Handler {
 	h("POST", "/api/backups/:id/verify", s.verifyBackup, auth)
 	h("POST", "/api/backups/:id/restore", s.restoreBackup, auth)
 
+	h("GET", "/api/events", s.events, auth) // events.go
+
 	h("GET", "/api/restores", s.listRestores, auth)
 	h("GET", "/api/restores/:id", s.getRestore, auth)
 
@@ -83,9 +85,15 @@ func (s *server) routes() http.Handler {
 	h("GET", "/api/config/export", s.configExport, auth)
 
 	rt.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.serveUI(w, r) { // ui.go
+			return
+		}
 		s.writeError(w, r, fault.NotFound("not found"))
 	})
 	rt.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.serveUI(w, r) {
+			return
+		}
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 	})
 	rt.PanicHandler = func(w http.ResponseWriter, r *http.Request, v any) {

@@ -38,6 +38,7 @@ type job struct {
 	schedule *state.Schedule
 	encrypt  *bool
 	timeout  time.Duration
+	progress *jobProgress // live counters (progress.go); set by runBackup
 }
 
 // StartBackup records a queued backup and runs it on the engine's context.
@@ -162,6 +163,9 @@ func notFound(err error, msg string) error {
 // runBackup waits for a slot and runs the job; the outcome is always recorded.
 func (e *Engine) runBackup(ctx context.Context, j *job) {
 	b := j.backup
+	prog := e.trackBackup(b)
+	defer e.progress.remove(b.ID)
+	j.progress = prog
 	log := newJobLog(e.now, j.conn.Password.Reveal(), j.provider.SecretKey.Reveal())
 	timeout := j.timeout
 	if timeout <= 0 {
@@ -227,12 +231,13 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 		log.Printf("STORAGE PROVIDER ERROR: %v", err)
 		return nil, err
 	}
-	up, err := objfmt.StartUpload(ctx, st, key, b.Compression, kr)
+	up, err := objfmt.StartUpload(ctx, &progressStore{Store: st, j: j.progress}, key, b.Compression, kr)
 	if err != nil {
 		return nil, err
 	}
 	target := connTarget(j.conn, b.DatabaseName)
-	res, dumpErr := dump.Dump(ctx, target, e.tools(settings), up.Writer(), log)
+	j.progress.setPhase(PhaseDump)
+	res, dumpErr := dump.Dump(ctx, target, e.tools(settings), progressWriter{up.Writer(), j.progress}, log)
 	if dumpErr != nil {
 		put, _ := up.Abort(dumpErr)
 		if put.Err != nil && !errors.Is(put.Err, dumpErr) && ctx.Err() == nil {
@@ -243,11 +248,13 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 		}
 		return nil, fmt.Errorf("dump: %w", dumpErr)
 	}
+	j.progress.setPhase(PhaseUpload)
 	put, err := up.Finish()
 	if err != nil {
 		log.Printf("UPLOAD ERROR: %v", err)
 		return nil, err
 	}
+	j.progress.setPhase(PhaseVerify)
 	info, err := st.Stat(ctx, key)
 	if err != nil || info.Size != put.N {
 		_ = st.Delete(context.WithoutCancel(ctx), key)

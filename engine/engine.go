@@ -62,6 +62,8 @@ type Engine struct {
 	notify  *notify.Notifier
 	slots   *limiter
 	stores  *storeCache
+	// progress is the live progress of running jobs (progress.go).
+	progress *progressBoard
 
 	ctx    context.Context // the engine's context: jobs run on it
 	cancel context.CancelFunc
@@ -106,17 +108,18 @@ func New(o Options) (*Engine, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{
-		opts:    o,
-		store:   o.Store,
-		log:     log,
-		now:     o.Now,
-		metrics: newMetrics(o.Registerer),
-		notify:  o.Notifier,
-		slots:   newLimiter(state.Settings{}.ConcurrentBackups()),
-		stores:  newStoreCache(o.Storage),
-		ctx:     ctx,
-		cancel:  cancel,
-		running: map[string]bool{},
+		opts:     o,
+		store:    o.Store,
+		log:      log,
+		now:      o.Now,
+		metrics:  newMetrics(o.Registerer),
+		notify:   o.Notifier,
+		slots:    newLimiter(state.Settings{}.ConcurrentBackups()),
+		stores:   newStoreCache(o.Storage),
+		progress: newProgressBoard(o.Now),
+		ctx:      ctx,
+		cancel:   cancel,
+		running:  map[string]bool{},
 	}
 	e.sched = e.newScheduler()
 	return e, nil

@@ -62,7 +62,7 @@ func newMetrics(reg prometheus.Registerer) *Metrics {
 		running: prometheus.NewGauge(prometheus.GaugeOpts{Name: "jagad_backups_running", Help: "Backups running now."}),
 		queued:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "jagad_backups_queued", Help: "Backups waiting for a slot."}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "jagad_backup_bytes_total", Help: "Bytes of successful backups: raw dump (stage=dump) and stored (stage=stored).",
+			Name: "jagad_backup_bytes_total", Help: "Bytes that backups have moved, counted as they stream (failed runs included): raw dump read from the tool (stage=dump) and bytes sent to storage (stage=stored).",
 		}, []string{"stage"}),
 		nextRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "jagad_schedule_next_run_timestamp_seconds", Help: "Unix time of the schedule's next run (0: disabled).",
@@ -149,8 +149,6 @@ func (m *Metrics) observeBackup(b state.Backup) {
 		}
 		m.lastSize.WithLabelValues(s, "dump").Set(float64(b.SizeBytes))
 		m.lastSize.WithLabelValues(s, "stored").Set(float64(b.StoredSizeBytes))
-		m.bytes.WithLabelValues("dump").Add(float64(b.SizeBytes))
-		m.bytes.WithLabelValues("stored").Add(float64(b.StoredSizeBytes))
 	} else {
 		m.lastStatus.WithLabelValues(s).Set(0)
 	}

@@ -74,7 +74,8 @@ type restorePlan struct {
 	provider state.Provider
 	database string
 	tool     dump.RestoreOptions
-	swapTag  string // names the temporary databases of a replacing restore
+	swapTag  string       // names the temporary databases of a replacing restore
+	progress *jobProgress // nil: not tracked (drills)
 }
 
 // Restore validates a restore, records it as running and starts it on the
@@ -164,6 +165,8 @@ func (e *Engine) planRestore(backupID string, req RestoreRequest) (restorePlan, 
 
 // runRestore waits for a slot, restores and records the outcome.
 func (e *Engine) runRestore(ctx context.Context, p restorePlan, rec state.Restore) {
+	p.progress = e.trackRestore(rec, p.backup)
+	defer e.progress.remove(rec.ID)
 	log := newJobLog(e.now, p.conn.Password.Reveal(), p.provider.SecretKey.Reveal())
 	ctx, cancel := context.WithTimeout(ctx, e.opts.DefaultTimeout)
 	defer cancel()
@@ -206,6 +209,13 @@ func (e *Engine) restoreNow(ctx context.Context, p restorePlan, verifyFirst, dro
 	if err != nil {
 		log.Printf("STORAGE PROVIDER ERROR: %v", err)
 		return err
+	}
+	if p.progress != nil {
+		ps := &progressStore{Store: st, j: p.progress}
+		if verifyFirst {
+			ps.verifyGets = 1
+		}
+		st = ps
 	}
 	return restoreStream(ctx, streamRestore{
 		st: st, spec: objfmt.SpecOf(p.backup), keys: objfmt.Keys{Ring: kr}, target: connTarget(p.conn, p.database),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -118,6 +119,9 @@ func (e *Engine) verifyObject(ctx context.Context, b state.Backup, deep bool, lo
 		log.Printf("STORAGE PROVIDER ERROR: %v", err)
 		return mode, err
 	}
+	prog, done := e.trackVerify(b)
+	defer done()
+	st = &progressStore{Store: st, j: prog, verifyGets: math.MaxInt}
 	spec := objfmt.SpecOf(b)
 	if mode == VerifyQuick {
 		return mode, quickVerify(ctx, st, spec, log)

@@ -51,7 +51,7 @@ func routeCases() []routeCase {
 	var cases []routeCase
 	for _, group := range [][]routeCase{
 		publicAndAuthCases(), settingsAndStatusCases(), connectionCases(), providerCases(), notificationCases(),
-		scheduleCases(), backupCases(), restoreCases(), deleteCases(), configCases(), sessionEndCases(),
+		scheduleCases(), backupCases(), restoreCases(), eventsCases(), deleteCases(), configCases(), sessionEndCases(),
 	} {
 		cases = append(cases, group...)
 	}

@@ -61,6 +61,8 @@ type daemon struct {
 	eng   *engine.Engine
 	keys  *keySource
 	ready atomic.Bool
+	// httpDone is closed when the HTTP server shuts down: it ends /api/events streams.
+	httpDone chan struct{}
 
 	registry  *prometheus.Registry
 	sweepStop context.CancelFunc
@@ -109,6 +111,8 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 		shutdownHTTP(srv, log)
 		return err
 	}
+	d.httpDone = make(chan struct{})
+	srv.RegisterOnShutdown(func() { close(d.httpDone) })
 	h := d.handler(c)
 	handler.Store(&h)
 	d.ready.Store(true)
@@ -285,6 +289,7 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 		// empty here, so nothing is seeded or warned about twice).
 		TLS: c.tlsCert != "", TrustedProxies: c.trustedProxies, TrustedOrigins: c.trustedOrigins,
 		SessionIdleTimeout: c.sessionIdle,
+		Progress:           d.eng, Done: d.httpDone, UI: true,
 	}
 	if d.rec != nil {
 		deps.Config = d.rec

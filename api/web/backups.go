@@ -1,0 +1,200 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jagad/jagad/engine"
+	"github.com/jagad/jagad/state"
+)
+
+const backupsPerPage = 50
+
+// backupFilter is the backups page's query.
+type backupFilter struct {
+	Connection, Database, Schedule, Status, Type string
+	Page                                         int
+}
+
+func filterOf(r *http.Request) backupFilter {
+	q := r.URL.Query()
+	f := backupFilter{Connection: q.Get("connection"), Database: q.Get("database"), Schedule: q.Get("schedule"),
+		Status: q.Get("status"), Type: q.Get("type")}
+	f.Page, _ = strconv.Atoi(q.Get("page"))
+	if f.Page < 1 {
+		f.Page = 1
+	}
+	return f
+}
+
+// query renders the filter as a query string for page n.
+func (f backupFilter) query(n int) string {
+	v := url.Values{}
+	for k, s := range map[string]string{"connection": f.Connection, "database": f.Database,
+		"schedule": f.Schedule, "status": f.Status, "type": f.Type} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if n > 1 {
+		v.Set("page", strconv.Itoa(n))
+	}
+	if len(v) == 0 {
+		return "/backups"
+	}
+	return "/backups?" + v.Encode()
+}
+
+type option struct{ Value, Label string }
+
+type backupsData struct {
+	Filter                 backupFilter
+	Backups                []state.Backup
+	Connections, Databases []option
+	Schedules              []option
+	Statuses, Types        []string
+	Prev, Next             string
+	Total                  int64 // -1: unknown (filtered)
+	First, Last            int
+	Filtered               bool
+}
+
+// listBackups pages through the index the filter selects (connection,
+// database or schedule), keeping the records that match status and type.
+func listBackups(tx *state.Tx, f backupFilter) (out []state.Backup, more bool, err error) {
+	q := state.BackupQuery{ConnectionID: f.Connection, DatabaseID: f.Database, ScheduleID: f.Schedule}
+	skip := (f.Page - 1) * backupsPerPage
+	if f.Status == "" && f.Type == "" {
+		q.Limit, q.Offset = backupsPerPage+1, skip
+		bs, err := tx.ListBackups(q)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(bs) > backupsPerPage {
+			return bs[:backupsPerPage], true, nil
+		}
+		return bs, false, nil
+	}
+	const chunk = 500
+	for off := 0; ; off += chunk {
+		q.Limit, q.Offset = chunk, off
+		bs, err := tx.ListBackups(q)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, b := range bs {
+			if (f.Status != "" && b.Status != f.Status) || (f.Type != "" && b.BackupType != f.Type) {
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if len(out) == backupsPerPage {
+				return out, true, nil
+			}
+			out = append(out, b)
+		}
+		if len(bs) < chunk {
+			return out, false, nil
+		}
+	}
+}
+
+func (u *ui) backups(_ http.ResponseWriter, r *http.Request) (page, error) {
+	f := filterOf(r)
+	d := backupsData{Filter: f, Total: -1,
+		Statuses: []string{state.StatusQueued, state.StatusRunning, state.StatusSuccess, state.StatusFailed},
+		Types:    []string{"full", "incremental"}}
+	var more bool
+	err := u.d.Store.View(func(tx *state.Tx) error {
+		n, err := loadNames(tx)
+		if err != nil {
+			return err
+		}
+		for _, c := range n.conns {
+			d.Connections = append(d.Connections, option{c.ID, c.Name})
+		}
+		for _, db := range n.dbs {
+			d.Databases = append(d.Databases, option{db.ID, n.conns[db.ConnectionID].Name + " / " + db.DBName})
+		}
+		ss, err := state.List[state.Schedule](tx)
+		if err != nil {
+			return err
+		}
+		for _, s := range ss {
+			d.Schedules = append(d.Schedules, option{s.ID, s.Name})
+		}
+		if d.Backups, more, err = listBackups(tx, f); err != nil {
+			return err
+		}
+		d.Filtered = f != backupFilter{Page: f.Page}
+		if !d.Filtered {
+			st, err := tx.BackupStats()
+			if err != nil {
+				return err
+			}
+			d.Total = st.TotalBackups
+		}
+		return nil
+	})
+	if err != nil {
+		return page{}, err
+	}
+	for _, o := range [][]option{d.Connections, d.Databases, d.Schedules} {
+		slices.SortFunc(o, func(a, b option) int { return strings.Compare(a.Label, b.Label) })
+	}
+	if f.Page > 1 {
+		d.Prev = f.query(f.Page - 1)
+	}
+	if more {
+		d.Next = f.query(f.Page + 1)
+	}
+	d.First = (f.Page-1)*backupsPerPage + 1
+	d.Last = d.First + len(d.Backups) - 1
+	return page{Template: "backups", Title: "Backups", Nav: "backups", Data: d, Live: true}, nil
+}
+
+func (u *ui) backup(_ http.ResponseWriter, r *http.Request) (page, error) {
+	var d struct {
+		B        state.Backup
+		Provider string
+		Restores []state.Restore
+		Progress *engine.Progress
+	}
+	err := u.d.Store.View(func(tx *state.Tx) error {
+		var err error
+		if d.B, err = state.Get[state.Backup](tx, r.PathValue("id")); err != nil {
+			return err
+		}
+		if p, err := state.Get[state.Provider](tx, d.B.StorageProviderID); err == nil {
+			d.Provider = p.Name
+		}
+		all, err := state.List[state.Restore](tx)
+		for _, x := range all {
+			if x.BackupID == d.B.ID {
+				d.Restores = append(d.Restores, x)
+			}
+		}
+		return err
+	})
+	if errors.Is(err, state.ErrNotFound) {
+		return page{}, notFoundf("No backup with this ID. It may have been deleted by retention.")
+	}
+	if err != nil {
+		return page{}, err
+	}
+	slices.SortFunc(d.Restores, func(a, b state.Restore) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	running := u.running()
+	for _, p := range running {
+		if p.ID == d.B.ID {
+			d.Progress = &p
+		}
+	}
+	return page{Template: "backup", Title: fmt.Sprintf("Backup %s", d.B.ID), Nav: "backups", Data: d, Live: true}, nil
+}

@@ -1,0 +1,362 @@
+// Jagad dashboard: the only script the pages load (CSP: script-src 'self').
+// It sends actions to the REST API with the session cookie, follows
+// GET /api/events, re-fetches the page's <main> after a change event and
+// moves progress bars on progress events. No framework, no build step.
+"use strict";
+(function () {
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  function toast(msg, bad) {
+    const t = $("#toast");
+    if (!t) return;
+    t.textContent = msg;
+    t.className = "toast show" + (bad ? " bad" : "");
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { t.className = "toast"; }, 5000);
+  }
+
+  // api sends a request to the API; it resolves with the parsed body or
+  // throws an Error carrying the API's message.
+  async function api(method, path, body) {
+    const opts = { method, credentials: "same-origin", headers: {} };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    const res = await fetch(path, opts);
+    let data = null;
+    const text = await res.text();
+    if (text) { try { data = JSON.parse(text); } catch (e) { data = null; } }
+    if (res.status === 401 && path !== "/api/auth/login") {
+      location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+      throw new Error("signed out");
+    }
+    if (!res.ok) throw new Error((data && data.error) || res.status + " " + res.statusText);
+    return data;
+  }
+
+  // ---- login / logout
+  const login = $("#login-form");
+  if (login) {
+    login.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const err = $("#login-error");
+      err.hidden = true;
+      const btn = $("button[type=submit]", login);
+      btn.disabled = true;
+      try {
+        await api("POST", "/api/auth/login", { username: login.username.value, password: login.password.value });
+        location.assign(login.dataset.next || "/");
+      } catch (e) {
+        err.textContent = e.message;
+        err.hidden = false;
+        login.password.focus();
+      } finally {
+        btn.disabled = false;
+      }
+    });
+  }
+
+  // ---- actions
+  // show writes a test's outcome next to its button.
+  function show(id, ok, msg) {
+    const o = $("output[data-result='" + id + "']");
+    if (!o) { toast(msg, !ok); return; }
+    o.textContent = msg;
+    o.className = "result " + (ok ? "ok" : "bad");
+  }
+  const actions = {
+    "test-conn": async (b) => {
+      show(b.dataset.id, true, "testing…");
+      const r = await api("POST", "/api/connections/" + b.dataset.id + "/test");
+      show(b.dataset.id, r.success, r.success ? "reachable" : "failed: " + r.error);
+    },
+    discover: async (b) => {
+      const r = await api("POST", "/api/connections/" + b.dataset.id + "/discover");
+      show(b.dataset.id, true, (Array.isArray(r) ? r.length : 0) + " databases found");
+      refresh();
+    },
+    "test-storage": async (b) => {
+      show(b.dataset.id, true, "testing…");
+      const r = await api("POST", "/api/storage-providers/" + b.dataset.id + "/test");
+      show(b.dataset.id, r.success, r.success ? (r.message || "ok") : "failed: " + r.error);
+    },
+    "set-default": async (b) => { await api("POST", "/api/storage-providers/" + b.dataset.id + "/set-default"); refresh(); },
+    "test-notif": async (b) => {
+      show(b.dataset.id, true, "sending…");
+      const r = await api("POST", "/api/notifications/" + b.dataset.id + "/test");
+      show(b.dataset.id, r.status === "sent", r.status === "sent" ? "sent" : "failed: " + r.error);
+    },
+    logout: async () => { await api("POST", "/api/auth/logout"); location.assign("/login"); },
+    run: async (b) => { await api("POST", "/api/schedules/" + b.dataset.id + "/run"); toast("Schedule started."); },
+    enable: async (b) => {
+      const on = b.dataset.value === "true";
+      await api("PUT", "/api/schedules/" + b.dataset.id, { enabled: on });
+      toast(on ? "Schedule enabled." : "Schedule paused.");
+      refresh();
+    },
+    "delete-schedule": async (b) => { await api("DELETE", "/api/schedules/" + b.dataset.id); toast("Schedule deleted."); refresh(); },
+    verify: async (b) => { await api("POST", "/api/backups/" + b.dataset.id + "/verify"); toast("Verification started."); refresh(); },
+    delete: async (b) => { await api("DELETE", "/api/backups/" + b.dataset.id); location.assign("/backups"); },
+    reload: async () => { const p = await api("POST", "/api/config/reload"); toast("Reloaded: " + (p && p.summary || "done")); refresh(); },
+    "confirm-prune": async () => { await api("POST", "/api/config/reload?confirm_prune=true"); toast("Held plan applied."); refresh(); },
+  };
+  document.addEventListener("change", async (ev) => {
+    const c = ev.target;
+    if (!c.matches || !c.matches("input[data-action=select-db]")) return;
+    try {
+      await api("PUT", "/api/connections/databases/" + c.dataset.id, { is_selected: c.checked });
+      toast((c.checked ? "Selected " : "Deselected ") + c.labels[0].textContent.trim());
+    } catch (e) {
+      c.checked = !c.checked;
+      toast(e.message, true);
+    }
+  });
+  document.addEventListener("click", async (ev) => {
+    const b = ev.target.closest("button[data-action], a[data-action]");
+    if (!b || !actions[b.dataset.action]) return;
+    ev.preventDefault();
+    if (b.dataset.confirm && !window.confirm(b.dataset.confirm)) return;
+    b.disabled = true;
+    try {
+      await actions[b.dataset.action](b);
+    } catch (e) {
+      toast(e.message, true);
+    } finally {
+      b.disabled = false;
+    }
+  });
+
+  // ---- config: preview a plan
+  const plf = $("#plan-form");
+  if (plf) {
+    $("#plan-file").addEventListener("change", async (ev) => {
+      const f = ev.target.files[0];
+      if (f) $("#plan-yaml").value = await f.text();
+    });
+    plf.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const out = $("#plan-result");
+      out.replaceChildren();
+      try {
+        const res = await fetch("/api/config/plan", { method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/yaml" }, body: $("#plan-yaml").value });
+        const p = await res.json();
+        if (!res.ok) throw new Error(p.error || res.statusText);
+        const h = document.createElement("p");
+        h.className = p.held ? "warn" : "";
+        h.textContent = (p.changes ? p.changes + (p.changes === 1 ? " change: " : " changes: ") : "No changes: ") + p.summary + (p.held ? " — would be held: " + p.held : "");
+        const ul = document.createElement("ul");
+        ul.className = "plan";
+        for (const it of (p.items || [])) {
+          if (it.action === "unchanged") continue;
+          const li = document.createElement("li");
+          li.className = "plan-" + it.action;
+          li.textContent = it.action + " " + it.kind + " " + it.name + (it.fields && it.fields.length ? " (" + it.fields.join(", ") + ")" : "");
+          ul.append(li);
+        }
+        out.append(h, ul);
+      } catch (e) {
+        const pre = document.createElement("pre");
+        pre.className = "log";
+        pre.textContent = e.message;
+        out.append(pre);
+      }
+    });
+  }
+
+  // ---- settings
+  document.addEventListener("submit", async (ev) => {
+    const f = ev.target;
+    if (f.id !== "settings-form") return;
+    ev.preventDefault();
+    const err = $("#settings-error");
+    err.hidden = true;
+    const changed = {};
+    $$("input[data-key]:not([disabled])", f).forEach((i) => { if (i.value !== i.defaultValue) changed[i.dataset.key] = i.value; });
+    if (!Object.keys(changed).length) { toast("Nothing changed."); return; }
+    try {
+      await api("PUT", "/api/settings", changed);
+      toast("Saved: " + Object.keys(changed).join(", "));
+      refresh();
+    } catch (e) {
+      err.textContent = e.message;
+      err.hidden = false;
+    }
+  });
+
+  // ---- schedule create / edit (API-made schedules)
+  const sf = $("#schedule-form");
+  if (sf) {
+    sf.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const err = $("#schedule-error");
+      err.hidden = true;
+      const [conn, db] = sf.target.value.split("|");
+      const body = {
+        name: sf.name.value.trim(), connection_id: conn, database_id: db, backup_type: "full",
+        cron_expr: sf.cron_expr.value.trim(), storage_provider_id: sf.storage_provider_id.value,
+        retention_full: parseInt(sf.retention_full.value, 10) || 0, max_age: sf.max_age.value.replace(/\s+/g, ""),
+        encryption_enabled: sf.encryption_enabled.checked, verify_enabled: sf.verify_enabled.checked,
+        enabled: sf.enabled.checked,
+      };
+      try {
+        if (sf.dataset.id) await api("PUT", "/api/schedules/" + sf.dataset.id, body);
+        else await api("POST", "/api/schedules", body);
+        location.assign("/schedules");
+      } catch (e) {
+        err.textContent = e.message;
+        err.hidden = false;
+      }
+    });
+  }
+
+  // ---- change password
+  const pf = $("#password-form");
+  if (pf) {
+    pf.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const err = $("#password-error");
+      err.hidden = true;
+      const cur = $("#pw-current").value, nw = $("#pw-new").value;
+      try {
+        if (nw !== $("#pw-again").value) throw new Error("the two new passwords differ");
+        await api("PUT", "/api/auth/password", { current_password: cur, new_password: nw });
+        location.assign("/login");
+      } catch (e) {
+        err.textContent = e.message;
+        err.hidden = false;
+      }
+    });
+  }
+
+  // ---- restore wizard
+  const rf = $("#restore-form");
+  if (rf) {
+    const db = $("#r-db", rf);
+    const sync = () => {
+      const mode = $("input[name=mode]:checked", rf).value;
+      $("#replace-warning").hidden = mode !== "replace";
+      db.value = mode === "new" ? db.dataset.new : db.dataset.existing;
+    };
+    $$("input[name=mode]", rf).forEach((r) => r.addEventListener("change", sync));
+    rf.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const err = $("#restore-error");
+      err.hidden = true;
+      const mode = $("input[name=mode]:checked", rf).value;
+      if (mode === "replace" && !window.confirm("Replace database " + db.value + " once the restore has succeeded?")) return;
+      const np = $("#r-nopriv", rf);
+      try {
+        const r = await api("POST", "/api/backups/" + rf.dataset.backup + "/restore", {
+          target_connection: rf.target_connection.value, target_database: db.value,
+          drop_existing: mode === "replace", no_privileges: !!(np && np.checked),
+        });
+        location.assign("/restores/" + r.id);
+      } catch (e) {
+        err.textContent = e.message;
+        err.hidden = false;
+      }
+    });
+  }
+
+  // ---- live updates
+  const main = $("#main");
+  const live = $("#live-state");
+  let refreshing = null, again = false;
+
+  // refresh re-fetches this page and swaps its <main>, keeping focus.
+  async function refresh() {
+    if (!main || !main.dataset.live) return;
+    if (refreshing) { again = true; return; }
+    const a = document.activeElement;
+    if (a && main.contains(a) && /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName)) return; // do not disturb typing
+    const key = a && a.dataset && a.dataset.action ? "[data-action='" + a.dataset.action + "'][data-id='" + (a.dataset.id || "") + "']" : a && a.id ? "#" + a.id : null;
+    refreshing = fetch(location.href, { credentials: "same-origin" }).then(async (res) => {
+      if (res.redirected && new URL(res.url).pathname === "/login") { location.assign(res.url); return; }
+      if (!res.ok) return;
+      const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+      const m = doc.getElementById("main");
+      if (!m) return;
+      // Parts the user works in (a pasted document, its plan) stay as they are.
+      $$("[data-preserve][id]", main).forEach((el) => { const n = m.querySelector("#" + el.id); if (n) n.replaceWith(el); });
+      main.replaceChildren(...Array.from(m.childNodes));
+      if (key) { const f = $(key, main); if (f) f.focus(); }
+    }).catch(() => {}).finally(() => {
+      refreshing = null;
+      if (again) { again = false; refresh(); }
+    });
+  }
+
+  function fmtBytes(n) {
+    if (n < 1024) return n + " B";
+    const u = "KMGTPE"; let i = -1;
+    do { n /= 1024; i++; } while (n >= 1024 && i < u.length - 1);
+    return n.toFixed(1) + " " + u[i] + "iB";
+  }
+  function fmtMs(ms) {
+    if (ms < 1000) return ms + " ms";
+    const s = ms / 1000;
+    if (s < 60) return Math.round(s) + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min";
+    return Math.floor(s / 3600) + " h " + Math.floor(s % 3600 / 60) + " min";
+  }
+
+  function jobItem(p) {
+    const li = document.createElement("li");
+    li.className = "job";
+    li.dataset.job = p.id;
+    const head = document.createElement("div");
+    head.className = "job-head";
+    const a = document.createElement("a");
+    a.href = "/" + (p.kind === "restore" ? "restores" : "backups") + "/" + p.id;
+    a.textContent = p.kind + " · " + (p.label || p.id);
+    const ph = document.createElement("span");
+    ph.className = "phase";
+    head.append(a, " ", ph);
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.setAttribute("aria-label", "Progress of " + p.kind + " " + (p.label || p.id));
+    const meta = document.createElement("div");
+    meta.className = "job-meta";
+    li.append(head, bar, meta);
+    return li;
+  }
+  function fillJob(li, p) {
+    $(".phase", li).textContent = p.phase;
+    const bar = $("progress", li);
+    if (p.percent != null) bar.value = p.percent; else bar.removeAttribute("value");
+    let m = fmtBytes(p.bytes_read) + " read · " + fmtBytes(p.bytes_stored) + " stored · " +
+      fmtBytes(Math.round(p.rate_bytes_per_sec)) + "/s · " + fmtMs(p.elapsed_ms);
+    if (p.estimated_total_bytes) m += " · of ~" + fmtBytes(p.estimated_total_bytes);
+    $(".job-meta", li).textContent = m;
+  }
+
+  let lastIds = "";
+  function onProgress(jobs) {
+    const ids = jobs.map((j) => j.id).join(",");
+    const list = $("#running");
+    if (list) {
+      const keep = new Map($$("li.job", list).map((li) => [li.dataset.job, li]));
+      const items = jobs.map((p) => { const li = keep.get(p.id) || jobItem(p); fillJob(li, p); return li; });
+      if (!items.length) {
+        const e = document.createElement("li"); e.className = "empty"; e.textContent = "Nothing running."; items.push(e);
+      }
+      list.replaceChildren(...items);
+    } else {
+      jobs.forEach((p) => $$("li.job[data-job='" + p.id + "']").forEach((li) => fillJob(li, p)));
+    }
+    if (ids !== lastIds && lastIds !== "") refresh(); // a job started or ended
+    lastIds = ids || "-";
+  }
+
+  if (document.body.dataset.user && window.EventSource) {
+    const es = new EventSource("/api/events");
+    es.addEventListener("open", () => { if (live) { live.textContent = "live"; live.className = "live on"; } });
+    es.addEventListener("error", () => { if (live) { live.textContent = "reconnecting…"; live.className = "live off"; } });
+    es.addEventListener("progress", (ev) => onProgress(JSON.parse(ev.data)));
+    es.addEventListener("change", () => { clearTimeout(refresh.t); refresh.t = setTimeout(refresh, 100); });
+    window.addEventListener("pagehide", () => es.close());
+  }
+})();
