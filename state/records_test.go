@@ -281,6 +281,44 @@ func TestClosedStore(t *testing.T) {
 	}
 }
 
+// Close waits for a running transaction instead of closing Badger under it,
+// and refuses the ones that start meanwhile.
+func TestCloseWaitsForRunningTransactions(t *testing.T) {
+	s, err := Open(Options{InMemory: true, MasterKey: testKey(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	viewErr := make(chan error, 1)
+	go func() {
+		viewErr <- s.View(func(tx *Tx) error {
+			close(inside)
+			<-release
+			_, err := tx.txn.Get([]byte(keySchema))
+			return err
+		})
+	}()
+	<-inside
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	// Close has begun once new transactions are refused.
+	for !errors.Is(s.Update(func(*Tx) error { return nil }), ErrClosed) {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a View was running", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-viewErr; err != nil {
+		t.Errorf("running View: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
+
 func TestPersistsAcrossReopen(t *testing.T) {
 	dir := t.TempDir()
 	s := openDir(t, dir, testKey(1))

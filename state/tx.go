@@ -29,13 +29,19 @@ const updateAttempts = 10
 
 // Store is the Badger-backed state store. It is safe for concurrent use.
 type Store struct {
-	db     *badger.DB
-	log    *slog.Logger
-	now    func() time.Time
-	seal   *sealer
-	feed   *feed
-	space  *spaceGuard // nil: in memory or no guard
-	closed atomic.Bool
+	db    *badger.DB
+	log   *slog.Logger
+	now   func() time.Time
+	seal  *sealer
+	feed  *feed
+	space *spaceGuard // nil: in memory or no guard
+	// life guards closed and active: a View or Update registers in active
+	// while the store is open, and Close marks the store closed and then
+	// waits for the registered transactions, so none touches Badger once
+	// it closes (Badger asserts on that and kills the process).
+	life   sync.Mutex
+	closed bool
+	active sync.WaitGroup
 	// badgerDir is where Badger's files are ("" in memory).
 	badgerDir string
 	// writeMu serialises read-write transactions. Every backup write also
@@ -66,14 +72,18 @@ type Tx struct {
 // Change tells a subscriber that records of these kinds changed.
 type Change struct{}
 
-// Close stops the value-log GC and closes Badger. Later calls return the
+// Close refuses new transactions (ErrClosed), waits for the running ones to
+// return, stops the value-log GC and closes Badger. Later calls return the
 // first call's result. Subscriber channels are left open (never signalled).
 // When the data dir has no room for Badger's closing flush, Badger is left
 // open (the process is expected to exit) and Close returns an error wrapping
 // ErrNoSpace.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.closed.Store(true)
+		s.life.Lock()
+		s.closed = true
+		s.life.Unlock()
+		s.active.Wait()
 		s.space.close()
 		if s.stopGC != nil {
 			close(s.stopGC)
@@ -102,9 +112,10 @@ func (s *Store) Ping() error {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(*Tx) error) error {
-	if s.closed.Load() {
-		return ErrClosed
+	if err := s.enter(); err != nil {
+		return err
 	}
+	defer s.active.Done()
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
 	tx := &Tx{s: s, txn: txn}
@@ -123,10 +134,11 @@ func (s *Store) View(fn func(*Tx) error) error {
 // once (after a conflict with a writer outside Update), so it must not have
 // side effects outside the Tx that cannot be repeated.
 func (s *Store) Update(fn func(*Tx) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.active.Done()
 	for attempt := 1; ; attempt++ {
-		if s.closed.Load() {
-			return ErrClosed
-		}
 		s.writeMu.Lock()
 		// Checked under writeMu: writes run one at a time, so no other
 		// write lands between the check and this commit.
@@ -147,6 +159,20 @@ func (s *Store) Update(fn func(*Tx) error) error {
 		s.feed.notify(touched)
 		return nil
 	}
+}
+
+// enter registers a transaction with Close; it fails with ErrClosed once
+// Close has begun. The caller calls s.active.Done when the transaction ends.
+// A View or Update nested in another one may fail this way while the outer
+// one finishes: Close waits for the outer one only.
+func (s *Store) enter() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.active.Add(1)
+	return nil
 }
 
 func (s *Store) updateOnce(fn func(*Tx) error) (map[Kind]struct{}, error) {

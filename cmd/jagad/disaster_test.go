@@ -19,7 +19,12 @@ import (
 	"github.com/jagad/jagad/state"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(shutdownChildEnv) != "" {
+		os.Exit(runShutdownChild())
+	}
+	dbtest.Main(m)
+}
 
 // mapEnv is an environment made of a map.
 func mapEnv(m map[string]string) func(string) (string, bool) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"time"
@@ -47,6 +48,9 @@ type serveConfig struct {
 type serveHooks struct {
 	listening func(net.Addr) // after the listener is bound
 	ready     func(*daemon)  // once the daemon answers /readyz with 200
+
+	httpShutdown time.Duration                            // 0: httpShutdownTimeout
+	handler      func(*daemon, http.Handler) http.Handler // wraps the API handler
 }
 
 // envOr returns the environment value of key, or def when unset or empty.

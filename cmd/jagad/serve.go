@@ -30,6 +30,12 @@ import (
 const shutdownGrace = 30 * time.Second
 
 func runServe(args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+	return runServeHooks(args, stdout, stderr, env, serveHooks{})
+}
+
+// runServeHooks is runServe with test hooks (a test binary run as a child
+// daemon).
+func runServeHooks(args []string, stdout, stderr io.Writer, env func(string) (string, bool), hooks serveHooks) int {
 	c, err := parseServeFlags(args, stderr, env)
 	var help helpRequest
 	switch {
@@ -39,6 +45,7 @@ func runServe(args []string, stdout, stderr io.Writer, env func(string) (string,
 	case err != nil:
 		return reportUsage(stderr, "serve", err)
 	}
+	c.hooks = hooks
 	log, err := newLogger(stdout, c.logLevel, c.logFormat)
 	if err != nil {
 		return reportUsage(stderr, "serve", err)
@@ -83,11 +90,9 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 	var handler atomic.Pointer[http.Handler]
 	starting := startingHandler()
 	handler.Store(&starting)
-	srv := &http.Server{
-		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	hs := newHTTPSide(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }),
+		c.hooks.httpShutdown)
+	srv := hs.srv
 	srvErr := make(chan error, 1)
 	go func() {
 		var err error
@@ -108,12 +113,15 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 
 	d, err := start(ctx, c, log, env)
 	if err != nil {
-		shutdownHTTP(srv, log)
+		hs.stop(log)
 		return err
 	}
 	d.httpDone = make(chan struct{})
 	srv.RegisterOnShutdown(func() { close(d.httpDone) })
 	h := d.handler(c)
+	if c.hooks.handler != nil {
+		h = c.hooks.handler(d, h)
+	}
 	handler.Store(&h)
 	d.ready.Store(true)
 	log.Info("jagad ready", "listen", ln.Addr().String())
@@ -155,7 +163,7 @@ loop:
 		case <-stopped:
 		}
 	}()
-	d.stop(srv)
+	d.stop(hs)
 	close(stopped)
 	return runErr
 }
@@ -243,10 +251,11 @@ func (d *daemon) stopWatch() {
 	}
 }
 
-// stop shuts the daemon down in order.
-func (d *daemon) stop(srv *http.Server) {
+// stop shuts the daemon down in order. The HTTP handlers have returned
+// before the engine and the store close.
+func (d *daemon) stop(hs *httpSide) {
 	d.stopWatch()
-	shutdownHTTP(srv, d.log)
+	hs.stop(d.log)
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	d.stopSweep()
@@ -257,14 +266,6 @@ func (d *daemon) stop(srv *http.Server) {
 		d.log.Error("close store", "err", err)
 	}
 	d.log.Info("jagad stopped")
-}
-
-func shutdownHTTP(srv *http.Server, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
 }
 
 // handler builds the API once the parts are up.
