@@ -90,6 +90,9 @@ func (s *server) writeValue(w http.ResponseWriter, r *http.Request, v any) {
 			return
 		}
 		writeJSON(w, v.status, v.body)
+	case listPage:
+		setTotal(w, v.total)
+		writeJSON(w, http.StatusOK, v.items)
 	default:
 		writeJSON(w, http.StatusOK, v)
 	}
