@@ -26,6 +26,9 @@ func TestETagRoundTrip(t *testing.T) {
 				t.Errorf("%s If-None-Match %s: %d, %d bytes, ETag %q; want 304, empty, %q",
 					path, inm, w.Code, w.Body.Len(), w.Header().Get("ETag"), tag)
 			}
+			if ct := w.Header().Get("Content-Type"); ct != "" {
+				t.Errorf("%s: 304 with Content-Type %q", path, ct)
+			}
 			if w.Header().Get("Cache-Control") != "no-store" {
 				t.Errorf("%s: 304 without Cache-Control: no-store", path)
 			}

@@ -111,17 +111,18 @@ func (s *server) writeOK(w http.ResponseWriter, r *http.Request, v any) {
 	}
 	b = append(b, '\n')
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Add("Vary", "Accept-Encoding")
 	gz := len(b) > gzipMin && acceptsGzip(r)
 	if r.Method == http.MethodGet && h.Get("Set-Cookie") == "" {
 		tag := etagOf(b, gz)
 		h.Set("ETag", tag)
 		if noneMatch(r.Header.Get("If-None-Match"), tag) {
+			// A 304 repeats ETag, Vary and Cache-Control, not the body's headers.
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
 	if gz {
 		b = gzipBytes(b)
 		h.Set("Content-Encoding", "gzip")
