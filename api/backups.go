@@ -92,7 +92,9 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	return n, nil
 }
 
-// listBackups is GET /api/backups: newest first, limit 50 by default, at most 100.
+// listBackups is GET /api/backups: newest first, limit 50 by default, at most
+// 100 (the reference's own paging, unlike the other lists' cap of maxUnpaged),
+// with the filtered total in X-Total-Count.
 func (s *server) listBackups(r *http.Request, _ httprouter.Params) (any, error) {
 	limit, err := queryInt(r, "limit", defaultLimit)
 	if err != nil {
@@ -107,12 +109,17 @@ func (s *server) listBackups(r *http.Request, _ httprouter.Params) (any, error) 
 		return nil, err
 	}
 	q := r.URL.Query()
+	bq := state.BackupQuery{
+		ConnectionID: q.Get("connection_id"), DatabaseID: q.Get("database_id"),
+		ScheduleID: q.Get("schedule_id"), Limit: limit, Offset: offset,
+	}
 	var list []state.Backup
+	var total int
 	err = s.store.View(func(tx *state.Tx) (err error) {
-		list, err = tx.ListBackups(state.BackupQuery{
-			ConnectionID: q.Get("connection_id"), DatabaseID: q.Get("database_id"),
-			ScheduleID: q.Get("schedule_id"), Limit: limit, Offset: offset,
-		})
+		if list, err = tx.ListBackups(bq); err != nil {
+			return err
+		}
+		total, err = tx.CountBackups(bq)
 		return err
 	})
 	if err != nil {
@@ -122,7 +129,7 @@ func (s *server) listBackups(r *http.Request, _ httprouter.Params) (any, error) 
 	for _, b := range list {
 		out = append(out, viewBackup(b))
 	}
-	return out, nil
+	return listPage{items: out, total: total}, nil
 }
 
 func (s *server) backupStats() (any, error) {

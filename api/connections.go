@@ -85,8 +85,8 @@ func validateConnection(c *state.ConnectionSpec, skipName bool) error {
 	return fieldErrors(errs, nil)
 }
 
-func (s *server) listConnections(_ *http.Request, _ httprouter.Params) (any, error) {
-	return listViews(s, connections, viewConnection)
+func (s *server) listConnections(r *http.Request, _ httprouter.Params) (any, error) {
+	return listViews(s, r, connections, viewConnection)
 }
 
 func (s *server) getConnection(_ *http.Request, p httprouter.Params) (any, error) {

@@ -49,9 +49,13 @@ func viewDatabases(dbs []state.Database) []databaseView {
 	return out
 }
 
-func (s *server) listDatabases(_ *http.Request, p httprouter.Params) (any, error) {
+func (s *server) listDatabases(r *http.Request, p httprouter.Params) (any, error) {
+	pg, err := pageOf(r)
+	if err != nil {
+		return nil, err
+	}
 	var dbs []state.Database
-	err := s.store.View(func(tx *state.Tx) error {
+	err = s.store.View(func(tx *state.Tx) error {
 		c, err := getRec[state.Connection](tx, p.ByName("id"), wordConnection)
 		if err != nil {
 			return err
@@ -62,7 +66,7 @@ func (s *server) listDatabases(_ *http.Request, p httprouter.Params) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return viewDatabases(dbs), nil
+	return pageViews(dbs, pg, viewDatabase), nil
 }
 
 // discoverDatabases lists the databases on the server and upserts a record

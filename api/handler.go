@@ -90,9 +90,46 @@ func (s *server) writeValue(w http.ResponseWriter, r *http.Request, v any) {
 			return
 		}
 		writeJSON(w, v.status, v.body)
+	case listPage:
+		setTotal(w, v.total)
+		s.writeOK(w, r, v.items)
 	default:
-		writeJSON(w, http.StatusOK, v)
+		s.writeOK(w, r, v)
 	}
+}
+
+// writeOK writes a 200 JSON body: with an ETag on GETs, answering 304 to an
+// If-None-Match that names it, and gzipped when long and accepted (see
+// conditional.go). Only bodies written here are compressed: streamers
+// (downloads, the export, event streams) and /metrics never pass through it.
+func (s *server) writeOK(w http.ResponseWriter, r *http.Request, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("encode response", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		return
+	}
+	b = append(b, '\n')
+	h := w.Header()
+	h.Add("Vary", "Accept-Encoding")
+	gz := len(b) > gzipMin && acceptsGzip(r)
+	if r.Method == http.MethodGet && h.Get("Set-Cookie") == "" {
+		tag := etagOf(b, gz)
+		h.Set("ETag", tag)
+		if noneMatch(r.Header.Get("If-None-Match"), tag) {
+			// A 304 repeats ETag, Vary and Cache-Control, not the body's headers.
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if gz {
+		b = gzipBytes(b)
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

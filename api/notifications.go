@@ -160,8 +160,8 @@ func applyNotification(in notificationInput, n *state.NotificationSpec) error {
 	return nil
 }
 
-func (s *server) listNotifications(_ *http.Request, _ httprouter.Params) (any, error) {
-	return listViews(s, notifications, viewNotification)
+func (s *server) listNotifications(r *http.Request, _ httprouter.Params) (any, error) {
+	return listViews(s, r, notifications, viewNotification)
 }
 
 func (s *server) getNotification(_ *http.Request, p httprouter.Params) (any, error) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -114,10 +115,15 @@ func (o owned[R]) get(s *server, id string) (R, error) {
 	return rec, err
 }
 
-// listViews lists every record of o's kind, sorted by name, as views.
-func listViews[R state.Record, V any](s *server, o owned[R], view func(R) V) ([]V, error) {
+// listViews lists the records of o's kind, sorted by name, as views, windowed
+// by the request's limit and offset (see page.go).
+func listViews[R state.Record, V any](s *server, r *http.Request, o owned[R], view func(R) V) (any, error) {
+	p, err := pageOf(r)
+	if err != nil {
+		return nil, err
+	}
 	var all []R
-	err := s.store.View(func(tx *state.Tx) (err error) {
+	err = s.store.View(func(tx *state.Tx) (err error) {
 		all, err = state.List[R](tx)
 		return err
 	})
@@ -125,9 +131,5 @@ func listViews[R state.Record, V any](s *server, o owned[R], view func(R) V) ([]
 		return nil, fmt.Errorf("list %ss: %w", o.word, err)
 	}
 	slices.SortFunc(all, func(a, b R) int { return strings.Compare(o.name(a), o.name(b)) })
-	out := make([]V, 0, len(all))
-	for _, r := range all {
-		out = append(out, view(r))
-	}
-	return out, nil
+	return pageViews(all, p, view), nil
 }

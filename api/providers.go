@@ -123,8 +123,8 @@ func settleDefault(tx *state.Tx, p *state.Provider, creating bool) error {
 	return nil
 }
 
-func (s *server) listProviders(_ *http.Request, _ httprouter.Params) (any, error) {
-	return listViews(s, providers, viewProvider)
+func (s *server) listProviders(r *http.Request, _ httprouter.Params) (any, error) {
+	return listViews(s, r, providers, viewProvider)
 }
 
 func (s *server) getProvider(_ *http.Request, p httprouter.Params) (any, error) {

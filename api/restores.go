@@ -114,9 +114,13 @@ func viewRestore(r state.Restore) restoreView {
 }
 
 // listRestores lists restores newest first.
-func (s *server) listRestores(_ *http.Request, _ httprouter.Params) (any, error) {
+func (s *server) listRestores(r *http.Request, _ httprouter.Params) (any, error) {
+	p, err := pageOf(r)
+	if err != nil {
+		return nil, err
+	}
 	var all []state.Restore
-	err := s.store.View(func(tx *state.Tx) (err error) {
+	err = s.store.View(func(tx *state.Tx) (err error) {
 		all, err = state.List[state.Restore](tx)
 		return err
 	})
@@ -124,11 +128,7 @@ func (s *server) listRestores(_ *http.Request, _ httprouter.Params) (any, error)
 		return nil, fmt.Errorf("list restores: %w", err)
 	}
 	slices.SortFunc(all, func(a, b state.Restore) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	out := make([]restoreView, 0, len(all))
-	for _, r := range all {
-		out = append(out, viewRestore(r))
-	}
-	return out, nil
+	return pageViews(all, p, viewRestore), nil
 }
 
 func (s *server) getRestore(_ *http.Request, p httprouter.Params) (any, error) {

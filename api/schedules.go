@@ -63,22 +63,23 @@ func (s *server) viewSchedule(sc state.Schedule) scheduleView {
 
 func (s *server) listSchedules(r *http.Request, _ httprouter.Params) (any, error) {
 	connID := r.URL.Query().Get("connection_id")
+	p, err := pageOf(r)
+	if err != nil {
+		return nil, err
+	}
 	var all []state.Schedule
-	err := s.store.View(func(tx *state.Tx) (err error) {
+	err = s.store.View(func(tx *state.Tx) (err error) {
 		all, err = state.List[state.Schedule](tx)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list schedules: %w", err)
 	}
-	slices.SortFunc(all, func(a, b state.Schedule) int { return strings.Compare(a.Name, b.Name) })
-	out := make([]scheduleView, 0, len(all))
-	for _, sc := range all {
-		if connID == "" || sc.ConnectionID == connID {
-			out = append(out, s.viewSchedule(sc))
-		}
+	if connID != "" {
+		all = slices.DeleteFunc(all, func(sc state.Schedule) bool { return sc.ConnectionID != connID })
 	}
-	return out, nil
+	slices.SortFunc(all, func(a, b state.Schedule) int { return strings.Compare(a.Name, b.Name) })
+	return pageViews(all, p, s.viewSchedule), nil
 }
 
 func (s *server) readSchedule(id string) (state.Schedule, error) {

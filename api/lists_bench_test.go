@@ -1,0 +1,89 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"testing"
+
+	"github.com/jagad/jagad/state"
+)
+
+// BenchmarkListSchedules: GET /api/schedules over 1,000 schedules through the
+// full handler (auth, routing, JSON, ETag, gzip), unpaginated, one page of
+// 50, a poller's 304 and the unpaginated list gzipped. Each case after the
+// first reports its ns/op and allocated B/op as a ratio to the unpaginated
+// case of the same run (x-ns/op, x-B/op), and the bytes it put on the wire.
+func BenchmarkListSchedules(b *testing.B) {
+	e := newEnv(b)
+	f := newFixture(e)
+	seedSchedules(b, e, f, 1000)
+	unpaged := e.call("GET", "/api/schedules", nil, http.StatusOK)
+	var base struct{ ns, bytes float64 }
+	for _, bc := range []struct {
+		name   string
+		path   string
+		header map[string]string
+		want   int
+	}{
+		{"unpaginated", "/api/schedules", nil, http.StatusOK},
+		{"limit50", "/api/schedules?limit=50", nil, http.StatusOK},
+		{"304", "/api/schedules", map[string]string{"If-None-Match": unpaged.Header().Get("ETag")}, http.StatusNotModified},
+		{"unpaginated-gzip", "/api/schedules", map[string]string{"Accept-Encoding": "gzip"}, http.StatusOK},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := httptest.NewRequest("GET", bc.path, nil)
+			r.Header.Set("Authorization", "Bearer "+e.token)
+			for k, v := range bc.header {
+				r.Header.Set(k, v)
+			}
+			b.ReportAllocs()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			var wire int
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				e.h.ServeHTTP(w, r)
+				if w.Code != bc.want {
+					b.Fatalf("status %d, want %d", w.Code, bc.want)
+				}
+				wire = w.Body.Len()
+			}
+			runtime.ReadMemStats(&after)
+			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			bytes := float64(after.TotalAlloc-before.TotalAlloc) / float64(b.N)
+			b.ReportMetric(float64(wire), "wire-B/op")
+			if bc.name == "unpaginated" {
+				base.ns, base.bytes = ns, bytes
+				return
+			}
+			if base.ns == 0 {
+				return // run alone (-bench .../304): no baseline in this run
+			}
+			b.ReportMetric(ns/base.ns, "x-ns/op")
+			b.ReportMetric(bytes/base.bytes, "x-B/op")
+		})
+	}
+}
+
+// seedSchedules adds n-1 clones of the fixture's schedule.
+func seedSchedules(tb testing.TB, e *env, f fixture, n int) {
+	tb.Helper()
+	err := e.store.Update(func(tx *state.Tx) error {
+		sc, err := state.Get[state.Schedule](tx, f.sched)
+		if err != nil {
+			return err
+		}
+		for i := 1; i < n; i++ {
+			sc.ID, sc.Name = state.NewID(state.KindSchedule), fmt.Sprintf("sched-%04d", i)
+			if err := state.Put(tx, sc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
