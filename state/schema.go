@@ -26,7 +26,8 @@ type migration func(txn *badger.Txn) error
 // version is len(defaultMigrations())+1.
 func defaultMigrations() []migration {
 	return []migration{
-		migrateStoredByProvider, // 1 → 2
+		migrateStoredByProvider,  // 1 → 2
+		migrateStatusTypeIndexes, // 2 → 3
 	}
 }
 
