@@ -111,7 +111,8 @@ func (s *server) listBackups(r *http.Request, _ httprouter.Params) (any, error) 
 	err = s.store.View(func(tx *state.Tx) (err error) {
 		list, err = tx.ListBackups(state.BackupQuery{
 			ConnectionID: q.Get("connection_id"), DatabaseID: q.Get("database_id"),
-			ScheduleID: q.Get("schedule_id"), Limit: limit, Offset: offset,
+			ScheduleID: q.Get("schedule_id"), Status: q.Get("status"), BackupType: q.Get("backup_type"),
+			Limit: limit, Offset: offset,
 		})
 		return err
 	})
