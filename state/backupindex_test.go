@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -144,4 +145,53 @@ func TestMigrateStatusTypeIndexes(t *testing.T) {
 	}
 	checkIndexEntries(t, s)
 	checkBackups(t, s, "migrated")
+}
+
+// TestMigrateStatusTypeIndexesBeyondOneTransaction migrates more backups
+// than one Badger transaction can index (its batch limits are 15% of the
+// memtable), written raw for speed.
+func TestMigrateStatusTypeIndexesBeyondOneTransaction(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 70,000 records")
+	}
+	dir := t.TempDir()
+	opts := Options{Dir: dir, MasterKey: testKey(1)}
+	s, err := open(opts, defaultMigrations()[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 70_000
+	wb := s.db.NewWriteBatch()
+	for i := range n {
+		b := Backup{ID: fmt.Sprintf("bck_%06d", i), ConnectionID: "conn_1", Status: StatusSuccess,
+			BackupType: "full", CreatedAt: t0.Add(time.Duration(i) * time.Second)}
+		if i%7 == 0 {
+			b.Status = StatusFailed
+		}
+		raw, _ := json.Marshal(b)
+		if err := wb.Set([]byte(recordKey(KindBackup, b.ID)), raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	s, err = open(opts, defaultMigrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mustView(t, s, func(tx *Tx) error {
+		for q, want := range map[BackupQuery]int64{
+			{Status: StatusFailed, ConnectionID: "conn_1"}:  n / 7,
+			{BackupType: "full", ConnectionID: "conn_1"}:    n,
+			{Status: StatusSuccess, ConnectionID: "conn_1"}: n - n/7,
+		} {
+			if got, err := tx.CountBackups(q); err != nil || got != want {
+				t.Errorf("CountBackups(%+v) = %d, %v; want %d", q, got, err, want)
+			}
+		}
+		return nil
+	})
 }
