@@ -111,7 +111,8 @@ func (s *server) listBackups(r *http.Request, _ httprouter.Params) (any, error) 
 	q := r.URL.Query()
 	bq := state.BackupQuery{
 		ConnectionID: q.Get("connection_id"), DatabaseID: q.Get("database_id"),
-		ScheduleID: q.Get("schedule_id"), Limit: limit, Offset: offset,
+		ScheduleID: q.Get("schedule_id"), Status: q.Get("status"), BackupType: q.Get("backup_type"),
+		Limit: limit, Offset: offset,
 	}
 	var list []state.Backup
 	var total int
@@ -119,7 +120,8 @@ func (s *server) listBackups(r *http.Request, _ httprouter.Params) (any, error) 
 		if list, err = tx.ListBackups(bq); err != nil {
 			return err
 		}
-		total, err = tx.CountBackups(bq)
+		n, err := tx.CountBackups(bq)
+		total = int(n)
 		return err
 	})
 	if err != nil {

@@ -100,3 +100,96 @@ func BenchmarkDashboardBackupDetail(b *testing.B) {
 	e, _ := uiBenchEnv(b)
 	benchPage(b, e, "/backups/bck_00000000000000009999")
 }
+
+// fullScanFailedPage is the baseline the status index replaces: the
+// dashboard's listing before schema 3, which paged through the index of
+// all backups 500 at a time, decoding every record to keep those with the
+// status, until the page was filled.
+func fullScanFailedPage(tx *state.Tx, status string, page, perPage int) ([]state.Backup, error) {
+	skip := (page - 1) * perPage
+	var out []state.Backup
+	const chunk = 500
+	for off := 0; ; off += chunk {
+		bs, err := tx.ListBackups(state.BackupQuery{Limit: chunk, Offset: off})
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range bs {
+			if b.Status != status {
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if len(out) == perPage+1 {
+				return out, nil
+			}
+			out = append(out, b)
+		}
+		if len(bs) < chunk {
+			return out, nil
+		}
+	}
+}
+
+// BenchmarkBackupsFilteredDeepVsFullScan reads page 8 of the failed backups
+// (and their total) through the status index and through the full-scan
+// baseline in the same run, on the same store, and reports both p99s and
+// their ratio (fullscan/indexed).
+func BenchmarkBackupsFilteredDeepVsFullScan(b *testing.B) {
+	e, _ := uiBenchEnv(b)
+	const page, perPage = 8, 50
+	indexed := func() ([]state.Backup, error) {
+		var bs []state.Backup
+		err := e.store.View(func(tx *state.Tx) (err error) {
+			q := state.BackupQuery{Status: state.StatusFailed, Limit: perPage + 1, Offset: (page - 1) * perPage}
+			if bs, err = tx.ListBackups(q); err != nil {
+				return err
+			}
+			if n, err := tx.CountBackups(q); err != nil || n != 500 {
+				return fmt.Errorf("count %d, %v; want 500", n, err)
+			}
+			return nil
+		})
+		return bs, err
+	}
+	scan := func() ([]state.Backup, error) {
+		var bs []state.Backup
+		err := e.store.View(func(tx *state.Tx) (err error) {
+			bs, err = fullScanFailedPage(tx, state.StatusFailed, page, perPage)
+			return err
+		})
+		return bs, err
+	}
+	want, err := scan()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if got, err := indexed(); err != nil || !slices.EqualFunc(got, want, func(x, y state.Backup) bool { return x.ID == y.ID }) {
+		b.Fatalf("indexed page differs from the full scan's: %d vs %d backups, %v", len(got), len(want), err)
+	}
+	var latIx, latScan []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		for _, run := range []struct {
+			fn  func() ([]state.Backup, error)
+			lat *[]time.Duration
+		}{{indexed, &latIx}, {scan, &latScan}} {
+			start := time.Now()
+			if _, err := run.fn(); err != nil {
+				b.Fatal(err)
+			}
+			*run.lat = append(*run.lat, time.Since(start))
+		}
+	}
+	b.StopTimer()
+	p99 := func(l []time.Duration) float64 {
+		slices.Sort(l)
+		return float64(l[(len(l)-1)*99/100].Microseconds()) / 1000
+	}
+	ix, sc := p99(latIx), p99(latScan)
+	b.ReportMetric(ix, "indexed-p99-ms")
+	b.ReportMetric(sc, "fullscan-p99-ms")
+	b.ReportMetric(sc/ix, "ratio")
+}

@@ -33,7 +33,7 @@ func TestCountBackupsMatchesBruteForce(t *testing.T) {
 					return err
 				}
 				q.Limit, q.Offset = 0, 0
-				if want := len(bruteForce(all, q)); got != want {
+				if want := int64(len(bruteForce(all, q))); got != want {
 					t.Errorf("%s: CountBackups(%+v) = %d, want %d", phase, q, got, want)
 				}
 			}

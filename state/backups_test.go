@@ -41,7 +41,8 @@ func randomBackup(r *rand.Rand, id string) Backup {
 func bruteForce(all []Backup, q BackupQuery) []Backup {
 	var out []Backup
 	for _, b := range all {
-		if match(q.ConnectionID, b.ConnectionID) && match(q.DatabaseID, b.DatabaseID) && match(q.ScheduleID, b.ScheduleID) {
+		if match(q.ConnectionID, b.ConnectionID) && match(q.DatabaseID, b.DatabaseID) && match(q.ScheduleID, b.ScheduleID) &&
+			match(q.Status, b.Status) && match(q.BackupType, b.BackupType) {
 			out = append(out, b)
 		}
 	}
@@ -57,6 +58,9 @@ func bruteForce(all []Backup, q BackupQuery) []Backup {
 	}
 	return out
 }
+
+// match reports whether an optional filter value accepts got.
+func match(want, got string) bool { return want == "" || want == got }
 
 func bruteStats(all []Backup) BackupStats {
 	st := BackupStats{ByType: map[string]int64{}, ByStatus: map[string]int64{}, StoredByProvider: map[string]int64{}}
@@ -80,8 +84,13 @@ func backupQueries() []BackupQuery {
 	for _, c := range []string{"", "conn_1", "conn_none"} {
 		for _, db := range []string{"", "db_0_0", "db_2_1"} {
 			for _, sch := range []string{"", "sch_1"} {
-				for _, page := range [][2]int{{0, 0}, {5, 0}, {7, 3}, {1000, 20}} {
-					qs = append(qs, BackupQuery{ConnectionID: c, DatabaseID: db, ScheduleID: sch, Limit: page[0], Offset: page[1]})
+				for _, st := range []string{"", StatusFailed, StatusSuccess, "no/such"} {
+					for _, ty := range []string{"", "incremental"} {
+						for _, page := range [][2]int{{0, 0}, {5, 0}, {7, 3}, {1000, 20}} {
+							qs = append(qs, BackupQuery{ConnectionID: c, DatabaseID: db, ScheduleID: sch,
+								Status: st, BackupType: ty, Limit: page[0], Offset: page[1]})
+						}
+					}
 				}
 			}
 		}
@@ -104,6 +113,14 @@ func checkBackups(t *testing.T, s *Store, phase string) {
 			}
 			if want := bruteForce(all, q); !reflect.DeepEqual(ids(got), ids(want)) || !reflect.DeepEqual(got, want) && len(want) > 0 {
 				t.Fatalf("%s: ListBackups(%+v) = %v, want %v", phase, q, ids(got), ids(want))
+			}
+			n, err := tx.CountBackups(q)
+			if err != nil {
+				return err
+			}
+			if want := len(bruteForce(all, BackupQuery{ConnectionID: q.ConnectionID, DatabaseID: q.DatabaseID,
+				ScheduleID: q.ScheduleID, Status: q.Status, BackupType: q.BackupType})); n != int64(want) {
+				t.Fatalf("%s: CountBackups(%+v) = %d, want %d", phase, q, n, want)
 			}
 		}
 		st, err := tx.BackupStats()
@@ -175,22 +192,39 @@ func TestListBackupsMatchesBruteForce(t *testing.T) {
 	})
 	checkBackups(t, s, "deleted")
 
-	// No index entry may outlive its record.
-	raw := rawValues(t, s)
+	checkIndexEntries(t, s)
+}
+
+// checkIndexEntries checks that the backup index entries are exactly those
+// of the stored records, values included: none missing, none stale.
+func checkIndexEntries(t *testing.T, s *Store) {
+	t.Helper()
+	got := map[string]string{}
+	for k, v := range rawValues(t, s) {
+		if strings.HasPrefix(k, ixBackup) {
+			got[k] = string(v)
+		}
+	}
+	want := map[string]string{}
 	mustView(t, s, func(tx *Tx) error {
-		for k := range raw {
-			if !strings.HasPrefix(k, "ix/backup/") {
-				continue
-			}
-			b, err := Get[Backup](tx, k[strings.LastIndexByte(k, '/')+1:])
-			if err != nil {
-				t.Errorf("index %s points to a missing backup: %v", k, err)
-			} else if !slices.Contains(backupIndexKeys(b), k) {
-				t.Errorf("stale index entry %s", k)
+		all, err := List[Backup](tx)
+		for _, b := range all {
+			for _, e := range backupIndexEntries(indexFieldsOf(b)) {
+				want[e.key] = e.val
 			}
 		}
-		return nil
+		return err
 	})
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("index entry %s = %q (present %v), want %q", k, g, ok, v)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("stale index entry %s", k)
+		}
+	}
 }
 
 func TestBackupStatsEmptyAndStatusChanges(t *testing.T) {

@@ -37,6 +37,8 @@ func BenchmarkListBackups(b *testing.B) {
 		{"all/limit50/offset5000", BackupQuery{Limit: 50, Offset: 5000}},
 		{"conn/limit50/offset0", BackupQuery{ConnectionID: "conn_2", Limit: 50}},
 		{"conn+sch/limit50/offset200", BackupQuery{ConnectionID: "conn_2", ScheduleID: "sch_1", Limit: 50, Offset: 200}},
+		{"status/limit50/offset2000", BackupQuery{Status: StatusFailed, Limit: 50, Offset: 2000}},
+		{"conn+status+type/limit50/offset300", BackupQuery{ConnectionID: "conn_2", Status: StatusFailed, BackupType: "full", Limit: 50, Offset: 300}},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			for b.Loop() {
@@ -44,6 +46,32 @@ func BenchmarkListBackups(b *testing.B) {
 					got, err := tx.ListBackups(bm.q)
 					if err == nil && len(got) != bm.q.Limit {
 						err = fmt.Errorf("got %d backups", len(got))
+					}
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCountBackups(b *testing.B) {
+	s := benchStore(b, 10000)
+	for _, bm := range []struct {
+		name string
+		q    BackupQuery
+	}{
+		{"status", BackupQuery{Status: StatusFailed}},
+		{"conn+status+type", BackupQuery{ConnectionID: "conn_2", Status: StatusFailed, BackupType: "full"}},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			for b.Loop() {
+				err := s.View(func(tx *Tx) error {
+					n, err := tx.CountBackups(bm.q)
+					if err == nil && n == 0 {
+						err = fmt.Errorf("counted nothing")
 					}
 					return err
 				})

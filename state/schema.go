@@ -18,15 +18,26 @@ const (
 // with another key fails to unseal it and refuses to start.
 const keyCheckPlain = "jagad master key check"
 
-// migration upgrades the data of schema version N to N+1, inside one
-// transaction. migrations[i] upgrades version i+1 to i+2.
-type migration func(txn *badger.Txn) error
+// migration upgrades the data of schema version N to N+1.
+// migrations[i] upgrades version i+1 to i+2.
+type migration struct {
+	// txn runs inside the one transaction that also writes the new
+	// version, after the txn of the earlier migrations (nil: nothing).
+	txn func(txn *badger.Txn) error
+	// bulk, when set, runs before that transaction in batches of its own,
+	// for rewrites too big for one transaction (Badger caps a transaction
+	// at 15% of a memtable). It must be idempotent: a crash before the new
+	// version is written runs it again. It runs before the txn of every
+	// migration of the same open, so it may only read data they leave alone.
+	bulk func(db *badger.DB) error
+}
 
 // defaultMigrations is the list of schema migrations; the current schema
 // version is len(defaultMigrations())+1.
 func defaultMigrations() []migration {
 	return []migration{
-		migrateStoredByProvider, // 1 → 2
+		{txn: migrateStoredByProvider}, // 1 → 2
+		{bulk: buildStatusTypeIndexes}, // 2 → 3
 	}
 }
 
@@ -49,7 +60,34 @@ func (s *Store) prepare(migrations []migration) error {
 			return err
 		}
 	}
+	if err := s.db.View(s.checkMasterKey); err != nil && !errors.Is(err, badger.ErrReadOnlyTxn) {
+		return err // ErrReadOnlyTxn: a fresh store, whose check is written below
+	}
+	if err := runBulk(s.db, migrations); err != nil {
+		return err
+	}
 	return s.db.Update(fn)
+}
+
+// runBulk runs the bulk steps of the migrations due on the stored version.
+// A fresh store (no version) is written at the current one and needs none.
+func runBulk(db *badger.DB, migrations []migration) error {
+	var stored int
+	err := db.View(func(txn *badger.Txn) (err error) { stored, err = schemaVersion(txn); return err })
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for v := stored; v <= len(migrations); v++ {
+		if m := migrations[v-1]; m.bulk != nil {
+			if err := m.bulk(db); err != nil {
+				return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+			}
+		}
+	}
+	return nil
 }
 
 // migrate runs the migrations from the stored version to the current one
@@ -67,7 +105,10 @@ func migrate(txn *badger.Txn, migrations []migration) error {
 		return fmt.Errorf("data dir has schema version %d, this jagad supports up to %d: upgrade jagad", stored, current)
 	}
 	for v := stored; v < current; v++ {
-		if err := migrations[v-1](txn); err != nil {
+		if migrations[v-1].txn == nil {
+			continue
+		}
+		if err := migrations[v-1].txn(txn); err != nil {
 			return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
 		}
 	}

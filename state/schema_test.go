@@ -36,7 +36,7 @@ func TestSchemaVersionAndMigrations(t *testing.T) {
 		return txn.Set([]byte("database/db_1"), []byte(`{"id":"db_1","db_name":"migrated"}`))
 	}
 	for range 2 { // the second open must not run the migration again
-		s, err = open(opts, []migration{toV2})
+		s, err = open(opts, []migration{{txn: toV2}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func TestSchemaVersionAndMigrations(t *testing.T) {
 	if runs != 1 {
 		t.Fatalf("migration ran %d times, want 1", runs)
 	}
-	s, err = open(opts, []migration{toV2})
+	s, err = open(opts, []migration{{txn: toV2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,10 +68,10 @@ func TestSchemaVersionAndMigrations(t *testing.T) {
 	}
 	// A failed migration leaves the store untouched at its old version.
 	failing := func(*badger.Txn) error { return errors.New("broken") }
-	if _, err := open(opts, []migration{toV2, failing}); err == nil || !strings.Contains(err.Error(), "broken") {
+	if _, err := open(opts, []migration{{txn: toV2}, {txn: failing}}); err == nil || !strings.Contains(err.Error(), "broken") {
 		t.Fatalf("failing migration: err = %v", err)
 	}
-	s, err = open(opts, []migration{toV2})
+	s, err = open(opts, []migration{{txn: toV2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,4 +111,45 @@ func TestBigTransaction(t *testing.T) {
 		}
 		return errors.Join(err1, err2, err3, err4)
 	})
+}
+
+func TestBulkMigrationRunsOnceWhenDue(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Dir: dir, MasterKey: testKey(1)}
+	runs := 0
+	bulk := func(db *badger.DB) error {
+		runs++
+		return db.Update(func(txn *badger.Txn) error { return txn.Set([]byte("database/db_1"), []byte(`{"id":"db_1"}`)) })
+	}
+	noop := func(*badger.Txn) error { return nil }
+	s, err := open(opts, []migration{{txn: noop}}) // a fresh store is written at the current version
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if _, err := open(Options{Dir: dir, MasterKey: testKey(2)}, []migration{{txn: noop}, {bulk: bulk}}); err == nil || runs != 0 {
+		t.Fatalf("open with another key: err = %v, bulk ran %d times", err, runs)
+	}
+	for range 2 {
+		s, err := open(opts, []migration{{txn: noop}, {bulk: bulk}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := readSchema(t, s); v != 3 {
+			t.Fatalf("schema = %d, want 3", v)
+		}
+		_ = s.Close()
+	}
+	if runs != 1 {
+		t.Fatalf("bulk ran %d times, want 1", runs)
+	}
+	fresh := t.TempDir()
+	s, err = open(Options{Dir: fresh, MasterKey: testKey(1)}, []migration{{txn: noop}, {bulk: bulk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if runs != 1 {
+		t.Fatalf("bulk ran on a fresh store")
+	}
 }

@@ -44,7 +44,9 @@ type BackupQuery struct {
 	ConnectionID string
 	DatabaseID   string
 	ScheduleID   string
-	Limit        int // <= 0: no limit
+	Status       string // StatusQueued, …; "": any
+	BackupType   string // full | incremental; "": any
+	Limit        int    // <= 0: no limit
 	Offset       int
 }
 

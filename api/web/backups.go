@@ -59,56 +59,35 @@ type backupsData struct {
 	Schedules              []option
 	Statuses, Types        []string
 	Prev, Next             string
-	Total                  int64 // -1: unknown (filtered)
+	Total                  int64 // of the filter, every page
 	First, Last            int
 	Filtered               bool
 }
 
-// listBackups pages through the index the filter selects (connection,
-// database or schedule), keeping the records that match status and type.
+// listBackups reads the filter's page through the store's indexes (by
+// status, type, schedule, database or connection), newest first.
 func listBackups(tx *state.Tx, f backupFilter) (out []state.Backup, more bool, err error) {
-	q := state.BackupQuery{ConnectionID: f.Connection, DatabaseID: f.Database, ScheduleID: f.Schedule}
-	skip := (f.Page - 1) * backupsPerPage
-	if f.Status == "" && f.Type == "" {
-		q.Limit, q.Offset = backupsPerPage+1, skip
-		bs, err := tx.ListBackups(q)
-		if err != nil {
-			return nil, false, err
-		}
-		if len(bs) > backupsPerPage {
-			return bs[:backupsPerPage], true, nil
-		}
-		return bs, false, nil
+	q := f.storeQuery()
+	q.Limit, q.Offset = backupsPerPage+1, (f.Page-1)*backupsPerPage
+	bs, err := tx.ListBackups(q)
+	if err != nil {
+		return nil, false, err
 	}
-	const chunk = 500
-	for off := 0; ; off += chunk {
-		q.Limit, q.Offset = chunk, off
-		bs, err := tx.ListBackups(q)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, b := range bs {
-			if (f.Status != "" && b.Status != f.Status) || (f.Type != "" && b.BackupType != f.Type) {
-				continue
-			}
-			if skip > 0 {
-				skip--
-				continue
-			}
-			if len(out) == backupsPerPage {
-				return out, true, nil
-			}
-			out = append(out, b)
-		}
-		if len(bs) < chunk {
-			return out, false, nil
-		}
+	if len(bs) > backupsPerPage {
+		return bs[:backupsPerPage], true, nil
 	}
+	return bs, false, nil
+}
+
+// storeQuery is the store query of the filter, without a page.
+func (f backupFilter) storeQuery() state.BackupQuery {
+	return state.BackupQuery{ConnectionID: f.Connection, DatabaseID: f.Database, ScheduleID: f.Schedule,
+		Status: f.Status, BackupType: f.Type}
 }
 
 func (u *ui) backups(_ http.ResponseWriter, r *http.Request) (page, error) {
 	f := filterOf(r)
-	d := backupsData{Filter: f, Total: -1,
+	d := backupsData{Filter: f,
 		Statuses: []string{state.StatusQueued, state.StatusRunning, state.StatusSuccess, state.StatusFailed},
 		Types:    []string{"full", "incremental"}}
 	var more bool
@@ -134,14 +113,8 @@ func (u *ui) backups(_ http.ResponseWriter, r *http.Request) (page, error) {
 			return err
 		}
 		d.Filtered = f != backupFilter{Page: f.Page}
-		if !d.Filtered {
-			st, err := tx.BackupStats()
-			if err != nil {
-				return err
-			}
-			d.Total = st.TotalBackups
-		}
-		return nil
+		d.Total, err = tx.CountBackups(f.storeQuery())
+		return err
 	})
 	if err != nil {
 		return page{}, err
