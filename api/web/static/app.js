@@ -97,7 +97,13 @@
       refresh();
     },
     "delete-schedule": async (b) => { await api("DELETE", "/api/schedules/" + b.dataset.id); toast("Schedule deleted."); refresh(); },
-    verify: async (b) => { await api("POST", "/api/backups/" + b.dataset.id + "/verify"); toast("Verification started."); refresh(); },
+    verify: async (b) => {
+      const m = $("#verify-mode");
+      const mode = m ? m.value : "deep";
+      await api("POST", "/api/backups/" + b.dataset.id + "/verify", { mode });
+      toast((mode === "quick" ? "Quick" : "Deep") + " verification started.");
+      refresh();
+    },
     delete: async (b) => { await api("DELETE", "/api/backups/" + b.dataset.id); location.assign("/backups"); },
     reload: async () => { const p = await api("POST", "/api/config/reload"); toast("Reloaded: " + (p && p.summary || "done")); refresh(); },
     "confirm-prune": async () => { await api("POST", "/api/config/reload?confirm_prune=true"); toast("Held plan applied."); refresh(); },
@@ -235,12 +241,20 @@
   const rf = $("#restore-form");
   if (rf) {
     const db = $("#r-db", rf);
+    const dataOnly = $("#r-dataonly", rf);
     const sync = () => {
+      // Data only fills existing tables: not with replace, and a new
+      // database has no tables, so it restores into an existing one.
+      const only = !!(dataOnly && dataOnly.checked);
+      if (only && !$("#m-into", rf).checked) $("#m-into", rf).checked = true;
+      $("#m-replace", rf).disabled = only;
+      $("#m-new", rf).disabled = only;
       const mode = $("input[name=mode]:checked", rf).value;
       $("#replace-warning").hidden = mode !== "replace";
       db.value = mode === "new" ? db.dataset.new : db.dataset.existing;
     };
     $$("input[name=mode]", rf).forEach((r) => r.addEventListener("change", sync));
+    if (dataOnly) dataOnly.addEventListener("change", sync);
     rf.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const err = $("#restore-error");
@@ -252,6 +266,7 @@
         const r = await api("POST", "/api/backups/" + rf.dataset.backup + "/restore", {
           target_connection: rf.target_connection.value, target_database: db.value,
           drop_existing: mode === "replace", no_privileges: !!(np && np.checked),
+          restore_type: dataOnly && dataOnly.checked ? "data-only" : "full",
         });
         location.assign("/restores/" + r.id);
       } catch (e) {
