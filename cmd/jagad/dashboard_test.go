@@ -713,6 +713,9 @@ func TestDashboardBrowser(t *testing.T) {
 		b.do(20*time.Second, chromedp.Navigate(od.base+"/connections"), chromedp.Click(chromedp.CSS(`a[href="/connections/new"]`)),
 			chromedp.WaitVisible(chromedp.ID("connection-form")))
 		b.checkA11y("new connection")
+		if got := b.eval(`getComputedStyle(document.getElementById("cf-force")).display`); got != "none" {
+			t.Errorf("save without a passing test is offered before any test: display %s", got)
+		}
 		b.do(10*time.Second, chromedp.SendKeys(chromedp.ID("cf-name"), "ui-form-pg"), chromedp.SendKeys(chromedp.ID("cf-host"), "127.0.0.1"),
 			chromedp.SendKeys(chromedp.ID("cf-port"), "5432"), chromedp.SendKeys(chromedp.ID("cf-user"), "postgres"),
 			chromedp.SendKeys(chromedp.ID("cf-pass"), pgSecret))
