@@ -278,8 +278,25 @@ type verifyResponse struct {
 	BackupID string `json:"backup_id"`
 }
 
+// verifyInput is the optional body of POST /api/backups/{id}/verify.
+type verifyInput struct {
+	Mode string `json:"mode"` // "quick", "deep"; "" (or no body): deep
+}
+
 // verifyBackup starts an asynchronous verification of a successful backup.
+// Without a body (or without mode) it is deep, as it always was: deep when
+// the backup's key is available, quick otherwise; the mode that ran is
+// recorded in verify_mode.
 func (s *server) verifyBackup(r *http.Request, p httprouter.Params) (any, error) {
+	var in verifyInput
+	if err := decodeOptional(r, &in); err != nil {
+		return nil, err
+	}
+	switch in.Mode {
+	case "", engine.VerifyQuick, engine.VerifyDeep:
+	default:
+		return nil, fieldErr("mode", "unsupported value %q; supported: %s, %s", in.Mode, engine.VerifyQuick, engine.VerifyDeep)
+	}
 	b, err := s.readBackup(p.ByName("id"))
 	if err != nil {
 		return nil, err
@@ -287,7 +304,7 @@ func (s *server) verifyBackup(r *http.Request, p httprouter.Params) (any, error)
 	if b.Status != state.StatusSuccess {
 		return nil, fault.Invalid("cannot verify backup with status: " + b.Status)
 	}
-	if err := s.engine.Verify(r.Context(), b.ID); err != nil {
+	if err := s.engine.Verify(r.Context(), b.ID, in.Mode != engine.VerifyQuick); err != nil {
 		return nil, err
 	}
 	return verifyResponse{Status: state.VerifyVerifying, BackupID: b.ID}, nil

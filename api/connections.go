@@ -59,6 +59,12 @@ type readOnly struct {
 	UpdatedAt json.RawMessage `json:"updated_at"`
 }
 
+// any reports a field of the connection set in the body.
+func (in connectionInput) any() bool {
+	return in.Name != nil || in.DBType != nil || in.Host != nil || in.Port != nil || in.Username != nil ||
+		in.Password != nil || in.SSLMode != nil
+}
+
 func (in connectionInput) apply(c *state.ConnectionSpec) {
 	setStr(&c.Name, in.Name)
 	setStr(&c.DBType, in.DBType)
@@ -180,25 +186,34 @@ type testResult struct {
 }
 
 // testConnection pings the server of a stored connection, or of the body's
-// connection when the id is "_new". 200 with success false on failure.
+// connection when the id is "_new". A stored connection's test may carry a
+// body too: its fields replace the stored ones for this test only (nothing
+// is written), as an update would, so an edit form can test before it
+// saves without sending the stored password back. 200 with success false on
+// failure.
 func (s *server) testConnection(r *http.Request, p httprouter.Params) (any, error) {
 	var spec state.ConnectionSpec
+	var in connectionInput
 	if id := p.ByName("id"); id == "_new" {
-		var in connectionInput
 		if err := decode(r, &in); err != nil {
 			return nil, err
 		}
-		in.apply(&spec)
-		if err := validateConnection(&spec, true); err != nil {
+	} else {
+		if err := decodeOptional(r, &in); err != nil {
 			return nil, err
 		}
-	} else {
 		err := s.store.View(func(tx *state.Tx) error {
 			c, err := getRec[state.Connection](tx, id, wordConnection)
 			spec = c.ConnectionSpec
 			return err
 		})
 		if err != nil {
+			return nil, err
+		}
+	}
+	if p.ByName("id") == "_new" || in.any() {
+		in.apply(&spec)
+		if err := validateConnection(&spec, true); err != nil {
 			return nil, err
 		}
 	}

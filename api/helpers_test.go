@@ -235,8 +235,12 @@ func (f *fakeEngine) OpenBackup(_ context.Context, id string) (io.ReadCloser, in
 	return io.NopCloser(bytes.NewReader(f.payload)), int64(len(f.payload)), nil
 }
 
-func (f *fakeEngine) Verify(_ context.Context, id string) error {
-	f.record("verify " + id)
+func (f *fakeEngine) Verify(_ context.Context, id string, deep bool) error {
+	if deep {
+		f.record("verify " + id)
+	} else {
+		f.record("verify quick " + id)
+	}
 	return nil
 }
 

@@ -53,7 +53,7 @@ func (failingEngine) RunSchedule(context.Context, string) error {
 	return errors.New("gocron: scheduler internals exploded")
 }
 
-func (failingEngine) Verify(context.Context, string) error {
+func (failingEngine) Verify(context.Context, string, bool) error {
 	return fault.Conflict("backup is already being verified")
 }
 

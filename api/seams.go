@@ -22,8 +22,9 @@ type Engine interface {
 	DeleteBackup(ctx context.Context, id string) error
 	// OpenBackup streams the stored object and returns its size.
 	OpenBackup(ctx context.Context, id string) (io.ReadCloser, int64, error)
-	// Verify starts an asynchronous verification and returns once started.
-	Verify(ctx context.Context, id string) error
+	// Verify starts an asynchronous verification and returns once started;
+	// deep: deep when the backup's key is available, else quick.
+	Verify(ctx context.Context, id string, deep bool) error
 	// Restore starts a restore of backupID and returns its record.
 	Restore(ctx context.Context, backupID string, req engine.RestoreRequest) (state.Restore, error)
 	// RunSchedule triggers a schedule now, bypassing its cron timer.
@@ -98,7 +99,7 @@ func (NotReadyEngine) OpenBackup(context.Context, string) (io.ReadCloser, int64,
 }
 
 // Verify implements Engine.
-func (NotReadyEngine) Verify(context.Context, string) error { return errNoEngine }
+func (NotReadyEngine) Verify(context.Context, string, bool) error { return errNoEngine }
 
 // Restore implements Engine.
 func (NotReadyEngine) Restore(context.Context, string, engine.RestoreRequest) (state.Restore, error) {

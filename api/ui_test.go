@@ -47,6 +47,12 @@ func TestDashboardPages(t *testing.T) {
 		{"/settings", `id="s-concurrent_backups"`},
 		{"/schedules/new", `id="schedule-form"`},
 		{"/schedules/" + f.sched, `value="0 2 * * *"`},
+		{"/connections/new", `id="connection-form"`},
+		{"/connections/" + f.conn, `value="db.example.com"`},
+		{"/storage/new", `id="provider-form"`},
+		{"/storage/" + f.prov, `value="my-backups"`},
+		{"/notifications/new", `id="notification-form"`},
+		{"/notifications/" + f.notif, `id="notification-form"`},
 		{"/static/app.js", "EventSource"},
 		{"/static/app.css", "--accent"},
 	} {
@@ -61,11 +67,15 @@ func TestDashboardPages(t *testing.T) {
 		if got := w.Header().Get("Content-Security-Policy"); got != web.CSP {
 			t.Errorf("GET %s: CSP %q", tc.path, got)
 		}
+		if strings.Contains(w.Body.String(), "pg-secret") {
+			t.Errorf("GET %s: the fixture's stored password is in the page", tc.path)
+		}
 		if strings.Contains(w.Body.String(), "<script>") || strings.Contains(w.Body.String(), " style=\"") {
 			t.Errorf("GET %s: inline script or style", tc.path)
 		}
 	}
-	for path, want := range map[string]int{"/nope": 404, "/backups/bck_missing": 404} {
+	for path, want := range map[string]int{"/nope": 404, "/backups/bck_missing": 404, "/connections/conn_missing": 404,
+		"/storage/prov_missing": 404, "/notifications/notif_missing": 404} {
 		if w := e.send(req{method: "GET", path: path, cookie: true}); w.Code != want || !strings.Contains(w.Header().Get("Content-Type"), "text/html") {
 			t.Errorf("GET %s: %d %s, want %d html", path, w.Code, w.Header().Get("Content-Type"), want)
 		}

@@ -140,7 +140,7 @@ func TestVerifyProgress(t *testing.T) {
 		t.Fatalf("backup: %s\n%s", b.Status, b.LogOutput)
 	}
 	waitNoProgress(t, h, b.ID) // it goes right after the outcome is recorded
-	if err := h.eng.Verify(context.Background(), b.ID); err != nil {
+	if err := h.eng.Verify(context.Background(), b.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	var seen *Progress

@@ -40,15 +40,17 @@ const (
 // oldest lines go first.
 const maxBackupLog = 256 << 10
 
-// Verify starts a verification (deep when a key is available) and returns
-// once the backup is marked verifying.
-func (e *Engine) Verify(ctx context.Context, id string) error {
+// Verify starts a verification and returns once the backup is marked
+// verifying. deep asks for a deep verification, which falls back to quick
+// (and says so in the log) when the backup's key is not in the keyring;
+// !deep is a quick one.
+func (e *Engine) Verify(ctx context.Context, id string, deep bool) error {
 	b, err := e.beginVerify(id)
 	if err != nil {
 		return err
 	}
-	e.log.Info("verification started", "backup", id)
-	e.goJob(func(ctx context.Context) { e.runVerify(ctx, b, true) })
+	e.log.Info("verification started", "backup", id, "deep", deep)
+	e.goJob(func(ctx context.Context) { e.runVerify(ctx, b, deep) })
 	return nil
 }
 

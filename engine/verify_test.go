@@ -85,13 +85,13 @@ func TestVerifyQuickAndDeep(t *testing.T) {
 	backupLog := b.LogOutput
 
 	release := holdSlots(t, h.eng)
-	if err := h.eng.Verify(context.Background(), b.ID); err != nil {
+	if err := h.eng.Verify(context.Background(), b.ID, true); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 	if got := h.backup(b.ID); got.VerifyStatus != state.VerifyVerifying || got.Status != state.StatusSuccess {
 		t.Errorf("while verifying: status %s verify %s", got.Status, got.VerifyStatus)
 	}
-	if err := h.eng.Verify(context.Background(), b.ID); apiCode(err) != fault.CodeConflict {
+	if err := h.eng.Verify(context.Background(), b.ID, true); apiCode(err) != fault.CodeConflict {
 		t.Errorf("second verify: %v, want a conflict", err)
 	}
 	release()
@@ -106,7 +106,7 @@ func TestVerifyQuickAndDeep(t *testing.T) {
 	}
 
 	h.keys = nil // the key is gone: only a quick verification is possible
-	if err := h.eng.Verify(context.Background(), b.ID); err != nil {
+	if err := h.eng.Verify(context.Background(), b.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	got = h.waitVerified(b.ID)
@@ -130,11 +130,11 @@ func TestVerifyQuickAndDeep(t *testing.T) {
 	}
 
 	failed := put(h, state.Backup{ID: state.NewID(state.KindBackup), DBType: dbclient.PostgreSQL, Status: state.StatusFailed, CreatedAt: time.Now()})
-	err := h.eng.Verify(context.Background(), failed.ID)
+	err := h.eng.Verify(context.Background(), failed.ID, true)
 	if apiCode(err) != fault.CodeInvalid || err.Error() != "cannot verify backup with status: failed" {
 		t.Errorf("verify of a failed backup: %v", err)
 	}
-	if err := h.eng.Verify(context.Background(), "bck_nope"); apiCode(err) != fault.CodeNotFound {
+	if err := h.eng.Verify(context.Background(), "bck_nope", true); apiCode(err) != fault.CodeNotFound {
 		t.Errorf("verify of an unknown backup: %v", err)
 	}
 }
@@ -163,7 +163,7 @@ func TestVerifyFailureNotifies(t *testing.T) {
 	b := h.runBackup(c, h.addDatabase(c, rsSmall(t, srv, "vfail", 300)), rsEncrypt(false))
 	rsDamage(t, objectPath(p, b), "flip")
 
-	if err := h.eng.Verify(context.Background(), b.ID); err != nil {
+	if err := h.eng.Verify(context.Background(), b.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	got := h.waitVerified(b.ID)

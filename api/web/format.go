@@ -79,6 +79,7 @@ func funcs(now func() time.Time) template.FuncMap {
 		"deref": func(b *bool) bool { return b != nil && *b },
 		"rate":  func(f float64) string { return humanBytes(int64(f)) + "/s" },
 		"add":   func(a, b int) int { return a + b },
+		"list":  func(s ...string) []string { return s },
 		"slice1": func(p *engine.Progress) []engine.Progress {
 			if p == nil {
 				return nil

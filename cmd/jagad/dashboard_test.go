@@ -452,6 +452,53 @@ func TestDashboardBrowser(t *testing.T) {
 		b.noIssues("backups")
 	})
 
+	t.Run("verify quick, then deep, from the detail page", func(t *testing.T) {
+		b.t = t
+		if backupID == "" {
+			t.Skip("no backup")
+		}
+		type verified struct {
+			VerifyStatus string `json:"verify_status"`
+			VerifyMode   string `json:"verify_mode"`
+			VerifiedAt   string `json:"verified_at"`
+		}
+		read := func() verified {
+			var v verified
+			if err := json.Unmarshal(od.api("GET", "/api/backups/"+backupID, nil, http.StatusOK), &v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/backups/"+backupID), chromedp.WaitVisible(chromedp.ID("verify-mode")))
+		if got := b.eval(`document.getElementById("verify-mode").value`); got != "deep" {
+			t.Errorf("the verification mode preselected is %q, want deep (the API's default)", got)
+		}
+		for _, mode := range []string{"quick", "deep"} {
+			before := read()
+			// One step: a live refresh may swap the page's nodes between two.
+			b.do(10*time.Second, chromedp.Evaluate[chromedp.Void](`document.getElementById("verify-mode").value = "`+mode+`", `+
+				`document.querySelector("button[data-action=verify]").click()`))
+			deadline := time.Now().Add(60 * time.Second)
+			v := read()
+			for (v.VerifiedAt == before.VerifiedAt || v.VerifyStatus == "verifying") && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+				v = read()
+			}
+			if v.VerifyStatus != "passed" || v.VerifyMode != mode || v.VerifiedAt == before.VerifiedAt {
+				t.Fatalf("%s verification from the page: %+v (before %+v)", mode, v, before)
+			}
+			// The page follows without a reload: passed, with the mode.
+			b.waitJS(10*time.Second, `(() => { const dd = Array.from(document.querySelectorAll("dt")).find(d => d.textContent === "Verification"); `+
+				`return dd && /passed/.test(dd.nextElementSibling.textContent) && /`+mode+` at/.test(dd.nextElementSibling.textContent); })()`)
+		}
+		if log := b.eval(`document.querySelector("pre.log").textContent`); !strings.Contains(log, "VERIFY: passed (deep)") || !strings.Contains(log, "VERIFY: passed (quick)") {
+			t.Errorf("the backup's log lacks the two verifications:\n%s", log)
+		}
+		b.checkA11y("backup detail with verify")
+		b.shot("backup-verified-deep")
+		b.noIssues("verify")
+	})
+
 	t.Run("restore through the wizard", func(t *testing.T) {
 		b.t = t
 		if backupID == "" {
@@ -464,6 +511,14 @@ func TestDashboardBrowser(t *testing.T) {
 		b.checkA11y("restore wizard")
 		b.do(5*time.Second, chromedp.Click(chromedp.ID("m-replace")), chromedp.WaitVisible(chromedp.ID("replace-warning")))
 		b.shot("restore-wizard-replace")
+		// Data only (PostgreSQL): explained, and it takes "into an existing
+		// database": never replace, never a new (empty) database.
+		b.do(5*time.Second, chromedp.Click(chromedp.ID("r-dataonly")))
+		if got := b.eval(`[document.getElementById("m-into").checked, document.getElementById("m-replace").disabled, document.getElementById("m-new").disabled, document.getElementById("replace-warning").hidden, /pg_restore --data-only/.test(document.getElementById("dataonly-help").textContent)].join()`); got != "true,true,true,true,true" {
+			t.Errorf("data only (into checked, replace disabled, new disabled, warning hidden, explained) = %s", got)
+		}
+		b.shot("restore-wizard-data-only")
+		b.do(5*time.Second, chromedp.Click(chromedp.ID("r-dataonly")))
 		b.do(20*time.Second, chromedp.Click(chromedp.ID("m-new")),
 			chromedp.Evaluate[chromedp.Void](`document.getElementById("r-db").value = "`+restored+`"`),
 			chromedp.Click(chromedp.CSS("#restore-form button[type=submit]")),
@@ -633,6 +688,128 @@ func TestDashboardBrowser(t *testing.T) {
 		b.noIssues("connections and storage")
 	})
 
+	t.Run("connection, storage and notification forms", func(t *testing.T) {
+		b.t = t
+		const pgSecret = "ui-form-secret-5e1c"
+		const hookSecret = "hook-secret-93af"
+		noSecrets := func(page string) {
+			t.Helper()
+			if html := b.eval(`document.documentElement.outerHTML`); strings.Contains(html, pgSecret) || strings.Contains(html, hookSecret) {
+				t.Errorf("%s: a stored secret is in the page", page)
+			}
+		}
+		idOf := func(path, name string) (string, string) {
+			var raw []map[string]any
+			if err := json.Unmarshal(od.api("GET", path, nil, http.StatusOK), &raw); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range raw {
+				if r["name"] == name {
+					return r["id"].(string), r["managed_by"].(string)
+				}
+			}
+			return "", ""
+		}
+
+		// A connection made through the form: tested, then created, then listed.
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/connections"), chromedp.Click(chromedp.CSS(`a[href="/connections/new"]`)),
+			chromedp.WaitVisible(chromedp.ID("connection-form")))
+		b.checkA11y("new connection")
+		if got := b.eval(`getComputedStyle(document.getElementById("cf-force")).display`); got != "none" {
+			t.Errorf("save without a passing test is offered before any test: display %s", got)
+		}
+		b.do(10*time.Second, chromedp.SendKeys(chromedp.ID("cf-name"), "ui-form-pg"), chromedp.SendKeys(chromedp.ID("cf-host"), "127.0.0.1"),
+			chromedp.SendKeys(chromedp.ID("cf-port"), "5432"), chromedp.SendKeys(chromedp.ID("cf-user"), "postgres"),
+			chromedp.SendKeys(chromedp.ID("cf-pass"), pgSecret))
+		b.shot("connection-new")
+		b.do(10*time.Second, chromedp.Click(chromedp.CSS(`#connection-form button[type=submit]`)))
+		b.waitJS(10*time.Second, `location.pathname === "/connections" && /ui-form-pg/.test(document.querySelector("main").textContent)`)
+		connID, owner := idOf("/api/connections", "ui-form-pg")
+		if connID == "" || owner != "api" {
+			t.Fatalf("created connection: id %q managed_by %q", connID, owner)
+		}
+		if got := b.eval(`String(!!document.querySelector('section[data-conn="` + connID + `"] button[data-action=delete-record]'))`); got != "true" {
+			t.Error("the API-made connection has no delete button")
+		}
+		b.shot("connections-with-api-made")
+		// Its edit page never shows the password; an empty one keeps it, and
+		// Test uses the stored one.
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/connections/"+connID), chromedp.WaitVisible(chromedp.ID("connection-form")))
+		if got := b.eval(`document.getElementById("cf-pass").value + "|" + document.getElementById("cf-pass").placeholder`); got != "|stored: leave empty to keep it" {
+			t.Errorf("password field on edit: %q", got)
+		}
+		noSecrets("edit connection")
+		b.do(10*time.Second, chromedp.Click(chromedp.ID("cf-test")))
+		b.waitJS(10*time.Second, `document.getElementById("connection-test").textContent === "reachable"`)
+		b.do(10*time.Second, chromedp.Evaluate[chromedp.Void](`document.getElementById("cf-ssl").value = "disable"`),
+			chromedp.Click(chromedp.CSS(`#connection-form button[type=submit]`)))
+		b.waitJS(10*time.Second, `location.pathname === "/connections" && /ssl disable/.test(document.querySelector('section[data-conn="`+connID+`"]').textContent)`)
+		var tr struct{ Success bool }
+		if err := json.Unmarshal(od.api("POST", "/api/connections/"+connID+"/test", nil, http.StatusOK), &tr); err != nil || !tr.Success {
+			t.Errorf("the saved connection does not test: %+v %v", tr, err)
+		}
+		// The file's connection is read-only and says where to change it.
+		fileID, _ := idOf("/api/connections", "pg")
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/connections/"+fileID), chromedp.WaitVisible(chromedp.ID("connection-form")))
+		if got := b.eval(`document.querySelector("#connection-form fieldset").disabled + "|" + !!document.querySelector("#connection-form button") + "|" + document.getElementById("managed-note").textContent.includes("under connections:")`); got != "true|false|true" {
+			t.Errorf("file-managed connection page (fieldset disabled|buttons|note) = %s", got)
+		}
+		b.shot("connection-file-managed")
+
+		// A storage provider: the fields follow the type.
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/storage/new"), chromedp.WaitVisible(chromedp.ID("provider-form")))
+		b.checkA11y("new storage provider")
+		b.do(10*time.Second, chromedp.SetValue(chromedp.ID("pf-type"), "minio"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("pf-type").dispatchEvent(new Event("change"))`))
+		if got := b.eval(`[document.getElementById("pf-path").offsetParent === null, document.getElementById("pf-bucket").offsetParent !== null].join()`); got != "true,true" {
+			t.Errorf("minio: (path hidden, bucket shown) = %s", got)
+		}
+		b.shot("storage-new-s3")
+		b.do(10*time.Second, chromedp.SetValue(chromedp.ID("pf-type"), "local"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("pf-type").dispatchEvent(new Event("change"))`),
+			chromedp.SendKeys(chromedp.ID("pf-name"), "ui-form-local"), chromedp.SendKeys(chromedp.ID("pf-path"), filepath.Join(dir, "more")),
+			chromedp.Click(chromedp.CSS(`#provider-form button[type=submit]`)))
+		b.waitJS(10*time.Second, `location.pathname === "/storage" && /ui-form-local/.test(document.querySelector("main").textContent)`)
+		if id, owner := idOf("/api/storage-providers", "ui-form-local"); id == "" || owner != "api" {
+			t.Errorf("created provider: %q %q", id, owner)
+		}
+
+		// A webhook target: its URL is secret; an empty field on edit keeps it.
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/notifications/new"), chromedp.WaitVisible(chromedp.ID("notification-form")),
+			chromedp.SetValue(chromedp.ID("nf-type"), "webhook"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("nf-type").dispatchEvent(new Event("change"))`),
+			chromedp.SendKeys(chromedp.ID("nf-name"), "ui-form-hook"), chromedp.SendKeys(chromedp.ID("nf-url"), "https://hooks.example.com/"+hookSecret),
+			chromedp.Click(chromedp.CSS(`input[name=events][value="backup.failed"]`)))
+		b.checkA11y("new notification")
+		b.shot("notification-new-webhook")
+		b.do(10*time.Second, chromedp.Click(chromedp.CSS(`#notification-form button[type=submit]`)))
+		b.waitJS(10*time.Second, `location.pathname === "/notifications" && /ui-form-hook/.test(document.querySelector("main").textContent)`)
+		hookID, _ := idOf("/api/notifications", "ui-form-hook")
+		b.do(20*time.Second, chromedp.Navigate(od.base+"/notifications/"+hookID), chromedp.WaitVisible(chromedp.ID("notification-form")))
+		noSecrets("edit notification")
+		if got := b.eval(`document.getElementById("nf-url").placeholder + "|" + document.getElementById("ev-backup.failed").checked`); got != "stored: leave empty to keep it|true" {
+			t.Errorf("webhook edit (url placeholder|event) = %q", got)
+		}
+		b.do(10*time.Second, chromedp.SetValue(chromedp.ID("nf-method"), "PUT"), chromedp.Click(chromedp.CSS(`#notification-form button[type=submit]`)))
+		b.waitJS(10*time.Second, `location.pathname === "/notifications"`)
+		var n struct {
+			ConfigJSON string `json:"config_json"`
+		}
+		if err := json.Unmarshal(od.api("GET", "/api/notifications/"+hookID, nil, http.StatusOK), &n); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(n.ConfigJSON, `"url":"••••••"`) || !strings.Contains(n.ConfigJSON, `"method":"PUT"`) {
+			t.Errorf("after an edit with the URL left empty: %s", n.ConfigJSON)
+		}
+		b.shot("notifications-with-api-made")
+		// Delete it from the list.
+		b.do(10*time.Second, chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+			chromedp.Click(chromedp.CSS(`button[data-action=delete-record][data-id="`+hookID+`"]`)))
+		b.waitJS(10*time.Second, `!/ui-form-hook/.test(document.querySelector("main").textContent)`)
+		od.api("GET", "/api/notifications/"+hookID, nil, http.StatusNotFound)
+		b.noIssues("forms")
+	})
+
 	t.Run("phone layout", func(t *testing.T) {
 		b.t = t
 		b.do(10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(1)))
@@ -642,6 +819,7 @@ func TestDashboardBrowser(t *testing.T) {
 			{"/", "phone-overview", "tr[data-schedule]"},
 			{"/backups/" + backupID, "phone-backup", "pre.log"},
 			{"/config", "phone-config", "#state-h"},
+			{"/connections/new", "phone-connection-form", "#connection-form"},
 		} {
 			b.do(20*time.Second, chromedp.Navigate(od.base+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)))
 			if w := b.eval(`String(document.documentElement.scrollWidth) + (document.documentElement.scrollWidth == 390 ? "" : " innerWidth " + innerWidth)`); w != "390" {

@@ -96,8 +96,15 @@
       toast(on ? "Schedule enabled." : "Schedule paused.");
       refresh();
     },
+    "delete-record": async (b) => { await api("DELETE", b.dataset.path); toast("Deleted."); refresh(); },
     "delete-schedule": async (b) => { await api("DELETE", "/api/schedules/" + b.dataset.id); toast("Schedule deleted."); refresh(); },
-    verify: async (b) => { await api("POST", "/api/backups/" + b.dataset.id + "/verify"); toast("Verification started."); refresh(); },
+    verify: async (b) => {
+      const m = $("#verify-mode");
+      const mode = m ? m.value : "deep";
+      await api("POST", "/api/backups/" + b.dataset.id + "/verify", { mode });
+      toast((mode === "quick" ? "Quick" : "Deep") + " verification started.");
+      refresh();
+    },
     delete: async (b) => { await api("DELETE", "/api/backups/" + b.dataset.id); location.assign("/backups"); },
     reload: async () => { const p = await api("POST", "/api/config/reload"); toast("Reloaded: " + (p && p.summary || "done")); refresh(); },
     "confirm-prune": async () => { await api("POST", "/api/config/reload?confirm_prune=true"); toast("Held plan applied."); refresh(); },
@@ -212,6 +219,132 @@
     });
   }
 
+  // ---- connection, storage provider and notification forms (API-made
+  // records). A secret field left empty is not sent: the API keeps the
+  // stored value. File-managed records render disabled, without buttons.
+  function formError(f, id) {
+    const err = $("#" + id);
+    return {
+      clear() { err.hidden = true; },
+      show(msg) { err.textContent = msg; err.hidden = false; err.scrollIntoView({ block: "nearest" }); },
+    };
+  }
+  const setIf = (o, k, v) => { if (v !== "") o[k] = v; };
+
+  const cf = $("#connection-form");
+  if (cf && !$("fieldset", cf).disabled) {
+    const out = $("#connection-test"), err = formError(cf, "connection-error"), force = $("#cf-force");
+    const body = () => {
+      const b = { name: cf.name.value.trim(), db_type: cf.db_type.value, host: cf.host.value.trim(),
+        username: cf.username.value.trim(), ssl_mode: cf.ssl_mode.value.trim() };
+      const port = parseInt(cf.port.value, 10);
+      if (port) b.port = port;
+      setIf(b, "password", cf.password.value);
+      return b;
+    };
+    // test checks the form's values; on edit the stored record is the base,
+    // so an empty password tests with the stored one.
+    const test = async () => {
+      out.className = "result"; out.textContent = "testing…";
+      const r = await api("POST", "/api/connections/" + (cf.dataset.id || "_new") + "/test", body());
+      out.className = "result " + (r.success ? "ok" : "bad");
+      out.textContent = r.success ? "reachable" : "failed: " + r.error;
+      return r.success;
+    };
+    const save = async () => {
+      if (cf.dataset.id) await api("PUT", "/api/connections/" + cf.dataset.id, body());
+      else await api("POST", "/api/connections", body());
+      location.assign("/connections");
+    };
+    $("#cf-test").addEventListener("click", async () => {
+      err.clear();
+      try { await test(); } catch (e) { out.textContent = ""; err.show(e.message); }
+    });
+    cf.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      err.clear();
+      try {
+        if (await test()) { await save(); return; }
+        force.hidden = false;
+        force.focus();
+      } catch (e) { out.textContent = ""; err.show(e.message); }
+    });
+    force.addEventListener("click", async () => {
+      err.clear();
+      try { await save(); } catch (e) { err.show(e.message); }
+    });
+  }
+
+  // showFor shows the parts of a form (data-for="type …") of the chosen type.
+  function showFor(f, type, group) {
+    $$("[data-for]", f).forEach((d) => {
+      const on = d.dataset.for.split(" ").includes(type) || (group && d.dataset.for === group);
+      d.hidden = !on;
+      $$("input, select, textarea", d).forEach((i) => { i.disabled = !on; });
+    });
+  }
+
+  const pvf = $("#provider-form");
+  if (pvf && !$("fieldset", pvf).disabled) {
+    const sync = () => showFor(pvf, pvf.provider_type.value, pvf.provider_type.value === "local" ? "" : "s3");
+    pvf.provider_type.addEventListener("change", sync);
+    sync();
+    const err = formError(pvf, "provider-error");
+    pvf.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      err.clear();
+      const local = pvf.provider_type.value === "local";
+      const b = { name: pvf.name.value.trim(), provider_type: pvf.provider_type.value, prefix: pvf.prefix.value.trim(),
+        is_default: pvf.is_default.checked };
+      if (local) b.path = pvf.path.value.trim();
+      else {
+        Object.assign(b, { endpoint: pvf.endpoint.value.trim(), region: pvf.region.value.trim(), bucket: pvf.bucket.value.trim(),
+          access_key: pvf.access_key.value.trim(), path_style: pvf.path_style.checked });
+        setIf(b, "secret_key", pvf.secret_key.value);
+      }
+      try {
+        if (pvf.dataset.id) await api("PUT", "/api/storage-providers/" + pvf.dataset.id, b);
+        else await api("POST", "/api/storage-providers", b);
+        location.assign("/storage");
+      } catch (e) { err.show(e.message); }
+    });
+  } else if (pvf) showFor(pvf, $("#pf-type").value, $("#pf-type").value === "local" ? "" : "s3");
+
+  const nf = $("#notification-form");
+  if (nf && !$("fieldset", nf).disabled) {
+    const sync = () => showFor(nf, nf.notif_type.value);
+    nf.notif_type.addEventListener("change", sync);
+    sync();
+    const err = formError(nf, "notification-error");
+    nf.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      err.clear();
+      const cfg = {};
+      try {
+        $$("[data-cfg]:not([disabled])", nf).forEach((i) => {
+          const k = i.dataset.cfg, v = i.value.trim();
+          if (v === "") return; // optional, or a secret that keeps its stored value
+          if ("int" in i.dataset) cfg[k] = parseInt(v, 10);
+          else if ("list" in i.dataset) cfg[k] = v.split(",").map((x) => x.trim()).filter(Boolean);
+          else if ("headers" in i.dataset) {
+            cfg[k] = {};
+            v.split("\n").forEach((line) => {
+              if (!line.trim()) return;
+              const at = line.indexOf(":");
+              if (at < 1) throw new Error("headers: each line is Name: value");
+              cfg[k][line.slice(0, at).trim()] = line.slice(at + 1).trim();
+            });
+          } else cfg[k] = v;
+        });
+        const b = { name: nf.name.value.trim(), notif_type: nf.notif_type.value, config_json: JSON.stringify(cfg),
+          events: $$("input[name=events]:checked", nf).map((c) => c.value) };
+        if (nf.dataset.id) await api("PUT", "/api/notifications/" + nf.dataset.id, b);
+        else await api("POST", "/api/notifications", b);
+        location.assign("/notifications");
+      } catch (e) { err.show(e.message); }
+    });
+  } else if (nf) showFor(nf, nf.dataset.type);
+
   // ---- change password
   const pf = $("#password-form");
   if (pf) {
@@ -235,12 +368,20 @@
   const rf = $("#restore-form");
   if (rf) {
     const db = $("#r-db", rf);
+    const dataOnly = $("#r-dataonly", rf);
     const sync = () => {
+      // Data only fills existing tables: not with replace, and a new
+      // database has no tables, so it restores into an existing one.
+      const only = !!(dataOnly && dataOnly.checked);
+      if (only && !$("#m-into", rf).checked) $("#m-into", rf).checked = true;
+      $("#m-replace", rf).disabled = only;
+      $("#m-new", rf).disabled = only;
       const mode = $("input[name=mode]:checked", rf).value;
       $("#replace-warning").hidden = mode !== "replace";
       db.value = mode === "new" ? db.dataset.new : db.dataset.existing;
     };
     $$("input[name=mode]", rf).forEach((r) => r.addEventListener("change", sync));
+    if (dataOnly) dataOnly.addEventListener("change", sync);
     rf.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const err = $("#restore-error");
@@ -252,6 +393,7 @@
         const r = await api("POST", "/api/backups/" + rf.dataset.backup + "/restore", {
           target_connection: rf.target_connection.value, target_database: db.value,
           drop_existing: mode === "replace", no_privileges: !!(np && np.checked),
+          restore_type: dataOnly && dataOnly.checked ? "data-only" : "full",
         });
         location.assign("/restores/" + r.id);
       } catch (e) {
