@@ -10,6 +10,9 @@ command -v mariadb-dump >/dev/null 2>&1 || need_apt+=(mariadb-server mariadb-cli
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 # Debian's chromium for the dashboard's browser tests (cmd/jagad/dashboard_test.go).
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# curl and jq run README's examples (cmd/jagad/readme_test.go).
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v jq >/dev/null 2>&1 || need_apt+=(jq)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "services: missing ${need_apt[*]}; run as root or install them" >&2
