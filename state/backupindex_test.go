@@ -140,8 +140,8 @@ func TestMigrateStatusTypeIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v := readSchema(t, s); v != 3 {
-		t.Fatalf("schema = %d, want 3", v)
+	if v := readSchema(t, s); v != 4 {
+		t.Fatalf("schema = %d, want 4", v)
 	}
 	checkIndexEntries(t, s)
 	checkBackups(t, s, "migrated")

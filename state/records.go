@@ -85,6 +85,11 @@ func Put[T Record](tx *Tx, rec T) error {
 			return err
 		}
 	}
+	if listed(k) {
+		if err := tx.indexListed(k, rec); err != nil {
+			return err
+		}
+	}
 	if err := tx.putValue(recordKey(k, id), rec, nil); err != nil {
 		return err
 	}
@@ -108,6 +113,11 @@ func Delete[T Record](tx *Tx, id string) error {
 		}
 	} else if _, err := tx.getRaw(key); err != nil {
 		return err
+	}
+	if listed(k) {
+		if err := tx.unindexListed(k, id, ""); err != nil {
+			return err
+		}
 	}
 	if err := tx.txn.Delete([]byte(key)); err != nil {
 		return fmt.Errorf("delete %s: %w", key, err)

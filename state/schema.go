@@ -38,6 +38,7 @@ func defaultMigrations() []migration {
 	return []migration{
 		{txn: migrateStoredByProvider}, // 1 → 2
 		{bulk: buildStatusTypeIndexes}, // 2 → 3
+		{bulk: buildListIndexes},       // 3 → 4
 	}
 }
 
