@@ -54,19 +54,22 @@ func (s *server) listDatabases(r *http.Request, p httprouter.Params) (any, error
 	if err != nil {
 		return nil, err
 	}
-	var dbs []state.Database
+	var (
+		dbs   []state.Database
+		total int
+	)
 	err = s.store.View(func(tx *state.Tx) error {
 		c, err := getRec[state.Connection](tx, p.ByName("id"), wordConnection)
 		if err != nil {
 			return err
 		}
-		dbs, err = connectionDatabases(tx, c.ID)
+		dbs, total, err = state.DatabasePage(tx, c.ID, pg.offset, pg.limit)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return pageViews(dbs, pg, viewDatabase), nil
+	return pagedViews(dbs, total, viewDatabase), nil
 }
 
 // discoverDatabases lists the databases on the server and upserts a record

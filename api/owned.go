@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/jagad/jagad/state"
 )
@@ -115,21 +114,24 @@ func (o owned[R]) get(s *server, id string) (R, error) {
 	return rec, err
 }
 
-// listViews lists the records of o's kind, sorted by name, as views, windowed
-// by the request's limit and offset (see page.go).
+// listViews lists the records of o's kind, sorted by name (then ID), as
+// views, windowed by the request's limit and offset (see page.go); only the
+// window's records are read (state.Page).
 func listViews[R state.Record, V any](s *server, r *http.Request, o owned[R], view func(R) V) (any, error) {
 	p, err := pageOf(r)
 	if err != nil {
 		return nil, err
 	}
-	var all []R
+	var (
+		win   []R
+		total int
+	)
 	err = s.store.View(func(tx *state.Tx) (err error) {
-		all, err = state.List[R](tx)
+		win, total, err = state.Page[R](tx, p.offset, p.limit)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list %ss: %w", o.word, err)
 	}
-	slices.SortFunc(all, func(a, b R) int { return strings.Compare(o.name(a), o.name(b)) })
-	return pageViews(all, p, view), nil
+	return pagedViews(win, total, view), nil
 }

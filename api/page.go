@@ -50,12 +50,16 @@ func window[V any](all []V, p page) []V {
 // pageViews windows all (full and sorted) to p and turns only the window
 // into views, so a page of 50 out of 1,000 builds 50 views.
 func pageViews[R, V any](all []R, p page, view func(R) V) listPage {
-	win := window(all, p)
+	return pagedViews(window(all, p), len(all), view)
+}
+
+// pagedViews turns a page read from the store (state.Page) into views.
+func pagedViews[R, V any](win []R, total int, view func(R) V) listPage {
 	out := make([]V, 0, len(win))
 	for _, r := range win {
 		out = append(out, view(r))
 	}
-	return listPage{items: out, total: len(all)}
+	return listPage{items: out, total: total}
 }
 
 // setTotal sets the X-Total-Count header.

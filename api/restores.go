@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -119,16 +118,18 @@ func (s *server) listRestores(r *http.Request, _ httprouter.Params) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	var all []state.Restore
+	var (
+		win   []state.Restore
+		total int
+	)
 	err = s.store.View(func(tx *state.Tx) (err error) {
-		all, err = state.List[state.Restore](tx)
+		win, total, err = state.Page[state.Restore](tx, p.offset, p.limit)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list restores: %w", err)
 	}
-	slices.SortFunc(all, func(a, b state.Restore) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	return pageViews(all, p, viewRestore), nil
+	return pagedViews(win, total, viewRestore), nil
 }
 
 func (s *server) getRestore(_ *http.Request, p httprouter.Params) (any, error) {
