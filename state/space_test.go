@@ -211,7 +211,7 @@ func TestMinFreeBytesDefault(t *testing.T) {
 	}
 	defer s.Close()
 	if got, want := s.Space().Floor, uint64(64<<20); got != want {
-		t.Errorf("default floor = %d, want %d (the minimum; 2 × the 8 MiB memtable is less)", got, want)
+		t.Errorf("default floor = %d, want %d (2 × the 32 MiB memtable, and the minimum)", got, want)
 	}
 	if got := s.Space().Floor; got < 2*memTableSize {
 		t.Errorf("default floor = %d, below a memtable flush (2 × %d)", got, memTableSize)
