@@ -7,7 +7,8 @@
 #   - runs RSS_RUNS backups through the API (POST /api/schedules/{id}/run),
 #     one after another, and reads VmHWM (peak since start) and VmRSS of the
 #     daemon from /proc/PID/status after each;
-#   - reads VmRSS again 10 s after the last backup.
+#   - reads VmRSS again 10 s after the last backup, and the daemon CPU-seconds
+#     per backup (/proc/PID/stat), which the soft memory limit raises.
 # Baselines from the same run: the idle figure, and the peak RSS of
 # `pg_dump | zstd -1` on the same database (GNU time's max RSS of each).
 #
@@ -50,6 +51,8 @@ fi
 
 # status FIELD: a field of /proc/PID/status in KiB.
 status() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$PID/status"; }
+# cpu: the daemon's user + system CPU-seconds so far (/proc/PID/stat).
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$PID/stat"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # Baseline: the dump tool's and zstd's own peak RSS on the same stream.
@@ -85,6 +88,7 @@ grep -q 'jagad ready' "$WORK/jagad.log" || { echo "rss: daemon did not start:" >
 START_KIB=$(status VmRSS)
 sleep "$IDLE"
 IDLE_KIB=$(status VmRSS)
+CPU0=$(cpu)
 
 TOK=$(curl -sf -X POST "$BASE_URL/api/auth/login" -d '{"username":"admin","password":"rss-bench"}' | jq -r .token)
 api() { curl -sf -H "Authorization: Bearer $TOK" "$@"; }
@@ -110,6 +114,7 @@ for i in $(seq 1 "$RUNS"); do
   [ "$hwm" -gt "$PEAK_MAX" ] && PEAK_MAX=$hwm
   LINES+=("$(printf '| %3d | %6s | %10s | %10s |' "$i" "$secs" "$(mib "$hwm")" "$(mib "$rss")")")
 done
+CPU1=$(cpu)
 sleep "$IDLE"
 AFTER_KIB=$(status VmRSS)
 
@@ -127,6 +132,7 @@ printf '| %-40s | %5s | %-31s |\n' "daemon VmRSS idle (${IDLE} s)" "$(mib "$IDLE
 printf '| %-40s | %5s | %-31s |\n' "daemon VmHWM after backup 1" "$(mib "$PEAK_FIRST")" "goal < 96"
 printf '| %-40s | %5s | %-31s |\n' "daemon VmHWM after backup $RUNS" "$(mib "$PEAK_MAX")" "flat: $(awk -v a="$PEAK_MAX" -v b="$PEAK_FIRST" 'BEGIN { printf "%.2fx", a / b }') of backup 1"
 printf '| %-40s | %5s | %-31s |\n' "daemon VmRSS idle ${IDLE} s after backups" "$(mib "$AFTER_KIB")" "$(awk -v a="$AFTER_KIB" -v b="$IDLE_KIB" 'BEGIN { printf "%.2fx", a / b }') of idle before"
+printf '| %-40s | %5s | %-31s |\n' "daemon CPU-seconds per backup" "$(awk -v a="$CPU0" -v b="$CPU1" -v n="$RUNS" 'BEGIN { printf "%.2f", (b - a) / n }')" "(s, not MiB; GC cost of the limit)"
 printf '| %-40s | %5s | %-31s |\n' "pg_dump's own max RSS (same dump)" "$(mib "$DUMP_KIB")" "baseline"
 printf '| %-40s | %5s | %-31s |\n' "zstd -1's own max RSS (same stream)" "$(mib "$ZSTD_KIB")" "baseline"
 printf '| %-40s | %5s | %-31s |\n' "daemon peak over idle" "$(mib $((PEAK_MAX - IDLE_KIB)))" "vs zstd -1: $(mib "$ZSTD_KIB")"
