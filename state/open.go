@@ -19,6 +19,33 @@ const defaultGCInterval = 10 * time.Minute
 // badgerLockMessage is the text of Badger's error when another process holds
 // the directory lock. Badger flattens the errno into the message (%+v), so
 // the text is the only thing left to recognise it by.
+// Badger is sized for a store of records (configs, backup records, sessions:
+// a few KB each, tens of MB in all), not for bulk data. Measured with
+// engine/bench/rss.sh (daemon VmHWM over successive backups); Badger's defaults
+// are tuned for stores of many GB.
+const (
+	// memTableSize (default 64 MiB): each memtable's skiplist arena is Go
+	// heap of this size and its write-ahead .mem file is mmap'ed at 2× it.
+	// It also caps one transaction: Badger refuses a batch above 15% of it
+	// ("Txn is too big"). 32 MiB allows 4.8 MiB, enough for a reconcile of
+	// 1,000 connections, schedules and backups in one transaction
+	// (TestBigTransaction: 16 MiB fails it). Measured (rss.sh): 8 MiB cut
+	// the peak over 10 backups from 313 to 185 MiB but caps a transaction
+	// at 1.2 MiB; 32 MiB keeps the peak at ~259 MiB after 5 backups, like
+	// the default. The free-space floor (space.go: defaultFloor) follows it.
+	memTableSize = 32 << 20
+	// numMemtables (default 5): memtables kept in memory, the active one
+	// and those waiting to be flushed. 2 caps their arenas at 64 MiB instead
+	// of 5 × 64 MiB; a write waits for a flush only if 32 MiB arrive before
+	// the previous 32 MiB reach disk, which a record store never does.
+	numMemtables = 2
+	// blockCacheSize (was 32 MiB): the ristretto cache of decompressed table
+	// blocks (tables are Snappy-compressed by default, so reads go through
+	// it). 8 MiB holds the hot part of a record store; a miss costs one
+	// decompression of a 4 KiB block from an mmap'ed table.
+	blockCacheSize = 8 << 20
+)
+
 const badgerLockMessage = "Cannot acquire directory lock"
 
 // Open opens (or creates) the store. A data dir held by another process
@@ -91,7 +118,9 @@ func openBadger(opts Options, logger *slog.Logger, now func() time.Time) (*badge
 		WithLogger(newBadgerLogger(logger)).
 		WithMetricsEnabled(false).
 		WithNumCompactors(2).
-		WithBlockCacheSize(32 << 20)
+		WithMemTableSize(memTableSize).
+		WithNumMemtables(numMemtables).
+		WithBlockCacheSize(blockCacheSize)
 	space := newSpaceGuard(opts, bopts, logger, now)
 	if err := space.canOpen(dir); err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)

@@ -42,7 +42,8 @@ const (
 // transaction: flushing a full memtable to a level-0 table (up to
 // MemTableSize) and the compaction that follows, with room to spare. Values
 // at or above ValueThreshold (1 MiB) go to the value log instead; Jagad's
-// records are far smaller.
+// records are far smaller. With open.go's 32 MiB memtable the 64 MiB minimum
+// and 2 × MemTableSize are equal.
 func defaultFloor(bopts badger.Options) uint64 {
 	return uint64(max(minDefaultFloor, 2*bopts.MemTableSize))
 }

@@ -210,8 +210,11 @@ func TestMinFreeBytesDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if got, want := s.Space().Floor, uint64(128<<20); got != want {
-		t.Errorf("default floor = %d, want %d (2 × Badger's 64 MiB memtable)", got, want)
+	if got, want := s.Space().Floor, uint64(64<<20); got != want {
+		t.Errorf("default floor = %d, want %d (2 × the 32 MiB memtable, and the minimum)", got, want)
+	}
+	if got := s.Space().Floor; got < 2*memTableSize {
+		t.Errorf("default floor = %d, below a memtable flush (2 × %d)", got, memTableSize)
 	}
 	off, err := Open(Options{Dir: t.TempDir(), MasterKey: testKey(1), GCInterval: -1, MinFreeBytes: -1, FreeSpace: disk.statfs})
 	if err != nil {
