@@ -83,7 +83,6 @@ type daemon struct {
 // anything slow, answers /livez and /readyz (503) while starting, and shuts
 // down in order: config watch, HTTP, scheduler and jobs, store.
 func serve(ctx context.Context, c *serveConfig, log *slog.Logger, env func(string) (string, bool)) error {
-	setMemoryLimit(env)
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
