@@ -436,7 +436,7 @@ func TestDashboardBrowser(t *testing.T) {
 	t.Run("backups and detail", func(t *testing.T) {
 		b.t = t
 		if backupID == "" {
-			t.Skip("no backup")
+			t.Fatal("no backup to work on: the run-now step before this one failed")
 		}
 		b.do(20*time.Second, chromedp.Navigate(od.base+"/backups?status=success"),
 			chromedp.WaitVisible(chromedp.CSS(`a[href="/backups/`+backupID+`"]`)))
@@ -455,7 +455,7 @@ func TestDashboardBrowser(t *testing.T) {
 	t.Run("verify quick, then deep, from the detail page", func(t *testing.T) {
 		b.t = t
 		if backupID == "" {
-			t.Skip("no backup")
+			t.Fatal("no backup to work on: the run-now step before this one failed")
 		}
 		type verified struct {
 			VerifyStatus string `json:"verify_status"`
@@ -502,7 +502,7 @@ func TestDashboardBrowser(t *testing.T) {
 	t.Run("restore through the wizard", func(t *testing.T) {
 		b.t = t
 		if backupID == "" {
-			t.Skip("no backup")
+			t.Fatal("no backup to work on: the run-now step before this one failed")
 		}
 		restored = db + "_copy"
 		b.do(20*time.Second, chromedp.Navigate(od.base+"/backups/"+backupID),
