@@ -76,6 +76,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(stri
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:
+		if rc, ok := runRemote(&app{stdin: stdin, stdout: stdout, stderr: stderr, env: env}, cmd, args); ok {
+			return rc
+		}
 		fmt.Fprintf(stderr, "jagad: unknown command %q\nRun 'jagad --help' for usage.\n", cmd)
 		return exitUsage
 	}
