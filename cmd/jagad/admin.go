@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,67 +12,63 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/jagad/jagad/api"
 	"github.com/jagad/jagad/state"
 )
 
-const adminHead = `Usage: jagad admin reset-password --data-dir DIR [--generate]
+const adminLong = `Offline administration of a data dir; run it with the daemon stopped.
 
-Offline administration of a data dir; run it with the daemon stopped.
-`
+Exit status: 0 success, 1 failure, 2 usage error.`
 
-const resetPasswordHead = `Usage: jagad admin reset-password --data-dir DIR [--generate]
-
-Sets a new admin password in the data dir and logs every session out. Stop
+const resetPasswordLong = `Sets a new admin password in the data dir and logs every session out. Stop
 the daemon first: while jagad serve runs, its data dir is locked and this
 command fails saying so.
 
 The new password is read from standard input (the first line, at least 6
 characters), for example:
-  pass show jagad/admin | jagad admin reset-password --data-dir /var/lib/jagad
+
+    pass show jagad/admin | jagad admin reset-password --data-dir /var/lib/jagad
+
 With --generate a random password is written to DIR/admin-password (mode
 0600) instead, and only that path is printed. The password is never taken
 from a flag, which would show it in the process list. The master key comes
 from JAGAD_MASTER_KEY, else DIR/master.key, as for the daemon.
 
-Exit status: 0 success, 1 failure, 2 usage error.
-`
+Exit status: 0 success, 1 failure, 2 usage error.`
 
 // maxPasswordLine bounds the line read from standard input.
 const maxPasswordLine = 4096
 
-func runAdmin(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	switch {
-	case len(args) > 0 && args[0] == "reset-password":
-		return runResetPassword(args[1:], stdin, stdout, stderr, env)
-	case wantsHelp(args[:min(len(args), 1)]):
-		fmt.Fprint(stdout, adminHead)
-		return exitOK
-	case len(args) == 0:
-		return reportUsage(stderr, "admin", errors.New("missing subcommand: reset-password"))
-	default:
-		return reportUsage(stderr, "admin", fmt.Errorf("unknown subcommand %q: use reset-password", args[0]))
+// adminCommand is `jagad admin reset-password`.
+func (a *app) adminCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "admin",
+		Short: "Offline administration of a data dir (daemon stopped)",
+		Long:  adminLong,
 	}
-}
-
-func runResetPassword(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	fs := flag.NewFlagSet("admin reset-password", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", envOr(env, "JAGAD_DATA_DIR", "/var/lib/jagad"), "the daemon's data dir (JAGAD_DATA_DIR)")
-	generate := fs.Bool("generate", false, "generate a random password into DIR/"+api.AdminPasswordFile+" instead of reading standard input")
-	if code, ok := parseFlags(fs, args, resetPasswordHead, stdout, stderr); !ok {
-		return code
+	var dataDir string
+	var generate bool
+	reset := &cobra.Command{
+		Use:   "reset-password --data-dir DIR [--generate]",
+		Short: "Set the admin password (read from stdin) and log every session out",
+		Long:  resetPasswordLong,
+		Args:  noArgs("the password is read from standard input, never from the command line"),
+		RunE: func(*cobra.Command, []string) error {
+			msg, err := resetPassword(dataDir, generate, a.stdin, a.stderr, a.env)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, msg)
+			return nil
+		},
 	}
-	if fs.NArg() > 0 {
-		return reportUsage(stderr, "admin reset-password",
-			fmt.Errorf("unexpected argument %q (the password is read from standard input, never from the command line)", fs.Arg(0)))
-	}
-	msg, err := resetPassword(*dataDir, *generate, stdin, stderr, env)
-	if err != nil {
-		fmt.Fprintf(stderr, "jagad admin reset-password: %v\n", err)
-		return exitFailure
-	}
-	fmt.Fprintln(stdout, msg)
-	return exitOK
+	reset.Flags().StringVar(&dataDir, "data-dir", envOr(a.env, "JAGAD_DATA_DIR", "/var/lib/jagad"), "the daemon's data `DIR` (JAGAD_DATA_DIR)")
+	reset.Flags().BoolVar(&generate, "generate", false,
+		"generate a random password into DIR/"+api.AdminPasswordFile+" instead of reading standard input")
+	cmd.AddCommand(reset)
+	return cmd
 }
 
 // resetPassword opens the data dir (failing when a daemon holds it), sets

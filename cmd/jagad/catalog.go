@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,14 +9,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/jagad/jagad/engine"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
 
-const catalogUsage = `Usage:
-  jagad catalog rebuild --data-dir DIR [storage flags] [--provider-name NAME]
-  jagad catalog list [storage flags]
+const catalogLong = `Backup records from storage alone.
 
 rebuild re-creates backup records in a data dir (normally a new, empty one)
 from every *.manifest.json in storage, and a storage provider record for that
@@ -26,65 +24,78 @@ storage (its secret key sealed with the master key: JAGAD_MASTER_KEY, or
 DIR/master.key, generated when missing). Backups already recorded are left
 alone. list prints the backups the storage describes.
 
-Storage flags: --storage-type, --path, --endpoint, --bucket, --region,
---prefix, --path-style (keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
--h, --help shows this help.
+Storage keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (never
+flags).
 
-Exit status: 0 success, 1 failure, 2 usage error.
-`
+Exit status: 0 success, 1 failure, 2 usage error.`
 
-// runCatalog rebuilds backup records from the manifests in storage.
-func runCatalog(args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	switch {
-	case len(args) > 0 && (args[0] == "rebuild" || args[0] == "list"):
-	case wantsHelp(args[:min(len(args), 1)]):
-		fmt.Fprint(stdout, catalogUsage)
-		return exitOK
-	case len(args) == 0:
-		return reportUsage(stderr, "catalog", errors.New("missing subcommand: rebuild or list"))
-	default:
-		return reportUsage(stderr, "catalog", fmt.Errorf("unknown subcommand %q: use rebuild or list", args[0]))
+// catalogCommand is `jagad catalog rebuild|list`.
+func (a *app) catalogCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "catalog",
+		Short: "Rebuild or list backup records from the manifests in storage",
+		Long:  catalogLong,
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("catalog "+sub, flag.ContinueOnError)
-	sf := addStorageFlags(fs)
+	cmd.AddCommand(a.catalogRebuildCommand(), a.catalogListCommand())
+	return cmd
+}
+
+func (a *app) catalogRebuildCommand() *cobra.Command {
 	var dataDir, name string
-	if sub == "rebuild" {
-		fs.StringVar(&dataDir, "data-dir", envOr(env, "JAGAD_DATA_DIR", ""), "")
-		fs.StringVar(&name, "provider-name", "", "")
+	cmd := &cobra.Command{
+		Use:   "rebuild --data-dir DIR [storage flags] [--provider-name NAME]",
+		Short: "Re-create backup records in a data dir from the manifests in storage",
+		Long:  catalogLong,
+		Args:  noArgs(""),
 	}
-	pos, err := parseInterspersed(fs, args[1:])
-	if code, ok := helpOrUsage(err, "catalog "+sub, catalogUsage, stdout, stderr); !ok {
-		return code
-	}
-	if len(pos) > 0 {
-		return reportUsage(stderr, "catalog "+sub, fmt.Errorf("unexpected argument %q", pos[0]))
-	}
-	spec, err := sf.spec(env)
-	if err == nil && sub == "rebuild" && dataDir == "" {
-		err = usagef("--data-dir (or JAGAD_DATA_DIR) is required")
-	}
-	var st storage.Store
-	if err == nil {
-		st, err = openStorage(spec)
-	}
-	if err == nil {
+	sf := addStorageFlags(cmd.Flags())
+	cmd.Flags().StringVar(&dataDir, "data-dir", envOr(a.env, "JAGAD_DATA_DIR", ""), "the data `DIR` to rebuild into (JAGAD_DATA_DIR)")
+	cmd.Flags().StringVar(&name, "provider-name", "", "`NAME` of the storage provider record (default recovered-TYPE)")
+	cmd.RunE = func(*cobra.Command, []string) error {
+		spec, err := sf.spec(a.env)
+		if err != nil {
+			return err
+		}
+		if dataDir == "" {
+			return usagef("--data-dir (or JAGAD_DATA_DIR) is required")
+		}
+		st, err := openStorage(spec)
+		if err != nil {
+			return err
+		}
+		spec.Name = name
+		if spec.Name == "" {
+			spec.Name = "recovered-" + spec.ProviderType
+		}
 		ctx, cancel := signalContext(time.Hour)
 		defer cancel()
-		if sub == "list" {
-			err = catalogList(ctx, st, stdout, stderr)
-		} else {
-			spec.Name = name
-			if spec.Name == "" {
-				spec.Name = "recovered-" + spec.ProviderType
-			}
-			err = catalogRebuild(ctx, dataDir, st, spec, stdout, stderr, env)
+		return catalogRebuild(ctx, dataDir, st, spec, a.stdout, a.stderr, a.env)
+	}
+	return cmd
+}
+
+func (a *app) catalogListCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "list [storage flags]",
+		Short: "List the backups the manifests in storage describe",
+		Long:  catalogLong,
+		Args:  noArgs(""),
+	}
+	sf := addStorageFlags(cmd.Flags())
+	cmd.RunE = func(*cobra.Command, []string) error {
+		spec, err := sf.spec(a.env)
+		if err != nil {
+			return err
 		}
+		st, err := openStorage(spec)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := signalContext(time.Hour)
+		defer cancel()
+		return catalogList(ctx, st, a.stdout, a.stderr)
 	}
-	if err != nil {
-		return failOrUsage(stderr, "catalog "+sub, err)
-	}
-	return exitOK
+	return cmd
 }
 
 func catalogList(ctx context.Context, st storage.Store, stdout, stderr io.Writer) error {

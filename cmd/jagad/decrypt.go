@@ -2,87 +2,56 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"github.com/jagad/jagad/engine/crypt"
 )
 
-const decryptUsage = `Usage: jagad decrypt (--key-file FILE | --identity FILE | --key KEY) [-i IN] [-o OUT]
-
-Decrypts a .jgd object (stdin, or -i IN) to stdout (or -o OUT). Needs no daemon
-and no data dir. The key may be a raw key or a passphrase; it is used for
-whatever key id the object's header names. With no --key/--key-file the key is
-read from $JAGAD_ENCRYPTION_KEY. Prefer --key-file or the environment: --key
-puts the secret in the process list.
-
-  --key-file FILE  file holding the key (one line; trailing newline ignored)
-  --key KEY        the key itself (discouraged)
-  --identity FILE  age identity file for the recovery stanza (repeatable)
-  -i, --input FILE read the object from FILE instead of stdin
-  -o, --output FILE write the plaintext to a temporary file beside FILE and
-                   rename it to FILE only after the final chunk verified;
-                   the temporary file is removed on failure
-  -h, --help       show this help
+const decryptLong = `Decrypts a .jgd object (stdin, or -i IN) to stdout (or -o OUT). Needs no
+daemon and no data dir. The key may be a raw key or a passphrase; it is used
+for whatever key id the object's header names. With no --key/--key-file the
+key is read from $JAGAD_ENCRYPTION_KEY. Prefer --key-file or the
+environment: --key puts the secret in the process list.
 
 Output to stdout is streamed: on failure (exit 1) what was written is
 incomplete and must be discarded. Write to a temporary file (or use -o) and
-keep it only when the exit status is 0.
+keep it only when the exit status is 0. -o FILE writes the plaintext to a
+temporary file beside FILE and renames it to FILE only after the final chunk
+verified; the temporary file is removed on failure.
 
 Exit status: 0 the whole object verified and was written, 1 failure,
-2 usage error.
-`
+2 usage error.`
 
 type decryptArgs struct {
 	key, keyFile, input, output string
 	identities                  []string
 }
 
-// parseDecryptArgs parses the command line of "jagad decrypt".
-func parseDecryptArgs(args []string, stdout, stderr io.Writer) (*decryptArgs, int, bool) {
-	fs := flag.NewFlagSet("decrypt", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {}
-	a := &decryptArgs{}
-	fs.StringVar(&a.key, "key", "", "")
-	fs.StringVar(&a.keyFile, "key-file", "", "")
-	fs.Func("identity", "", func(s string) error { a.identities = append(a.identities, s); return nil })
-	for _, n := range []string{"i", "input"} {
-		fs.StringVar(&a.input, n, "", "")
+// decryptCommand is `jagad decrypt`: it exits 0 only when the whole object
+// verified and was written.
+func (a *app) decryptCommand() *cobra.Command {
+	d := &decryptArgs{}
+	cmd := &cobra.Command{
+		Use:   "decrypt (--key-file FILE | --identity FILE | --key KEY) [-i IN] [-o OUT]",
+		Short: "Decrypt a .jgd object offline",
+		Long:  decryptLong,
+		Args:  noArgs("use -i FILE or stdin"),
+		RunE: func(*cobra.Command, []string) error {
+			return decryptObject(d, a.stdin, a.stdout, a.env)
+		},
 	}
-	for _, n := range []string{"o", "output"} {
-		fs.StringVar(&a.output, n, "", "")
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, decryptUsage)
-			return nil, 0, false
-		}
-		fmt.Fprintln(stderr, "Run 'jagad decrypt --help' for usage.")
-		return nil, 2, false
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "jagad decrypt: unexpected argument %q (use -i FILE or stdin)\nRun 'jagad decrypt --help' for usage.\n", fs.Arg(0))
-		return nil, 2, false
-	}
-	return a, 0, true
-}
-
-// runDecrypt implements "jagad decrypt". It returns the process exit code:
-// 0 only when the whole object verified and was written.
-func runDecrypt(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	a, code, ok := parseDecryptArgs(args, stdout, stderr)
-	if !ok {
-		return code
-	}
-	if err := decryptObject(a, stdin, stdout, env); err != nil {
-		fmt.Fprintf(stderr, "jagad decrypt: %v\n", err)
-		return 1
-	}
-	return 0
+	f := cmd.Flags()
+	f.StringVar(&d.keyFile, "key-file", "", "`FILE` holding the key (one line; trailing newline ignored)")
+	f.StringVar(&d.key, "key", "", "the `KEY` itself (discouraged: it shows in the process list)")
+	f.StringArrayVar(&d.identities, "identity", nil, "age identity `FILE` for the recovery stanza (repeatable)")
+	f.StringVarP(&d.input, "input", "i", "", "read the object from `FILE` instead of stdin")
+	f.StringVarP(&d.output, "output", "o", "", "write the plaintext to `FILE` atomically, only once it verified")
+	return cmd
 }
 
 func decryptObject(a *decryptArgs, stdin io.Reader, stdout io.Writer, env func(string) (string, bool)) error {

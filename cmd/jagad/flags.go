@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +9,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/jagad/jagad/api"
 	"github.com/jagad/jagad/engine/netguard"
@@ -61,75 +62,70 @@ func envOr(env func(string) (string, bool), key, def string) string {
 	return def
 }
 
-const serveHead = `Usage: jagad serve [flags]
+// serveFlags are serve's command line, read over the environment.
+type serveFlags struct {
+	c                                              serveConfig
+	port, proxies, minFree, networks, origins, idle string
+}
 
-Runs the daemon: the REST API, the scheduler, and (with --config) the
-reconciler that follows jagad.yaml. Secrets come from the environment only
-(JAGAD_ADMIN_PASS, JAGAD_MASTER_KEY, JAGAD_ENCRYPTION_KEY,
-JAGAD_METRICS_TOKEN), never from flags. Flags win over the environment.
-`
-
-// parseServeFlags reads the serve flags over the environment. It prints
-// nothing: it returns a helpRequest for --help and a usageError for a bad
-// command line.
-func parseServeFlags(args []string, _ io.Writer, env func(string) (string, bool)) (*serveConfig, error) {
-	c := &serveConfig{}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+// addServeFlags defines serve's flags on fs with their defaults from env.
+func addServeFlags(fs *pflag.FlagSet, env func(string) (string, bool)) *serveFlags {
+	f := &serveFlags{}
+	c := &f.c
 	listen := envOr(env, "JAGAD_LISTEN", "")
 	if listen == "" {
 		listen = ":" + envOr(env, "JAGAD_PORT", "8080")
 	}
-	fs.StringVar(&c.configPath, "config", envOr(env, "JAGAD_CONFIG", ""), "jagad.yaml to follow (empty: API-only mode)")
-	fs.StringVar(&c.configPath, "c", c.configPath, "shorthand for --config")
-	fs.StringVar(&c.listen, "listen", listen, "listen address (JAGAD_LISTEN, or :JAGAD_PORT)")
-	port := fs.String("port", "", "listen port (shorthand for --listen :PORT)")
-	fs.StringVar(&c.dataDir, "data-dir", envOr(env, "JAGAD_DATA_DIR", "/var/lib/jagad"), "data directory (Badger store, master key)")
-	fs.StringVar(&c.adminUser, "admin-user", envOr(env, "JAGAD_ADMIN_USER", "admin"), "admin user name")
-	fs.StringVar(&c.logLevel, "log-level", envOr(env, "JAGAD_LOG_LEVEL", "info"), "debug | info | warn | error")
-	fs.StringVar(&c.logFormat, "log-format", envOr(env, "JAGAD_LOG_FORMAT", "text"), "text | json")
-	fs.StringVar(&c.tlsCert, "tls-cert", envOr(env, "JAGAD_TLS_CERT", ""), "TLS certificate file")
-	fs.StringVar(&c.tlsKey, "tls-key", envOr(env, "JAGAD_TLS_KEY", ""), "TLS key file")
-	proxies := fs.String("trusted-proxies", envOr(env, "JAGAD_TRUSTED_PROXIES", ""),
-		"comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed")
-	minFree := fs.String("min-free-space", envOr(env, "JAGAD_MIN_FREE_SPACE", ""), minFreeHelp)
-	networks := fs.String("allow-networks", envOr(env, "JAGAD_ALLOW_NETWORKS", "loopback"),
-		"outbound connections (webhooks, SMTP, S3) may reach: loopback, private, none, or CIDRs, comma-separated; link-local and metadata addresses are always refused")
-	origins := fs.String("trusted-origins", envOr(env, "JAGAD_TRUSTED_ORIGINS", ""),
-		"comma-separated origins (https://host[:port]) besides the server's own whose pages may send writes with the session cookie")
-	idle := fs.String("session-idle-timeout", envOr(env, "JAGAD_SESSION_IDLE_TIMEOUT", api.DefaultSessionIdle.String()),
-		"end a session unused this long (besides the absolute 24h), e.g. 30m or 8h")
-	if err := parseQuiet(fs, args, serveHead); err != nil {
-		return nil, err // a helpRequest or a usageError
-	}
-	if fs.NArg() > 0 {
-		return nil, usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	var perr error
-	if c.netPolicy, perr = netguard.ParsePolicy(*networks); perr != nil {
-		return nil, usageError{fmt.Errorf("--allow-networks: %w", perr)}
-	}
-	if *port != "" {
-		c.listen = ":" + *port
-	}
+	fs.StringVarP(&c.configPath, "config", "c", envOr(env, "JAGAD_CONFIG", ""), "jagad.yaml to follow, `FILE` (JAGAD_CONFIG; empty: API-only mode)")
+	fs.StringVar(&c.listen, "listen", listen, "listen address `ADDR` (JAGAD_LISTEN, or :JAGAD_PORT)")
+	fs.StringVar(&f.port, "port", "", "listen `PORT` (shorthand for --listen :PORT)")
+	fs.StringVar(&c.dataDir, "data-dir", envOr(env, "JAGAD_DATA_DIR", "/var/lib/jagad"), "data directory `DIR`: Badger store, master key (JAGAD_DATA_DIR)")
+	fs.StringVar(&c.adminUser, "admin-user", envOr(env, "JAGAD_ADMIN_USER", "admin"), "admin user `NAME` (JAGAD_ADMIN_USER)")
+	fs.StringVar(&c.logLevel, "log-level", envOr(env, "JAGAD_LOG_LEVEL", "info"), "`LEVEL`: debug | info | warn | error (JAGAD_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", envOr(env, "JAGAD_LOG_FORMAT", "text"), "`FORMAT`: text | json (JAGAD_LOG_FORMAT)")
+	fs.StringVar(&c.tlsCert, "tls-cert", envOr(env, "JAGAD_TLS_CERT", ""), "TLS certificate `FILE` (JAGAD_TLS_CERT)")
+	fs.StringVar(&c.tlsKey, "tls-key", envOr(env, "JAGAD_TLS_KEY", ""), "TLS key `FILE` (JAGAD_TLS_KEY)")
+	fs.StringVar(&f.proxies, "trusted-proxies", envOr(env, "JAGAD_TRUSTED_PROXIES", ""),
+		"comma-separated `CIDRS` or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (JAGAD_TRUSTED_PROXIES)")
+	fs.StringVar(&f.minFree, "min-free-space", envOr(env, "JAGAD_MIN_FREE_SPACE", ""), minFreeHelp)
+	fs.StringVar(&f.networks, "allow-networks", envOr(env, "JAGAD_ALLOW_NETWORKS", "loopback"),
+		"outbound connections (webhooks, SMTP, S3) may reach these `NETWORKS`: loopback, private, none, or CIDRs, comma-separated; link-local and metadata addresses are always refused (JAGAD_ALLOW_NETWORKS)")
+	fs.StringVar(&f.origins, "trusted-origins", envOr(env, "JAGAD_TRUSTED_ORIGINS", ""),
+		"comma-separated `ORIGINS` (https://host[:port]) besides the server's own whose pages may send writes with the session cookie (JAGAD_TRUSTED_ORIGINS)")
+	fs.StringVar(&f.idle, "session-idle-timeout", envOr(env, "JAGAD_SESSION_IDLE_TIMEOUT", api.DefaultSessionIdle.String()),
+		"end a session unused this long, a `DURATION` such as 30m or 8h (besides the absolute 24h; JAGAD_SESSION_IDLE_TIMEOUT)")
+	return f
+}
+
+// config checks the parsed flags and adds the secrets, which come from the
+// environment only. Bad values are usage errors naming the flag.
+func (f *serveFlags) config(env func(string) (string, bool)) (*serveConfig, error) {
+	c := f.c
 	var err error
-	if c.trustedProxies, err = api.ParseTrustedProxies(*proxies); err != nil {
+	if c.netPolicy, err = netguard.ParsePolicy(f.networks); err != nil {
+		return nil, usageError{fmt.Errorf("--allow-networks: %w", err)}
+	}
+	if f.port != "" {
+		c.listen = ":" + f.port
+	}
+	if c.trustedProxies, err = api.ParseTrustedProxies(f.proxies); err != nil {
 		return nil, usageError{fmt.Errorf("--trusted-proxies: %w", err)}
 	}
-	if c.minFreeBytes, err = parseMinFree(*minFree); err != nil {
-		return nil, usageError{fmt.Errorf("--min-free-space %q: %w", *minFree, err)}
+	if c.minFreeBytes, err = parseMinFree(f.minFree); err != nil {
+		return nil, usageError{fmt.Errorf("--min-free-space %q: %w", f.minFree, err)}
 	}
-	if c.trustedOrigins, err = api.ParseTrustedOrigins(*origins); err != nil {
+	if c.trustedOrigins, err = api.ParseTrustedOrigins(f.origins); err != nil {
 		return nil, usageError{fmt.Errorf("--trusted-origins: %w", err)}
 	}
-	if c.sessionIdle, err = time.ParseDuration(*idle); err != nil || c.sessionIdle < time.Minute {
-		return nil, usagef("--session-idle-timeout %q: want a duration of at least 1m, such as 30m or 8h", *idle)
+	if c.sessionIdle, err = time.ParseDuration(f.idle); err != nil || c.sessionIdle < time.Minute {
+		return nil, usagef("--session-idle-timeout %q: want a duration of at least 1m, such as 30m or 8h", f.idle)
 	}
 	// Secrets come only from the environment: flags would show in ps.
 	c.adminPass = envOr(env, "JAGAD_ADMIN_PASS", "")
 	c.masterKey = envOr(env, "JAGAD_MASTER_KEY", "")
 	c.encryptionKey = envOr(env, "JAGAD_ENCRYPTION_KEY", "")
 	c.metricsToken = envOr(env, "JAGAD_METRICS_TOKEN", "")
-	return c, nil
+	return &c, nil
 }
 
 // newLogger builds the process logger from level and format.

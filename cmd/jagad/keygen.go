@@ -1,68 +1,52 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"filippo.io/age"
+	"github.com/spf13/cobra"
 
 	"github.com/jagad/jagad/engine/crypt"
 )
 
-const keygenUsage = `Usage: jagad keygen [--age] [-o FILE]
-
-Prints a new random 32-byte encryption key (standard base64) for the
+const keygenLong = `Prints a new random 32-byte encryption key (standard base64) for the
 encryption keyring (jagad.yaml encryption.keys[].key, or JAGAD_ENCRYPTION_KEY).
 
-  --age       print a new age X25519 identity instead (an age identity file);
-              its recipient ("age1...") goes in encryption.recovery_recipient,
-              the identity is kept offline for "jagad decrypt --identity".
-              The recipient is also printed to stderr.
-  -o FILE     write to FILE (created with mode 0600; never overwritten)
-              instead of stdout.
-  -h, --help  show this help
+With --age it prints a new age X25519 identity instead (an age identity
+file): its recipient ("age1...") goes in encryption.recovery_recipient, the
+identity is kept offline for "jagad decrypt --identity". The recipient is
+also printed to stderr.
 
-Exit status: 0 success, 1 failure, 2 usage error.
-`
+Exit status: 0 success, 1 failure, 2 usage error.`
 
-// runKeygen implements "jagad keygen". It returns the process exit code:
-// 0 success (--help included), 1 failure, 2 usage error.
-func runKeygen(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {}
-	withAge := fs.Bool("age", false, "")
+// keygenCommand is `jagad keygen [--age] [-o FILE]`.
+func (a *app) keygenCommand() *cobra.Command {
+	var withAge bool
 	var output string
-	fs.StringVar(&output, "o", "", "")
-	fs.StringVar(&output, "output", "", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, keygenUsage)
-			return 0
-		}
-		fmt.Fprintln(stderr, "Run 'jagad keygen --help' for usage.")
-		return 2
+	cmd := &cobra.Command{
+		Use:   "keygen [--age] [-o FILE]",
+		Short: "Print a new encryption key or age recovery identity",
+		Long:  keygenLong,
+		Args:  noArgs(""),
+		RunE: func(*cobra.Command, []string) error {
+			text, recipient, err := keygenText(withAge)
+			if err != nil {
+				return err
+			}
+			if err := writeSecret(output, a.stdout, text); err != nil {
+				return err
+			}
+			if recipient != "" {
+				fmt.Fprintf(a.stderr, "Public key: %s\n", recipient)
+			}
+			return nil
+		},
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "jagad keygen: unexpected argument %q\nRun 'jagad keygen --help' for usage.\n", fs.Arg(0))
-		return 2
-	}
-	text, recipient, err := keygenText(*withAge)
-	if err != nil {
-		fmt.Fprintf(stderr, "jagad keygen: %v\n", err)
-		return 1
-	}
-	if err := writeSecret(output, stdout, text); err != nil {
-		fmt.Fprintf(stderr, "jagad keygen: %v\n", err)
-		return 1
-	}
-	if recipient != "" {
-		fmt.Fprintf(stderr, "Public key: %s\n", recipient)
-	}
-	return 0
+	cmd.Flags().BoolVar(&withAge, "age", false, "print a new age X25519 identity instead of a key")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `FILE` (created with mode 0600; never overwritten) instead of stdout")
+	return cmd
 }
 
 // keygenText returns the text to print and, for --age, the recipient.

@@ -2,41 +2,27 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/jagad/jagad/api"
 	"github.com/jagad/jagad/api/client"
 )
 
-const planUsage = `Usage: jagad plan [-f FILE|-] [--timeout D]
-
-Sends a jagad.yaml to a running daemon and prints what applying it would
+const planLong = `Sends a jagad.yaml to a running daemon and prints what applying it would
 change; nothing is applied.
-
-  -f FILE       the file to plan; - reads standard input (default jagad.yaml)
-  --timeout D   request timeout (default 30s)
-  -h, --help    show this help
 
 Environment: JAGAD_URL (default http://127.0.0.1:8080); JAGAD_TOKEN, or
 JAGAD_USER and JAGAD_PASSWORD to log in (the session is logged out after).
 
 Exit status: 0 no change, 2 changes, 1 error (usage errors included: 2 means
-"changes" here).
-`
-
-// runPlan is `jagad plan`; -h/--help prints planUsage.
-func runPlan(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	if wantsHelp(args) {
-		fmt.Fprint(stdout, planUsage)
-		return exitOK
-	}
-	return runPlanFile(args, stdin, stdout, stderr, env)
-}
+"changes" here).`
 
 // maxPlanFile bounds the document `jagad plan` sends.
 const maxPlanFile = 1 << 20
@@ -48,42 +34,48 @@ const (
 	planChanges  = 2
 )
 
-// runPlanFile is `jagad plan -f FILE`: it sends FILE ("-" is stdin) to the
-// daemon at $JAGAD_URL (default http://127.0.0.1:8080) and prints the plan,
-// one line per change. Auth: $JAGAD_TOKEN, or a login with $JAGAD_USER and
-// $JAGAD_PASSWORD (that session is logged out afterwards). Exit 0: no
-// change, 2: changes, 1: error.
-func runPlanFile(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", "jagad.yaml", "the jagad.yaml to plan (- for stdin)")
-	timeout := fs.Duration("timeout", 30*time.Second, "request timeout")
-	if err := fs.Parse(args); err != nil {
-		return planError
+// planCommand is `jagad plan -f FILE`: it sends FILE ("-" is stdin) to the
+// daemon at $JAGAD_URL and prints the plan, one line per change. Auth:
+// $JAGAD_TOKEN, or a login with $JAGAD_USER and $JAGAD_PASSWORD (that
+// session is logged out afterwards). Exit 0: no change, 2: changes, 1: error
+// (usage errors too: usageExitAnnotation).
+func (a *app) planCommand() *cobra.Command {
+	var file string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:         "plan [-f FILE|-] [--timeout D]",
+		Short:       "Show what a jagad.yaml would change in a running daemon",
+		Long:        planLong,
+		GroupID:     groupClient,
+		Annotations: map[string]string{usageExitAnnotation: "1"},
+		Args:        noArgs(""),
+		RunE: func(*cobra.Command, []string) error {
+			return a.plan(file, timeout)
+		},
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "jagad plan: unexpected argument %q\n", fs.Arg(0))
-		return planError
-	}
-	doc, err := readDoc(*file, stdin)
+	cmd.Flags().StringVarP(&file, "config", "f", "jagad.yaml", "the `FILE` to plan; - reads standard input")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "request timeout")
+	return cmd
+}
+
+func (a *app) plan(file string, timeout time.Duration) error {
+	doc, err := readDoc(file, a.stdin)
 	if err != nil {
-		fmt.Fprintf(stderr, "jagad plan: %v\n", err)
-		return planError
+		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	c := client.New(envOr(env, "JAGAD_URL", ""), envOr(env, "JAGAD_TOKEN", ""), envOr(env, "JAGAD_USER", ""),
-		envOr(env, "JAGAD_PASSWORD", ""))
+	c := client.New(envOr(a.env, "JAGAD_URL", ""), envOr(a.env, "JAGAD_TOKEN", ""), envOr(a.env, "JAGAD_USER", ""),
+		envOr(a.env, "JAGAD_PASSWORD", ""))
 	plan, err := c.Plan(ctx, doc)
 	if err != nil {
-		fmt.Fprintf(stderr, "jagad plan: %s\n", nameDiagnostics(err.Error(), displayName(*file)))
-		return planError
+		return errors.New(nameDiagnostics(err.Error(), displayName(file)))
 	}
-	printPlan(stdout, plan)
+	printPlan(a.stdout, plan)
 	if plan.Changes == 0 {
-		return planNoChange
+		return nil
 	}
-	return planChanges
+	return exitStatus(planChanges)
 }
 
 // postedName is the name the daemon gives a posted document in its

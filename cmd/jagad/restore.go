@@ -2,103 +2,92 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/jagad/jagad/engine"
 	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
 )
 
-const restoreUsage = `Usage: jagad restore [storage flags] [key flags] [--drop-existing] [--single-pass]
-                     [--no-privileges] BACKUP_KEY_OR_MANIFEST --to URL
-
-Disaster recovery: restores one backup from storage alone (no daemon, no data
+const restoreLong = `Disaster recovery: restores one backup from storage alone (no daemon, no data
 dir). The manifest beside the object gives the database type, compression,
 key id and checksums. The whole object is read and verified first (stored
 size and sha256, every encrypted chunk, the compressed-stream checksum,
 decompression); only then is the target touched, and every check runs again
-while the dump streams into pg_restore or mysql/mariadb.
+while the dump streams into pg_restore or mysql/mariadb. On a terminal a
+progress bar shows each pass's download (bytes, rate, ETA); the log goes to
+stderr.
 
-Storage flags:
-  --storage-type T   local | s3 | r2 | minio | gcs | b2 | s3-compat
-  --path DIR         local: the storage directory
-  --endpoint URL --bucket B --region R --prefix P --path-style
-                     S3 family; keys come from AWS_ACCESS_KEY_ID and
-                     AWS_SECRET_ACCESS_KEY (never flags)
-Key flags (encrypted backups):
-  --key-file F       file holding the key; default: $JAGAD_ENCRYPTION_KEY
-  --key-id ID        the key id the key belongs to (default: whatever the
-                     manifest names)
-  --identity F       age identity file of the recovery recipient (repeatable)
-Target:
-  --to URL           postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB
-                     (mariadb:// also accepted). DB defaults to the backup's
-                     database; it is created when missing. The password is
-                     read from PGPASSWORD / MYSQL_PWD; a password in the URL
-                     works too but shows in the process list and shell history.
-                     ?sslmode=... sets the connection's ssl_mode.
-  --drop-existing    drop and recreate the target database (after the
-                     verification pass). Without it the dump's objects replace
-                     their namesakes and other objects are kept.
-  --single-pass      skip the verification pass (faster; a corrupt object can
-                     leave the target partly restored)
-  --no-privileges    PostgreSQL: skip the dump's GRANT and REVOKE statements,
-                     for a server that lacks the source's roles
-  --timeout D        give up after D (default 6h)
-  -h, --help         show this help
+The target (--to URL) is postgres://USER@HOST:PORT/DB or
+mysql://USER@HOST:PORT/DB (mariadb:// also accepted). DB defaults to the
+backup's database; it is created when missing. The password is read from
+PGPASSWORD / MYSQL_PWD; a password in the URL works too but shows in the
+process list and shell history. ?sslmode=... sets the connection's ssl_mode.
+Storage keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (never
+flags); the encryption key from --key-file, else $JAGAD_ENCRYPTION_KEY.
 
-Exit status: 0 restored, 1 failure, 2 usage error.
-`
+Exit status: 0 restored, 1 failure, 2 usage error.`
 
-// runRestore is the disaster-recovery restore (no daemon, no data dir).
-func runRestore(args []string, _ io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	sf := addStorageFlags(fs)
+// restoreCommand is the disaster-recovery restore (no daemon, no data dir).
+func (a *app) restoreCommand() *cobra.Command {
 	var keyFile, keyID, to string
 	var identities []string
+	var timeout time.Duration
 	var o engine.OfflineRestoreOptions
-	timeout := fs.Duration("timeout", 6*time.Hour, "")
-	fs.StringVar(&keyFile, "key-file", "", "")
-	fs.StringVar(&keyID, "key-id", "", "")
-	fs.Func("identity", "", func(v string) error { identities = append(identities, v); return nil })
-	fs.StringVar(&to, "to", "", "")
-	fs.BoolVar(&o.DropExisting, "drop-existing", false, "")
-	fs.BoolVar(&o.Restore.NoPrivileges, "no-privileges", false, "")
-	fs.BoolVar(&o.SinglePass, "single-pass", false, "")
-	pos, err := parseInterspersed(fs, args)
-	if code, ok := helpOrUsage(err, "restore", restoreUsage, stdout, stderr); !ok {
-		return code
+	cmd := &cobra.Command{
+		Use:   "restore [storage flags] [key flags] BACKUP_KEY_OR_MANIFEST --to URL",
+		Short: "Restore a backup from storage alone, without a daemon",
+		Long:  restoreLong,
+		Args: func(_ *cobra.Command, args []string) error {
+			switch {
+			case len(args) != 1:
+				return usagef("give exactly one BACKUP_KEY_OR_MANIFEST")
+			case to == "":
+				return usagef("--to URL is required")
+			}
+			return nil
+		},
 	}
-	switch {
-	case len(pos) != 1:
-		return reportUsage(stderr, "restore", errors.New("give exactly one BACKUP_KEY_OR_MANIFEST"))
-	case to == "":
-		return reportUsage(stderr, "restore", errors.New("--to URL is required"))
+	f := cmd.Flags()
+	sf := addStorageFlags(f)
+	f.StringVar(&keyFile, "key-file", "", "`FILE` holding the encryption key (default: $JAGAD_ENCRYPTION_KEY)")
+	f.StringVar(&keyID, "key-id", "", "the key `ID` the key belongs to (default: whatever the manifest names)")
+	f.StringArrayVar(&identities, "identity", nil, "age identity `FILE` of the recovery recipient (repeatable)")
+	f.StringVar(&to, "to", "", "the target database `URL`")
+	f.BoolVar(&o.DropExisting, "drop-existing", false,
+		"drop and recreate the target database (after the verification pass); without it the dump's objects replace their namesakes and other objects are kept")
+	f.BoolVar(&o.SinglePass, "single-pass", false, "skip the verification pass (faster; a corrupt object can leave the target partly restored)")
+	f.BoolVar(&o.Restore.NoPrivileges, "no-privileges", false,
+		"PostgreSQL: skip the dump's GRANT and REVOKE statements, for a server that lacks the source's roles")
+	f.DurationVar(&timeout, "timeout", 6*time.Hour, "give up after this `DURATION`")
+	cmd.RunE = func(_ *cobra.Command, pos []string) error {
+		if err := prepareRestore(&o, sf, pos, keyFile, keyID, to, identities, a.env); err != nil {
+			return err
+		}
+		p := newRestoreProgress(o.Store, a.stdout, a.stderr, o.SinglePass)
+		o.Store, o.Log = p, p.log
+		ctx, cancel := signalContext(timeout)
+		defer cancel()
+		m, err := engine.RestoreOffline(ctx, o)
+		p.finish()
+		if err != nil {
+			return err
+		}
+		db := o.Target.Database
+		if db == "" {
+			db = m.DatabaseName
+		}
+		fmt.Fprintf(a.stdout, "restored backup %s (%s %s/%s) into %s database %s\n",
+			m.BackupID, m.DBType, m.ConnectionName, m.DatabaseName, o.Target.Addr(), db)
+		return nil
 	}
-	if err := prepareRestore(&o, sf, pos, keyFile, keyID, to, identities, env); err != nil {
-		return failOrUsage(stderr, "restore", err)
-	}
-	o.Log = stderr
-	ctx, cancel := signalContext(*timeout)
-	defer cancel()
-	m, err := engine.RestoreOffline(ctx, o)
-	if err != nil {
-		fmt.Fprintf(stderr, "jagad restore: %v\n", err)
-		return 1
-	}
-	db := o.Target.Database
-	if db == "" {
-		db = m.DatabaseName
-	}
-	fmt.Fprintf(stdout, "restored backup %s (%s %s/%s) into %s database %s\n",
-		m.BackupID, m.DBType, m.ConnectionName, m.DatabaseName, o.Target.Addr(), db)
-	return 0
+	return cmd
 }
 
 // prepareRestore fills o from the parsed command line and the environment.

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
 
 	"github.com/jagad/jagad/api"
 	"github.com/jagad/jagad/config"
@@ -29,35 +30,52 @@ import (
 // shutdownGrace is how long running jobs may take to finish on shutdown.
 const shutdownGrace = 30 * time.Second
 
-func runServe(args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	return runServeHooks(args, stdout, stderr, env, serveHooks{})
-}
+const serveLong = `Runs the daemon: the REST API, the scheduler, and (with --config) the
+reconciler that follows jagad.yaml. jagad with no command runs it too.
 
-// runServeHooks is runServe with test hooks (a test binary run as a child
-// daemon).
-func runServeHooks(args []string, stdout, stderr io.Writer, env func(string) (string, bool), hooks serveHooks) int {
-	c, err := parseServeFlags(args, stderr, env)
-	var help helpRequest
-	switch {
-	case errors.As(err, &help):
-		help.print(stdout)
-		return exitOK
-	case err != nil:
-		return reportUsage(stderr, "serve", err)
+Secrets come from the environment only (JAGAD_ADMIN_PASS, JAGAD_MASTER_KEY,
+JAGAD_ENCRYPTION_KEY, JAGAD_METRICS_TOKEN), never from flags. Every flag
+has an environment variable, named in its help; flags win over the
+environment. SIGHUP reloads the config file; SIGINT or SIGTERM shut down in
+order, a second one at once.
+
+Exit status: 0 stopped by a signal, 1 failure, 2 usage error.`
+
+// serveCommand is `jagad serve` (alias daemon; also jagad with no command).
+func (a *app) serveCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "serve [flags]",
+		Aliases: []string{"daemon"},
+		Short:   "Run the daemon (the default command)",
+		Long:    serveLong,
+		GroupID: groupServer,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unexpected arguments: %s", strings.Join(args, " "))
+			}
+			return nil
+		},
 	}
-	c.hooks = hooks
-	log, err := newLogger(stdout, c.logLevel, c.logFormat)
-	if err != nil {
-		return reportUsage(stderr, "serve", err)
+	flags := addServeFlags(cmd.Flags(), a.env)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := flags.config(a.env)
+		if err != nil {
+			return err
+		}
+		c.hooks = a.hooks
+		log, err := newLogger(a.stdout, c.logLevel, c.logFormat)
+		if err != nil {
+			return usageError{err}
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		if err := serve(ctx, c, log, a.env); err != nil {
+			log.Error("jagad stopped", "err", err)
+			return err
+		}
+		return nil
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := serve(ctx, c, log, env); err != nil {
-		log.Error("jagad stopped", "err", err)
-		fmt.Fprintf(stderr, "jagad serve: %v\n", err)
-		return 1
-	}
-	return 0
+	return cmd
 }
 
 // daemon holds the parts of a running jagad serve.

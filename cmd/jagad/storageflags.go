@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
@@ -18,22 +18,20 @@ import (
 type storageFlags struct {
 	typ, path, endpoint, bucket, region, prefix string
 	pathStyle                                   bool
-	pathStyleSet                                bool
+	flags                                       *pflag.FlagSet // tells whether --path-style was given
 }
 
-func addStorageFlags(fs *flag.FlagSet) *storageFlags {
-	s := &storageFlags{}
-	fs.StringVar(&s.typ, "storage-type", "", "")
-	fs.StringVar(&s.path, "path", "", "")
-	fs.StringVar(&s.endpoint, "endpoint", "", "")
-	fs.StringVar(&s.bucket, "bucket", "", "")
-	fs.StringVar(&s.region, "region", "", "")
-	fs.StringVar(&s.prefix, "prefix", "", "")
-	fs.BoolFunc("path-style", "", func(v string) error {
-		b, err := strconv.ParseBool(v)
-		s.pathStyle, s.pathStyleSet = b, true
-		return err
-	})
+// addStorageFlags defines the storage flags on fs. Keys come from
+// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, never from flags.
+func addStorageFlags(fs *pflag.FlagSet) *storageFlags {
+	s := &storageFlags{flags: fs}
+	fs.StringVar(&s.typ, "storage-type", "", "storage `TYPE`: local | s3 | r2 | minio | gcs | b2 | s3-compat")
+	fs.StringVar(&s.path, "path", "", "local storage: the storage `DIR`")
+	fs.StringVar(&s.endpoint, "endpoint", "", "S3 family: endpoint `URL`")
+	fs.StringVar(&s.bucket, "bucket", "", "S3 family: `BUCKET`")
+	fs.StringVar(&s.region, "region", "", "S3 family: `REGION`")
+	fs.StringVar(&s.prefix, "prefix", "", "S3 family: key `PREFIX` inside the bucket")
+	fs.BoolVar(&s.pathStyle, "path-style", false, "S3 family: path-style addressing (default: the storage type's)")
 	return s
 }
 
@@ -44,7 +42,7 @@ func (s *storageFlags) spec(env func(string) (string, bool)) (state.ProviderSpec
 	}
 	p := state.ProviderSpec{ProviderType: s.typ, Endpoint: s.endpoint, Region: s.region, Bucket: s.bucket,
 		Prefix: s.prefix, PathStyle: storage.DefaultPathStyle(s.typ)}
-	if s.pathStyleSet {
+	if s.flags.Changed("path-style") {
 		p.PathStyle = s.pathStyle
 	}
 	if s.typ == storage.TypeLocal {

@@ -1,15 +1,15 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
-// Exit codes shared by every subcommand (`jagad plan` adds 2 = changes, so
-// its usage errors exit 1; see planUsage).
+// Exit codes shared by every subcommand. `jagad plan` is the exception: its
+// 2 means "changes", so its usage errors exit 1 (see planCommand and
+// usageExitAnnotation).
 const (
 	exitOK      = 0
 	exitFailure = 1
@@ -25,149 +25,76 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// parseFlags parses args with fs. It returns (exit code, false) when the
-// command must stop: -h/--help printed head and the flags on stdout (0), or
-// a usage error was reported on stderr (2).
-func parseFlags(fs *flag.FlagSet, args []string, head string, stdout, stderr io.Writer) (int, bool) {
-	err := parseQuiet(fs, args, head)
-	var help helpRequest
-	switch {
-	case err == nil:
-		return 0, true
-	case errors.As(err, &help):
-		help.print(stdout)
-		return exitOK, false
-	default:
-		return reportUsage(stderr, fs.Name(), err), false
+// exitStatus ends a command with this exit code after the command has said
+// why itself (validate's diagnostics, plan's "changes"): nothing more is
+// printed.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// usageExitAnnotation, in a command's Annotations, is the exit code of its
+// usage errors when it is not exitUsage ("1" for `jagad plan`).
+const usageExitAnnotation = "jagad:usage-exit"
+
+// noArgs refuses positional arguments; hint, when set, follows the message.
+func noArgs(hint string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		if hint != "" {
+			return usagef("unexpected argument %q (%s)", args[0], hint)
+		}
+		return usagef("unexpected argument %q", args[0])
 	}
 }
 
-// parseQuiet parses args with fs and prints nothing: it returns a
-// helpRequest for -h/--help and a usageError for anything else.
-func parseQuiet(fs *flag.FlagSet, args []string, head string) error {
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	err := fs.Parse(args)
-	switch {
-	case err == nil:
+// groupRunE is the run of a command that only groups subcommands: without
+// one, or with an unknown one, the command line is a usage error.
+func groupRunE(cmd *cobra.Command, args []string) error {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	use := strings.Join(names, ", ")
+	if len(names) == 2 {
+		use = names[0] + " or " + names[1]
+	}
+	if len(args) == 0 {
+		return usagef("missing subcommand: %s", use)
+	}
+	return usagef("unknown subcommand %q: use %s", args[0], use)
+}
+
+// finishTree makes every command below root report its command-line errors
+// as usage errors (exit 2): wrong positional arguments, required flags not
+// set, conflicting flags; and gives the commands that only group others
+// (catalog, admin, completion, the daemon-client groups) a run that refuses
+// a missing or unknown subcommand instead of printing help and exiting 0.
+// Root itself is left to cobra, whose "unknown command" error run reports
+// as a usage error.
+func finishTree(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		finishTree(sub)
+	}
+	if !c.HasParent() {
+		return
+	}
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args, c.RunE = cobra.ArbitraryArgs, groupRunE
+	}
+	check := c.Args
+	if check == nil {
+		check = cobra.ArbitraryArgs
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		for _, err := range []error{check(cmd, args), cmd.ValidateRequiredFlags(), cmd.ValidateFlagGroups()} {
+			if err != nil {
+				return usageError{err}
+			}
+		}
 		return nil
-	case errors.Is(err, flag.ErrHelp):
-		return helpRequest{print: func(w io.Writer) { printUsage(w, fs, head) }}
-	default:
-		return usageError{err}
-	}
-}
-
-// helpRequest is returned by a parser when the user asked for --help.
-type helpRequest struct{ print func(io.Writer) }
-
-func (helpRequest) Error() string { return "help requested" }
-
-// reportUsage prints a usage error the way the flag package does and
-// returns its exit code.
-func reportUsage(stderr io.Writer, cmd string, err error) int {
-	fmt.Fprintf(stderr, "jagad %s: %s\nRun 'jagad %s --help' for usage.\n", cmd, longDashes(err.Error()), cmd)
-	return exitUsage
-}
-
-// longDashes rewrites the flag package's "-name" as "--name" in msg (one
-// letter names keep one dash), so errors match the help and README.
-func longDashes(msg string) string {
-	words := strings.Split(msg, " ")
-	for i, w := range words {
-		name := strings.TrimPrefix(w, "-")
-		if name == w || strings.HasPrefix(name, "-") || len(strings.TrimRight(name, ":,")) < 2 {
-			continue
-		}
-		if c := name[0]; c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			words[i] = "-" + w
-		}
-	}
-	return strings.Join(words, " ")
-}
-
-// printUsage writes head, then every flag of fs in README's style:
-// "--name VALUE" ("-c" for one-letter names), its help and its default.
-// Flags with an empty help string are aliases documented by another flag.
-func printUsage(w io.Writer, fs *flag.FlagSet, head string) {
-	fmt.Fprint(w, head)
-	var b strings.Builder
-	fs.VisitAll(func(f *flag.Flag) {
-		if f.Usage == "" {
-			return
-		}
-		dash := "--"
-		if len(f.Name) == 1 {
-			dash = "-"
-		}
-		typ, help := flag.UnquoteUsage(f)
-		fmt.Fprintf(&b, "  %s%s", dash, f.Name)
-		if typ != "" {
-			fmt.Fprintf(&b, " %s", typ)
-		}
-		fmt.Fprintf(&b, "\n      %s", help)
-		if f.DefValue != "" && f.DefValue != "false" {
-			fmt.Fprintf(&b, " (default %q)", f.DefValue)
-		}
-		b.WriteString("\n")
-	})
-	if b.Len() > 0 {
-		fmt.Fprint(w, "\nFlags:\n", b.String())
-	}
-	fmt.Fprint(w, "  -h, --help\n      show this help\n")
-}
-
-// wantsHelp reports whether args ask for help before any "--".
-func wantsHelp(args []string) bool {
-	for _, a := range args {
-		switch a {
-		case "--":
-			return false
-		case "-h", "-help", "--help":
-			return true
-		}
-	}
-	return false
-}
-
-// parseInterspersed parses flags before and after positional arguments. It
-// prints nothing: see helpOrUsage.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
-// failOrUsage reports err: a usageError exits 2, anything else 1.
-func failOrUsage(stderr io.Writer, cmd string, err error) int {
-	if errors.As(err, new(usageError)) {
-		return reportUsage(stderr, cmd, err)
-	}
-	fmt.Fprintf(stderr, "jagad %s: %v\n", cmd, err)
-	return exitFailure
-}
-
-// helpOrUsage handles the error of parseInterspersed: --help prints the
-// command's usage on stdout (exit 0), a usage error goes to stderr (exit 2).
-// It returns ok when there was no error.
-func helpOrUsage(err error, cmd, usage string, stdout, stderr io.Writer) (int, bool) {
-	switch {
-	case err == nil:
-		return 0, true
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
-		return exitOK, false
-	default:
-		return reportUsage(stderr, cmd, err), false
 	}
 }
