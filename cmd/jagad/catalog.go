@@ -45,7 +45,13 @@ func (a *app) catalogRebuildCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rebuild --data-dir DIR [storage flags] [--provider-name NAME]",
 		Short: "Re-create backup records in a data dir from the manifests in storage",
-		Long:  catalogLong,
+		Long: `Re-creates backup records in a data dir (normally a new, empty one) from
+every *.manifest.json in storage, and a storage provider record for that
+storage (its secret key sealed with the master key: JAGAD_MASTER_KEY, or
+DIR/master.key, generated when missing). Backups already recorded are left
+alone. Storage keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+
+Exit status: 0 success, 1 failure, 2 usage error.`,
 		Args:  noArgs(""),
 	}
 	sf := addStorageFlags(cmd.Flags())
@@ -78,7 +84,11 @@ func (a *app) catalogListCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list [storage flags]",
 		Short: "List the backups the manifests in storage describe",
-		Long:  catalogLong,
+		Long: `Prints a table of the backups the *.manifest.json in storage describe;
+unreadable manifests are warned about on stderr. Storage keys come from
+AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+
+Exit status: 0 success, 1 failure, 2 usage error.`,
 		Args:  noArgs(""),
 	}
 	sf := addStorageFlags(cmd.Flags())

@@ -3,12 +3,19 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // noEnv is an empty environment.
@@ -237,5 +244,263 @@ func TestValidateStdin(t *testing.T) {
 				t.Fatalf("exit %d (want %d), output lacks %q:\n%s%s", code, tt.want, tt.wantOut, out.String(), errOut.String())
 			}
 		})
+	}
+}
+
+// commandPaths lists every command of the tree below root, hidden ones
+// included, as argument lists ("catalog", "rebuild").
+func commandPaths(c *cobra.Command, prefix []string) [][]string {
+	var out [][]string
+	for _, sub := range c.Commands() {
+		p := append(append([]string{}, prefix...), sub.Name())
+		out = append(out, p)
+		out = append(out, commandPaths(sub, p)...)
+	}
+	return out
+}
+
+// treeCommands is every command path of the tree run builds (the
+// daemon-client commands included).
+func treeCommands(t *testing.T) [][]string {
+	t.Helper()
+	root := (&app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, env: noEnv}).rootCommand()
+	paths := commandPaths(root, nil)
+	if len(paths) < 15 {
+		t.Fatalf("the tree has %d commands: %v", len(paths), paths)
+	}
+	return paths
+}
+
+// TestEveryCommandHelp walks the whole command tree: `COMMAND --help`, `-h`
+// and `help COMMAND` print the usage on stdout, nothing on stderr, and exit
+// 0.
+func TestEveryCommandHelp(t *testing.T) {
+	for _, path := range treeCommands(t) {
+		for _, args := range [][]string{append(path, "--help"), append(path, "-h"), append([]string{"help"}, path...)} {
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				var out, errOut bytes.Buffer
+				if code := run(args, strings.NewReader(""), &out, &errOut, noEnv); code != 0 {
+					t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out.String(), errOut.String())
+				}
+				if !strings.Contains(out.String(), "Usage:\n  jagad "+strings.Join(path, " ")) || errOut.Len() != 0 {
+					t.Errorf("want this command's usage on stdout and nothing on stderr\nstdout: %s\nstderr: %s", out.String(), errOut.String())
+				}
+			})
+		}
+	}
+}
+
+// TestEveryCommandUsageError walks the whole command tree: an unknown flag
+// is a usage error, exit 2 (jagad plan: 1), reported as one line naming the
+// command and one hint line on stderr, with nothing on stdout. A command
+// that groups others refuses a missing or unknown subcommand the same way.
+func TestEveryCommandUsageError(t *testing.T) {
+	root := (&app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, env: noEnv}).rootCommand()
+	for _, path := range treeCommands(t) {
+		cases := [][]string{append(path, "--no-such-flag")}
+		if c, _, err := root.Find(path); err == nil && c.HasSubCommands() {
+			cases = append(cases, path, append(path, "no-such-subcommand"))
+		}
+		for _, args := range cases {
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				want := exitUsage
+				if path[0] == "plan" {
+					want = exitFailure
+				}
+				var out, errOut bytes.Buffer
+				code := run(args, strings.NewReader(""), &out, &errOut, noEnv)
+				if code != want {
+					t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, want, out.String(), errOut.String())
+				}
+				name := "jagad " + strings.Join(path, " ")
+				lines := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+				if len(lines) != 2 || !strings.HasPrefix(lines[0], name+": ") || lines[1] != "Run '"+name+" --help' for usage." || out.Len() != 0 {
+					t.Errorf("want %q: ONE-LINE ERROR and the hint on stderr, nothing on stdout\nstdout: %s\nstderr: %s", name, out.String(), errOut.String())
+				}
+			})
+		}
+	}
+}
+
+// TestCompletionScripts: `jagad completion bash|zsh|fish` print a script
+// for that shell; the bash one parses (bash -n); the scripts complete
+// through `jagad __complete`, which answers from the command tree.
+func TestCompletionScripts(t *testing.T) {
+	for shell, marker := range map[string]string{"bash": "complete -o default -F __start_jagad jagad", "zsh": "#compdef jagad", "fish": "complete -c jagad"} {
+		t.Run(shell, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := run([]string{"completion", shell}, nil, &out, &errOut, noEnv); code != 0 || errOut.Len() != 0 {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			if !strings.Contains(out.String(), marker) || !strings.Contains(out.String(), "__complete") {
+				t.Fatalf("no %q in the %s script:\n%.400s", marker, shell, out.String())
+			}
+			if shell == "bash" {
+				if _, err := exec.LookPath("bash"); err == nil {
+					check := exec.Command("bash", "-n")
+					check.Stdin = &out
+					if msg, err := check.CombinedOutput(); err != nil {
+						t.Errorf("bash -n: %v\n%s", err, msg)
+					}
+				}
+			}
+		})
+	}
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "cat"}, []string{"catalog"}},
+		{[]string{"__complete", "catalog", ""}, []string{"list", "rebuild"}},
+		{[]string{"__complete", "restore", "--storage"}, []string{"--storage-type"}},
+		{[]string{"__complete", "completion", ""}, []string{"bash", "fish", "zsh"}},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(c.args, nil, &out, &errOut, noEnv); code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, errOut.String())
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%v: no %q in\n%s", c.args, w, out.String())
+			}
+		}
+	}
+}
+
+// TestManPages: `jagad man-pages DIR` (what `make docs` runs) writes a man
+// page for every command a user can run, hidden ones and help aside, with
+// its flags; no environment variable of the machine shows as a default.
+func TestManPages(t *testing.T) {
+	dir := t.TempDir()
+	env := mapEnv(map[string]string{"JAGAD_DATA_DIR": "/leaked/from/env", "JAGAD_LISTEN": "10.9.8.7:1"})
+	var out, errOut bytes.Buffer
+	if code := run([]string{"man-pages", dir}, nil, &out, &errOut, env); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	root := (&app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, env: noEnv}).rootCommand()
+	want := map[string]bool{"jagad.1": true}
+	for _, path := range treeCommands(t) {
+		c, _, err := root.Find(path)
+		if err != nil || !c.IsAvailableCommand() {
+			continue
+		}
+		want["jagad-"+strings.Join(path, "-")+".1"] = true
+	}
+	for _, must := range []string{"jagad-serve.1", "jagad-catalog-rebuild.1", "jagad-completion-bash.1", "jagad-plan.1"} {
+		if !want[must] {
+			t.Fatalf("the tree lacks %s: %v", must, want)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, e := range entries {
+		got[e.Name()] = true
+		page, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(page), ".nh\n.TH \"JAGAD\" \"1\"") {
+			t.Errorf("%s is not a section 1 man page: %.80q", e.Name(), page)
+		}
+		if strings.Contains(string(page), "/leaked/from/env") || strings.Contains(string(page), "10.9.8.7") {
+			t.Errorf("%s shows an environment variable's value", e.Name())
+		}
+	}
+	for name := range want {
+		if !got[name] {
+			t.Errorf("no man page %s", name)
+		}
+	}
+	for name := range got {
+		if !want[name] {
+			t.Errorf("unexpected man page %s", name)
+		}
+	}
+	serve, _ := os.ReadFile(filepath.Join(dir, "jagad-serve.1"))
+	if !strings.Contains(string(serve), `\fB--data-dir\fP`) || !strings.Contains(string(serve), "JAGAD_DATA_DIR") {
+		t.Errorf("jagad-serve.1 lacks --data-dir and its variable:\n%s", serve)
+	}
+}
+
+// TestSingleDashLongFlags: the Go flag package's one-dash spelling of a
+// long flag, which jagad took before GNU-style flags, still works (with a
+// warning on stderr) instead of pflag's reading of "-output=F" as
+// "-o utput=F"; values and arguments after "--" are left alone.
+func TestSingleDashLongFlags(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "k.txt")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"keygen", "-output=" + keyFile}, nil, &out, &errOut, noEnv); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if _, err := os.Stat(keyFile); err != nil {
+		t.Fatalf("-output=FILE did not write FILE: %v", err)
+	}
+	if !strings.Contains(errOut.String(), "-output is deprecated: write --output") {
+		t.Errorf("no deprecation warning: %q", errOut.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "utput="+keyFile)); err == nil {
+		t.Error("-output= was read as -o utput=")
+	}
+
+	a := &app{stderr: io.Discard, env: noEnv}
+	root := a.rootCommand()
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"serve", "-data-dir", "/d", "-config=/c.yaml", "-c", "x"}, []string{"serve", "--data-dir", "/d", "--config=/c.yaml", "-c", "x"}},
+		{[]string{"serve", "--data-dir", "-listen"}, []string{"serve", "--data-dir", "-listen"}}, // a value
+		{[]string{"validate", "-f", "-strict", "-resolve"}, []string{"validate", "-f", "-strict", "--resolve"}},
+		{[]string{"decrypt", "--", "-output"}, []string{"decrypt", "--", "-output"}},
+		{[]string{"validate", "-nosuch"}, []string{"validate", "-nosuch"}},
+		{[]string{"-help"}, []string{"--help"}},
+	} {
+		if got := a.gnuDashes(root, c.in); !slices.Equal(got, c.want) {
+			t.Errorf("%q -> %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestBinaryExitCodes runs the built binary: help and version exit 0 on
+// stdout, a usage error 2 and a failure 1, as os.Exit reports them.
+func TestBinaryExitCodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "jagad")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		args       []string
+		want       int
+		wantStdout string
+	}{
+		{[]string{"--help"}, 0, "Usage:\n  jagad [command]"},
+		{[]string{"help", "restore"}, 0, "Usage:\n  jagad restore"},
+		{[]string{"--version"}, 0, "jagad dev (commit unknown)\n"},
+		{[]string{"completion", "bash"}, 0, "# bash completion V2 for jagad"},
+		{[]string{"frobnicate"}, 2, ""},
+		{[]string{"validate", "--no-such-flag"}, 2, ""},
+		{[]string{"plan", "--no-such-flag"}, 1, ""},
+		{[]string{"validate", "-f", filepath.Join(t.TempDir(), "missing.yaml")}, 1, "INVALID"},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != c.want || !strings.Contains(out.String(), c.wantStdout) {
+			t.Errorf("jagad %v: exit %d (want %d), stdout lacks %q\nstdout: %.300s\nstderr: %s", c.args, code, c.want, c.wantStdout, out.String(), errOut.String())
+		}
 	}
 }

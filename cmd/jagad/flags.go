@@ -64,7 +64,7 @@ func envOr(env func(string) (string, bool), key, def string) string {
 
 // serveFlags are serve's command line, read over the environment.
 type serveFlags struct {
-	c                                              serveConfig
+	c                                               serveConfig
 	port, proxies, minFree, networks, origins, idle string
 }
 
