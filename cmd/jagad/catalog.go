@@ -52,7 +52,7 @@ DIR/master.key, generated when missing). Backups already recorded are left
 alone. Storage keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
 
 Exit status: 0 success, 1 failure, 2 usage error.`,
-		Args:  noArgs(""),
+		Args: noArgs(""),
 	}
 	sf := addStorageFlags(cmd.Flags())
 	cmd.Flags().StringVar(&dataDir, "data-dir", envOr(a.env, "JAGAD_DATA_DIR", ""), "the data `DIR` to rebuild into (JAGAD_DATA_DIR)")
@@ -89,7 +89,7 @@ unreadable manifests are warned about on stderr. Storage keys come from
 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
 
 Exit status: 0 success, 1 failure, 2 usage error.`,
-		Args:  noArgs(""),
+		Args: noArgs(""),
 	}
 	sf := addStorageFlags(cmd.Flags())
 	cmd.RunE = func(*cobra.Command, []string) error {
