@@ -46,6 +46,12 @@ bench: services build
 	bash engine/bench/run.sh
 	bash engine/bench/rss.sh   # daemon VmRSS/VmHWM over 10 backups through the API, ~70 s
 
+# Man pages (section 1) for every command into docs/man, from the binary's
+# own command tree (`jagad man-pages DIR`); generated, not committed.
+.PHONY: docs
+docs: build
+	$(BIN) man-pages docs/man
+
 lint:
 	@$(GOFMT_CHECK)
 	go vet ./...
