@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -122,8 +123,8 @@ func (a *app) exitCode(root, cmd *cobra.Command, err error) int {
 	}
 	msg, _, _ = strings.Cut(msg, "\n")
 	fmt.Fprintf(a.stderr, "%s: %s\nRun '%s --help' for usage.\n", path, msg, path)
-	if cmd.Annotations[usageExitAnnotation] == "1" {
-		return exitFailure
+	if code, err := strconv.Atoi(cmd.Annotations[usageExitAnnotation]); err == nil {
+		return code
 	}
 	return exitUsage
 }
