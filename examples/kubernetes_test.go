@@ -467,4 +467,3 @@ func TestExampleConfigsValidate(t *testing.T) {
 		}
 	}
 }
-
