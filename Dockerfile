@@ -47,7 +47,7 @@ RUN set -eux; \
       wget \
     ; \
     if [ -n "${PG_MAJOR}" ]; then \
-      apt-get install -y --no-install-recommends postgresql-common gnupg; \
+      apt-get install -y --no-install-recommends postgresql-common; \
       /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y; \
       apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}"; \
     fi; \
