@@ -31,6 +31,7 @@ test: services
 	@$(GOFMT_CHECK)
 	go vet ./...
 	go test -race -count=1 -timeout 30m ./...
+	cd examples && go vet ./... && go test -count=1 -timeout 10m ./...   # packaging: its own module
 
 test-short:
 	go test -count=1 -short ./...
@@ -55,6 +56,17 @@ docs: build
 lint:
 	@$(GOFMT_CHECK)
 	go vet ./...
+	cd examples && go vet ./...
+
+# examples/kubernetes/prometheusrule.yaml from examples/prometheus/alerts.yml.
+.PHONY: generate image
+generate:
+	cd examples && go generate ./...
+
+# The container image (needs a Docker engine; see Dockerfile for PG_MAJOR).
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) -t jagad:$(VERSION) .
 
 clean:
 	rm -rf bin .data

@@ -13,6 +13,11 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # curl and jq run README's examples (cmd/jagad/readme_test.go).
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+# The packaging tests (examples/): systemd-analyze verifies the unit; git and
+# wget are in the container image, and dpkg must know which package ships them.
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+command -v git >/dev/null 2>&1 || need_apt+=(git)
+command -v wget >/dev/null 2>&1 || need_apt+=(wget)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "services: missing ${need_apt[*]}; run as root or install them" >&2
@@ -22,6 +27,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+# examples/dockerfile_test.go asks apt-cache for the image packages' dependencies.
+if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "services: apt-get update (package lists for the packaging tests)"
+  apt-get update -qq
 fi
 
 # PostgreSQL on 127.0.0.1:5432.
