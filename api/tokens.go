@@ -83,7 +83,7 @@ func (s *server) createToken(r *http.Request, _ httprouter.Params) (any, error) 
 		if !in.ExpiresAt.After(now) {
 			return nil, fieldErr("expires_at", "must be in the future")
 		}
-		e := in.ExpiresAt.UTC()
+		e := in.ExpiresAt.UTC().Truncate(time.Second) // as jagad.yaml writes it
 		exp = &e
 	}
 	t := state.Token{Meta: apiMeta(state.KindToken, now),
@@ -124,4 +124,27 @@ func (s *server) deleteToken(r *http.Request, p httprouter.Params) (any, error) 
 	}
 	s.log.Info("api token revoked", "token", name, "id", id, "by", authOf(r).user)
 	return noContent, nil
+}
+
+// exportTokens lists the API-made tokens as jagad.yaml declares them: by
+// name, scope and hash. The hash is no secret (the secret has 256 random
+// bits and is not stored); a token moved into the file keeps working, as
+// the file adopts the API-made record of its name.
+func exportTokens(tx *state.Tx) ([]config.Token, error) {
+	all, err := state.List[state.Token](tx)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	var out []config.Token
+	for _, t := range all {
+		if t.ManagedBy != state.ManagedByAPI {
+			continue
+		}
+		ct := config.Token{Name: t.Name, Scope: string(t.Scope), Hash: t.Hash}
+		if t.ExpiresAt != nil {
+			ct.ExpiresAt = t.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+		out = append(out, ct)
+	}
+	return out, nil
 }

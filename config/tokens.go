@@ -27,6 +27,9 @@ var tokenHashRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 func ValidateToken(t Token) []FieldError {
 	var errs fieldErrs
 	errs.addErr("name", CheckName(t.Name))
+	if strings.HasPrefix(t.Name, "jgd_") {
+		errs.add("name", "must not start with jgd_ (token secrets do; a name is shown everywhere)")
+	}
 	if !oneOf(t.Scope, TokenScopes...) {
 		errs.add("scope", "%s", enumError(t.Scope, TokenScopes...))
 	}
