@@ -425,11 +425,16 @@ func redactAuth(s string) string {
 // passes the cross-origin check; the same write with the cookie does not.
 func TestTokenNeedsNoCSRFCheck(t *testing.T) {
 	e, _ := tokenEnv(t)
-	tok := newToken(t, e, "ci", "admin", nil).Token
+	tok := newToken(t, e, "ci-admin", "admin", nil).Token
 	cross := map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
 	if w := e.send(req{method: "POST", path: "/api/tokens", token: tok, header: cross,
 		body: map[string]any{"name": "made-by-ci", "scope": "read"}}); w.Code != http.StatusCreated {
 		t.Fatalf("cross-site write with a token: %d %s", w.Code, w.Body.String())
+	}
+	// As README's `curl -d` sends it: a form Content-Type on a JSON body.
+	if w := e.send(req{method: "POST", path: "/api/tokens", token: tok, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		body: `{"name":"ci","scope":"read","expires_at":"2027-01-01T00:00:00Z"}`}); w.Code != http.StatusCreated {
+		t.Fatalf("README's curl: %d %s", w.Code, w.Body.String())
 	}
 	if w := e.send(req{method: "POST", path: "/api/tokens", cookie: true, header: cross,
 		body: map[string]any{"name": "forged", "scope": "admin"}}); w.Code != http.StatusForbidden {
