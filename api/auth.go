@@ -30,12 +30,14 @@ const (
 
 type authKey struct{}
 
-// authInfo is the authenticated session of a request.
+// authInfo is the authenticated session or API token of a request.
 type authInfo struct {
 	user      string
-	tokenHash string
+	tokenHash string // of a session
 	expires   time.Time
 	viaCookie bool
+	scope     state.Scope // a session is admin
+	tokenID   string      // an API token's ID; "" for a session
 }
 
 var errUnauthorized = fault.Unauthorized("unauthorized")
@@ -45,9 +47,9 @@ func hashToken(tok string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// tokenFrom reads the session token: the Authorization header ("<token>" or
-// "Bearer <token>") wins over the session cookie, which is read under both
-// its names (__Host-session over HTTPS, session otherwise).
+// tokenFrom reads the session token or API token: the Authorization header
+// ("<token>" or "Bearer <token>") wins over the session cookie, which is
+// read under both its names (__Host-session over HTTPS, session otherwise).
 func tokenFrom(r *http.Request) (tok string, viaCookie bool) {
 	if h := strings.TrimSpace(r.Header.Get("Authorization")); h != "" {
 		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
@@ -70,6 +72,9 @@ func (s *server) authenticate(r *http.Request) (authInfo, error) {
 	tok, viaCookie := tokenFrom(r)
 	if tok == "" {
 		return authInfo{}, errUnauthorized
+	}
+	if !viaCookie && state.IsTokenSecret(tok) {
+		return s.authenticateToken(r, tok) // tokens_auth.go
 	}
 	h := hashToken(tok)
 	var sess state.Session
@@ -100,7 +105,7 @@ func (s *server) authenticate(r *http.Request) (authInfo, error) {
 	if now.Sub(last) >= s.bumpEvery {
 		s.touchSession(h, now)
 	}
-	return authInfo{user: sess.User, tokenHash: h, expires: sess.ExpiresAt, viaCookie: viaCookie}, nil
+	return authInfo{user: sess.User, tokenHash: h, expires: sess.ExpiresAt, viaCookie: viaCookie, scope: state.ScopeAdmin}, nil
 }
 
 // touchSession records use of a session. A failure does not fail the
@@ -242,14 +247,17 @@ func (s *server) logout(r *http.Request, _ httprouter.Params) (any, error) {
 	return s.withCookie(r, successResponse{Success: true}, "", -1), nil
 }
 
+// checkResponse is GET /api/auth/check: who the caller is. For an API
+// token, user is "token:<name>", and expires is left out when it never does.
 type checkResponse struct {
-	User    string    `json:"user"`
-	Expires time.Time `json:"expires"`
+	User    string      `json:"user"`
+	Expires time.Time   `json:"expires,omitzero"`
+	Scope   state.Scope `json:"scope"`
 }
 
 func (s *server) check(r *http.Request, _ httprouter.Params) (any, error) {
 	a := authOf(r)
-	return checkResponse{User: a.user, Expires: a.expires.UTC()}, nil
+	return checkResponse{User: a.user, Expires: a.expires.UTC(), Scope: a.scope}, nil
 }
 
 type passwordRequest struct {
@@ -257,7 +265,8 @@ type passwordRequest struct {
 	NewPassword     string `json:"new_password"`
 }
 
-// changePassword needs a session; it logs every session out.
+// changePassword needs a session (routes.go: an API token is refused); it
+// logs every session out.
 func (s *server) changePassword(r *http.Request, _ httprouter.Params) (any, error) {
 	var in passwordRequest
 	if err := decode(r, &in); err != nil {

@@ -109,6 +109,9 @@ func exportFile(tx *state.Tx) (config.File, error) {
 			f.Schedules = append(f.Schedules, exportSchedule(sc, names))
 		}
 	}
+	if f.Tokens, err = exportTokens(tx); err != nil { // tokens.go
+		return f, err
+	}
 	return f, nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
 )
 
@@ -31,6 +32,11 @@ type streamer func(w http.ResponseWriter) error
 // routeOpts say how the wrapper treats a route.
 type routeOpts struct {
 	public bool // no session needed
+	// scope is the least API-token scope the route needs (a session has
+	// them all); a non-public route without one needs admin.
+	scope state.Scope
+	// session: only a logged-in session may call it, no API token.
+	session bool
 }
 
 // statusOf is the one table that maps error codes to HTTP statuses.
@@ -62,6 +68,9 @@ func (s *server) wrap(h handlerFunc, o routeOpts) httprouter.Handle {
 		}
 		if !o.public {
 			a, err := s.authenticate(r)
+			if err == nil {
+				err = o.permit(a) // tokens_auth.go
+			}
 			if err != nil {
 				s.writeError(w, r, err)
 				return

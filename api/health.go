@@ -1,7 +1,6 @@
 package api
 
 import (
-	"crypto/subtle"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
@@ -69,12 +68,9 @@ func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request, _ httprout
 		s.writeError(w, r, fault.NotFound("metrics are not enabled"))
 		return
 	}
-	if want := s.metricsToken(); want != "" {
-		tok, _ := tokenFrom(r)
-		if subtle.ConstantTimeCompare([]byte(tok), []byte(want)) != 1 {
-			s.writeError(w, r, errUnauthorized)
-			return
-		}
+	if want := s.metricsToken(); want != "" && !s.metricsAllowed(r, want) { // tokens_auth.go
+		s.writeError(w, r, errUnauthorized)
+		return
 	}
 	s.metrics.ServeHTTP(w, r)
 }

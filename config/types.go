@@ -15,6 +15,7 @@ type File struct {
 	Connections    []Connection   `yaml:"connections"`
 	Notifications  []Notification `yaml:"notifications"`
 	Schedules      []Schedule     `yaml:"schedules"`
+	Tokens         []Token        `yaml:"tokens"` // tokens.go
 
 	// Expansions records the ${...} references the loader expanded, to
 	// show them instead of their values (see Expansions.Redact).

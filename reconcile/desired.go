@@ -18,6 +18,7 @@ type desired struct {
 	databases     []desiredDB // connection name + db name
 	notifications []state.NotificationSpec
 	schedules     []desiredSchedule
+	tokens        []state.TokenSpec // tokens.go
 }
 
 type desiredDB struct {
@@ -127,6 +128,7 @@ func buildDesired(f *config.File, current state.Settings, processKey bool) (*des
 		}
 		d.schedules = append(d.schedules, ds)
 	}
+	d.tokens = desiredTokens(f.Tokens)
 	sort.Slice(d.databases, func(i, j int) bool {
 		a, b := d.databases[i], d.databases[j]
 		if a.connection != b.connection {

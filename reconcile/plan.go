@@ -93,6 +93,9 @@ func newWrittenNames(f *config.File) writtenNames {
 		add("schedule", p+".name", s.Name)
 		add("database", p+".database", s.Database)
 	}
+	for i, t := range f.Tokens {
+		add("token", "tokens["+strconv.Itoa(i)+"].name", t.Name)
+	}
 	return w
 }
 
@@ -268,6 +271,7 @@ func compute(tx *state.Tx, d *desired, now time.Time) (*Plan, error) {
 		func() (func(), error) { return pl.planDatabases(d.databases) },
 		func() (func(), error) { return planKind(pl, d.notifications, notificationOps) },
 		func() (func(), error) { return planKind(pl, pl.scheduleSpecs(d.schedules), scheduleOps) },
+		func() (func(), error) { return planKind(pl, d.tokens, tokenOps) }, // tokens.go
 	}
 	for _, step := range steps {
 		prune, err := step()

@@ -90,6 +90,7 @@ type quietPlan struct {
 var plannedKinds = []state.Kind{
 	state.KindSettings, state.KindProvider, state.KindConnection,
 	state.KindDatabase, state.KindNotification, state.KindSchedule,
+	state.KindToken,
 }
 
 // New returns a reconciler; it restores its status from the store.

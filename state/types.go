@@ -25,6 +25,7 @@ const (
 	KindAdmin        Kind = "admin"
 	KindSession      Kind = "session"
 	KindConfigStatus Kind = "config_status"
+	KindToken        Kind = "token" // tokens.go
 )
 
 // ID prefixes, as the original Jagad uses them.
@@ -36,6 +37,7 @@ var idPrefix = map[Kind]string{
 	KindSchedule:     "sch_",
 	KindBackup:       "bck_",
 	KindRestore:      "res_",
+	KindToken:        "tok_",
 }
 
 // ManagedBy says who owns a record: the jagad.yaml file or the REST API.

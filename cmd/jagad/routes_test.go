@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jagad/jagad/state"
 )
 
 // routeCase checks one route of api/routes.go through the real daemon. The
@@ -51,7 +53,8 @@ func routeCases() []routeCase {
 	var cases []routeCase
 	for _, group := range [][]routeCase{
 		publicAndAuthCases(), settingsAndStatusCases(), connectionCases(), providerCases(), notificationCases(),
-		scheduleCases(), backupCases(), restoreCases(), eventsCases(), deleteCases(), configCases(), sessionEndCases(),
+		scheduleCases(), backupCases(), restoreCases(), eventsCases(), deleteCases(), configCases(), tokenCases(),
+		sessionEndCases(),
 	} {
 		cases = append(cases, group...)
 	}
@@ -468,6 +471,103 @@ func restoreCases() []routeCase {
 				t.Errorf("restore: %v", r)
 			}
 			w.call(t, "GET", "/api/restores/res_nope", nil, http.StatusNotFound, nil)
+		}},
+	}
+}
+
+// sendAuth sends a request with the Authorization header as given (the bare
+// "jgd_…" form), without a body.
+func (w *routeWorld) sendAuth(t *testing.T, method, path, auth string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, w.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// tokenCases: API tokens made through the API and declared in jagad.yaml,
+// their scopes against the routes, and revocation.
+func tokenCases() []routeCase {
+	return []routeCase{
+		{"POST /api/tokens", func(t *testing.T, w *routeWorld) {
+			var c obj
+			body := w.call(t, "POST", "/api/tokens", map[string]any{"name": "ci-read", "scope": "read"}, http.StatusCreated, &c)
+			secret := str(c, "token")
+			if !strings.HasPrefix(secret, "jgd_") || c["scope"] != "read" || c["managed_by"] != "api" || c["expires_at"] != nil ||
+				!strings.HasPrefix(str(c, "id"), "tok_") {
+				t.Fatalf("created token: %s", body)
+			}
+			w.ids["token"], w.ids["token-secret"] = str(c, "id"), secret
+			// Read routes answer; an operate route and an admin one are 403.
+			if code, _, b := w.send(t, "GET", "/api/schedules/"+w.ids["file-sched"], secret, nil); code != http.StatusOK {
+				t.Errorf("GET a schedule with a read token: %d %s", code, b)
+			}
+			if code := w.sendAuth(t, "GET", "/api/backups", secret); code != http.StatusOK {
+				t.Errorf("the bare Authorization form: %d", code)
+			}
+			if code, _, b := w.send(t, "POST", "/api/schedules/"+w.ids["file-sched"]+"/run", secret, nil); code != http.StatusForbidden {
+				t.Errorf("run with a read token: %d %s, want 403", code, b)
+			}
+			if code, _, b := w.send(t, "POST", "/api/tokens", secret, map[string]any{"name": "escalate", "scope": "admin"}); code != http.StatusForbidden {
+				t.Errorf("a read token making a token: %d %s, want 403", code, b)
+			}
+			w.refused(t, "POST", "/api/tokens", map[string]any{"name": "ci-read", "scope": "admin"}, http.StatusConflict, "already exists")
+		}},
+		{"GET /api/tokens", func(t *testing.T, w *routeWorld) {
+			var l list
+			body := w.call(t, "GET", "/api/tokens", nil, http.StatusOK, &l)
+			tok := byName(t, l, "name", "ci-read")
+			if tok["id"] != w.ids["token"] || tok["last_used_from"] != "127.0.0.1" || tok["last_used_at"] == nil || tok["token"] != nil ||
+				strings.Contains(string(body), w.ids["token-secret"]) || strings.Contains(string(body), "sha256:") {
+				t.Errorf("listed token: %s", body)
+			}
+		}},
+		{"DELETE /api/tokens/:id", func(t *testing.T, w *routeWorld) {
+			// A token declared in jagad.yaml by its hash works with its
+			// scope, and the API cannot delete it.
+			fileSecret, hash, err := state.NewTokenSecret()
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, w.cfgPath, w.config(routesNoNotifications, "")+
+				"tokens:\n  - name: ci-plan\n    scope: operate\n    hash: \""+hash+"\"\n")
+			var p planAnswer
+			w.call(t, "POST", "/api/config/reload", nil, http.StatusOK, &p)
+			if p.has("create", "token", "ci-plan") == nil {
+				t.Fatalf("reload with a token: %+v", p)
+			}
+			var l list
+			w.call(t, "GET", "/api/tokens", nil, http.StatusOK, &l)
+			ft := byName(t, l, "name", "ci-plan")
+			if ft["managed_by"] != "file" {
+				t.Errorf("file token: %v", ft)
+			}
+			if code, _, b := w.send(t, "POST", "/api/config/plan", fileSecret, w.config(routesNoNotifications, "")); code != http.StatusOK {
+				t.Errorf("plan with the file token: %d %s", code, b)
+			}
+			if code, _, b := w.send(t, "PUT", "/api/settings", fileSecret, map[string]string{"retention_full_default": "8"}); code != http.StatusForbidden {
+				t.Errorf("an admin route with an operate token: %d %s", code, b)
+			}
+			w.refused(t, "DELETE", "/api/tokens/"+str(ft, "id"), nil, http.StatusConflict, `token "ci-plan" is managed by jagad.yaml`)
+
+			// Revoking the API-made token: 204, then 401.
+			w.call(t, "DELETE", "/api/tokens/"+w.ids["token"], nil, http.StatusNoContent, nil)
+			if code, _, _ := w.send(t, "GET", "/api/backups", w.ids["token-secret"], nil); code != http.StatusUnauthorized {
+				t.Errorf("a revoked token: %d, want 401", code)
+			}
+			w.call(t, "DELETE", "/api/tokens/"+w.ids["token"], nil, http.StatusNotFound, nil)
+			for _, s := range []string{w.ids["token-secret"], fileSecret} {
+				if strings.Contains(w.od.logs.String(), s) {
+					t.Errorf("a token secret is in the daemon's log")
+				}
+			}
 		}},
 	}
 }
