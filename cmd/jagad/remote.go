@@ -212,6 +212,7 @@ func (r *remote) saveLogin(s savedLogin) (string, error) {
 
 // printJSON prints a JSON answer of the daemon, indented.
 func (r *remote) printJSON(raw json.RawMessage) error {
+	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		raw = json.RawMessage("null")
 	}

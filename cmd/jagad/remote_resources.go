@@ -374,7 +374,7 @@ func (r *remote) configCmd() *cobra.Command {
 				ov = append(ov, o.Kind+" "+o.Name)
 			}
 			return fields(r.stdout, "File", s.Path, "Generation", strconv.FormatInt(s.Generation, 10),
-				"Digest", short(s.FileDigest, 16), "Git commit", s.GitCommit, "Healthy", yesNo(s.Healthy),
+				"Digest", s.FileDigest, "Git commit", s.GitCommit, "Healthy", yesNo(s.Healthy),
 				"Applied", stamp(s.LastAppliedAt, now), "Last reload", stamp(s.LastReloadAt, now),
 				"Summary", s.Summary, "Held", s.Held, "Last error", s.LastError, "Overrides", strings.Join(ov, ", "))
 		},
