@@ -20,6 +20,16 @@ import (
 // pollEvery is how often --wait reads the job's record.
 const pollEvery = 500 * time.Millisecond
 
+// progress is a progress bar on stderr, drawn only when stdout and stderr
+// are terminals: a script reading the output sees no bar.
+func (r *remote) progress(label string, total int64) *bar.Bar {
+	w := r.stderr
+	if !bar.IsTerminal(r.stdout) {
+		w = io.Discard
+	}
+	return bar.New(w, label, total)
+}
+
 // jobFailed is a job that ended badly: exit 1 with its error.
 type jobFailed struct{ what, id, why string }
 
@@ -28,7 +38,7 @@ func (e jobFailed) Error() string { return fmt.Sprintf("%s %s failed:\n%s", e.wh
 // waitBackup follows a backup to its end with a progress bar on stderr and
 // prints its record; a failed backup is an error.
 func (r *remote) waitBackup(ctx context.Context, c *client.Client, id string) error {
-	pb := bar.New(r.stderr, "backup "+id, 0)
+	pb := r.progress("backup "+id, 0)
 	var b client.Backup
 	var raw []byte
 	for {
@@ -96,7 +106,7 @@ func (r *remote) waitVerify(ctx context.Context, c *client.Client, id string) er
 
 // waitRestore follows a restore to its end with a progress bar.
 func (r *remote) waitRestore(ctx context.Context, c *client.Client, id string) error {
-	pb := bar.New(r.stderr, "restore "+id, 0)
+	pb := r.progress("restore "+id, 0)
 	var res client.Restore
 	var raw []byte
 	for {
@@ -172,7 +182,7 @@ func (r *remote) backupsDownload() *cobra.Command {
 				return err
 			}
 			defer d.Body.Close()
-			pb := bar.New(r.stderr, "download "+b.ID, b.StoredSizeBytes)
+			pb := r.progress("download "+b.ID, b.StoredSizeBytes)
 			sum, n, err := writeVerified(out, io.TeeReader(d.Body, pb), b.StoredSizeBytes, b.EncryptedChecksum)
 			pb.Finish()
 			if err != nil {
