@@ -208,9 +208,10 @@ func (r *remote) restoresCmd() *cobra.Command {
 				return nil
 			}
 			now := r.clock()
+			names := r.connectionNames(ctx, c)
 			t := newTable(r.stdout, "ID", "BACKUP", "TARGET", "TYPE", "STATUS", "DURATION", "CREATED")
 			for _, x := range all {
-				t.row(x.ID, x.BackupID, target(x), x.RestoreType, x.Status, duration(x.DurationMs), ago(&x.CreatedAt, now))
+				t.row(x.ID, x.BackupID, target(x, names), x.RestoreType, x.Status, duration(x.DurationMs), ago(&x.CreatedAt, now))
 			}
 			return t.flush()
 		},
@@ -234,7 +235,7 @@ func (r *remote) restoresCmd() *cobra.Command {
 				return r.printJSON(raw)
 			}
 			now := r.clock()
-			kv := []string{"ID", x.ID, "Backup", x.BackupID, "Target", target(x), "Type", x.RestoreType,
+			kv := []string{"ID", x.ID, "Backup", x.BackupID, "Target", target(x, r.connectionNames(ctx, c)), "Type", x.RestoreType,
 				"Drop existing", yesNo(x.DropExisting), "Status", x.Status, "Started", stamp(x.StartedAt, now),
 				"Completed", stamp(x.CompletedAt, now), "Duration", duration(x.DurationMs)}
 			if x.Progress != nil {
@@ -250,8 +251,28 @@ func (r *remote) restoresCmd() *cobra.Command {
 	return cmd
 }
 
-func target(x client.Restore) string {
-	return x.TargetConnection + "/" + x.TargetDatabase
+// target names a restore's target "connection/database", by the
+// connection's name when it is known.
+func target(x client.Restore, names map[string]string) string {
+	conn := x.TargetConnection
+	if n, ok := names[conn]; ok {
+		conn = n
+	}
+	return conn + "/" + x.TargetDatabase
+}
+
+// connectionNames maps connection IDs to names (empty when they cannot be
+// listed: the table then shows IDs).
+func (r *remote) connectionNames(ctx context.Context, c *client.Client) map[string]string {
+	all, _, err := c.Connections(ctx)
+	names := map[string]string{}
+	if err != nil {
+		return names
+	}
+	for _, cn := range all {
+		names[cn.ID] = cn.Name
+	}
+	return names
 }
 
 func (r *remote) connectionsCmd() *cobra.Command {

@@ -440,7 +440,7 @@ func TestRemoteCLI(t *testing.T) {
 		}},
 		{"backups restore --wait", func(t *testing.T) {
 			target := w.src + "_restored"
-			w.subs = append(w.subs, target, "<DSTDB>")
+			w.subs = append([]string{target, "<DSTDB>"}, w.subs...)
 			t.Cleanup(func() { w.pg.DropDB(t, target) })
 			r := w.run(t, "", nil, "backups", "restore", ids["backup"], "--to-database", target, "--no-privileges", "--wait")
 			if r.code != 0 {
