@@ -31,6 +31,9 @@ func (a *app) remoteCommands() []*cobra.Command {
 	}
 	for _, c := range cmds {
 		r.addFlags(c)
+		if c.HasSubCommands() {
+			groupArgs(c)
+		}
 		for _, sub := range c.Commands() {
 			if sub.Args == nil {
 				sub.Args = cobra.NoArgs
@@ -40,6 +43,25 @@ func (a *app) remoteCommands() []*cobra.Command {
 		wrapArgs(c)
 	}
 	return cmds
+}
+
+// groupArgs makes a command that only groups subcommands refuse to run
+// alone or with an unknown subcommand: a usage error naming the choices.
+func groupArgs(c *cobra.Command) {
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		var names []string
+		for _, s := range cmd.Commands() {
+			if s.IsAvailableCommand() {
+				names = append(names, s.Name())
+			}
+		}
+		choices := strings.Join(names, ", ")
+		if len(args) == 0 {
+			return usagef("missing command: one of %s (see jagad %s --help)", choices, cmd.Name())
+		}
+		return usagef("unknown command %q: one of %s (see jagad %s --help)", args[0], choices, cmd.Name())
+	}
 }
 
 // wrapArgs turns the argument errors of c into usage errors (exit 2).
@@ -68,8 +90,8 @@ type remote struct {
 // addFlags adds the flags every daemon-client command takes.
 func (r *remote) addFlags(c *cobra.Command) {
 	f := c.PersistentFlags()
-	f.StringVar(&r.server, "server", "", "daemon address (default $JAGAD_URL, the one `jagad login` saved, or "+client.DefaultURL+")")
-	f.StringVar(&r.token, "token", "", "API token or session (default $JAGAD_TOKEN, or the one `jagad login` saved)")
+	f.StringVar(&r.server, "server", "", "daemon address (default $JAGAD_URL, the one 'jagad login' saved, or "+client.DefaultURL+")")
+	f.StringVar(&r.token, "token", "", "API token or session (default $JAGAD_TOKEN, or the session 'jagad login' saved)")
 	f.BoolVar(&r.json, "json", false, "print the daemon's JSON answer instead of a table")
 }
 

@@ -509,7 +509,7 @@ func TestRemoteCLI(t *testing.T) {
 			for _, args := range [][]string{
 				{"backups", "show"}, {"backups", "show", "a", "b"}, {"backups", "list", "--nope"},
 				{"backups", "run"}, {"backups", "download", ids["backup"]}, {"tokens", "new", "x", "--scope", "root"},
-				{"backups", "verify", "x", "--mode", "slow"},
+				{"backups", "verify", "x", "--mode", "slow"}, {"backups"}, {"backups", "nope"}, {"status", "extra"},
 			} {
 				if r := w.run(t, "", nil, args...); r.code != exitUsage {
 					t.Errorf("jagad %v: exit %d, want 2 (%s)", args, r.code, r.stderr)
