@@ -462,9 +462,6 @@ func (r *remote) configCmd() *cobra.Command {
 		Use:   "export [-o FILE]",
 		Short: "Print the API-made resources as a jagad.yaml (secrets as ${VAR} placeholders)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if r.json {
-				return usagef("export prints YAML; --json does not apply")
-			}
 			c, err := r.client()
 			if err != nil {
 				return err
@@ -474,6 +471,9 @@ func (r *remote) configCmd() *cobra.Command {
 			doc, err := c.Export(ctx)
 			if err != nil {
 				return err
+			}
+			if r.json && (out == "" || out == "-") {
+				return r.encodeJSON(map[string]string{"yaml": string(doc)})
 			}
 			if out == "" || out == "-" {
 				_, err = r.stdout.Write(doc)

@@ -466,9 +466,9 @@ func TestRemoteCLI(t *testing.T) {
 			w.golden(t, "config-plan", "config", "plan", "-f", w.cfgPath)
 			w.golden(t, "config-reload", "config", "reload")
 			w.compare(t, "config-export.yaml", w.ok(t, "config", "export"))
-			r := w.run(t, "", nil, "config", "export", "--json")
-			if r.code != exitUsage {
-				t.Errorf("config export --json: exit %d, want 2", r.code)
+			var exp struct{ YAML string }
+			if err := json.Unmarshal([]byte(w.ok(t, "config", "export", "--json")), &exp); err != nil || !strings.HasPrefix(exp.YAML, "version: 1") {
+				t.Errorf("config export --json: %v %q", err, exp.YAML)
 			}
 		}},
 		{"tokens new (offline)", func(t *testing.T) {
