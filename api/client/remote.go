@@ -572,12 +572,12 @@ func (c *Client) RevokeToken(ctx context.Context, id string) error {
 }
 
 // FailureOf returns the lines of a job's log that say what went wrong
-// (those with ERROR), or its last line.
+// (those with ERROR or FAILED), or its last line.
 func FailureOf(log string) string {
 	var bad []string
 	lines := strings.Split(strings.TrimSpace(log), "\n")
 	for _, l := range lines {
-		if strings.Contains(l, "ERROR") {
+		if strings.Contains(l, "ERROR") || strings.Contains(l, "FAILED") {
 			bad = append(bad, strings.TrimSpace(l))
 		}
 	}
