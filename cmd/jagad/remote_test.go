@@ -488,7 +488,6 @@ func TestRemoteCLI(t *testing.T) {
 				t.Errorf("tokens new --json: %v %s", err, js)
 			}
 		}},
-		{"tokens", func(t *testing.T) { w.tokens(t) }},
 		{"wrong token", func(t *testing.T) {
 			r := w.run(t, "", map[string]string{"JAGAD_TOKEN": "jgd_wrongwrongwrongwrongwrongwrongwrongwrongwro"}, "backups", "list")
 			if r.code != exitFailure || !strings.Contains(r.stderr, "HTTP 401") || !strings.Contains(r.stderr, "jagad login") {
@@ -552,6 +551,12 @@ func TestRemoteCLI(t *testing.T) {
 			w.compare(t, "backups-delete.json", r.stdout)
 		}},
 	}
+	// Last: nothing builds on it, and until the token API is merged it
+	// fails under CI=true.
+	steps = append(steps, struct {
+		name string
+		run  func(t *testing.T)
+	}{"tokens", func(t *testing.T) { w.tokens(t) }})
 	for _, s := range steps {
 		if !t.Run(s.name, s.run) {
 			t.Fatalf("stopping: later steps build on %q", s.name)
