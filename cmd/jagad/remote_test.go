@@ -556,13 +556,16 @@ func TestRemoteCLI(t *testing.T) {
 	steps = append(steps, struct {
 		name string
 		run  func(t *testing.T)
-	}{"tokens", func(t *testing.T) { w.tokens(t) }})
+	}{"interrupted download leaves no file", func(t *testing.T) { w.interruptedDownload(t, ids["backup"]) }},
+		struct {
+			name string
+			run  func(t *testing.T)
+		}{"tokens", func(t *testing.T) { w.tokens(t) }})
 	for _, s := range steps {
 		if !t.Run(s.name, s.run) {
 			t.Fatalf("stopping: later steps build on %q", s.name)
 		}
 	}
-	t.Run("interrupted download leaves no file", func(t *testing.T) { w.interruptedDownload(t, ids["backup"]) })
 }
 
 // waitBackup waits until a backup is no longer queued or running.
