@@ -78,6 +78,9 @@ func wrapArgs(c *cobra.Command) {
 	}
 }
 
+// errNotFound is a name or ID the CLI looked up and did not find.
+var errNotFound = errors.New("not found")
+
 // remote holds what every daemon-client command shares: the global flags
 // and the client made from them.
 type remote struct {
@@ -181,7 +184,7 @@ func (r *remote) loginPath() (string, error) {
 func (r *remote) loadLogin() (*savedLogin, error) {
 	p, err := r.loginPath()
 	if err != nil {
-		return nil, nil //nolint:nilerr // no config dir: no saved login
+		return nil, nil // no config directory: nothing was saved
 	}
 	data, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -242,5 +241,3 @@ func writeVerified(path string, src io.Reader, size int64, sum string) (string, 
 	}
 	return got, n, nil
 }
-
-var errNotFound = errors.New("not found")
