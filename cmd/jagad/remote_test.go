@@ -299,6 +299,11 @@ func TestRemoteCLI(t *testing.T) {
 				t.Fatalf("login: exit %d: %s", r.code, r.stderr)
 			}
 			w.compare(t, "login.txt", r.stdout)
+			r = w.run(t, w.adminPW+"\n", nil, "login", "--user", "admin", "--password-stdin", "--json")
+			if r.code != 0 {
+				t.Fatalf("login --json: exit %d: %s", r.code, r.stderr)
+			}
+			w.compare(t, "login.json", r.stdout)
 			path := filepath.Join(w.home, ".config", "jagad", "login.json")
 			fi, err := os.Stat(path)
 			if err != nil {
@@ -400,7 +405,9 @@ func TestRemoteCLI(t *testing.T) {
 			human := w.ok(t, "backups", "logs", ids["backup"])
 			w.compare(t, "backups-logs.txt", logShape(human))
 			var l struct{ Log string }
-			if err := json.Unmarshal([]byte(w.ok(t, "backups", "logs", ids["backup"], "--json")), &l); err != nil || strings.TrimRight(l.Log, "\n")+"\n" != human {
+			js := w.ok(t, "backups", "logs", ids["backup"], "--json")
+			w.compare(t, "backups-logs.json", js)
+			if err := json.Unmarshal([]byte(js), &l); err != nil || strings.TrimRight(l.Log, "\n")+"\n" != human {
 				t.Errorf("logs --json %q vs %q (%v)", l.Log, human, err)
 			}
 		}},
@@ -467,7 +474,9 @@ func TestRemoteCLI(t *testing.T) {
 			w.golden(t, "config-reload", "config", "reload")
 			w.compare(t, "config-export.yaml", w.ok(t, "config", "export"))
 			var exp struct{ YAML string }
-			if err := json.Unmarshal([]byte(w.ok(t, "config", "export", "--json")), &exp); err != nil || !strings.HasPrefix(exp.YAML, "version: 1") {
+			js := w.ok(t, "config", "export", "--json")
+			w.compare(t, "config-export.json", js)
+			if err := json.Unmarshal([]byte(js), &exp); err != nil || !strings.HasPrefix(exp.YAML, "version: 1") {
 				t.Errorf("config export --json: %v %q", err, exp.YAML)
 			}
 		}},
