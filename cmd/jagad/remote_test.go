@@ -72,34 +72,18 @@ type cliWorld struct {
 	subs    []string // literal → placeholder replacements for golden output
 }
 
-var (
-	cliBinOnce sync.Once
-	cliBin     string
-	cliBinErr  error
-)
-
-// buildCLI builds the jagad binary once per test process.
+// buildCLI builds the jagad binary into the test's temporary directory.
 func buildCLI(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	cliBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "jagad-cli-bin-")
-		if err != nil {
-			cliBinErr = err
-			return
-		}
-		cliBin = filepath.Join(dir, "jagad")
-		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", cliBin, ".").CombinedOutput()
-		if err != nil {
-			cliBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if cliBinErr != nil {
-		t.Fatal(cliBinErr)
+	bin := filepath.Join(t.TempDir(), "jagad")
+	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return cliBin
+	return bin
 }
 
 func newCLIWorld(t *testing.T) *cliWorld {
