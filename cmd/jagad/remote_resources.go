@@ -1,0 +1,516 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jagad/jagad/api"
+	"github.com/jagad/jagad/api/client"
+)
+
+// findSchedule finds a schedule by ID or name.
+func (r *remote) findSchedule(ctx context.Context, c *client.Client, key string) (client.Schedule, error) {
+	all, _, err := c.Schedules(ctx)
+	if err != nil {
+		return client.Schedule{}, err
+	}
+	for _, s := range all {
+		if s.ID == key || s.Name == key {
+			return s, nil
+		}
+	}
+	return client.Schedule{}, fmt.Errorf("schedule %q %w (see jagad schedules list)", key, errNotFound)
+}
+
+// findConnection finds a connection by ID or name.
+func (r *remote) findConnection(ctx context.Context, c *client.Client, key string) (client.Connection, error) {
+	all, _, err := c.Connections(ctx)
+	if err != nil {
+		return client.Connection{}, err
+	}
+	for _, cn := range all {
+		if cn.ID == key || cn.Name == key {
+			return cn, nil
+		}
+	}
+	return client.Connection{}, fmt.Errorf("connection %q %w (see jagad connections list)", key, errNotFound)
+}
+
+// findDatabase finds a database of cn by ID or name.
+func (r *remote) findDatabase(ctx context.Context, c *client.Client, cn client.Connection, key string) (client.Database, error) {
+	all, _, err := c.Databases(ctx, cn.ID)
+	if err != nil {
+		return client.Database{}, err
+	}
+	for _, d := range all {
+		if d.ID == key || d.DBName == key {
+			return d, nil
+		}
+	}
+	return client.Database{}, fmt.Errorf("database %q of connection %q %w (run jagad connections discover %s)", key, cn.Name, errNotFound, cn.Name)
+}
+
+func (r *remote) schedulesCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "schedules", Short: "List, show, run, enable and disable schedules", Args: cobra.NoArgs}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List schedules",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			all, raw, err := c.Schedules(ctx)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(raw)
+			}
+			if len(all) == 0 {
+				fmt.Fprintln(r.stdout, "No schedules.")
+				return nil
+			}
+			now := r.clock()
+			t := newTable(r.stdout, "ID", "NAME", "CRON", "ENABLED", "LAST", "LAST RUN", "NEXT RUN", "MANAGED BY")
+			for _, s := range all {
+				t.row(s.ID, s.Name, s.CronExpr, yesNo(s.Enabled), s.LastStatus, ago(s.LastRunAt, now), ago(s.NextRunAt, now), s.ManagedBy)
+			}
+			return t.flush()
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show SCHEDULE",
+		Short: "Show a schedule (name or ID)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			s, err := r.findSchedule(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			s, raw, err := c.Schedule(ctx, s.ID)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(raw)
+			}
+			return r.showSchedule(s)
+		},
+	}
+	run := &cobra.Command{
+		Use:   "run SCHEDULE",
+		Short: "Trigger a schedule now (see also: jagad backups run SCHEDULE --wait)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			s, err := r.findSchedule(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			raw, err := c.RunSchedule(ctx, s.ID)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(raw)
+			}
+			fmt.Fprintf(r.stdout, "Schedule %s triggered. See its backups with: jagad backups list --schedule %s\n", s.Name, s.Name)
+			return nil
+		},
+	}
+	cmd.AddCommand(list, show, run, r.scheduleToggle(true), r.scheduleToggle(false))
+	return cmd
+}
+
+func (r *remote) scheduleToggle(on bool) *cobra.Command {
+	verb, done := "disable", "disabled"
+	if on {
+		verb, done = "enable", "enabled"
+	}
+	return &cobra.Command{
+		Use:   verb + " SCHEDULE",
+		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a schedule (on a jagad.yaml schedule: a runtime override until the file's value is set again)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			s, err := r.findSchedule(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			s, raw, err := c.SetScheduleEnabled(ctx, s.ID, on)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(raw)
+			}
+			fmt.Fprintf(r.stdout, "Schedule %s %s.\n", s.Name, done)
+			return nil
+		},
+	}
+}
+
+func (r *remote) showSchedule(s client.Schedule) error {
+	now := r.clock()
+	return fields(r.stdout, "ID", s.ID, "Name", s.Name, "Cron", s.CronExpr, "Type", s.BackupType,
+		"Enabled", yesNo(s.Enabled), "Encryption", yesNo(s.EncryptionEnabled), "Verify", yesNo(s.VerifyEnabled),
+		"Connection", s.ConnectionID, "Database", s.DatabaseID, "Storage", s.StorageProviderID,
+		"Last status", s.LastStatus, "Last run", stamp(s.LastRunAt, now), "Next run", stamp(s.NextRunAt, now),
+		"Managed by", s.ManagedBy)
+}
+
+func (r *remote) restoresCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "restores", Short: "List and show restores", Args: cobra.NoArgs}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List restores, newest first",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			all, raw, err := c.Restores(ctx)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(raw)
+			}
+			if len(all) == 0 {
+				fmt.Fprintln(r.stdout, "No restores.")
+				return nil
+			}
+			now := r.clock()
+			names := r.connectionNames(ctx, c)
+			t := newTable(r.stdout, "ID", "BACKUP", "TARGET", "TYPE", "STATUS", "DURATION", "CREATED")
+			for _, x := range all {
+				t.row(x.ID, x.BackupID, target(x, names), x.RestoreType, x.Status, duration(x.DurationMs), ago(&x.CreatedAt, now))
+			}
+			return t.flush()
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show RESTORE_ID",
+		Short: "Show a restore",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			x, raw, err := c.Restore(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(raw)
+			}
+			now := r.clock()
+			kv := []string{"ID", x.ID, "Backup", x.BackupID, "Target", target(x, r.connectionNames(ctx, c)), "Type", x.RestoreType,
+				"Drop existing", yesNo(x.DropExisting), "Status", x.Status, "Started", stamp(x.StartedAt, now),
+				"Completed", stamp(x.CompletedAt, now), "Duration", duration(x.DurationMs)}
+			if x.Progress != nil {
+				kv = append(kv, "Progress", progressLine(x.Progress))
+			}
+			if x.Status == "failed" && x.LogOutput != "" {
+				kv = append(kv, "Error", client.FailureOf(x.LogOutput))
+			}
+			return fields(r.stdout, kv...)
+		},
+	}
+	cmd.AddCommand(list, show)
+	return cmd
+}
+
+// target names a restore's target "connection/database", by the
+// connection's name when it is known.
+func target(x client.Restore, names map[string]string) string {
+	conn := x.TargetConnection
+	if n, ok := names[conn]; ok {
+		conn = n
+	}
+	return conn + "/" + x.TargetDatabase
+}
+
+// connectionNames maps connection IDs to names (empty when they cannot be
+// listed: the table then shows IDs).
+func (r *remote) connectionNames(ctx context.Context, c *client.Client) map[string]string {
+	all, _, err := c.Connections(ctx)
+	names := map[string]string{}
+	if err != nil {
+		return names
+	}
+	for _, cn := range all {
+		names[cn.ID] = cn.Name
+	}
+	return names
+}
+
+func (r *remote) connectionsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "connections", Short: "List, test and discover database connections", Args: cobra.NoArgs}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List connections",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			all, raw, err := c.Connections(ctx)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(raw)
+			}
+			if len(all) == 0 {
+				fmt.Fprintln(r.stdout, "No connections.")
+				return nil
+			}
+			t := newTable(r.stdout, "ID", "NAME", "TYPE", "ADDRESS", "USER", "SSL", "MANAGED BY")
+			for _, x := range all {
+				t.row(x.ID, x.Name, x.DBType, x.Host+":"+strconv.Itoa(x.Port), x.Username, x.SSLMode, x.ManagedBy)
+			}
+			return t.flush()
+		},
+	}
+	test := &cobra.Command{
+		Use:   "test CONNECTION",
+		Short: "Check that the daemon can reach a connection's server (name or ID); exit 1 if not",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			cn, err := r.findConnection(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			res, raw, err := c.TestConnection(ctx, cn.ID)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				if err := r.printJSON(raw); err != nil {
+					return err
+				}
+			} else if res.Success {
+				fmt.Fprintf(r.stdout, "Connection %s: OK\n", cn.Name)
+			}
+			if !res.Success {
+				return fmt.Errorf("connection %s: %s", cn.Name, res.Error)
+			}
+			return nil
+		},
+	}
+	discover := &cobra.Command{
+		Use:   "discover CONNECTION",
+		Short: "List the databases on a connection's server and record them (name or ID)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			cn, err := r.findConnection(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			dbs, raw, err := c.DiscoverDatabases(ctx, cn.ID)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(raw)
+			}
+			t := newTable(r.stdout, "ID", "DATABASE", "SIZE", "SELECTED", "MANAGED BY")
+			for _, d := range dbs {
+				t.row(d.ID, d.DBName, sizeOr(d.SizeBytes), yesNo(d.IsSelected), d.ManagedBy)
+			}
+			return t.flush()
+		},
+	}
+	cmd.AddCommand(list, test, discover)
+	return cmd
+}
+
+func (r *remote) configCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "The daemon's jagad.yaml: status, plan, reload, export", Args: cobra.NoArgs}
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show the config file in force and the last reload",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			s, raw, err := c.ConfigStatus(ctx)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(raw)
+			}
+			now := r.clock()
+			var ov []string
+			for _, o := range s.Overrides {
+				ov = append(ov, o.Kind+" "+o.Name)
+			}
+			return fields(r.stdout, "File", s.Path, "Generation", strconv.FormatInt(s.Generation, 10),
+				"Digest", s.FileDigest, "Git commit", s.GitCommit, "Healthy", yesNo(s.Healthy),
+				"Applied", stamp(s.LastAppliedAt, now), "Last reload", stamp(s.LastReloadAt, now),
+				"Summary", s.Summary, "Held", s.Held, "Last error", s.LastError, "Overrides", strings.Join(ov, ", "))
+		},
+	}
+	var file string
+	plan := &cobra.Command{
+		Use:   "plan -f FILE|-",
+		Short: "Show what applying a jagad.yaml would change on the daemon (nothing is applied)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return usagef("-f FILE is required (- reads stdin)")
+			}
+			var doc []byte
+			var err error
+			if file == "-" {
+				doc, err = io.ReadAll(r.stdin)
+			} else {
+				doc, err = os.ReadFile(file)
+			}
+			if err != nil {
+				return fmt.Errorf("read %s: %w", file, err)
+			}
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			p, raw, err := c.PlanDoc(ctx, doc)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(raw)
+			}
+			return r.showPlan(p)
+		},
+	}
+	plan.Flags().StringVarP(&file, "file", "f", "", "the jagad.yaml to plan (- reads stdin)")
+	var confirm bool
+	reload := &cobra.Command{
+		Use:   "reload",
+		Short: "Make the daemon re-read its config file now",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			p, raw, err := c.Reload(ctx, confirm)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(raw)
+			}
+			return r.showPlan(p)
+		},
+	}
+	reload.Flags().BoolVar(&confirm, "confirm-prune", false, "apply a plan the prune guard holds (it deletes many resources)")
+	var out string
+	export := &cobra.Command{
+		Use:   "export [-o FILE]",
+		Short: "Print the API-made resources as a jagad.yaml (secrets as ${VAR} placeholders)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := r.ctx()
+			defer cancel()
+			doc, err := c.Export(ctx)
+			if err != nil {
+				return err
+			}
+			if r.json && (out == "" || out == "-") {
+				return r.encodeJSON(map[string]string{"yaml": string(doc)})
+			}
+			if out == "" || out == "-" {
+				_, err = r.stdout.Write(doc)
+				return err
+			}
+			return os.WriteFile(out, doc, 0o600)
+		},
+	}
+	export.Flags().StringVarP(&out, "output", "o", "", "write to FILE instead of stdout")
+	cmd.AddCommand(status, plan, reload, export)
+	return cmd
+}
+
+// showPlan prints a plan's changes, one a line, and its summary.
+func (r *remote) showPlan(p api.PlanView) error {
+	signs := map[string]string{"create": "+", "update": "~", "prune": "-", "delete": "-", "adopt": "="}
+	for _, it := range p.Items {
+		sign, ok := signs[string(it.Action)]
+		if !ok {
+			continue // unchanged entries are not changes
+		}
+		line := fmt.Sprintf("%s %s %s %q", sign, it.Action, it.Kind, it.Name)
+		if len(it.Fields) > 0 {
+			line += " (fields: " + strings.Join(it.Fields, ", ") + ")"
+		}
+		fmt.Fprintln(r.stdout, line)
+	}
+	if p.Held != "" {
+		fmt.Fprintf(r.stdout, "! held: %s (apply with: jagad config reload --confirm-prune)\n", p.Held)
+	}
+	switch {
+	case p.Summary != "":
+		fmt.Fprintln(r.stdout, p.Summary)
+	case p.Changes == 0:
+		fmt.Fprintln(r.stdout, "No changes.")
+	default:
+		fmt.Fprintf(r.stdout, "%d change(s).\n", p.Changes)
+	}
+	return nil
+}
