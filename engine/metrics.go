@@ -208,6 +208,11 @@ func (m *Metrics) refreshResources(tx *state.Tx) error {
 		return err
 	}
 	count("schedule", owners(scheds, func(c state.Schedule) state.ManagedBy { return c.ManagedBy }))
+	toks, err := state.List[state.Token](tx)
+	if err != nil {
+		return err
+	}
+	count("token", owners(toks, func(c state.Token) state.ManagedBy { return c.ManagedBy }))
 	return nil
 }
 

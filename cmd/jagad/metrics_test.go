@@ -142,6 +142,7 @@ func TestDaemonObservability(t *testing.T) {
 			`jagad_config_last_reload_successful`:                         0,
 			`jagad_config_resources{kind="schedule",managed_by="file"}`:   2,
 			`jagad_config_resources{kind="connection",managed_by="file"}`: 1,
+			`jagad_config_resources{kind="token",managed_by="api"}`:       0,
 			`jagad_notifications_total{result="sent",type="webhook"}`:     0,
 		}
 		for series, want := range exact {
