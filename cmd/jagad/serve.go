@@ -101,6 +101,12 @@ type daemon struct {
 // anything slow, answers /livez and /readyz (503) while starting, and shuts
 // down in order: config watch, HTTP, scheduler and jobs, store.
 func serve(ctx context.Context, c *serveConfig, log *slog.Logger, env func(string) (string, bool)) error {
+	// SIGHUP is caught from the first moment: its default action kills the
+	// process, and `systemctl reload` may come while the daemon starts. One
+	// that arrives before ready is kept and reloads once running.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
@@ -147,9 +153,6 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 		c.hooks.ready(d)
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	var runErr error
 loop:
 	for {
