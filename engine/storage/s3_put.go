@@ -44,8 +44,10 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	}
 	size := int64(len(first))
 	if size < s.partSizeFor(1) {
+		mode, until := s.retention(key, time.Now())
 		_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: &s.bucket, Key: &fk, Body: bytes.NewReader(first), ContentLength: aws.Int64(size),
+			ChecksumSHA256: s.partChecksum(first), ObjectLockMode: mode, ObjectLockRetainUntilDate: until,
 		})
 		if err != nil && ctx.Err() != nil {
 			s.removeQuietly(key, fk) // cancelled in flight: it may have landed
@@ -129,7 +131,12 @@ type upload struct {
 }
 
 func (s *S3) putMultipart(ctx context.Context, key, fk string, first []byte, r io.Reader) (int64, error) {
-	out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &fk})
+	mode, until := s.retention(key, time.Now())
+	in := &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &fk, ObjectLockMode: mode, ObjectLockRetainUntilDate: until}
+	if s.checksums {
+		in.ChecksumAlgorithm = types.ChecksumAlgorithmSha256
+	}
+	out, err := s.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return 0, s.wrap("put", key, err)
 	}
@@ -215,6 +222,7 @@ func (u *upload) uploadPart(num int32, buf []byte, n int) {
 	out, err := u.s.client.UploadPart(u.ctx, &s3.UploadPartInput{
 		Bucket: &u.s.bucket, Key: &u.fk, UploadId: &u.id, PartNumber: &num,
 		Body: bytes.NewReader(buf[:n]), ContentLength: aws.Int64(int64(n)),
+		ChecksumSHA256: u.s.partChecksum(buf[:n]),
 	})
 	u.buffers <- buf
 	if err != nil {
@@ -224,7 +232,7 @@ func (u *upload) uploadPart(num int32, buf []byte, n int) {
 		return
 	}
 	u.mu.Lock()
-	u.parts = append(u.parts, types.CompletedPart{ETag: out.ETag, PartNumber: &num})
+	u.parts = append(u.parts, types.CompletedPart{ETag: out.ETag, PartNumber: &num, ChecksumSHA256: out.ChecksumSHA256})
 	u.mu.Unlock()
 }
 
