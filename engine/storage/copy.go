@@ -43,7 +43,8 @@ type Copied struct {
 // does not match want fails before the destination object is completed, so
 // nothing is left behind; a server-side copy is checked after the fact (size,
 // and SHA-256 when the destination reports it) and removed when it does not
-// match. A destination with an Object Lock only gets a server-side copy when
+// match. A service that answers NotImplemented gets a streamed copy. A
+// destination with an Object Lock only gets a server-side copy when
 // the source's SHA-256 is known to match want (a bad locked copy could not
 // be removed). The destination's Object Lock, if any, applies to the copy.
 // Mismatches wrap ErrChecksum.
@@ -60,7 +61,11 @@ func Copy(ctx context.Context, src Store, srcKey string, dst Store, dstKey strin
 			return Copied{}, err
 		}
 		if !d.lock.Enabled() || want.SHA256 == "" || info.SHA256 != "" {
-			return serverCopy(ctx, s, srcKey, d, dstKey, info.Size, want)
+			out, err := serverCopy(ctx, s, srcKey, d, dstKey, info.Size, want)
+			if !hasCode(err, "NotImplemented") {
+				return out, err
+			}
+			// A service without CopyObject: stream instead.
 		}
 	}
 	return streamCopy(ctx, src, srcKey, dst, dstKey, want)
