@@ -137,7 +137,7 @@ func TestCopyStreamed(t *testing.T) {
 					t.Fatalf("a failed copy left an object: %v", err)
 				}
 				if left := incomplete(t, hop.dst, "bad/"); len(left) != 0 {
-					t.Fatalf("a failed copy left incomplete uploads: %v", left)
+					t.Fatalf("a failed copy expecting %+v left incomplete uploads: %v", want, left)
 				}
 			}
 		})

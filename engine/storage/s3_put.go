@@ -207,6 +207,12 @@ func (u *upload) run(r io.Reader, buf []byte) error {
 // fail cancels the running parts and returns the first failure: a part's
 // error, the reader's, or the caller's cancellation, whichever came first.
 func (u *upload) fail(err error) error {
+	if errors.Is(err, errRead) && u.ctx.Err() == nil {
+		// Let the parts in flight finish before the abort: a part the
+		// service is still storing when the upload is aborted can bring the
+		// upload back (versitygw), an incomplete upload left behind.
+		u.wg.Wait()
+	}
 	u.cancel(err) // no effect if a failure is already recorded
 	u.wg.Wait()
 	cause := context.Cause(u.ctx)
