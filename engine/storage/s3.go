@@ -32,11 +32,11 @@ type S3 struct {
 	endpoint     string // with region and accessKey (and secret): Copy's same-service test
 	region       string
 	accessKey    string
-	copyLimit    int64      // largest object copied by one CopyObject
-	copyPartSize int64      // UploadPartCopy part size above copyLimit
-	lock         ObjectLock // applied by Put; zero: none
-	checksums    bool       // Put sends x-amz-checksum-sha256
-	name         string     // provider name: log lines and metric labels
+	copyLimit    int64        // largest object copied by one CopyObject
+	copyPartSize int64        // UploadPartCopy part size above copyLimit
+	lock         ObjectLock   // applied by Put; zero: none
+	checksums    checksumMode // which Puts send x-amz-checksum-sha256
+	name         string       // provider name: log lines and metric labels
 	log          *slog.Logger
 	metrics      *Metrics
 
@@ -85,7 +85,7 @@ func newS3(cfg Config) (*S3, error) {
 		copyLimit:    maxCopyObject,
 		copyPartSize: 512 << 20,
 		lock:         cfg.ObjectLock,
-		checksums:    sendsChecksums(cfg),
+		checksums:    checksumsFor(cfg),
 		inFlight:     map[string]struct{}{},
 		name:         cfg.Name,
 		metrics:      cfg.Runtime.Metrics,
@@ -154,7 +154,8 @@ func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
 	if err != nil {
 		return Info{}, s.wrap("stat", key, err)
 	}
-	info := Info{Key: key, Size: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified)}
+	info := Info{Key: key, Size: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified),
+		ETag: strings.Trim(aws.ToString(out.ETag), `"`)}
 	info.SHA256, info.Checksum = parseSHA256(aws.ToString(out.ChecksumSHA256), out.ChecksumType)
 	info.LockMode, info.RetainUntil = lockInfo(out)
 	return info, nil
@@ -204,7 +205,8 @@ func (s *S3) List(ctx context.Context, prefix string) ([]Info, error) {
 		}
 		for _, o := range page.Contents {
 			k := strings.TrimPrefix(aws.ToString(o.Key), s.prefix)
-			out = append(out, Info{Key: k, Size: aws.ToInt64(o.Size), ModTime: aws.ToTime(o.LastModified)})
+			out = append(out, Info{Key: k, Size: aws.ToInt64(o.Size), ModTime: aws.ToTime(o.LastModified),
+				ETag: strings.Trim(aws.ToString(o.ETag), `"`)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })

@@ -33,7 +33,7 @@ func (s *S3) copyFrom(ctx context.Context, src *S3, srcKey, dstKey string, size 
 	mode, until := s.retention(dstKey, time.Now())
 	in := &s3.CopyObjectInput{Bucket: &s.bucket, Key: &dk, CopySource: &source,
 		ObjectLockMode: mode, ObjectLockRetainUntilDate: until}
-	if s.checksums {
+	if s.checksums.small {
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmSha256
 	}
 	_, err = s.client.CopyObject(ctx, in)

@@ -47,7 +47,7 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 		mode, until := s.retention(key, time.Now())
 		_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: &s.bucket, Key: &fk, Body: bytes.NewReader(first), ContentLength: aws.Int64(size),
-			ChecksumSHA256: s.partChecksum(first), ObjectLockMode: mode, ObjectLockRetainUntilDate: until,
+			ChecksumSHA256: sha256Header(s.checksums.small, first), ObjectLockMode: mode, ObjectLockRetainUntilDate: until,
 		})
 		if err != nil && ctx.Err() != nil {
 			s.removeQuietly(key, fk) // cancelled in flight: it may have landed
@@ -133,7 +133,7 @@ type upload struct {
 func (s *S3) putMultipart(ctx context.Context, key, fk string, first []byte, r io.Reader) (int64, error) {
 	mode, until := s.retention(key, time.Now())
 	in := &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &fk, ObjectLockMode: mode, ObjectLockRetainUntilDate: until}
-	if s.checksums {
+	if s.checksums.parts {
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmSha256
 	}
 	out, err := s.client.CreateMultipartUpload(ctx, in)
@@ -228,7 +228,7 @@ func (u *upload) uploadPart(num int32, buf []byte, n int) {
 	out, err := u.s.client.UploadPart(u.ctx, &s3.UploadPartInput{
 		Bucket: &u.s.bucket, Key: &u.fk, UploadId: &u.id, PartNumber: &num,
 		Body: bytes.NewReader(buf[:n]), ContentLength: aws.Int64(int64(n)),
-		ChecksumSHA256: u.s.partChecksum(buf[:n]),
+		ChecksumSHA256: sha256Header(u.s.checksums.parts, buf[:n]),
 	})
 	u.buffers <- buf
 	if err != nil {

@@ -47,6 +47,10 @@ type Info struct {
 	// It changes when the object is replaced, so a value recorded after Put
 	// can be compared by a later Stat without reading the object.
 	Checksum string
+	// ETag is the S3 entity tag (without quotes; List fills it too): it
+	// changes when the object is replaced, like Checksum, and every S3
+	// object has one. "" for local files.
+	ETag string
 	// LockMode ("GOVERNANCE", "COMPLIANCE") and RetainUntil describe an S3
 	// Object Lock retention on the object; empty when there is none.
 	LockMode    string
