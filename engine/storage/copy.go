@@ -205,11 +205,13 @@ func (v *verifyingReader) finish() error {
 	return nil
 }
 
-// copySource is the x-amz-copy-source of key in s: "bucket/key", escaped.
+// copySource is the x-amz-copy-source of key in s: "bucket/key" with every
+// byte but unreserved ones and '/' percent-encoded ('+' too: services decode
+// it as a space).
 func (s *S3) copySource(fk string) string {
-	segs := strings.Split(fk, "/")
+	segs := strings.Split(s.bucket+"/"+fk, "/")
 	for i, seg := range segs {
-		segs[i] = url.PathEscape(seg)
+		segs[i] = strings.ReplaceAll(url.QueryEscape(seg), "+", "%20")
 	}
-	return url.PathEscape(s.bucket) + "/" + strings.Join(segs, "/")
+	return strings.Join(segs, "/")
 }

@@ -16,7 +16,9 @@ import (
 func TestCopyVersityServerSide(t *testing.T) {
 	base := s3test.StartVersity(t)
 	base.PartSize = 5 << 20
-	src := mustOpen(t, base)
+	srcCfg := base
+	srcCfg.Prefix = "prod eu/jagad+x" // escaped in x-amz-copy-source
+	src := mustOpen(t, srcCfg)
 	dstCfg := s3test.AddBucket(t, base, "jagad-offsite", false)
 	dstCfg.Prefix = "team a"
 	dst := mustOpen(t, dstCfg)
@@ -147,7 +149,9 @@ func TestCopyStreamed(t *testing.T) {
 // TestCopyFakeServerSide: gofakes3 copies between its buckets too.
 func TestCopyFakeServerSide(t *testing.T) {
 	base := s3test.StartFake(t)
-	src := mustOpen(t, base)
+	srcCfg := base
+	srcCfg.Prefix = "prod eu/jagad+x"
+	src := mustOpen(t, srcCfg)
 	dst := mustOpen(t, s3test.AddBucket(t, base, "jagad-offsite", false))
 	b := data(t, 10, 100<<10)
 	putBytes(t, src, "backups/a", b)

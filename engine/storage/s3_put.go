@@ -113,7 +113,12 @@ func (s *S3) checkStored(ctx context.Context, key string, want int64) error {
 func (s *S3) removeQuietly(key, fk string) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	_, _ = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &fk})
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &fk})
+	if err = s.wrap("delete", key, err); isLockRefusal(err) {
+		// Stored under the Object Lock before the Put failed: it stays until
+		// its retain-until date.
+		s.log.Warn("object of a failed upload is locked and stays until its retention ends", "key", key, "err", err)
+	}
 }
 
 // upload is one running multipart upload.

@@ -67,7 +67,8 @@ type Store interface {
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
 	// Stat describes key; ErrNotFound when missing.
 	Stat(ctx context.Context, key string) (Info, error)
-	// Delete removes key; a missing key is not an error.
+	// Delete removes key; a missing key is not an error. An object under an
+	// unexpired S3 Object Lock retention is kept: the error wraps ErrLocked.
 	Delete(ctx context.Context, key string) error
 	// List returns the objects whose key starts with prefix, sorted by key.
 	List(ctx context.Context, prefix string) ([]Info, error)
