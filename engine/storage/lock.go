@@ -121,7 +121,7 @@ func (s *S3) CheckObjectLock(ctx context.Context) error {
 		return nil
 	}
 	out, err := s.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &s.bucket})
-	err = s.wrap("get object lock configuration", "", err)
+	err = s.wrap("get object lock configuration", s.bucket, err)
 	switch {
 	case hasCode(err, "ObjectLockConfigurationNotFoundError"):
 		return s.lockNotEnabled()

@@ -134,6 +134,11 @@ func TestObjectLockBucketNotEnabled(t *testing.T) {
 			if _, err := st.Put(testCtx(t), "backups/x", strings.NewReader("x")); err == nil {
 				t.Fatal("versitygw stored a locked object in a bucket without Object Lock")
 			}
+			// A failure of the basic probe is named first, as without a lock.
+			cfg.SecretKey = "not-the-secret-Qx7Vb2"
+			if err := storage.Probe(testCtx(t), mustOpen(t, cfg)); err == nil || !strings.HasPrefix(err.Error(), "put probe: ") {
+				t.Fatalf("Probe with a wrong secret = %v, want put probe: …", err)
+			}
 		}
 	})
 }
