@@ -31,7 +31,7 @@ var ErrLocked = errors.New("object is locked")
 var ErrChecksum = errors.New("checksum mismatch")
 
 // Info describes a stored object. Key is relative to the store's root/prefix.
-// List fills Key, Size and ModTime; Stat fills the others when the store
+// List fills Key, Size, ModTime (and ETag on S3); Stat fills the others when the store
 // reports them.
 type Info struct {
 	Key     string
