@@ -131,6 +131,9 @@ func exportProvider(p state.Provider) config.Storage {
 	if config.IsS3Family(p.ProviderType) {
 		out.PathStyle = ptr(p.PathStyle)
 	}
+	if p.ObjectLock != (state.ObjectLock{}) {
+		out.ObjectLock = &config.ObjectLock{Mode: p.ObjectLock.Mode, Days: p.ObjectLock.Days}
+	}
 	if p.AccessKey != "" {
 		out.AccessKey = envName("STORAGE", p.Name, "ACCESS_KEY")
 	}

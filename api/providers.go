@@ -1,7 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -38,6 +41,8 @@ type providerView struct {
 	ManagedBy    state.ManagedBy `json:"managed_by"`
 	CreatedAt    time.Time       `json:"created_at"`
 	UpdatedAt    time.Time       `json:"updated_at"`
+
+	ObjectLock *state.ObjectLock `json:"object_lock"` // null: none
 }
 
 func maskSecret(s state.Secret) string {
@@ -48,10 +53,15 @@ func maskSecret(s state.Secret) string {
 }
 
 func viewProvider(p state.Provider) providerView {
-	return providerView{ID: p.ID, Name: p.Name, ProviderType: p.ProviderType, Endpoint: p.Endpoint,
+	v := providerView{ID: p.ID, Name: p.Name, ProviderType: p.ProviderType, Endpoint: p.Endpoint,
 		Region: p.Region, Bucket: p.Bucket, Prefix: p.Prefix, Path: p.Path, AccessKey: p.AccessKey,
 		SecretKey: maskSecret(p.SecretKey), PathStyle: p.PathStyle, IsDefault: p.IsDefault,
 		ManagedBy: p.ManagedBy, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	if p.ObjectLock != (state.ObjectLock{}) {
+		l := p.ObjectLock
+		v.ObjectLock = &l
+	}
+	return v
 }
 
 type providerInput struct {
@@ -67,6 +77,32 @@ type providerInput struct {
 	PathStyle    *bool   `json:"path_style"`
 	IsDefault    *bool   `json:"is_default"`
 	readOnly
+
+	ObjectLock objectLockInput `json:"object_lock"`
+}
+
+// objectLockInput is the object_lock of a provider input: absent keeps the
+// stored lock, null (or {}) removes it, {"mode": …, "days": …} sets it.
+type objectLockInput struct {
+	given bool
+	lock  state.ObjectLock
+}
+
+func (o *objectLockInput) UnmarshalJSON(b []byte) error {
+	o.given, o.lock = true, state.ObjectLock{}
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o.lock); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return typ // encoding/json prefixes the field with "object_lock."
+		}
+		return fmt.Errorf("object_lock: %w", err)
+	}
+	return nil
 }
 
 func (in providerInput) apply(p *state.ProviderSpec) {
@@ -80,6 +116,9 @@ func (in providerInput) apply(p *state.ProviderSpec) {
 	setStr(&p.AccessKey, in.AccessKey)
 	setBool(&p.PathStyle, in.PathStyle)
 	setBool(&p.IsDefault, in.IsDefault)
+	if in.ObjectLock.given {
+		p.ObjectLock = in.ObjectLock.lock
+	}
 	if in.SecretKey != nil && *in.SecretKey != "" && *in.SecretKey != mask {
 		p.SecretKey = state.Secret(*in.SecretKey)
 	}
@@ -92,6 +131,9 @@ func validateProvider(p *state.ProviderSpec) error {
 		SecretKey: p.SecretKey.Reveal(), IsDefault: p.IsDefault}
 	if p.PathStyle {
 		fs.PathStyle = &p.PathStyle
+	}
+	if p.ObjectLock != (state.ObjectLock{}) {
+		fs.ObjectLock = &config.ObjectLock{Mode: p.ObjectLock.Mode, Days: p.ObjectLock.Days}
 	}
 	fs.SetDefaults()
 	p.Endpoint, p.Region = fs.Endpoint, fs.Region

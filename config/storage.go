@@ -8,6 +8,28 @@ import (
 
 var providerTypes = []string{"local", "s3", "r2", "minio", "gcs", "b2", "s3-compat"}
 
+// ObjectLock is an S3 Object Lock retention set on every object uploaded:
+// Mode governance or compliance, for Days days after the upload.
+type ObjectLock struct {
+	Mode string `yaml:"mode"` // governance | compliance
+	Days int    `yaml:"days"`
+}
+
+var objectLockModes = []string{"governance", "compliance"}
+
+// MaxObjectLockDays bounds object_lock.days (100 years, as S3 does).
+const MaxObjectLockDays = 36500
+
+// validateObjectLock checks an object_lock mapping.
+func validateObjectLock(l ObjectLock, errs *fieldErrs) {
+	if !oneOf(l.Mode, objectLockModes...) {
+		errs.add("object_lock.mode", "%s", enumError(l.Mode, objectLockModes...))
+	}
+	if l.Days < 1 || l.Days > MaxObjectLockDays {
+		errs.add("object_lock.days", "must be 1 to %d days, got %d", MaxObjectLockDays, l.Days)
+	}
+}
+
 // ValidateStorage checks every field of s. Call s.SetDefaults() first to
 // derive the endpoint and region.
 func ValidateStorage(s Storage) []FieldError {
@@ -45,6 +67,9 @@ func ValidateStorage(s Storage) []FieldError {
 	if s.SecretKey == "" {
 		errs.add("secret_key", "is required for provider_type %s", s.ProviderType)
 	}
+	if s.ObjectLock != nil {
+		validateObjectLock(*s.ObjectLock, &errs)
+	}
 	return errs
 }
 
@@ -68,6 +93,9 @@ func validateLocal(s Storage, errs *fieldErrs) {
 	}
 	if s.PathStyle != nil {
 		errs.add("path_style", "is not used by provider_type local")
+	}
+	if s.ObjectLock != nil {
+		errs.add("object_lock", "is only supported by S3 storage, not provider_type local")
 	}
 }
 

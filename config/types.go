@@ -69,6 +69,9 @@ type Storage struct {
 	SecretKey    string `yaml:"secret_key"` // secret
 	PathStyle    *bool  `yaml:"path_style"` // nil: the provider type's default
 	IsDefault    bool   `yaml:"is_default"`
+
+	// ObjectLock (S3 family) locks every uploaded object; nil: none.
+	ObjectLock *ObjectLock `yaml:"object_lock"`
 }
 
 // Connection is a database server.

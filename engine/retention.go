@@ -10,6 +10,7 @@ import (
 
 	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/retention"
+	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
 
@@ -99,6 +100,12 @@ func (e *Engine) retain(ctx context.Context, scheduleID, name string, policy sta
 		b := byID[d.ID]
 		reason := strings.Join(d.Reasons, "; ")
 		if err := e.deleteBackup(ctx, b, false); err != nil {
+			if errors.Is(err, storage.ErrLocked) {
+				// Object Lock: not a failure; the next run after the date deletes it.
+				e.log.Info("retention: backup kept: its object is locked", "schedule", name,
+					"backup", b.ID, "created_at", b.CreatedAt, "reason", reason, "err", err)
+				continue
+			}
 			e.metrics.retentionFail.Inc()
 			e.log.Error("retention: delete failed; will retry at the next run", "schedule", name,
 				"backup", b.ID, "created_at", b.CreatedAt, "reason", reason, "err", err)

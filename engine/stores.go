@@ -54,5 +54,6 @@ func providerConfig(p state.Provider) storage.Config {
 		Type: p.ProviderType, Path: p.Path, Endpoint: p.Endpoint, Region: p.Region,
 		Bucket: p.Bucket, Prefix: p.Prefix, AccessKey: p.AccessKey,
 		SecretKey: p.SecretKey.Reveal(), PathStyle: p.PathStyle,
+		ObjectLock: storage.ObjectLock{Mode: p.ObjectLock.Mode, Days: p.ObjectLock.Days},
 	}
 }

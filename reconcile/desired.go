@@ -57,11 +57,15 @@ func buildDesired(f *config.File, current state.Settings, processKey bool) (*des
 		if s.PathStyle != nil {
 			ps = *s.PathStyle
 		}
-		d.providers = append(d.providers, state.ProviderSpec{
+		p := state.ProviderSpec{
 			Name: s.Name, ProviderType: s.ProviderType, Endpoint: s.Endpoint, Region: s.Region,
 			Bucket: s.Bucket, Prefix: s.Prefix, Path: s.Path, AccessKey: s.AccessKey,
 			SecretKey: state.Secret(s.SecretKey), PathStyle: ps, IsDefault: s.IsDefault,
-		})
+		}
+		if s.ObjectLock != nil {
+			p.ObjectLock = state.ObjectLock{Mode: s.ObjectLock.Mode, Days: s.ObjectLock.Days}
+		}
+		d.providers = append(d.providers, p)
 	}
 
 	dbSeen := map[desiredDB]bool{}

@@ -168,6 +168,16 @@ type ProviderSpec struct {
 	SecretKey    Secret `json:"secret_key"`
 	PathStyle    bool   `json:"path_style"`
 	IsDefault    bool   `json:"is_default"`
+
+	// ObjectLock (S3 family) locks every uploaded object; zero: none.
+	ObjectLock ObjectLock `json:"object_lock,omitzero"`
+}
+
+// ObjectLock is an S3 Object Lock retention set on upload: Mode governance
+// or compliance, for Days days.
+type ObjectLock struct {
+	Mode string `json:"mode"`
+	Days int    `json:"days"`
 }
 
 // Kind implements Record.

@@ -59,6 +59,9 @@ func Open(cfg Config) (Store, error) {
 }
 
 func openLocal(cfg Config) (Store, error) {
+	if cfg.ObjectLock.Enabled() {
+		return nil, errors.New("local storage: object lock is only supported by S3 storage")
+	}
 	if cfg.Path == "" {
 		return nil, errors.New("local storage: path is required")
 	}
@@ -120,6 +123,11 @@ func resolveS3(cfg Config) (Config, error) {
 	if cfg.AccessKey == "" || cfg.SecretKey == "" {
 		return cfg, fmt.Errorf("%s storage: access key and secret key are required", cfg.Type)
 	}
+	lock, err := cfg.ObjectLock.normalize()
+	if err != nil {
+		return cfg, fmt.Errorf("%s storage: %w", cfg.Type, err)
+	}
+	cfg.ObjectLock = lock
 	cfg.Prefix = strings.Trim(cfg.Prefix, "/")
 	if cfg.Prefix != "" {
 		if err := validateKey(cfg.Prefix); err != nil {

@@ -16,8 +16,22 @@ const ProbePrefix = ".jagad-probe/"
 // Probe checks that s works end to end: it puts a small object under
 // ".jagad-probe/<random>", reads it back, compares and deletes it. The error
 // names the failing step ("put probe: …", "read back: …") and carries the
-// backend's message.
+// backend's message. A store configured with an Object Lock must also have
+// a bucket that can hold it ("object lock: …"); the probe object itself is
+// stored without a retention, so it can be deleted.
 func Probe(ctx context.Context, s Store) error {
+	if err := probe(ctx, s); err != nil {
+		return err
+	}
+	if lc, ok := s.(ObjectLockChecker); ok {
+		if err := lc.CheckObjectLock(ctx); err != nil {
+			return fmt.Errorf("object lock: %w", err)
+		}
+	}
+	return nil
+}
+
+func probe(ctx context.Context, s Store) error {
 	var rnd [12]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return fmt.Errorf("probe: %w", err)

@@ -16,21 +16,29 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/jagad/jagad/engine/netguard"
 )
 
 // S3 stores objects in a bucket of an S3-compatible service.
 type S3 struct {
-	client      *s3.Client
-	bucket      string
-	prefix      string // "" or "a/b/" (with trailing slash)
-	secret      string // only to scrub error text
-	partSize    int64
-	concurrency int
-	name        string // provider name: log lines and metric labels
-	log         *slog.Logger
-	metrics     *Metrics
+	client       *s3.Client
+	bucket       string
+	prefix       string // "" or "a/b/" (with trailing slash)
+	secret       string // only to scrub error text
+	partSize     int64
+	concurrency  int
+	endpoint     string // with region and accessKey (and secret): Copy's same-service test
+	region       string
+	accessKey    string
+	copyLimit    int64        // largest object copied by one CopyObject
+	copyPartSize int64        // UploadPartCopy part size above copyLimit
+	lock         ObjectLock   // applied by Put; zero: none
+	checksums    checksumMode // which Puts send x-amz-checksum-sha256
+	name         string       // provider name: log lines and metric labels
+	log          *slog.Logger
+	metrics      *Metrics
 
 	mu       sync.Mutex
 	inFlight map[string]struct{} // upload IDs of running multipart Puts
@@ -66,14 +74,21 @@ func newS3(cfg Config) (*S3, error) {
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	})
 	s := &S3{
-		client:      client,
-		bucket:      cfg.Bucket,
-		secret:      cfg.SecretKey,
-		partSize:    cfg.PartSize,
-		concurrency: cfg.Concurrency,
-		inFlight:    map[string]struct{}{},
-		name:        cfg.Name,
-		metrics:     cfg.Runtime.Metrics,
+		client:       client,
+		bucket:       cfg.Bucket,
+		secret:       cfg.SecretKey,
+		partSize:     cfg.PartSize,
+		concurrency:  cfg.Concurrency,
+		endpoint:     cfg.Endpoint,
+		region:       cfg.Region,
+		accessKey:    cfg.AccessKey,
+		copyLimit:    maxCopyObject,
+		copyPartSize: 512 << 20,
+		lock:         cfg.ObjectLock,
+		checksums:    checksumsFor(cfg),
+		inFlight:     map[string]struct{}{},
+		name:         cfg.Name,
+		metrics:      cfg.Runtime.Metrics,
 	}
 	if cfg.Prefix != "" {
 		s.prefix = cfg.Prefix + "/"
@@ -135,24 +150,44 @@ func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &fk})
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &fk, ChecksumMode: types.ChecksumModeEnabled})
 	if err != nil {
 		return Info{}, s.wrap("stat", key, err)
 	}
-	return Info{Key: key, Size: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified)}, nil
+	info := Info{Key: key, Size: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified),
+		ETag: strings.Trim(aws.ToString(out.ETag), `"`)}
+	info.SHA256, info.Checksum = parseSHA256(aws.ToString(out.ChecksumSHA256), out.ChecksumType)
+	info.LockMode, info.RetainUntil = lockInfo(out)
+	return info, nil
 }
 
-// Delete removes the object; a missing object is not an error.
+// Delete removes the object; a missing object is not an error. An object
+// under an unexpired Object Lock retention is not deleted: the error wraps
+// ErrLocked and gives the retain-until date (on a versioned bucket a plain
+// DeleteObject would only hide the locked version behind a delete marker).
 func (s *S3) Delete(ctx context.Context, key string) error {
 	fk, err := s.fullKey(key)
 	if err != nil {
 		return err
 	}
-	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &fk})
-	if err = s.wrap("delete", key, err); err != nil && !isNotFound(err) {
-		return err
+	info, statErr := s.Stat(ctx, key)
+	switch {
+	case isNotFound(statErr):
+		return nil
+	case statErr == nil:
+		if err := lockedNow(info, time.Now()); err != nil {
+			return err
+		}
 	}
-	return nil
+	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &fk})
+	err = s.wrap("delete", key, err)
+	switch {
+	case err == nil || isNotFound(err):
+		return nil
+	case isLockRefusal(err):
+		return &LockedError{Key: key, Mode: info.LockMode, RetainUntil: info.RetainUntil, Err: err}
+	}
+	return err
 }
 
 // List returns the objects under prefix, sorted by key.
@@ -170,7 +205,8 @@ func (s *S3) List(ctx context.Context, prefix string) ([]Info, error) {
 		}
 		for _, o := range page.Contents {
 			k := strings.TrimPrefix(aws.ToString(o.Key), s.prefix)
-			out = append(out, Info{Key: k, Size: aws.ToInt64(o.Size), ModTime: aws.ToTime(o.LastModified)})
+			out = append(out, Info{Key: k, Size: aws.ToInt64(o.Size), ModTime: aws.ToTime(o.LastModified),
+				ETag: strings.Trim(aws.ToString(o.ETag), `"`)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })

@@ -44,8 +44,10 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	}
 	size := int64(len(first))
 	if size < s.partSizeFor(1) {
+		mode, until := s.retention(key, time.Now())
 		_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: &s.bucket, Key: &fk, Body: bytes.NewReader(first), ContentLength: aws.Int64(size),
+			ChecksumSHA256: sha256Header(s.checksums.small, first), ObjectLockMode: mode, ObjectLockRetainUntilDate: until,
 		})
 		if err != nil && ctx.Err() != nil {
 			s.removeQuietly(key, fk) // cancelled in flight: it may have landed
@@ -111,7 +113,12 @@ func (s *S3) checkStored(ctx context.Context, key string, want int64) error {
 func (s *S3) removeQuietly(key, fk string) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	_, _ = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &fk})
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &fk})
+	if err = s.wrap("delete", key, err); isLockRefusal(err) {
+		// Stored under the Object Lock before the Put failed: it stays until
+		// its retain-until date.
+		s.log.Warn("object of a failed upload is locked and stays until its retention ends", "key", key, "err", err)
+	}
 }
 
 // upload is one running multipart upload.
@@ -129,7 +136,12 @@ type upload struct {
 }
 
 func (s *S3) putMultipart(ctx context.Context, key, fk string, first []byte, r io.Reader) (int64, error) {
-	out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &fk})
+	mode, until := s.retention(key, time.Now())
+	in := &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &fk, ObjectLockMode: mode, ObjectLockRetainUntilDate: until}
+	if s.checksums.parts {
+		in.ChecksumAlgorithm = types.ChecksumAlgorithmSha256
+	}
+	out, err := s.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return 0, s.wrap("put", key, err)
 	}
@@ -200,6 +212,12 @@ func (u *upload) run(r io.Reader, buf []byte) error {
 // fail cancels the running parts and returns the first failure: a part's
 // error, the reader's, or the caller's cancellation, whichever came first.
 func (u *upload) fail(err error) error {
+	if errors.Is(err, errRead) && u.ctx.Err() == nil {
+		// Let the parts in flight finish before the abort: a part the
+		// service is still storing when the upload is aborted can bring the
+		// upload back (versitygw), an incomplete upload left behind.
+		u.wg.Wait()
+	}
 	u.cancel(err) // no effect if a failure is already recorded
 	u.wg.Wait()
 	cause := context.Cause(u.ctx)
@@ -215,6 +233,7 @@ func (u *upload) uploadPart(num int32, buf []byte, n int) {
 	out, err := u.s.client.UploadPart(u.ctx, &s3.UploadPartInput{
 		Bucket: &u.s.bucket, Key: &u.fk, UploadId: &u.id, PartNumber: &num,
 		Body: bytes.NewReader(buf[:n]), ContentLength: aws.Int64(int64(n)),
+		ChecksumSHA256: sha256Header(u.s.checksums.parts, buf[:n]),
 	})
 	u.buffers <- buf
 	if err != nil {
@@ -224,7 +243,7 @@ func (u *upload) uploadPart(num int32, buf []byte, n int) {
 		return
 	}
 	u.mu.Lock()
-	u.parts = append(u.parts, types.CompletedPart{ETag: out.ETag, PartNumber: &num})
+	u.parts = append(u.parts, types.CompletedPart{ETag: out.ETag, PartNumber: &num, ChecksumSHA256: out.ChecksumSHA256})
 	u.mu.Unlock()
 }
 

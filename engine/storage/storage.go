@@ -21,11 +21,40 @@ var ErrNotFound = errors.New("object not found")
 // ErrNoSpace is wrapped into the error of a Put that ran out of disk space.
 var ErrNoSpace = errors.New("no space left on storage")
 
+// ErrLocked is wrapped into the error of a Delete that the store refuses
+// because the object is under an S3 Object Lock retention (a *LockedError
+// with the retain-until date when the store reports it).
+var ErrLocked = errors.New("object is locked")
+
+// ErrChecksum is wrapped into the error of a Copy whose bytes do not match
+// the expected SHA-256 or size.
+var ErrChecksum = errors.New("checksum mismatch")
+
 // Info describes a stored object. Key is relative to the store's root/prefix.
+// List fills Key, Size, ModTime (and ETag on S3); Stat fills the others when the store
+// reports them.
 type Info struct {
 	Key     string
 	Size    int64
 	ModTime time.Time
+	// SHA256 is the hex SHA-256 of the whole object when the store knows it
+	// without a read (an S3 object stored by one PutObject or CopyObject with
+	// a SHA-256 checksum); "" otherwise.
+	SHA256 string
+	// Checksum is the store's own checksum as it reports it: "sha256:<hex>"
+	// for a whole-object SHA-256, "sha256-composite:<hex>-<parts>" for a
+	// multipart upload (the SHA-256 of the parts' SHA-256s); "" when none.
+	// It changes when the object is replaced, so a value recorded after Put
+	// can be compared by a later Stat without reading the object.
+	Checksum string
+	// ETag is the S3 entity tag (without quotes; List fills it too): it
+	// changes when the object is replaced, like Checksum, and every S3
+	// object has one. "" for local files.
+	ETag string
+	// LockMode ("GOVERNANCE", "COMPLIANCE") and RetainUntil describe an S3
+	// Object Lock retention on the object; empty when there is none.
+	LockMode    string
+	RetainUntil time.Time
 }
 
 // Store is a place backups are written to and read from.
@@ -38,7 +67,8 @@ type Store interface {
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
 	// Stat describes key; ErrNotFound when missing.
 	Stat(ctx context.Context, key string) (Info, error)
-	// Delete removes key; a missing key is not an error.
+	// Delete removes key; a missing key is not an error. An object under an
+	// unexpired S3 Object Lock retention is kept: the error wraps ErrLocked.
 	Delete(ctx context.Context, key string) error
 	// List returns the objects whose key starts with prefix, sorted by key.
 	List(ctx context.Context, prefix string) ([]Info, error)
@@ -73,6 +103,11 @@ type Config struct {
 	Concurrency int          // parts uploaded at once, default 2
 	MaxAttempts int          // attempts per S3 request (SDK retries), default 4
 	HTTPClient  *http.Client // optional; default has dial/TLS/header timeouts and dials through Runtime.Guard
+
+	// ObjectLock, when Mode is set, makes every Put (except Probe's) store
+	// the object under an S3 Object Lock retention of Days days. The bucket
+	// must have Object Lock enabled; Probe checks it.
+	ObjectLock ObjectLock
 
 	// Name is the provider's name, for log lines and metric labels ("" : String()).
 	Name    string
