@@ -57,6 +57,9 @@ func (e *Engine) DeleteBackup(ctx context.Context, id string) error {
 		return fault.Conflict("backup is being verified; wait for it to finish")
 	}
 	if err := e.deleteBackup(context.WithoutCancel(ctx), b, true); err != nil {
+		if errors.Is(err, storage.ErrLocked) { // object lock: kept until its date, not a server fault
+			return fault.Wrap(fault.CodeConflict, fmt.Sprintf("backup %s cannot be deleted yet: %v", id, err), err)
+		}
 		return fmt.Errorf("delete backup %s: %w", id, err)
 	}
 	e.log.Info("backup deleted", "backup", id, "schedule", b.ScheduleName)

@@ -12,6 +12,7 @@ import (
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/engine/storage/s3test"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // TestRetentionKeepsLockedBackups (versitygw, a bucket with Object Lock):
@@ -79,5 +80,14 @@ func TestRetentionKeepsLockedBackups(t *testing.T) {
 	}
 	if logs := h.logs.String(); !strings.Contains(logs, "retention: backup kept: its object is locked") || !strings.Contains(logs, ids[0]) {
 		t.Fatalf("the kept locked backup was not logged:\n%s", logs)
+	}
+	// Deleting the locked backup by hand is a conflict (409) naming the lock,
+	// not a server error, and the record stays.
+	err = h.eng.DeleteBackup(ctx, ids[0])
+	if fault.CodeOf(err) != fault.CodeConflict || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("DeleteBackup of a locked backup = %v (code %v), want a conflict naming the lock", err, fault.CodeOf(err))
+	}
+	if _, err := h.eng.getBackup(ids[0]); err != nil {
+		t.Fatalf("the locked backup's record after a refused delete: %v", err)
 	}
 }
