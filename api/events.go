@@ -63,11 +63,22 @@ func (s *server) runningProgress() []engine.Progress {
 	return s.progress.RunningProgress()
 }
 
-// liveBackup is a backup with its live progress while it runs (additive:
-// the reference's fields are unchanged).
+// liveBackup is a backup with its live progress while it runs and its
+// verify and drill history, newest first (additive: the reference's fields
+// are unchanged).
 type liveBackup struct {
 	backupView
-	Progress *engine.Progress `json:"progress,omitempty"`
+	Progress *engine.Progress    `json:"progress,omitempty"`
+	Checks   []state.BackupCheck `json:"checks"`
+}
+
+// liveBackup is GET /api/backups/{id}'s view of b.
+func (s *server) liveBackup(b state.Backup) liveBackup {
+	checks := b.Checks
+	if checks == nil {
+		checks = []state.BackupCheck{}
+	}
+	return liveBackup{viewBackup(b), s.progressOf(b.ID), checks}
 }
 
 type liveRestore struct {

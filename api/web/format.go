@@ -76,10 +76,11 @@ func funcs(now func() time.Time) template.FuncMap {
 			}
 			return s
 		},
-		"deref": func(b *bool) bool { return b != nil && *b },
-		"rate":  func(f float64) string { return humanBytes(int64(f)) + "/s" },
-		"add":   func(a, b int) int { return a + b },
-		"list":  func(s ...string) []string { return s },
+		"deref":     func(b *bool) bool { return b != nil && *b },
+		"rate":      func(f float64) string { return humanBytes(int64(f)) + "/s" },
+		"add":       func(a, b int) int { return a + b },
+		"maxChecks": func() int { return state.MaxBackupChecks },
+		"list":      func(s ...string) []string { return s },
 		"slice1": func(p *engine.Progress) []engine.Progress {
 			if p == nil {
 				return nil
