@@ -40,7 +40,7 @@ type ProgressSource interface {
 
 // eventKinds are the record kinds the stream reports.
 var eventKinds = [...]state.Kind{state.KindBackup, state.KindRestore, state.KindSchedule,
-	state.KindConfigStatus, state.KindConnection, state.KindProvider, state.KindSettings}
+	state.KindConfigStatus, state.KindConnection, state.KindProvider, state.KindSettings, state.KindNotification}
 
 // defaultHeartbeat is the heartbeat period of /api/events.
 const defaultHeartbeat = 15 * time.Second

@@ -237,7 +237,7 @@ func (u *ui) overview(_ http.ResponseWriter, _ *http.Request) (page, error) {
 	}
 	d.Config = u.configView()
 	d.NoSchedule = len(d.Schedules) == 0
-	return page{Template: "overview", Title: "Overview", Nav: "overview", Data: d, Live: true}, nil
+	return page{Template: "overview", Title: "Overview", Nav: "overview", Data: d, Live: true, Watch: "backup restore schedule config_status settings"}, nil
 }
 
 func (u *ui) schedules(_ http.ResponseWriter, _ *http.Request) (page, error) {
@@ -260,7 +260,7 @@ func (u *ui) schedules(_ http.ResponseWriter, _ *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	return page{Template: "schedules", Title: "Schedules", Nav: "schedules", Data: rows, Live: true}, nil
+	return page{Template: "schedules", Title: "Schedules", Nav: "schedules", Data: rows, Live: true, Watch: "schedule backup config_status"}, nil
 }
 
 func (u *ui) config(_ http.ResponseWriter, _ *http.Request) (page, error) {
@@ -288,7 +288,7 @@ func (u *ui) config(_ http.ResponseWriter, _ *http.Request) (page, error) {
 		Overrides []override
 		ErrLines  []errLine
 	}{v, ovs, splitError(v.LastError)}
-	return page{Template: "config", Title: "Config (GitOps)", Nav: "config", Data: data, Live: true}, nil
+	return page{Template: "config", Title: "Config (GitOps)", Nav: "config", Data: data, Live: true, Watch: "config_status schedule settings"}, nil
 }
 
 // errLine is one line of a config error; Loc is its FILE:LINE:COL prefix.
@@ -357,7 +357,7 @@ func (u *ui) restores(_ http.ResponseWriter, _ *http.Request) (page, error) {
 	if len(all) > 100 {
 		all = all[:100]
 	}
-	return page{Template: "restores", Title: "Restores", Nav: "restores", Data: all, Live: true}, nil
+	return page{Template: "restores", Title: "Restores", Nav: "restores", Data: all, Live: true, Watch: "restore:shown"}, nil
 }
 
 func (u *ui) restore(_ http.ResponseWriter, r *http.Request) (page, error) {
@@ -390,7 +390,7 @@ func (u *ui) restore(_ http.ResponseWriter, r *http.Request) (page, error) {
 			d.Progress = &p
 		}
 	}
-	return page{Template: "restore", Title: "Restore " + d.Restore.ID, Nav: "restores", Data: d, Live: true}, nil
+	return page{Template: "restore", Title: "Restore " + d.Restore.ID, Nav: "restores", Data: d, Live: true, Watch: "restore:" + d.Restore.ID}, nil
 }
 
 func (u *ui) restoreWizard(_ http.ResponseWriter, r *http.Request) (page, error) {

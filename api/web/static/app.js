@@ -1,7 +1,8 @@
 // Jagad dashboard: the only script the pages load (CSP: script-src 'self').
 // It sends actions to the REST API with the session cookie, follows
-// GET /api/events, re-fetches the page's <main> after a change event and
-// moves progress bars on progress events. No framework, no build step.
+// GET /api/events, re-fetches the page's <main> after a change event that
+// concerns what the page shows (its data-watch) and moves progress bars on
+// progress events. No framework, no build step.
 "use strict";
 (function () {
   const $ = (sel, root) => (root || document).querySelector(sel);
@@ -449,10 +450,11 @@
     const li = document.createElement("li");
     li.className = "job";
     li.dataset.job = p.id;
+    li.dataset.kind = p.kind;
     const head = document.createElement("div");
     head.className = "job-head";
     const a = document.createElement("a");
-    a.href = "/" + (p.kind === "restore" ? "restores" : "backups") + "/" + p.id;
+    a.href = "/" + (p.kind === "backup" ? "backups" : "restores") + "/" + p.id;
     a.textContent = p.kind + " · " + (p.label || p.id);
     const ph = document.createElement("span");
     ph.className = "phase";
@@ -493,12 +495,37 @@
     lastIds = ids || "-";
   }
 
+  // concerns tells whether a change event ({kind, id, change}) touches what
+  // this page shows. main's data-watch lists "kind" (any record of it),
+  // "kind:ID" (that record) or "kind:shown" (a new record, or one shown in
+  // an element with data-rec); a page without it re-reads on every change.
+  function concerns(c) {
+    const w = main && main.dataset.watch;
+    if (!w) return true;
+    return w.split(" ").some((t) => {
+      const at = t.indexOf(":");
+      const kind = at < 0 ? t : t.slice(0, at), sel = at < 0 ? "" : t.slice(at + 1);
+      if (kind !== c.kind) return false;
+      if (!sel || !c.id || c.change === "changed") return true;
+      if (sel === "shown") return c.change === "created" || $$("[data-rec]", main).some((e) => e.dataset.rec === c.id);
+      return sel === c.id;
+    });
+  }
+
   if (document.body.dataset.user && window.EventSource) {
     const es = new EventSource("/api/events");
     es.addEventListener("open", () => { if (live) { live.textContent = "live"; live.className = "live on"; } });
     es.addEventListener("error", () => { if (live) { live.textContent = "reconnecting…"; live.className = "live off"; } });
     es.addEventListener("progress", (ev) => onProgress(JSON.parse(ev.data)));
-    es.addEventListener("change", () => { clearTimeout(refresh.t); refresh.t = setTimeout(refresh, 100); });
+    es.addEventListener("change", (ev) => {
+      let c = {};
+      try { c = JSON.parse(ev.data); } catch (e) { c = {}; }
+      if (c.kind && !concerns(c)) return;
+      const d = document.documentElement.dataset; // counted for the browser test
+      d.changeRefreshes = String((parseInt(d.changeRefreshes, 10) || 0) + 1);
+      clearTimeout(refresh.t);
+      refresh.t = setTimeout(refresh, 100);
+    });
     window.addEventListener("pagehide", () => es.close());
   }
 })();
