@@ -72,6 +72,9 @@ type liveBackup struct {
 	backupView
 	Progress *engine.Progress    `json:"progress,omitempty"`
 	Checks   []state.BackupCheck `json:"checks"`
+	// Capabilities: what the backup's kind supports beyond a whole
+	// restore (no kind supports a point in time yet).
+	Capabilities engine.Capabilities `json:"capabilities"`
 }
 
 // liveBackup is GET /api/backups/{id}'s view of b.
@@ -80,7 +83,7 @@ func (s *server) liveBackup(b state.Backup) liveBackup {
 	if checks == nil {
 		checks = []state.BackupCheck{}
 	}
-	return liveBackup{viewBackup(b), s.progressOf(b.ID), checks}
+	return liveBackup{viewBackup(b), s.progressOf(b.ID), checks, engine.CapabilitiesOf(b)}
 }
 
 type liveRestore struct {

@@ -200,6 +200,9 @@ func TestEventsStream(t *testing.T) {
 	if got.ID != "bck_x" || got.Status != state.StatusRunning || got.Progress == nil || got.Progress.BytesRead != 7 {
 		t.Errorf("GET backup with progress: %s", w.Body.String())
 	}
+	if !strings.Contains(w.Body.String(), `"capabilities":{"point_in_time":false}`) {
+		t.Errorf("a dump backup's capabilities: %s", w.Body.String())
+	}
 	if !strings.Contains(w.Body.String(), `"checks":[]`) {
 		t.Errorf("a backup never checked has no empty checks list: %s", w.Body.String())
 	}

@@ -80,6 +80,7 @@ func funcs(now func() time.Time) template.FuncMap {
 		"rate":      func(f float64) string { return humanBytes(int64(f)) + "/s" },
 		"add":       func(a, b int) int { return a + b },
 		"maxChecks": func() int { return state.MaxBackupChecks },
+		"isoLocal":  func(t *time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") },
 		"list":      func(s ...string) []string { return s },
 		"slice1": func(p *engine.Progress) []engine.Progress {
 			if p == nil {

@@ -399,6 +399,9 @@ func (u *ui) restoreWizard(_ http.ResponseWriter, r *http.Request) (page, error)
 		Candidates  []state.Backup
 		Connections []state.Connection
 		SuggestedDB string
+		// Caps: the restore options the backup's kind declares (a point
+		// in time only when it supports one).
+		Caps engine.Capabilities
 	}
 	id := r.URL.Query().Get("backup")
 	err := u.d.Store.View(func(tx *state.Tx) error {
@@ -432,6 +435,7 @@ func (u *ui) restoreWizard(_ http.ResponseWriter, r *http.Request) (page, error)
 		return page{}, err
 	}
 	if d.Backup != nil {
+		d.Caps = u.d.Capabilities(*d.Backup)
 		d.SuggestedDB = fmt.Sprintf("%s_restored_%s", d.Backup.DatabaseName, u.now().UTC().Format("20060102_1504"))
 	}
 	return page{Template: "wizard", Title: "Restore a backup", Nav: "restores", Data: d}, nil

@@ -49,6 +49,9 @@ type Deps struct {
 	ConfigStatus func() (state.ConfigStatus, error)
 	// Progress is the live progress of running jobs; nil: none.
 	Progress func() []engine.Progress
+	// Capabilities is what a backup's kind supports beyond a whole restore;
+	// nil: engine.CapabilitiesOf.
+	Capabilities func(state.Backup) engine.Capabilities
 	Version  string
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -71,6 +74,9 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if u.now == nil {
 		u.now = time.Now
+	}
+	if u.d.Capabilities == nil {
+		u.d.Capabilities = engine.CapabilitiesOf
 	}
 	u.rates = newRateCache(d.Store)
 	names, err := fs.Glob(templateFS, "templates/*.html")
