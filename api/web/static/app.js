@@ -531,8 +531,8 @@
     es.addEventListener("change", (ev) => {
       let c = {};
       try { c = JSON.parse(ev.data); } catch (e) { c = {}; }
-      if (c.kind && !concerns(c)) return;
       const d = document.documentElement.dataset; // counted for the browser test
+      if (c.kind && !concerns(c)) { d.changeIgnored = String((parseInt(d.changeIgnored, 10) || 0) + 1); return; }
       d.changeRefreshes = String((parseInt(d.changeRefreshes, 10) || 0) + 1);
       clearTimeout(refresh.t);
       refresh.t = setTimeout(refresh, 100);
