@@ -100,6 +100,8 @@ func TestDrillProgress(t *testing.T) {
 	sch := put(h, state.Schedule{Meta: state.Meta{ID: state.NewID(state.KindSchedule), CreatedAt: now, UpdatedAt: now},
 		ScheduleSpec: state.ScheduleSpec{Name: "drilled", ConnectionID: c.ID, DatabaseID: d.ID, BackupType: "full",
 			CronExpr: "0 3 1 1 *", RetentionFull: 7, RestoreTest: &state.RestoreTest{ConnectionID: c.ID, Every: 1}}})
+	// The run that made the backup still shows while its drill starts.
+	h.eng.trackBackup(b).setPhase(PhaseVerify)
 	release := holdSlots(t, h.eng)
 	done := make(chan struct{})
 	go func() { defer close(done); h.eng.runDrill(context.Background(), sch, b, c.ID) }()
@@ -120,6 +122,9 @@ func TestDrillProgress(t *testing.T) {
 	}
 	if got, ok := h.eng.Progress(p.ID); !ok || got.Kind != "drill" {
 		t.Errorf("Progress(%s) = %+v, %v", p.ID, got, ok)
+	}
+	if run, ok := h.eng.Progress(b.ID); ok {
+		t.Errorf("the backup's finished run still shows while its drill runs: %+v", run)
 	}
 	<-done
 	if _, ok := h.eng.Progress(p.ID); ok {

@@ -91,6 +91,7 @@ func (e *Engine) runDrill(ctx context.Context, sch state.Schedule, b state.Backu
 		return
 	}
 	p, err := e.drillPlan(b, connID, rec.TargetDatabase)
+	e.progress.endRun(b.ID) // the backup's own run is done but for this drill
 	p.progress = e.trackDrill(rec, b, sch.Name)
 	defer e.progress.remove(rec.ID)
 	log := newJobLog(e.now, p.conn.Password.Reveal(), p.provider.SecretKey.Reveal())

@@ -182,6 +182,22 @@ func (b *progressBoard) remove(id string) {
 	b.touch(true) // the end of a job is worth telling at once
 }
 
+// endRun ends the entry of a backup run that is still finishing (its
+// verification done, its drill about to start): the drill shows its own
+// progress. Entries of other jobs under the same ID stay.
+func (b *progressBoard) endRun(id string) {
+	b.mu.Lock()
+	j := b.jobs[id]
+	run := j != nil && j.dumpBytes != nil // made by trackBackup
+	if run {
+		delete(b.jobs, id)
+	}
+	b.mu.Unlock()
+	if run {
+		b.touch(true)
+	}
+}
+
 func (b *progressBoard) get(id string) (Progress, bool) {
 	b.mu.Lock()
 	j := b.jobs[id]

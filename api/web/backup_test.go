@@ -65,7 +65,7 @@ func TestBackupPageHistoryAndDrillProgress(t *testing.T) {
 		}
 		at += i
 	}
-	if n := strings.Count(hist, `<tr class="check"`); n != 3 {
+	if n := strings.Count(hist, `<tr data-check=`); n != 3 {
 		t.Errorf("%d history rows, want 3", n)
 	}
 	for _, s := range []string{`data-watch="backup:bck_hist restore provider"`, `data-job="res_drill2" data-kind="drill"`,

@@ -120,7 +120,7 @@ func (d *dash) backupsAndDetail(t *testing.T) {
 	}
 	// The drill after the backup is in the backup's history, with its
 	// row-count check.
-	if txt := b.eval(`(document.querySelector('#checks tr.check[data-check="drill"]') || {}).textContent || ""`); !strings.Contains(txt, "restore drill") ||
+	if txt := b.eval(`(document.querySelector('#checks tr[data-check="drill"]') || {}).textContent || ""`); !strings.Contains(txt, "restore drill") ||
 		!strings.Contains(txt, "passed") || !strings.Contains(txt, "match: 1 tables, 4000 rows") {
 		t.Errorf("the drill in the backup's history: %q", txt)
 	}
@@ -186,7 +186,7 @@ func (d *dash) verifyFromDetail(t *testing.T) {
 	}
 	// The history follows live, newest first: the two verifications, then
 	// the drill after the backup.
-	b.waitJS(10*time.Second, `Array.from(document.querySelectorAll("#checks tr.check td[data-label=Check]")).map(x => x.textContent).join() === "deep verify,quick verify,restore drill"`)
+	b.waitJS(10*time.Second, `Array.from(document.querySelectorAll("#checks tr[data-check] td[data-label=Check]")).map(x => x.textContent).join() === "deep verify,quick verify,restore drill"`)
 	if got := b.eval(`document.documentElement.dataset.changeRefreshes`); got == "0" {
 		t.Error("the verifications of the backup shown did not refresh its page")
 	}
