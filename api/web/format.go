@@ -140,15 +140,17 @@ type chart struct {
 
 const chartW, chartH, chartPoints = 300.0, 60.0, 30
 
-func scheduleCharts(tx *state.Tx, rows []scheduleRow) ([]chart, error) {
+// chartBackups: a chart plots the successes among a schedule's newest
+// backups this many.
+const chartBackups = 3 * chartPoints
+
+// scheduleCharts draws the charts from the rows' recent backups (read
+// with at least chartBackups).
+func scheduleCharts(rows []scheduleRow) []chart {
 	var out []chart
 	for _, r := range rows {
-		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: r.ID, Limit: 3 * chartPoints})
-		if err != nil {
-			return nil, err
-		}
 		var ok []state.Backup
-		for _, b := range bs {
+		for _, b := range r.recent[:min(len(r.recent), chartBackups)] {
 			if b.Status == state.StatusSuccess && len(ok) < chartPoints {
 				ok = append(ok, b)
 			}
@@ -172,7 +174,7 @@ func scheduleCharts(tx *state.Tx, rows []scheduleRow) ([]chart, error) {
 		c.SizePts, c.DurPts = strings.TrimSpace(sp.String()), strings.TrimSpace(dp.String())
 		out = append(out, c)
 	}
-	return out, nil
+	return out
 }
 
 // scale maps v in [0, top] to a y coordinate (top of the box is 0), with a

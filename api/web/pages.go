@@ -25,7 +25,14 @@ type scheduleRow struct {
 	LastStatus           string
 	Running              bool
 	LastDrill            *state.Restore // newest restore drill of its backups
+	// recent: the schedule's newest backups, read once for the row and
+	// the overview's charts.
+	recent []state.Backup
 }
+
+// lastSuccessWindow: a row's last success is looked for among the
+// schedule's newest backups this many.
+const lastSuccessWindow = 50
 
 // names resolves connection and database IDs to names.
 type names struct {
@@ -49,8 +56,9 @@ func loadNames(tx *state.Tx) (names, error) {
 	return n, err
 }
 
-// scheduleRows reads every schedule with its last success, newest data first.
-func (u *ui) scheduleRows(tx *state.Tx, n names, running map[string]bool) ([]scheduleRow, error) {
+// scheduleRows reads every schedule with its last success, newest data
+// first, keeping its newest max(recent, lastSuccessWindow) backups in the row.
+func (u *ui) scheduleRows(tx *state.Tx, n names, running map[string]bool, recent int) ([]scheduleRow, error) {
 	all, err := state.List[state.Schedule](tx)
 	if err != nil {
 		return nil, err
@@ -66,11 +74,12 @@ func (u *ui) scheduleRows(tx *state.Tx, n names, running map[string]bool) ([]sch
 		r := scheduleRow{Schedule: s, Connection: n.conns[s.ConnectionID].Name, Database: n.dbs[s.DatabaseID].DBName,
 			Effective: s.EffectiveEnabled(), OverrideSet: s.Override != nil && s.Override.Enabled != nil,
 			Running: running[s.ID], LastDrill: drills[s.ID]}
-		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: s.ID, Limit: 50})
+		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: s.ID, Limit: max(recent, lastSuccessWindow)})
 		if err != nil {
 			return nil, err
 		}
-		for _, b := range bs {
+		r.recent = bs
+		for _, b := range bs[:min(len(bs), lastSuccessWindow)] {
 			if b.Status == state.StatusSuccess && b.CompletedAt != nil {
 				t := *b.CompletedAt
 				r.LastSuccess, r.Age = &t, now.Sub(t)
@@ -217,7 +226,7 @@ func (u *ui) overview(_ http.ResponseWriter, _ *http.Request) (page, error) {
 				}
 			}
 		}
-		if d.Schedules, err = u.scheduleRows(tx, n, runningSchedules); err != nil {
+		if d.Schedules, err = u.scheduleRows(tx, n, runningSchedules, chartBackups); err != nil {
 			return err
 		}
 		if d.Stats, err = tx.BackupStats(); err != nil {
@@ -226,8 +235,8 @@ func (u *ui) overview(_ http.ResponseWriter, _ *http.Request) (page, error) {
 		if d.Recent, err = tx.ListBackups(state.BackupQuery{Limit: 8}); err != nil {
 			return err
 		}
-		d.Charts, err = scheduleCharts(tx, d.Schedules)
-		return err
+		d.Charts = scheduleCharts(d.Schedules)
+		return nil
 	})
 	if err != nil {
 		return page{}, err
@@ -254,7 +263,7 @@ func (u *ui) schedules(_ http.ResponseWriter, _ *http.Request) (page, error) {
 				runningSchedules[b.ScheduleID] = true
 			}
 		}
-		rows, err = u.scheduleRows(tx, n, runningSchedules)
+		rows, err = u.scheduleRows(tx, n, runningSchedules, 0)
 		return err
 	})
 	if err != nil {
