@@ -52,9 +52,9 @@ type Deps struct {
 	// Capabilities is what a backup's kind supports beyond a whole restore;
 	// nil: engine.CapabilitiesOf.
 	Capabilities func(state.Backup) engine.Capabilities
-	Version  string
-	Now      func() time.Time
-	Logger   *slog.Logger
+	Version      string
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 type ui struct {
