@@ -170,7 +170,7 @@ func (s *server) getBackup(_ *http.Request, p httprouter.Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return liveBackup{viewBackup(b), s.progressOf(b.ID)}, nil
+	return s.liveBackup(b), nil
 }
 
 type backupInput struct {

@@ -19,9 +19,11 @@ import (
 //
 // Events:
 //
-//	event: change    data: {"kind":"backup"}     a commit touched records of that kind;
-//	                                              re-read what you show (level-triggered,
-//	                                              bursts coalesce)
+//	event: change    data: {"kind":"backup","id":"bck_…","change":"created"}
+//	                 one per record a commit created, updated or deleted (bursts
+//	                 coalesce per record); singletons (settings, config_status) have
+//	                 no id; "change":"changed" without an id means too many records
+//	                 of the kind changed to name them: re-read them all
 //	event: progress  data: [Progress, ...]        live progress of every running job, at most
 //	                                              every 250 ms, and every second while jobs run
 //	: ping                                        a heartbeat comment every 15 s
@@ -36,9 +38,9 @@ type ProgressSource interface {
 	SubscribeProgress() (<-chan struct{}, func())
 }
 
-// eventKinds are the record kinds the stream reports, in select order.
+// eventKinds are the record kinds the stream reports.
 var eventKinds = [...]state.Kind{state.KindBackup, state.KindRestore, state.KindSchedule,
-	state.KindConfigStatus, state.KindConnection, state.KindProvider, state.KindSettings}
+	state.KindConfigStatus, state.KindConnection, state.KindProvider, state.KindSettings, state.KindNotification}
 
 // defaultHeartbeat is the heartbeat period of /api/events.
 const defaultHeartbeat = 15 * time.Second
@@ -63,11 +65,25 @@ func (s *server) runningProgress() []engine.Progress {
 	return s.progress.RunningProgress()
 }
 
-// liveBackup is a backup with its live progress while it runs (additive:
-// the reference's fields are unchanged).
+// liveBackup is a backup with its live progress while it runs and its
+// verify and drill history, newest first (additive: the reference's fields
+// are unchanged).
 type liveBackup struct {
 	backupView
-	Progress *engine.Progress `json:"progress,omitempty"`
+	Progress *engine.Progress    `json:"progress,omitempty"`
+	Checks   []state.BackupCheck `json:"checks"`
+	// Capabilities: what the backup's kind supports beyond a whole
+	// restore (no kind supports a point in time yet).
+	Capabilities engine.Capabilities `json:"capabilities"`
+}
+
+// liveBackup is GET /api/backups/{id}'s view of b.
+func (s *server) liveBackup(b state.Backup) liveBackup {
+	checks := b.Checks
+	if checks == nil {
+		checks = []state.BackupCheck{}
+	}
+	return liveBackup{viewBackup(b), s.progressOf(b.ID), checks, engine.CapabilitiesOf(b)}
 }
 
 type liveRestore struct {
@@ -83,12 +99,8 @@ func (s *server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
 	// The stream outlives any write deadline the server may set.
 	_ = rc.SetWriteDeadline(time.Time{})
-	var subs [len(eventKinds)]<-chan struct{}
-	for i, k := range eventKinds {
-		ch, stop := s.store.Subscribe(k)
-		defer stop()
-		subs[i] = ch
-	}
+	changes := s.store.SubscribeRecords(eventKinds[:]...)
+	defer changes.Stop()
 	var prog <-chan struct{} // nil: never ready
 	if s.progress != nil {
 		ch, stop := s.progress.SubscribeProgress()
@@ -144,20 +156,12 @@ func (s *server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 			if running > 0 {
 				err = sendProgress()
 			}
-		case <-subs[0]:
-			err = send("change", map[string]state.Kind{"kind": eventKinds[0]})
-		case <-subs[1]:
-			err = send("change", map[string]state.Kind{"kind": eventKinds[1]})
-		case <-subs[2]:
-			err = send("change", map[string]state.Kind{"kind": eventKinds[2]})
-		case <-subs[3]:
-			err = send("change", map[string]state.Kind{"kind": eventKinds[3]})
-		case <-subs[4]:
-			err = send("change", map[string]state.Kind{"kind": eventKinds[4]})
-		case <-subs[5]:
-			err = send("change", map[string]state.Kind{"kind": eventKinds[5]})
-		case <-subs[6]:
-			err = send("change", map[string]state.Kind{"kind": eventKinds[6]})
+		case <-changes.Ready():
+			for _, c := range changes.Take() {
+				if err = send("change", c); err != nil {
+					break
+				}
+			}
 		}
 		if err != nil {
 			return nil // a failed write means the client is gone

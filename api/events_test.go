@@ -163,7 +163,7 @@ func TestEventsStream(t *testing.T) {
 
 	now := time.Now().UTC()
 	put(t, e.store, state.Backup{ID: "bck_x", Status: state.StatusRunning, BackupType: "full", CreatedAt: now})
-	if ev := waitEvent(t, events, "change"); ev.data != `{"kind":"backup"}` {
+	if ev := waitEvent(t, events, "change"); ev.data != `{"kind":"backup","id":"bck_x","change":"created"}` {
 		t.Errorf("change event data %q", ev.data)
 	}
 	fp.set(engine.Progress{ID: "bck_1", Kind: "backup", Phase: engine.PhaseUpload, BytesRead: 99})
@@ -199,6 +199,60 @@ func TestEventsStream(t *testing.T) {
 	mustJSON(t, w, &got)
 	if got.ID != "bck_x" || got.Status != state.StatusRunning || got.Progress == nil || got.Progress.BytesRead != 7 {
 		t.Errorf("GET backup with progress: %s", w.Body.String())
+	}
+	if !strings.Contains(w.Body.String(), `"capabilities":{"point_in_time":false}`) {
+		t.Errorf("a dump backup's capabilities: %s", w.Body.String())
+	}
+	if !strings.Contains(w.Body.String(), `"checks":[]`) {
+		t.Errorf("a backup never checked has no empty checks list: %s", w.Body.String())
+	}
+}
+
+// TestEventsNameRecords: change events name the record and the change,
+// and GET /api/backups/{id} carries the backup's verify and drill history.
+func TestEventsNameRecords(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.Progress = newFakeProgress() })
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, events := openEvents(t, ctx, srv.URL, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+e.token) })
+	waitEvent(t, events, "progress")
+
+	now := time.Now().UTC()
+	b := state.Backup{ID: "bck_named", Status: state.StatusSuccess, BackupType: "full", CreatedAt: now}
+	put(t, e.store, b)
+	if ev := waitEvent(t, events, "change"); ev.data != `{"kind":"backup","id":"bck_named","change":"created"}` {
+		t.Fatalf("change event %q after a create", ev.data)
+	}
+	at := now.Add(time.Minute)
+	b.AddCheck(state.BackupCheck{Kind: state.CheckVerify, Mode: "deep", At: now, DurationMs: 12, Result: "passed"})
+	b.AddCheck(state.BackupCheck{Kind: state.CheckDrill, At: at, DurationMs: 900, Result: "failed",
+		Error: "row counts differ", RestoreID: "res_1", RowCounts: state.RowCountsDiffer, Tables: 2, Rows: 40})
+	put(t, e.store, b)
+	if ev := waitEvent(t, events, "change"); ev.data != `{"kind":"backup","id":"bck_named","change":"updated"}` {
+		t.Fatalf("change event %q after an update", ev.data)
+	}
+
+	w := e.call("GET", "/api/backups/bck_named", nil, http.StatusOK)
+	var got struct {
+		Checks []state.BackupCheck `json:"checks"`
+	}
+	mustJSON(t, w, &got)
+	if len(got.Checks) != 2 || got.Checks[0].Kind != "drill" || got.Checks[0].RowCounts != "differ" || got.Checks[0].Rows != 40 ||
+		got.Checks[0].RestoreID != "res_1" || got.Checks[1].Mode != "deep" || got.Checks[1].DurationMs != 12 {
+		t.Errorf("checks of GET /api/backups/bck_named: %s", w.Body.String())
+	}
+	// The list stays as the reference has it.
+	if l := e.call("GET", "/api/backups", nil, http.StatusOK); strings.Contains(l.Body.String(), `"checks"`) {
+		t.Errorf("the list carries checks: %s", l.Body.String())
+	}
+
+	if err := e.store.Update(func(tx *state.Tx) error { return state.Delete[state.Backup](tx, "bck_named") }); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitEvent(t, events, "change"); ev.data != `{"kind":"backup","id":"bck_named","change":"deleted"}` {
+		t.Fatalf("change event %q after a delete", ev.data)
 	}
 }
 

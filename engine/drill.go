@@ -91,19 +91,24 @@ func (e *Engine) runDrill(ctx context.Context, sch state.Schedule, b state.Backu
 		return
 	}
 	p, err := e.drillPlan(b, connID, rec.TargetDatabase)
+	e.progress.endRun(b.ID) // the backup's own run is done but for this drill
+	p.progress = e.trackDrill(rec, b, sch.Name)
+	defer e.progress.remove(rec.ID)
 	log := newJobLog(e.now, p.conn.Password.Reveal(), p.provider.SecretKey.Reveal())
 	log.Printf("DRILL: schedule %s, backup %s into throwaway database %s", sch.Name, b.ID, rec.TargetDatabase)
 	ctx, cancel := context.WithTimeout(ctx, e.opts.DefaultTimeout)
 	defer cancel()
+	var counted drillCount
 	if err == nil {
 		if err = e.slots.acquire(ctx); err != nil {
 			log.Printf("QUEUE: gave up waiting for a slot: %v", err)
 		} else {
-			err = e.drill(ctx, p, log)
+			counted, err = e.drill(ctx, p, log)
 			e.slots.release()
 		}
 	}
 	rec = e.finishRestore(rec, log, err)
+	e.recordDrill(b, rec, counted, log, err)
 	result := "passed"
 	if err != nil {
 		result = "failed"
@@ -144,7 +149,8 @@ func (e *Engine) drillPlan(b state.Backup, connID, database string) (restorePlan
 }
 
 // drill is the work of a drill; the database is dropped whatever happens.
-func (e *Engine) drill(ctx context.Context, p restorePlan, log *jobLog) (err error) {
+// It returns what it counted in the restored database.
+func (e *Engine) drill(ctx context.Context, p restorePlan, log *jobLog) (n drillCount, err error) {
 	b, database := p.backup, p.database
 	target := connTarget(p.conn, database)
 	defer func() {
@@ -160,18 +166,26 @@ func (e *Engine) drill(ctx context.Context, p restorePlan, log *jobLog) (err err
 	// Single pass: the target is throwaway, and a corrupt object fails the
 	// drill all the same.
 	if err := e.restoreNow(ctx, p, false, true, log); err != nil {
-		return err
+		return n, err
+	}
+	if p.progress != nil {
+		p.progress.setPhase(PhaseCheck)
 	}
 	got, err := dbclient.TableCounts(ctx, target, database)
 	if err != nil {
-		return err
+		return n, err
+	}
+	n.counted, n.tables = true, len(got)
+	for _, c := range got {
+		n.rows += c
 	}
 	if err := compareCounts(b.Tables, got); err != nil {
 		log.Printf("DRILL ERROR: %v", err)
-		return err
+		return n, err
 	}
+	n.match = true
 	log.Printf("DRILL: %d tables, row counts match the backup", len(got))
-	return nil
+	return n, nil
 }
 
 // compareCounts compares the row counts captured at backup time with the

@@ -27,12 +27,13 @@ const (
 	PhaseUpload  = "upload"  // the tool is done; the last bytes are flushed and stored
 	PhaseVerify  = "verify"  // checking the stored object (backup) or pass 1 of a restore
 	PhaseRestore = "restore" // streaming the object into the restore tool
+	PhaseCheck   = "check"   // a drill compares the restored row counts with the backup's
 )
 
 // Progress is a snapshot of one running job.
 type Progress struct {
 	ID    string `json:"id"`
-	Kind  string `json:"kind"` // backup | restore
+	Kind  string `json:"kind"` // backup | restore | drill
 	Phase string `json:"phase"`
 	// BytesRead: backup: raw bytes read from the dump tool; restore: stored
 	// bytes read back from storage in the current phase.
@@ -43,7 +44,8 @@ type Progress struct {
 	RateBytesPerSec float64 `json:"rate_bytes_per_sec"`
 	ElapsedMs       int64   `json:"elapsed_ms"`
 	// EstimatedTotalBytes: backup: the raw size of the last successful
-	// backup of the same database; restore: the stored size of the object.
+	// backup of the same database; restore and drill: the stored size of
+	// the object.
 	// 0 when unknown.
 	EstimatedTotalBytes int64 `json:"estimated_total_bytes,omitempty"`
 	// Percent is BytesRead / EstimatedTotalBytes, capped at 99 while running;
@@ -122,11 +124,24 @@ type progressBoard struct {
 	jobs map[string]*jobProgress
 	subs map[int]chan struct{}
 	next int
-	last atomic.Int64 // unix nanos of the last signal
+	// verifyStart: when each running verification started (its history
+	// entry's duration); taken by takeStart.
+	verifyStart map[string]time.Time
+	last        atomic.Int64 // unix nanos of the last signal
 }
 
 func newProgressBoard(now func() time.Time) *progressBoard {
-	return &progressBoard{now: now, jobs: map[string]*jobProgress{}, subs: map[int]chan struct{}{}}
+	return &progressBoard{now: now, jobs: map[string]*jobProgress{}, subs: map[int]chan struct{}{},
+		verifyStart: map[string]time.Time{}}
+}
+
+// takeStart returns and forgets when the verification of backup id started.
+func (b *progressBoard) takeStart(id string) (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t, ok := b.verifyStart[id]
+	delete(b.verifyStart, id)
+	return t, ok
 }
 
 // touch signals subscribers, at most once per progressTick unless force.
@@ -165,6 +180,22 @@ func (b *progressBoard) remove(id string) {
 	delete(b.jobs, id)
 	b.mu.Unlock()
 	b.touch(true) // the end of a job is worth telling at once
+}
+
+// endRun ends the entry of a backup run that is still finishing (its
+// verification done, its drill about to start): the drill shows its own
+// progress. Entries of other jobs under the same ID stay.
+func (b *progressBoard) endRun(id string) {
+	b.mu.Lock()
+	j := b.jobs[id]
+	run := j != nil && j.dumpBytes != nil // made by trackBackup
+	if run {
+		delete(b.jobs, id)
+	}
+	b.mu.Unlock()
+	if run {
+		b.touch(true)
+	}
 }
 
 func (b *progressBoard) get(id string) (Progress, bool) {
@@ -241,12 +272,23 @@ func (e *Engine) trackRestore(rec state.Restore, b state.Backup) *jobProgress {
 	return e.progress.add(j)
 }
 
+// trackDrill starts the progress of a restore drill: PhaseRestore while
+// the object streams into the throwaway database, PhaseCheck while the
+// row counts are compared.
+func (e *Engine) trackDrill(rec state.Restore, b state.Backup, schedule string) *jobProgress {
+	j := &jobProgress{id: rec.ID, kind: "drill", label: schedule + ": " + b.DatabaseName + " → " + rec.TargetDatabase, start: e.now()}
+	j.setPhase(PhaseQueued)
+	j.estimate.Store(b.StoredSizeBytes)
+	return e.progress.add(j)
+}
+
 // trackVerify shows a verification as the backup's progress in
 // PhaseVerify: it takes over the backup's own entry when the backup run is
 // still finishing (verify_enabled), else adds one. done ends what it added.
 func (e *Engine) trackVerify(b state.Backup) (*jobProgress, func()) {
 	e.progress.mu.Lock()
 	j := e.progress.jobs[b.ID]
+	e.progress.verifyStart[b.ID] = e.now()
 	e.progress.mu.Unlock()
 	if j != nil {
 		j.read.Store(0)

@@ -212,13 +212,14 @@ func (e *Engine) finishVerify(b state.Backup, mode string, log *jobLog, err erro
 	} else {
 		log.Printf("VERIFY: passed (%s)", mode)
 	}
-	saved := b
+	saved, check := b, e.verifyCheck(b.ID, mode, now, log, err)
 	uerr := e.store.Update(func(tx *state.Tx) error {
 		cur, err := state.Get[state.Backup](tx, b.ID)
 		if err != nil {
 			return err
 		}
 		cur.VerifyStatus, cur.VerifyMode, cur.VerifiedAt = result, mode, &now
+		cur.AddCheck(check)
 		cur.LogOutput = appendLog(cur.LogOutput, log.String())
 		saved = cur
 		return state.Put(tx, cur)

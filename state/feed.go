@@ -12,6 +12,12 @@ type feed struct {
 type subscriber struct {
 	ch    chan struct{}
 	kinds map[Kind]struct{} // empty: every kind
+	// records: a SubscribeRecords subscriber, which also queues the
+	// named changes (changes.go).
+	records  bool
+	mu       sync.Mutex
+	pending  []RecordChange
+	overflow map[Kind]struct{}
 }
 
 func newFeed() *feed { return &feed{subs: map[int]*subscriber{}} }
@@ -25,7 +31,13 @@ func (s *Store) Subscribe(kinds ...Kind) (<-chan struct{}, func()) {
 }
 
 func (f *feed) subscribe(kinds []Kind) (<-chan struct{}, func()) {
-	sub := &subscriber{ch: make(chan struct{}, 1), kinds: map[Kind]struct{}{}}
+	sub, stop := f.add(kinds, false)
+	return sub.ch, stop
+}
+
+// add registers a subscriber; records: it queues named changes too.
+func (f *feed) add(kinds []Kind, records bool) (*subscriber, func()) {
+	sub := &subscriber{ch: make(chan struct{}, 1), kinds: map[Kind]struct{}{}, records: records}
 	for _, k := range kinds {
 		sub.kinds[k] = struct{}{}
 	}
@@ -35,7 +47,7 @@ func (f *feed) subscribe(kinds []Kind) (<-chan struct{}, func()) {
 	f.subs[id] = sub
 	f.mu.Unlock()
 	var once sync.Once
-	return sub.ch, func() {
+	return sub, func() {
 		once.Do(func() {
 			f.mu.Lock()
 			delete(f.subs, id)
@@ -46,14 +58,18 @@ func (f *feed) subscribe(kinds []Kind) (<-chan struct{}, func()) {
 
 // notify signals every subscriber interested in one of touched, without
 // blocking: a pending signal already covers this change.
-func (f *feed) notify(touched map[Kind]struct{}) {
+func (f *feed) notify(touched map[Kind]struct{}, changes []RecordChange) {
 	if len(touched) == 0 {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, sub := range f.subs {
-		if !sub.wants(touched) {
+		if sub.records {
+			if !sub.offer(changes) {
+				continue
+			}
+		} else if !sub.wants(touched) {
 			continue
 		}
 		select {

@@ -80,6 +80,12 @@ func Put[T Record](tx *Tx, rec T) error {
 	if err := checkID("put "+string(k), id); err != nil {
 		return err
 	}
+	op := ChangeUpdated
+	if ok, err := tx.exists(recordKey(k, id)); err != nil {
+		return err
+	} else if !ok {
+		op = ChangeCreated
+	}
 	if b, ok := any(rec).(Backup); ok {
 		if err := tx.indexBackup(b); err != nil {
 			return err
@@ -93,7 +99,7 @@ func Put[T Record](tx *Tx, rec T) error {
 	if err := tx.putValue(recordKey(k, id), rec, nil); err != nil {
 		return err
 	}
-	tx.touch(k)
+	tx.changed(k, id, op)
 	return nil
 }
 
@@ -122,7 +128,7 @@ func Delete[T Record](tx *Tx, id string) error {
 	if err := tx.txn.Delete([]byte(key)); err != nil {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
-	tx.touch(k)
+	tx.changed(k, id, ChangeDeleted)
 	return nil
 }
 

@@ -102,6 +102,6 @@ func (tx *Tx) putSingle(k Kind, key string, v any) error {
 	if err := tx.putValue(key, v, nil); err != nil {
 		return err
 	}
-	tx.touch(k)
+	tx.changed(k, "", ChangeUpdated)
 	return nil
 }

@@ -65,12 +65,11 @@ type Tx struct {
 	writable bool
 	done     atomic.Bool
 	touched  map[Kind]struct{}
-	stats    *backupAgg // loaded lazily; written back before commit when dirty
+	changes  []RecordChange    // named record changes (changes.go)
+	spilled  map[Kind]struct{} // kinds changed beyond maxTxChanges
+	stats    *backupAgg        // loaded lazily; written back before commit when dirty
 	statsDty bool
 }
-
-// Change tells a subscriber that records of these kinds changed.
-type Change struct{}
 
 // Close refuses new transactions (ErrClosed), waits for the running ones to
 // return, stops the value-log GC and closes Badger. Later calls return the
@@ -144,8 +143,9 @@ func (s *Store) Update(fn func(*Tx) error) error {
 		// write lands between the check and this commit.
 		err := s.space.admit()
 		var touched map[Kind]struct{}
+		var changes []RecordChange
 		if err == nil {
-			touched, err = s.updateOnce(fn)
+			touched, changes, err = s.updateOnce(fn)
 		}
 		s.writeMu.Unlock()
 		if errors.Is(err, badger.ErrConflict) && attempt < updateAttempts {
@@ -156,7 +156,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 		if err != nil {
 			return err
 		}
-		s.feed.notify(touched)
+		s.feed.notify(touched, changes)
 		return nil
 	}
 }
@@ -175,25 +175,25 @@ func (s *Store) enter() error {
 	return nil
 }
 
-func (s *Store) updateOnce(fn func(*Tx) error) (map[Kind]struct{}, error) {
+func (s *Store) updateOnce(fn func(*Tx) error) (map[Kind]struct{}, []RecordChange, error) {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	tx := &Tx{s: s, txn: txn, writable: true, touched: map[Kind]struct{}{}}
 	defer tx.done.Store(true)
 	if err := fn(tx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := tx.flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tx.done.Store(true)
 	if err := txn.Commit(); err != nil {
 		if errors.Is(err, badger.ErrConflict) {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, fmt.Errorf("commit: %w", err)
+		return nil, nil, fmt.Errorf("commit: %w", err)
 	}
-	return tx.touched, nil
+	return tx.touched, tx.committedChanges(), nil
 }
 
 // check returns an error when tx may not be used (any more).

@@ -340,6 +340,9 @@ type Backup struct {
 	// Retention is the policy of the backup's schedule when it was made, so
 	// that it still applies after the schedule is removed.
 	Retention *RetentionPolicy `json:"retention,omitempty"`
+	// Checks is the backup's verify and drill history, newest first, at
+	// most MaxBackupChecks (checks.go).
+	Checks []BackupCheck `json:"checks,omitempty"`
 }
 
 // Replica is a copy of a backup on another provider (planned).

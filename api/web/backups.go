@@ -130,7 +130,8 @@ func (u *ui) backups(_ http.ResponseWriter, r *http.Request) (page, error) {
 	}
 	d.First = (f.Page-1)*backupsPerPage + 1
 	d.Last = d.First + len(d.Backups) - 1
-	return page{Template: "backups", Title: "Backups", Nav: "backups", Data: d, Live: true}, nil
+	return page{Template: "backups", Title: "Backups", Nav: "backups", Data: d, Live: true,
+		Watch: "backup:shown schedule connection"}, nil
 }
 
 func (u *ui) backup(_ http.ResponseWriter, r *http.Request) (page, error) {
@@ -138,7 +139,9 @@ func (u *ui) backup(_ http.ResponseWriter, r *http.Request) (page, error) {
 		B        state.Backup
 		Provider string
 		Restores []state.Restore
-		Progress *engine.Progress
+		// Jobs: the backup's own progress (running, verifying) and that of
+		// its running drills and restores.
+		Jobs []engine.Progress
 	}
 	err := u.d.Store.View(func(tx *state.Tx) error {
 		var err error
@@ -163,11 +166,15 @@ func (u *ui) backup(_ http.ResponseWriter, r *http.Request) (page, error) {
 		return page{}, err
 	}
 	slices.SortFunc(d.Restores, func(a, b state.Restore) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	running := u.running()
-	for _, p := range running {
-		if p.ID == d.B.ID {
-			d.Progress = &p
+	ids := map[string]bool{d.B.ID: true}
+	for _, x := range d.Restores {
+		ids[x.ID] = x.Status == state.StatusRunning
+	}
+	for _, p := range u.running() {
+		if ids[p.ID] {
+			d.Jobs = append(d.Jobs, p)
 		}
 	}
-	return page{Template: "backup", Title: fmt.Sprintf("Backup %s", d.B.ID), Nav: "backups", Data: d, Live: true}, nil
+	return page{Template: "backup", Title: fmt.Sprintf("Backup %s", d.B.ID), Nav: "backups", Data: d, Live: true,
+		Watch: "backup:" + d.B.ID + " restore provider"}, nil
 }

@@ -76,10 +76,12 @@ func funcs(now func() time.Time) template.FuncMap {
 			}
 			return s
 		},
-		"deref": func(b *bool) bool { return b != nil && *b },
-		"rate":  func(f float64) string { return humanBytes(int64(f)) + "/s" },
-		"add":   func(a, b int) int { return a + b },
-		"list":  func(s ...string) []string { return s },
+		"deref":     func(b *bool) bool { return b != nil && *b },
+		"rate":      func(f float64) string { return humanBytes(int64(f)) + "/s" },
+		"add":       func(a, b int) int { return a + b },
+		"maxChecks": func() int { return state.MaxBackupChecks },
+		"isoLocal":  func(t *time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") },
+		"list":      func(s ...string) []string { return s },
 		"slice1": func(p *engine.Progress) []engine.Progress {
 			if p == nil {
 				return nil
@@ -138,15 +140,17 @@ type chart struct {
 
 const chartW, chartH, chartPoints = 300.0, 60.0, 30
 
-func scheduleCharts(tx *state.Tx, rows []scheduleRow) ([]chart, error) {
+// chartBackups: a chart plots the successes among a schedule's newest
+// backups this many.
+const chartBackups = 3 * chartPoints
+
+// scheduleCharts draws the charts from the rows' recent backups (read
+// with at least chartBackups).
+func scheduleCharts(rows []scheduleRow) []chart {
 	var out []chart
 	for _, r := range rows {
-		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: r.ID, Limit: 3 * chartPoints})
-		if err != nil {
-			return nil, err
-		}
 		var ok []state.Backup
-		for _, b := range bs {
+		for _, b := range r.recent[:min(len(r.recent), chartBackups)] {
 			if b.Status == state.StatusSuccess && len(ok) < chartPoints {
 				ok = append(ok, b)
 			}
@@ -170,7 +174,7 @@ func scheduleCharts(tx *state.Tx, rows []scheduleRow) ([]chart, error) {
 		c.SizePts, c.DurPts = strings.TrimSpace(sp.String()), strings.TrimSpace(dp.String())
 		out = append(out, c)
 	}
-	return out, nil
+	return out
 }
 
 // scale maps v in [0, top] to a y coordinate (top of the box is 0), with a

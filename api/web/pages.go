@@ -25,7 +25,14 @@ type scheduleRow struct {
 	LastStatus           string
 	Running              bool
 	LastDrill            *state.Restore // newest restore drill of its backups
+	// recent: the schedule's newest backups, read once for the row and
+	// the overview's charts.
+	recent []state.Backup
 }
+
+// lastSuccessWindow: a row's last success is looked for among the
+// schedule's newest backups this many.
+const lastSuccessWindow = 50
 
 // names resolves connection and database IDs to names.
 type names struct {
@@ -49,8 +56,9 @@ func loadNames(tx *state.Tx) (names, error) {
 	return n, err
 }
 
-// scheduleRows reads every schedule with its last success, newest data first.
-func (u *ui) scheduleRows(tx *state.Tx, n names, running map[string]bool) ([]scheduleRow, error) {
+// scheduleRows reads every schedule with its last success, newest data
+// first, keeping its newest max(recent, lastSuccessWindow) backups in the row.
+func (u *ui) scheduleRows(tx *state.Tx, n names, running map[string]bool, recent int) ([]scheduleRow, error) {
 	all, err := state.List[state.Schedule](tx)
 	if err != nil {
 		return nil, err
@@ -66,11 +74,12 @@ func (u *ui) scheduleRows(tx *state.Tx, n names, running map[string]bool) ([]sch
 		r := scheduleRow{Schedule: s, Connection: n.conns[s.ConnectionID].Name, Database: n.dbs[s.DatabaseID].DBName,
 			Effective: s.EffectiveEnabled(), OverrideSet: s.Override != nil && s.Override.Enabled != nil,
 			Running: running[s.ID], LastDrill: drills[s.ID]}
-		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: s.ID, Limit: 50})
+		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: s.ID, Limit: max(recent, lastSuccessWindow)})
 		if err != nil {
 			return nil, err
 		}
-		for _, b := range bs {
+		r.recent = bs
+		for _, b := range bs[:min(len(bs), lastSuccessWindow)] {
 			if b.Status == state.StatusSuccess && b.CompletedAt != nil {
 				t := *b.CompletedAt
 				r.LastSuccess, r.Age = &t, now.Sub(t)
@@ -217,7 +226,7 @@ func (u *ui) overview(_ http.ResponseWriter, _ *http.Request) (page, error) {
 				}
 			}
 		}
-		if d.Schedules, err = u.scheduleRows(tx, n, runningSchedules); err != nil {
+		if d.Schedules, err = u.scheduleRows(tx, n, runningSchedules, chartBackups); err != nil {
 			return err
 		}
 		if d.Stats, err = tx.BackupStats(); err != nil {
@@ -226,8 +235,8 @@ func (u *ui) overview(_ http.ResponseWriter, _ *http.Request) (page, error) {
 		if d.Recent, err = tx.ListBackups(state.BackupQuery{Limit: 8}); err != nil {
 			return err
 		}
-		d.Charts, err = scheduleCharts(tx, d.Schedules)
-		return err
+		d.Charts = scheduleCharts(d.Schedules)
+		return nil
 	})
 	if err != nil {
 		return page{}, err
@@ -237,7 +246,7 @@ func (u *ui) overview(_ http.ResponseWriter, _ *http.Request) (page, error) {
 	}
 	d.Config = u.configView()
 	d.NoSchedule = len(d.Schedules) == 0
-	return page{Template: "overview", Title: "Overview", Nav: "overview", Data: d, Live: true}, nil
+	return page{Template: "overview", Title: "Overview", Nav: "overview", Data: d, Live: true, Watch: "backup restore schedule config_status settings"}, nil
 }
 
 func (u *ui) schedules(_ http.ResponseWriter, _ *http.Request) (page, error) {
@@ -254,13 +263,13 @@ func (u *ui) schedules(_ http.ResponseWriter, _ *http.Request) (page, error) {
 				runningSchedules[b.ScheduleID] = true
 			}
 		}
-		rows, err = u.scheduleRows(tx, n, runningSchedules)
+		rows, err = u.scheduleRows(tx, n, runningSchedules, 0)
 		return err
 	})
 	if err != nil {
 		return page{}, err
 	}
-	return page{Template: "schedules", Title: "Schedules", Nav: "schedules", Data: rows, Live: true}, nil
+	return page{Template: "schedules", Title: "Schedules", Nav: "schedules", Data: rows, Live: true, Watch: "schedule backup config_status"}, nil
 }
 
 func (u *ui) config(_ http.ResponseWriter, _ *http.Request) (page, error) {
@@ -288,7 +297,7 @@ func (u *ui) config(_ http.ResponseWriter, _ *http.Request) (page, error) {
 		Overrides []override
 		ErrLines  []errLine
 	}{v, ovs, splitError(v.LastError)}
-	return page{Template: "config", Title: "Config (GitOps)", Nav: "config", Data: data, Live: true}, nil
+	return page{Template: "config", Title: "Config (GitOps)", Nav: "config", Data: data, Live: true, Watch: "config_status schedule settings"}, nil
 }
 
 // errLine is one line of a config error; Loc is its FILE:LINE:COL prefix.
@@ -357,7 +366,7 @@ func (u *ui) restores(_ http.ResponseWriter, _ *http.Request) (page, error) {
 	if len(all) > 100 {
 		all = all[:100]
 	}
-	return page{Template: "restores", Title: "Restores", Nav: "restores", Data: all, Live: true}, nil
+	return page{Template: "restores", Title: "Restores", Nav: "restores", Data: all, Live: true, Watch: "restore:shown"}, nil
 }
 
 func (u *ui) restore(_ http.ResponseWriter, r *http.Request) (page, error) {
@@ -390,7 +399,7 @@ func (u *ui) restore(_ http.ResponseWriter, r *http.Request) (page, error) {
 			d.Progress = &p
 		}
 	}
-	return page{Template: "restore", Title: "Restore " + d.Restore.ID, Nav: "restores", Data: d, Live: true}, nil
+	return page{Template: "restore", Title: "Restore " + d.Restore.ID, Nav: "restores", Data: d, Live: true, Watch: "restore:" + d.Restore.ID}, nil
 }
 
 func (u *ui) restoreWizard(_ http.ResponseWriter, r *http.Request) (page, error) {
@@ -399,6 +408,9 @@ func (u *ui) restoreWizard(_ http.ResponseWriter, r *http.Request) (page, error)
 		Candidates  []state.Backup
 		Connections []state.Connection
 		SuggestedDB string
+		// Caps: the restore options the backup's kind declares (a point
+		// in time only when it supports one).
+		Caps engine.Capabilities
 	}
 	id := r.URL.Query().Get("backup")
 	err := u.d.Store.View(func(tx *state.Tx) error {
@@ -432,6 +444,7 @@ func (u *ui) restoreWizard(_ http.ResponseWriter, r *http.Request) (page, error)
 		return page{}, err
 	}
 	if d.Backup != nil {
+		d.Caps = u.d.Capabilities(*d.Backup)
 		d.SuggestedDB = fmt.Sprintf("%s_restored_%s", d.Backup.DatabaseName, u.now().UTC().Format("20060102_1504"))
 	}
 	return page{Template: "wizard", Title: "Restore a backup", Nav: "restores", Data: d}, nil

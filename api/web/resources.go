@@ -45,7 +45,7 @@ func (u *ui) connections(_ http.ResponseWriter, _ *http.Request) (page, error) {
 		return page{}, err
 	}
 	slices.SortFunc(rows, func(a, b connRow) int { return strings.Compare(a.Name, b.Name) })
-	return page{Template: "connections", Title: "Connections", Nav: "connections", Data: rows, Live: true}, nil
+	return page{Template: "connections", Title: "Connections", Nav: "connections", Data: rows, Live: true, Watch: "connection"}, nil
 }
 
 type providerRow struct {
@@ -73,7 +73,7 @@ func (u *ui) storage(_ http.ResponseWriter, _ *http.Request) (page, error) {
 		return page{}, err
 	}
 	slices.SortFunc(rows, func(a, b providerRow) int { return strings.Compare(a.Name, b.Name) })
-	return page{Template: "storage", Title: "Storage", Nav: "storage", Data: rows, Live: true}, nil
+	return page{Template: "storage", Title: "Storage", Nav: "storage", Data: rows, Live: true, Watch: "provider backup"}, nil
 }
 
 func (u *ui) notifications(_ http.ResponseWriter, _ *http.Request) (page, error) {
@@ -86,7 +86,7 @@ func (u *ui) notifications(_ http.ResponseWriter, _ *http.Request) (page, error)
 		return page{}, err
 	}
 	slices.SortFunc(rows, func(a, b state.Notification) int { return strings.Compare(a.Name, b.Name) })
-	return page{Template: "notifications", Title: "Notifications", Nav: "notifications", Data: rows, Live: true}, nil
+	return page{Template: "notifications", Title: "Notifications", Nav: "notifications", Data: rows, Live: true, Watch: "notification"}, nil
 }
 
 func (u *ui) account(_ http.ResponseWriter, _ *http.Request) (page, error) {
@@ -117,7 +117,7 @@ func (u *ui) settings(_ http.ResponseWriter, _ *http.Request) (page, error) {
 		rows = append(rows, settingRow{Key: k, Value: st.Values[k], File: slices.Contains(st.FileKeys, k),
 			FileOnly: slices.Contains(fileOnlySettings, k)})
 	}
-	return page{Template: "settings", Title: "Settings", Nav: "settings", Data: rows, Live: true}, nil
+	return page{Template: "settings", Title: "Settings", Nav: "settings", Data: rows, Live: true, Watch: "settings"}, nil
 }
 
 // scheduleForm is the data of the create and edit pages of a schedule.

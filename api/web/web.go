@@ -8,7 +8,8 @@
 // to the REST API with the session cookie, so the API's auth, cross-origin
 // protection, validation and file-managed rules apply unchanged. Live
 // updates come from GET /api/events: a change event makes the script
-// re-fetch the page it shows and swap its <main>; progress events move the
+// re-fetch the page it shows and swap its <main> when the change concerns
+// what the page shows (page.Watch); progress events move the
 // progress bars of running jobs.
 package web
 
@@ -48,9 +49,12 @@ type Deps struct {
 	ConfigStatus func() (state.ConfigStatus, error)
 	// Progress is the live progress of running jobs; nil: none.
 	Progress func() []engine.Progress
-	Version  string
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Capabilities is what a backup's kind supports beyond a whole restore;
+	// nil: engine.CapabilitiesOf.
+	Capabilities func(state.Backup) engine.Capabilities
+	Version      string
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 type ui struct {
@@ -70,6 +74,9 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if u.now == nil {
 		u.now = time.Now
+	}
+	if u.d.Capabilities == nil {
+		u.d.Capabilities = engine.CapabilitiesOf
 	}
 	u.rates = newRateCache(d.Store)
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -155,6 +162,11 @@ type page struct {
 	Version  string
 	// Live: the page wants live updates (change events swap its <main>).
 	Live bool
+	// Watch names the changes a live page re-reads on, space-separated:
+	// "kind" (any record of the kind), "kind:ID" (that record), or
+	// "kind:shown" (a new record, or one the page shows in an element
+	// with data-rec="ID"). Empty: every change.
+	Watch string
 }
 
 type httpError struct {
