@@ -38,6 +38,7 @@ func pageOf(r *http.Request) (page, error) {
 type listPage struct {
 	items any
 	total int
+	tag   string // the version ETag (conditional.go); "": hash the body
 }
 
 // window cuts all to p.

@@ -19,7 +19,9 @@ func (s *server) routes() http.Handler {
 	rt := httprouter.New()
 	pub := routeOpts{public: true}
 	auth := routeOpts{}
-	h := func(method, path string, fn handlerFunc, o routeOpts) { rt.Handle(method, path, s.wrap(fn, o)) }
+	h := func(method, path string, fn handlerFunc, o routeOpts) {
+		rt.Handle(method, path, s.wrap(s.conditional(method, path, fn), o))
+	}
 
 	h("POST", "/api/auth/login", s.login, pub)
 	h("POST", "/api/auth/logout", s.logout, pub)
