@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,40 +134,160 @@ var versionTagged = map[string]tagDeps{
 // the body hash).
 type scheduleVersioner interface{ ScheduleVersion() uint64 }
 
-// conditional gives the GET route path of versionTagged its version tag: a
-// matching If-None-Match is answered 304 before h runs, and h's list is
-// written with the tag. Other routes get h as it is.
-func (s *server) conditional(method, path string, h handlerFunc) handlerFunc {
-	deps, ok := versionTagged[path]
-	if !ok || method != http.MethodGet {
-		return h
-	}
-	return func(r *http.Request, p httprouter.Params) (any, error) {
-		tag, ok := s.versionTag(deps)
-		if !ok {
-			return h(r, p)
+// conditionals returns the route wrapper that gives the GET routes of
+// versionTagged their version tag, with one body cache for all of them:
+//
+//   - an If-None-Match that names the tag is answered 304 before the list
+//     is read;
+//   - otherwise a body already rendered for the same URL, representation
+//     and tag is written from the cache (the tag names everything the body
+//     depends on, so it is the same body);
+//   - otherwise the handler runs and its body is rendered and cached.
+//
+// Other routes get their handler as it is.
+func (s *server) conditionals() func(method, path string, h handlerFunc) handlerFunc {
+	cache := newBodyCache(bodyCacheBytes, bodyCacheEntry)
+	return func(method, path string, h handlerFunc) handlerFunc {
+		deps, ok := versionTagged[path]
+		if !ok || method != http.MethodGet {
+			return h
 		}
-		if inm := r.Header.Get("If-None-Match"); inm != "" {
-			// The client holds the identity body, or the gzipped one when it
-			// still accepts gzip (which representation a body gets depends
-			// only on its length, so on the version too).
-			if noneMatch(inm, tag) {
-				return notModified(tag), nil
+		return func(r *http.Request, p httprouter.Params) (any, error) {
+			tag, ok := s.versionTag(deps)
+			if !ok {
+				return h(r, p)
 			}
-			if gz := gzipTag(tag); acceptsGzip(r) && noneMatch(inm, gz) {
-				return notModified(gz), nil
+			gz := acceptsGzip(r)
+			if inm := r.Header.Get("If-None-Match"); inm != "" {
+				// The client holds the identity body, or the gzipped one when
+				// it still accepts gzip (which one a body gets depends only on
+				// its length, so on the version too).
+				if noneMatch(inm, tag) {
+					return notModified(tag), nil
+				}
+				if gz && noneMatch(inm, gzipTag(tag)) {
+					return notModified(gzipTag(tag)), nil
+				}
 			}
+			key := r.URL.RequestURI()
+			if gz {
+				key += "\x00gzip"
+			}
+			if hit, ok := cache.get(key, tag); ok {
+				return hit, nil
+			}
+			v, err := h(r, p)
+			if err != nil {
+				return nil, err
+			}
+			lp, ok := v.(listPage)
+			if !ok {
+				return v, nil // not a list: written as usual, tagged by its hash
+			}
+			body, err := renderTagged(lp, tag, gz)
+			if err != nil {
+				return nil, err
+			}
+			return cache.put(key, body), nil
 		}
-		v, err := h(r, p)
-		if err != nil {
-			return nil, err
-		}
-		if lp, ok := v.(listPage); ok {
-			lp.tag = tag
-			return lp, nil
-		}
-		return v, nil
 	}
+}
+
+// The body cache holds at most bodyCacheBytes of rendered bodies, none over
+// bodyCacheEntry (an unpaginated list of 1,000 schedules is ~0.8 MB, 26 KB
+// gzipped).
+const (
+	bodyCacheBytes = 8 << 20
+	bodyCacheEntry = 2 << 20
+)
+
+// taggedBody is a rendered list with its version tag: the bytes on the
+// wire (gzipped or not) and the headers that go with them.
+type taggedBody struct {
+	tag     string // as sent: with -gz when gzipped
+	version string // the version tag it was rendered under
+	total   int
+	gzipped bool
+	body    []byte
+}
+
+// renderTagged encodes a list as writeOK does (JSON and a newline, gzipped
+// when over gzipMin and accepted), tagged with its version tag.
+func renderTagged(lp listPage, tag string, acceptGz bool) (*taggedBody, error) {
+	b, err := json.Marshal(lp.items)
+	if err != nil {
+		return nil, fmt.Errorf("encode list: %w", err)
+	}
+	b = append(b, '\n')
+	t := &taggedBody{tag: tag, version: tag, total: lp.total, body: b}
+	if acceptGz && len(b) > gzipMin {
+		t.tag, t.gzipped, t.body = gzipTag(tag), true, gzipBytes(b)
+	}
+	return t, nil
+}
+
+// taggedBody is a streamer (handler.go): it writes itself.
+func (t *taggedBody) stream(w http.ResponseWriter) error {
+	h := w.Header()
+	setTotal(w, t.total)
+	h.Add("Vary", "Accept-Encoding")
+	h.Set("ETag", t.tag)
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if t.gzipped {
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(t.body)))
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(t.body)
+	return err
+}
+
+// bodyCache maps a request (URL and representation) to the body last
+// rendered for it. An entry is replaced when the tag moves; the oldest
+// entries go first when the cache is full.
+type bodyCache struct {
+	mu      sync.Mutex
+	max     int
+	maxOne  int
+	size    int
+	entries map[string]*taggedBody
+	order   []string // insertion order, for eviction
+}
+
+func newBodyCache(max, maxOne int) *bodyCache {
+	return &bodyCache{max: max, maxOne: maxOne, entries: map[string]*taggedBody{}}
+}
+
+func (c *bodyCache) get(key, version string) (streamer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.entries[key]
+	if !ok || t.version != version {
+		return nil, false
+	}
+	return streamer(t.stream), true
+}
+
+func (c *bodyCache) put(key string, t *taggedBody) streamer {
+	if len(t.body) > c.maxOne {
+		return streamer(t.stream)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.entries[key]; ok {
+		c.size -= len(old.body)
+		c.order = slices.DeleteFunc(c.order, func(k string) bool { return k == key })
+	}
+	for c.size+len(t.body) > c.max && len(c.order) > 0 {
+		oldest := c.order[0]
+		c.order = c.order[1:]
+		c.size -= len(c.entries[oldest].body)
+		delete(c.entries, oldest)
+	}
+	c.entries[key] = t
+	c.order = append(c.order, key)
+	c.size += len(t.body)
+	return streamer(t.stream)
 }
 
 // versionTag is the tag of deps now; ok false when the engine cannot say

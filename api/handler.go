@@ -92,9 +92,9 @@ func (s *server) writeValue(w http.ResponseWriter, r *http.Request, v any) {
 		writeJSON(w, v.status, v.body)
 	case listPage:
 		setTotal(w, v.total)
-		s.writeOK(w, r, v.items, v.tag)
+		s.writeOK(w, r, v.items)
 	default:
-		s.writeOK(w, r, v, "")
+		s.writeOK(w, r, v)
 	}
 }
 
@@ -102,8 +102,7 @@ func (s *server) writeValue(w http.ResponseWriter, r *http.Request, v any) {
 // If-None-Match that names it, and gzipped when long and accepted (see
 // conditional.go). Only bodies written here are compressed: streamers
 // (downloads, the export, event streams) and /metrics never pass through it.
-// tag is the body's version ETag, or "" to tag it by its hash.
-func (s *server) writeOK(w http.ResponseWriter, r *http.Request, v any, tag string) {
+func (s *server) writeOK(w http.ResponseWriter, r *http.Request, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		s.log.Error("encode response", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -115,12 +114,7 @@ func (s *server) writeOK(w http.ResponseWriter, r *http.Request, v any, tag stri
 	h.Add("Vary", "Accept-Encoding")
 	gz := len(b) > gzipMin && acceptsGzip(r)
 	if r.Method == http.MethodGet && h.Get("Set-Cookie") == "" {
-		switch {
-		case tag == "":
-			tag = etagOf(b, gz)
-		case gz:
-			tag = gzipTag(tag)
-		}
+		tag := etagOf(b, gz)
 		h.Set("ETag", tag)
 		if noneMatch(r.Header.Get("If-None-Match"), tag) {
 			// A 304 repeats ETag, Vary and Cache-Control, not the body's headers.

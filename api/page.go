@@ -38,7 +38,6 @@ func pageOf(r *http.Request) (page, error) {
 type listPage struct {
 	items any
 	total int
-	tag   string // the version ETag (conditional.go); "": hash the body
 }
 
 // window cuts all to p.

@@ -19,8 +19,9 @@ func (s *server) routes() http.Handler {
 	rt := httprouter.New()
 	pub := routeOpts{public: true}
 	auth := routeOpts{}
+	cond := s.conditionals() // conditional.go
 	h := func(method, path string, fn handlerFunc, o routeOpts) {
-		rt.Handle(method, path, s.wrap(s.conditional(method, path, fn), o))
+		rt.Handle(method, path, s.wrap(cond(method, path, fn), o))
 	}
 
 	h("POST", "/api/auth/login", s.login, pub)

@@ -57,6 +57,15 @@ func TestVersionTagSkipsTheRead(t *testing.T) {
 	if code, got, views := get(tag, ""); code != http.StatusNotModified || got != tag || views != 0 {
 		t.Errorf("revalidation: %d, ETag %s, %d views; want 304, %s, 0", code, got, views, tag)
 	}
+	// A client without the tag gets the body rendered for it, from the cache.
+	first := e.call("GET", path, nil, http.StatusOK)
+	before := ve.infos.Load()
+	again := e.call("GET", path, nil, http.StatusOK)
+	if ve.infos.Load() != before || again.Body.String() != first.Body.String() ||
+		again.Header().Get("X-Total-Count") != "20" || again.Header().Get("ETag") != tag {
+		t.Errorf("cached 200: %d views, same body %v, X-Total-Count %s, ETag %s",
+			ve.infos.Load()-before, again.Body.String() == first.Body.String(), again.Header().Get("X-Total-Count"), again.Header().Get("ETag"))
+	}
 	_, gzTag, _ := get("", "gzip")
 	if gzTag != gzipTag(tag) {
 		t.Errorf("gzip ETag %s, want %s", gzTag, gzipTag(tag))
@@ -145,5 +154,33 @@ func TestSchedulesByConnection(t *testing.T) {
 		if got := listIDs(t, w); len(got) != 0 || w.Header().Get("X-Total-Count") != "0" {
 			t.Errorf("connection_id=%s: %v", id, got)
 		}
+	}
+}
+
+// TestBodyCacheBounds: the cache keeps at most its byte budget, evicting
+// the oldest entries, never keeps an entry over its per-entry cap, and a
+// new version of a key replaces the old one.
+func TestBodyCacheBounds(t *testing.T) {
+	c := newBodyCache(100, 60)
+	body := func(n int, v string) *taggedBody { return &taggedBody{version: v, body: make([]byte, n)} }
+	c.put("a", body(40, "1"))
+	c.put("b", body(40, "1"))
+	c.put("c", body(40, "1")) // evicts a
+	if _, ok := c.get("a", "1"); ok {
+		t.Error("a kept beyond the budget")
+	}
+	if _, ok := c.get("c", "1"); !ok || c.size != 80 {
+		t.Errorf("c missing or size %d, want 80", c.size)
+	}
+	c.put("big", body(61, "1"))
+	if _, ok := c.get("big", "1"); ok {
+		t.Error("an entry over the per-entry cap was kept")
+	}
+	c.put("c", body(10, "2"))
+	if _, ok := c.get("c", "1"); ok {
+		t.Error("the old version of c still answers")
+	}
+	if _, ok := c.get("c", "2"); !ok || c.size != 50 || len(c.order) != 2 {
+		t.Errorf("c v2: size %d, %d entries; want 50, 2", c.size, len(c.order))
 	}
 }

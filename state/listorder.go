@@ -183,10 +183,11 @@ func DatabasePage(tx *Tx, connID string, offset, limit int) ([]Database, int, er
 }
 
 // SchedulePage is Page for the schedules of connection connID, by name
-// (ties by ID): the order of Page[Schedule] with the others left out.
+// (ties by ID): the order of Page[Schedule] with the others left out. An
+// ID no record can have (empty, or holding "/" or NUL) has no schedules.
 func SchedulePage(tx *Tx, connID string, offset, limit int) ([]Schedule, int, error) {
-	if err := checkID("page schedules", connID); err != nil {
-		return nil, 0, err
+	if checkID("page schedules", connID) != nil {
+		return nil, 0, tx.check(false)
 	}
 	return pageOf[Schedule](tx, KindSchedule, orderSchedulesByConnection, connID, offset, limit)
 }
