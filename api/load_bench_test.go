@@ -30,7 +30,11 @@ type loadCase struct {
 	rate int
 	dur  time.Duration
 	inm  bool
-	base string // the name of the baseline case (same rate, same run)
+	// writes: PUT one schedule once a second during the case, so every
+	// schedule list's version moves and the next GET renders it again (the
+	// cost of a cache miss, as while backups run and records change).
+	writes bool
+	base   string // the name of the baseline case (same rate, same run)
 }
 
 // loadResult is what one case measured.
@@ -58,13 +62,17 @@ func BenchmarkLoadP99(b *testing.B) {
 		{name: "backups50@200", path: "/api/backups?limit=50", rate: 200, dur: 10 * sec, base: "livez@200"},
 		{name: "schedules50@200", path: "/api/schedules?limit=50", rate: 200, dur: 10 * sec, base: "livez@200"},
 		{name: "schedules-304@200", path: "/api/schedules", rate: 200, dur: 10 * sec, inm: true, base: "livez@200"},
+		{name: "sched50+put/s@200", path: "/api/schedules?limit=50", rate: 200, dur: 10 * sec, writes: true, base: "livez@200"},
 		{name: "livez@20", path: "/livez", rate: 20, dur: 10 * sec},
 		{name: "schedules-all@20", path: "/api/schedules", rate: 20, dur: 10 * sec, base: "livez@20"},
+		{name: "sched-all+put/s@20", path: "/api/schedules", rate: 20, dur: 10 * sec, writes: true, base: "livez@20"},
 	}
 	if only := os.Getenv("LOAD_CASES"); only != "" { // e.g. LOAD_CASES=livez@20,schedules-all@20
 		cases = slices.DeleteFunc(cases, func(c loadCase) bool { return !slices.Contains(strings.Split(only, ","), c.name) })
 	}
 	d := startLoadDaemon(b, 10_000, 1_000)
+	// Warm up (the daemon just registered 1,000 schedules; Badger settles).
+	d.run(b, loadCase{name: "warm-up", path: "/livez", rate: 100, dur: 3 * time.Second})
 	results := map[string]*loadResult{}
 	b.ResetTimer()
 	for range b.N {
@@ -288,8 +296,14 @@ func (d *loadDaemon) run(b *testing.B, c loadCase) *loadResult {
 		mu sync.Mutex
 		wg sync.WaitGroup
 	)
+	time.Sleep(2 * time.Second) // let the previous case's stragglers finish
 	cpu0 := procCPU(d.cmd.Process.Pid)
 	start := time.Now().Add(50 * time.Millisecond)
+	if c.writes {
+		stop := make(chan struct{})
+		defer close(stop)
+		go d.putSchedules(b, stop)
+	}
 	for i := range n {
 		at := start.Add(time.Duration(i) * period)
 		time.Sleep(time.Until(at))
@@ -318,6 +332,44 @@ func (d *loadDaemon) run(b *testing.B, c loadCase) *loadResult {
 	wg.Wait()
 	res.cpu = procCPU(d.cmd.Process.Pid) - cpu0
 	return res
+}
+
+// putSchedules PUTs the first schedule once a second until stop.
+func (d *loadDaemon) putSchedules(b *testing.B, stop <-chan struct{}) {
+	resp, err := d.get(context.Background(), "/api/schedules?limit=1", "")
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	var list []struct{ ID string }
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if err != nil || len(list) != 1 {
+		b.Errorf("first schedule: %v", err)
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		body := fmt.Sprintf(`{"retention_full": %d}`, 7+i%2)
+		req, _ := http.NewRequest("PUT", d.url+"/api/schedules/"+list[0].ID, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+d.token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := d.client.Do(req)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		if drain(resp); resp.StatusCode != http.StatusOK {
+			b.Errorf("PUT schedule: %d", resp.StatusCode)
+			return
+		}
+	}
 }
 
 func (d *loadDaemon) get(ctx context.Context, path, inm string) (*http.Response, error) {
