@@ -77,7 +77,9 @@ func BenchmarkLoadP99(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		for _, c := range cases {
+			t0 := time.Now()
 			r := d.run(b, c)
+			fmt.Fprintf(os.Stderr, "load: %s done in %s\n", c.name, time.Since(t0).Round(time.Millisecond))
 			if prev := results[c.name]; prev != nil {
 				prev.lats = append(prev.lats, r.lats...)
 				prev.errors += r.errors
