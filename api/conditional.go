@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"slices"
 	"strconv"
@@ -153,7 +154,7 @@ func (s *server) conditionals() func(method, path string, h handlerFunc) handler
 			return h
 		}
 		return func(r *http.Request, p httprouter.Params) (any, error) {
-			tag, ok := s.versionTag(deps)
+			tag, ok := s.versionTag(deps, r.URL.RequestURI())
 			if !ok {
 				return h(r, p)
 			}
@@ -290,11 +291,17 @@ func (c *bodyCache) put(key string, t *taggedBody) streamer {
 	return streamer(t.stream)
 }
 
-// versionTag is the tag of deps now; ok false when the engine cannot say
-// when its part changes.
-func (s *server) versionTag(deps tagDeps) (string, bool) {
-	b := make([]byte, 0, 48)
+// versionTag is the tag of deps now for the request URI uri; ok false when
+// the engine cannot say when its part changes. The URI's hash is part of it,
+// so two URLs of one route (another page, another connection) never share
+// a tag.
+func (s *server) versionTag(deps tagDeps, uri string) (string, bool) {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(uri))
+	b := make([]byte, 0, 64)
 	b = append(b, '"', 'v')
+	b = strconv.AppendUint(b, h.Sum64(), 36)
+	b = append(b, '.')
 	b = strconv.AppendUint(b, s.store.Epoch(), 36)
 	b = append(b, '.')
 	b = strconv.AppendUint(b, s.store.Version(deps.kinds...), 36)

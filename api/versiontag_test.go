@@ -109,6 +109,11 @@ func TestVersionTagSkipsTheRead(t *testing.T) {
 		t.Errorf("later in the same minute: %d, want 304", code)
 	}
 
+	// Another URL of the same route never shares the tag.
+	if other := e.call("GET", path+"?limit=5", nil, http.StatusOK).Header().Get("ETag"); other == tag {
+		t.Errorf("%s and ?limit=5 share ETag %s", path, tag)
+	}
+
 	// Lists of other kinds: a write of their kind moves their tag.
 	conns := e.call("GET", "/api/connections", nil, http.StatusOK).Header().Get("ETag")
 	e.call("POST", "/api/connections", map[string]any{"name": "new-conn", "db_type": "postgresql", "host": "h",
