@@ -121,7 +121,8 @@ func StartUpload(ctx context.Context, st storage.Store, key, compression string,
 	u := &Upload{sumComp: sha256.New(), sumStore: sha256.New(), pw: pw, done: make(chan PutResult, 1)}
 	u.toStore = bufio.NewWriterSize(pw, storeBatch)
 	u.stored.w = io.MultiWriter(u.sumStore, u.toStore)
-	// Storage reads from the start: the encrypter writes its header at once.
+	// Storage reads from the start: it gets the encrypter's header with the
+	// first storeBatch bytes (or at Finish).
 	go func() {
 		n, err := st.Put(ctx, key, pr)
 		if err == nil {
