@@ -169,7 +169,7 @@ jagad() {
     local prof=()
     if [ -n "${BENCH_PROFILE:-}" ]; then prof=(-cpuprofile "$WORK/$(echo "$name" | tr -c 'a-z0-9\n' '_').prof"); fi
     out=$("$WORK/jagad-bench" "$@" "${prof[@]}")
-    secs=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out")
+    secs=$(sed -n 's/^seconds=\([0-9.]*\).*/\1/p' <<<"$out")
     if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$secs; line=$out; fi
     cpu=$(sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p' <<<"$out")
     if [ -z "$bestcpu" ] || awk -v a="$cpu" -v b="$bestcpu" 'BEGIN { exit !(a < b) }'; then bestcpu=$cpu; fi
