@@ -1,11 +1,9 @@
 package api
 
 import (
-	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -68,35 +66,23 @@ func (s *server) listSchedules(r *http.Request, _ httprouter.Params) (any, error
 	if err != nil {
 		return nil, err
 	}
-	if connID == "" {
-		var (
-			win   []state.Schedule
-			total int
-		)
-		err = s.store.View(func(tx *state.Tx) (err error) {
-			win, total, err = state.Page[state.Schedule](tx, p.offset, p.limit)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list schedules: %w", err)
-		}
-		return pagedViews(win, total, s.viewSchedule), nil
-	}
-	// Filtered by connection: every schedule is read (no index by
-	// connection and name), in the same order as state.Page's.
-	var all []state.Schedule
+	var (
+		win   []state.Schedule
+		total int
+	)
 	err = s.store.View(func(tx *state.Tx) (err error) {
-		all, err = state.List[state.Schedule](tx)
+		if connID == "" {
+			win, total, err = state.Page[state.Schedule](tx, p.offset, p.limit)
+		} else {
+			// By connection: its own list order, so only the page is read.
+			win, total, err = state.SchedulePage(tx, connID, p.offset, p.limit)
+		}
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list schedules: %w", err)
 	}
-	all = slices.DeleteFunc(all, func(sc state.Schedule) bool { return sc.ConnectionID != connID })
-	slices.SortFunc(all, func(a, b state.Schedule) int {
-		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
-	})
-	return pageViews(all, p, s.viewSchedule), nil
+	return pagedViews(win, total, s.viewSchedule), nil
 }
 
 func (s *server) readSchedule(id string) (state.Schedule, error) {

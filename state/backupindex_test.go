@@ -140,8 +140,8 @@ func TestMigrateStatusTypeIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v := readSchema(t, s); v != 4 {
-		t.Fatalf("schema = %d, want 4", v)
+	if v, want := readSchema(t, s), len(defaultMigrations())+1; v != want {
+		t.Fatalf("schema = %d, want %d", v, want)
 	}
 	checkIndexEntries(t, s)
 	checkBackups(t, s, "migrated")

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,22 @@ type listFields struct {
 // listedKinds are the kinds with a list-order index.
 var listedKinds = []Kind{KindConnection, KindProvider, KindNotification, KindSchedule, KindDatabase, KindRestore}
 
+// orderSchedulesByConnection is a second list order of schedules: by name
+// within their connection (GET /api/schedules?connection_id=), so a filtered
+// page reads only its own schedules. It is an index name, not a record kind:
+//
+//	ix/list/schedule@connection/<connection id>/<name>\x00<id>
+//	ix/listof/schedule@connection/<id>
+const orderSchedulesByConnection Kind = "schedule@connection"
+
+// extraOrders are the list orders of kind k besides its own.
+func extraOrders(k Kind) []Kind {
+	if k == KindSchedule {
+		return []Kind{orderSchedulesByConnection}
+	}
+	return nil
+}
+
 func listed(k Kind) bool {
 	for _, l := range listedKinds {
 		if l == k {
@@ -52,7 +69,7 @@ func listed(k Kind) bool {
 // listScope is the part of a kind's list-order prefix that narrows it:
 // databases are listed per connection.
 func listScope(k Kind, f listFields) string {
-	if k == KindDatabase {
+	if k == KindDatabase || k == orderSchedulesByConnection {
 		return f.ConnectionID
 	}
 	return ""
@@ -91,7 +108,7 @@ func listFieldsOf(rec any) listFields {
 	case Notification:
 		return listFields{ID: r.ID, Name: r.Name}
 	case Schedule:
-		return listFields{ID: r.ID, Name: r.Name}
+		return listFields{ID: r.ID, Name: r.Name, ConnectionID: r.ConnectionID}
 	case Database:
 		return listFields{ID: r.ID, DBName: r.DBName, ConnectionID: r.ConnectionID}
 	case Restore:
@@ -154,7 +171,7 @@ func Page[T Record](tx *Tx, offset, limit int) ([]T, int, error) {
 	if k == KindDatabase {
 		return nil, 0, errors.New("state: databases are paged per connection (DatabasePage)")
 	}
-	return pageOf[T](tx, k, "", offset, limit)
+	return pageOf[T](tx, k, k, "", offset, limit)
 }
 
 // DatabasePage is Page for the databases of connection connID, by name.
@@ -162,7 +179,17 @@ func DatabasePage(tx *Tx, connID string, offset, limit int) ([]Database, int, er
 	if err := checkID("page databases", connID); err != nil {
 		return nil, 0, err
 	}
-	return pageOf[Database](tx, KindDatabase, connID, offset, limit)
+	return pageOf[Database](tx, KindDatabase, KindDatabase, connID, offset, limit)
+}
+
+// SchedulePage is Page for the schedules of connection connID, by name
+// (ties by ID): the order of Page[Schedule] with the others left out. An
+// ID no record can have (empty, or holding "/" or NUL) has no schedules.
+func SchedulePage(tx *Tx, connID string, offset, limit int) ([]Schedule, int, error) {
+	if checkID("page schedules", connID) != nil {
+		return nil, 0, tx.check(false)
+	}
+	return pageOf[Schedule](tx, KindSchedule, orderSchedulesByConnection, connID, offset, limit)
 }
 
 // Count returns the number of records of T's kind (not databases) without
@@ -172,17 +199,19 @@ func Count[T Record](tx *Tx) (int, error) {
 	return n, err
 }
 
-func pageOf[T Record](tx *Tx, k Kind, scope string, offset, limit int) ([]T, int, error) {
+// pageOf pages the list order order (k's own, or one of extraOrders(k))
+// within scope and reads the records of kind k it names.
+func pageOf[T Record](tx *Tx, k, order Kind, scope string, offset, limit int) ([]T, int, error) {
 	if err := tx.check(false); err != nil {
 		return nil, 0, err
 	}
-	if !listed(k) {
+	if !listed(k) || (order != k && !slices.Contains(extraOrders(k), order)) {
 		return nil, 0, fmt.Errorf("state: %s has no list order", k)
 	}
 	if offset < 0 || limit < 0 {
 		return nil, 0, fmt.Errorf("state: page of %s: negative offset or limit", k)
 	}
-	prefix := []byte(listPrefix(k, scope))
+	prefix := []byte(listPrefix(order, scope))
 	it := tx.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefix})
 	defer it.Close()
 	var out []T

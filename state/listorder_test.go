@@ -25,6 +25,7 @@ func listStore(t *testing.T, s *Store, r *rand.Rand) {
 			}
 			sc := Schedule{Meta: Meta{ID: fmt.Sprintf("sch_%03d", i), CreatedAt: t0.Add(time.Duration(r.IntN(5)) * time.Second)}}
 			sc.Name = []string{"a", "a b", "b", "ab", "B", ""}[r.IntN(6)] + fmt.Sprint(r.IntN(4))
+			sc.ConnectionID = []string{"con_x", "con_xy"}[r.IntN(2)]
 			if err := Put(tx, sc); err != nil {
 				return err
 			}
@@ -48,6 +49,9 @@ func listStore(t *testing.T, s *Store, r *rand.Rand) {
 					return err
 				}
 				sc.Name = fmt.Sprintf("z%d", r.IntN(5))
+				if r.IntN(2) == 0 { // and move it to the other connection
+					sc.ConnectionID = map[string]string{"con_x": "con_xy", "con_xy": "con_x"}[sc.ConnectionID]
+				}
 				if err := Put(tx, sc); err != nil {
 					return err
 				}
@@ -90,6 +94,10 @@ func checkPages(t *testing.T, s *Store, r *rand.Rand) {
 		scheds, _ := List[Schedule](tx)
 		slices.SortFunc(scheds, byName(func(c Schedule) string { return c.Name }, func(c Schedule) string { return c.ID }))
 		checkKind(t, r, "schedules", scheds, func(o, l int) ([]Schedule, int, error) { return Page[Schedule](tx, o, l) })
+		for _, connID := range []string{"con_x", "con_xy", "con_none"} {
+			of := slices.DeleteFunc(slices.Clone(scheds), func(sc Schedule) bool { return sc.ConnectionID != connID })
+			checkKind(t, r, "schedules of "+connID, of, func(o, l int) ([]Schedule, int, error) { return SchedulePage(tx, connID, o, l) })
+		}
 
 		rs, _ := List[Restore](tx)
 		slices.SortFunc(rs, func(a, b Restore) int {
@@ -193,8 +201,53 @@ func TestMigrateListIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v := readSchema(t, s); v != 4 {
-		t.Fatalf("schema = %d, want 4", v)
+	if v, want := readSchema(t, s), len(defaultMigrations())+1; v != want {
+		t.Fatalf("schema = %d, want %d", v, want)
+	}
+	checkPages(t, s, r)
+}
+
+// TestMigrateSchedulesByConnection opens a data dir written at schema 4 (no
+// schedules-by-connection order: removed by hand, and a stale entry added)
+// and checks that schema 5 builds it.
+func TestMigrateSchedulesByConnection(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Dir: dir, MasterKey: testKey(1)}
+	s, err := open(opts, defaultMigrations()[:3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	listStore(t, s, r)
+	order := string(orderSchedulesByConnection) + "/"
+	err = s.db.Update(func(txn *badger.Txn) error {
+		for k := range rawValues(t, s) {
+			if strings.HasPrefix(k, ixList+order) || strings.HasPrefix(k, ixListOf+order) {
+				if err := txn.Delete([]byte(k)); err != nil {
+					return err
+				}
+			}
+		}
+		return txn.Set([]byte(ixList+order+"con_x/a\x00sch_gone"), nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustView(t, s, func(tx *Tx) error {
+		if _, n, err := SchedulePage(tx, "con_x", 0, 0); err != nil || n != 1 {
+			t.Fatalf("before the migration: %d schedules of con_x, %v; the test does not start from schema 4's data", n, err)
+		}
+		return nil
+	})
+	_ = s.Close()
+
+	s, err = open(opts, defaultMigrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v := readSchema(t, s); v != 5 {
+		t.Fatalf("schema = %d, want 5", v)
 	}
 	checkPages(t, s, r)
 }

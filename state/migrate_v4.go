@@ -26,15 +26,18 @@ func buildListIndexes(db *badger.DB) error {
 	}
 	return inBatches(db, func(txn *badger.Txn, wb *badger.WriteBatch) error {
 		for _, k := range listedKinds {
-			if err := indexKind(txn, wb, k); err != nil {
-				return err
+			for _, order := range append([]Kind{k}, extraOrders(k)...) {
+				if err := indexKind(txn, wb, k, order); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
 }
 
-func indexKind(txn *badger.Txn, wb *badger.WriteBatch, k Kind) error {
+// indexKind writes the entries of list order order for every record of kind k.
+func indexKind(txn *badger.Txn, wb *badger.WriteBatch, k, order Kind) error {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(string(k) + "/")})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
@@ -42,11 +45,11 @@ func indexKind(txn *badger.Txn, wb *badger.WriteBatch, k Kind) error {
 		if err := it.Item().Value(func(raw []byte) error { return json.Unmarshal(raw, &f) }); err != nil {
 			return fmt.Errorf("decode %s: %w", it.Item().Key(), err)
 		}
-		key := listKey(k, f)
+		key := listKey(order, f)
 		if err := wb.Set([]byte(key), nil); err != nil {
 			return fmt.Errorf("index %s %s: %w", k, f.ID, err)
 		}
-		if err := wb.Set([]byte(ixListOf+string(k)+"/"+f.ID), []byte(key)); err != nil {
+		if err := wb.Set([]byte(ixListOf+string(order)+"/"+f.ID), []byte(key)); err != nil {
 			return fmt.Errorf("index %s %s: %w", k, f.ID, err)
 		}
 	}

@@ -71,7 +71,7 @@ func open(opts Options, migrations []migration) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, log: logger, now: now, seal: seal, feed: newFeed(), space: space}
+	s := &Store{db: db, log: logger, now: now, seal: seal, feed: newFeed(), versions: newVersions(), space: space}
 	if !opts.InMemory {
 		s.badgerDir = filepath.Join(opts.Dir, "badger")
 	}

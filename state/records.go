@@ -95,6 +95,11 @@ func Put[T Record](tx *Tx, rec T) error {
 		if err := tx.indexListed(k, rec); err != nil {
 			return err
 		}
+		for _, o := range extraOrders(k) {
+			if err := tx.indexListed(o, rec); err != nil {
+				return err
+			}
+		}
 	}
 	if err := tx.putValue(recordKey(k, id), rec, nil); err != nil {
 		return err
@@ -123,6 +128,11 @@ func Delete[T Record](tx *Tx, id string) error {
 	if listed(k) {
 		if err := tx.unindexListed(k, id, ""); err != nil {
 			return err
+		}
+		for _, o := range extraOrders(k) {
+			if err := tx.unindexListed(o, id, ""); err != nil {
+				return err
+			}
 		}
 	}
 	if err := tx.txn.Delete([]byte(key)); err != nil {

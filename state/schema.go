@@ -39,6 +39,7 @@ func defaultMigrations() []migration {
 		{txn: migrateStoredByProvider}, // 1 → 2
 		{bulk: buildStatusTypeIndexes}, // 2 → 3
 		{bulk: buildListIndexes},       // 3 → 4
+		{bulk: buildListIndexes},       // 4 → 5: again, for the schedules-by-connection order
 	}
 }
 

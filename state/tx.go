@@ -35,6 +35,9 @@ type Store struct {
 	seal  *sealer
 	feed  *feed
 	space *spaceGuard // nil: in memory or no guard
+
+	// versions counts committed writes per kind (versions.go).
+	versions *versions
 	// life guards closed and active: a View or Update registers in active
 	// while the store is open, and Close marks the store closed and then
 	// waits for the registered transactions, so none touches Badger once
@@ -153,6 +156,10 @@ func (s *Store) Update(fn func(*Tx) error) error {
 			time.Sleep(time.Duration(rand.IntN(attempt*500)) * time.Microsecond)
 			continue
 		}
+		// touched is set after a commit, and after a commit that failed
+		// other than by a conflict (it may have landed): a needless bump
+		// costs a reader one full read, a missing one a stale answer.
+		s.versions.bump(touched)
 		if err != nil {
 			return err
 		}
@@ -191,7 +198,7 @@ func (s *Store) updateOnce(fn func(*Tx) error) (map[Kind]struct{}, []RecordChang
 		if errors.Is(err, badger.ErrConflict) {
 			return nil, nil, err
 		}
-		return nil, nil, fmt.Errorf("commit: %w", err)
+		return tx.touched, nil, fmt.Errorf("commit: %w", err)
 	}
 	return tx.touched, tx.committedChanges(), nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +18,16 @@ import (
 
 	"github.com/jagad/jagad/state"
 )
+
+// selfCPU is this process's user+system CPU time (getrusage RUSAGE_SELF:
+// the dump tool, a child, is not included).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // peakRSSKiB is this process's peak resident set size (VmHWM), or -1.
 func peakRSSKiB() int64 {

@@ -285,6 +285,12 @@ func (s *Scheduler) Tick(scheduleID string) {
 	}
 }
 
+// Version changes whenever a registration or a consumed slot changes, that
+// is whenever NextRun may answer differently at the same instant. NextRun
+// also moves with the clock, at the schedules' slots (whole minutes). Read
+// it before NextRun.
+func (s *Scheduler) Version() uint64 { return s.slots.version.Load() }
+
 // NextRun is a schedule's next slot, or zero when it has no job (disabled,
 // suspended, removed, or the scheduler is stopped).
 func (s *Scheduler) NextRun(scheduleID string) time.Time {

@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,6 +42,10 @@ type slotBook struct {
 	mu    sync.Mutex
 	specs map[string]*cronSpec // registered schedules
 	fired map[string]time.Time // schedule ID → consumed through
+	// version moves after every change of specs or fired (under mu, at the
+	// end of the change), so a reader that reads it before nextRun never
+	// pairs a new version with an old next run (Scheduler.Version).
+	version atomic.Uint64
 }
 
 func newSlotBook() *slotBook {
@@ -56,6 +61,7 @@ func (b *slotBook) register(id string, spec *cronSpec, now time.Time) {
 	if now.After(b.fired[id]) {
 		b.fired[id] = now
 	}
+	b.version.Add(1)
 }
 
 // unregister forgets a schedule's spec; its consumed instant stays.
@@ -63,6 +69,7 @@ func (b *slotBook) unregister(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.specs, id)
+	b.version.Add(1)
 }
 
 func (b *slotBook) consumed(id string) time.Time {
@@ -92,6 +99,7 @@ func (b *slotBook) claim(id string, now time.Time) (slot time.Time, missed int, 
 	if slot.After(now) {
 		b.fired[id] = slot
 	}
+	b.version.Add(1)
 	return slot, missed, true
 }
 
@@ -115,6 +123,7 @@ func (b *slotBook) forgetExcept(exists map[string]bool) {
 		if !exists[id] {
 			delete(b.fired, id)
 			delete(b.specs, id)
+			b.version.Add(1)
 		}
 	}
 }

@@ -47,3 +47,30 @@ func TestSlotBookClaim(t *testing.T) {
 		t.Fatal("an unregistered schedule was claimed")
 	}
 }
+
+// TestSlotBookVersion: every change that can alter nextRun at the same
+// instant (register, a claimed slot, unregister, forget) moves the version;
+// reads and refused claims do not.
+func TestSlotBookVersion(t *testing.T) {
+	b := newSlotBook()
+	t0 := utc("2025-06-01T00:00:00Z")
+	step := func(what string, moves bool, fn func()) {
+		t.Helper()
+		v := b.version.Load()
+		fn()
+		if got := b.version.Load() != v; got != moves {
+			t.Errorf("%s: version moved = %v, want %v", what, got, moves)
+		}
+	}
+	step("register", true, func() { b.register("s", mustSpec(t, "30 0 * * *", time.UTC), t0) })
+	step("nextRun", false, func() { b.nextRun("s", t0) })
+	step("early claim", false, func() { b.claim("s", t0.Add(10*time.Minute)) })
+	step("claim", true, func() {
+		if _, _, ok := b.claim("s", t0.Add(30*time.Minute)); !ok {
+			t.Fatal("the slot was not claimed")
+		}
+	})
+	step("unregister", true, func() { b.unregister("s") })
+	step("forget", true, func() { b.forgetExcept(map[string]bool{}) })
+	step("forget nothing", false, func() { b.forgetExcept(map[string]bool{}) })
+}
