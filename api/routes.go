@@ -48,6 +48,7 @@ func (s *server) routes() http.Handler {
 	h("GET", "/api/backups/:id/download", s.downloadBackup, auth)
 	h("POST", "/api/backups/:id/verify", s.verifyBackup, auth)
 	h("POST", "/api/backups/:id/restore", s.restoreBackup, auth)
+	h("POST", "/api/backups/:id/copies", s.copyBackup, auth)
 
 	h("GET", "/api/events", s.events, auth) // events.go
 

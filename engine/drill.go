@@ -91,7 +91,7 @@ func (e *Engine) runDrill(ctx context.Context, sch state.Schedule, b state.Backu
 		return
 	}
 	p, err := e.drillPlan(b, connID, rec.TargetDatabase)
-	log := newJobLog(e.now, p.conn.Password.Reveal(), p.provider.SecretKey.Reveal())
+	log := newJobLog(e.now, p.secrets()...)
 	log.Printf("DRILL: schedule %s, backup %s into throwaway database %s", sch.Name, b.ID, rec.TargetDatabase)
 	ctx, cancel := context.WithTimeout(ctx, e.opts.DefaultTimeout)
 	defer cancel()
@@ -132,9 +132,10 @@ func (e *Engine) drillPlan(b state.Backup, connID, database string) (restorePlan
 		if p.conn, err = state.Get[state.Connection](tx, connID); err != nil {
 			return fmt.Errorf("drill connection %s: %w", connID, err)
 		}
-		if p.provider, err = state.Get[state.Provider](tx, b.StorageProviderID); err != nil {
+		if p.sources, err = restoreSources(tx, b); err != nil {
 			return fmt.Errorf("storage provider of backup %s: %w", b.ID, err)
 		}
+		p.provider = p.sources[0].provider
 		return nil
 	})
 	if err == nil && p.conn.DBType != b.DBType {
