@@ -47,7 +47,17 @@ func newCopiesEnv(t *testing.T, mb int) *copiesEnv {
 	// Uncompressed, so the object is several multipart parts.
 	h.setSetting("compression", "none")
 	env.conn = h.addConnection("pg", srv, "")
-	env.db = h.addDatabase(env.conn, bulkDB(t, srv, mb))
+	name := ""
+	if mb > 0 {
+		name = bulkDB(t, srv, mb)
+	} else {
+		name = srv.CreateDB(t, "copies")
+		srv.Exec(t, name, `CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL);
+INSERT INTO items SELECT g, 'item-' || g FROM generate_series(1, 500) g;
+CREATE TABLE notes (id int PRIMARY KEY, body text);
+INSERT INTO notes SELECT g, md5(g::text) FROM generate_series(1, 200) g;`)
+	}
+	env.db = h.addDatabase(env.conn, name)
 	env.hook = newRecorder(t, http.StatusOK, "ok")
 	h.addTarget("copies", "webhook", map[string]any{"url": env.hook.srv.URL + "/hook"}, []string{"backup.copy_failed"})
 	return env
