@@ -187,3 +187,45 @@ func TestCopiesBackfill(t *testing.T) {
 		t.Errorf("jagad_backup_copies{fake,success} = %v, want 3", got)
 	}
 }
+
+// TestCatalogRebuildFromTwoDestinations: with the data dir lost, rebuilding
+// the catalog from the local primary and then from the bucket finds every
+// backup and both of its copies, and a restore of the rebuilt catalog works.
+func TestCatalogRebuildFromTwoDestinations(t *testing.T) {
+	c := newCopiesEnv(t, 0)
+	sc := c.addSchedule("rebuild", c.local, nil, state.CopyTarget{StorageProviderID: c.fake.ID})
+	orig := []state.Backup{c.runNow(sc), c.runNow(sc)}
+	for _, b := range orig {
+		if b.Status != state.StatusSuccess {
+			t.Fatalf("backup %s:\n%s", b.Status, b.LogOutput)
+		}
+	}
+	h2 := newHarness(t, withKeyring(c.keys), withOptions(func(o *Options) { o.RepairEvery = -1 }))
+	res1, err := RebuildCatalog(testCtx(t), h2.store, c.storeFor(c.local), c.local.ProviderSpec, time.Now())
+	if err != nil || len(res1.Added) != 2 || len(res1.Copies) != 0 {
+		t.Fatalf("rebuild from local: %+v, %v", res1, err)
+	}
+	spec := c.fake.ProviderSpec
+	spec.IsDefault = false
+	res2, err := RebuildCatalog(testCtx(t), h2.store, c.storeFor(c.fake), spec, time.Now())
+	if err != nil || len(res2.Added) != 0 || len(res2.Copies) != 2 {
+		t.Fatalf("rebuild from the bucket: %+v, %v", res2, err)
+	}
+	for _, o := range orig {
+		got := h2.backup(o.ID)
+		cp := got.Copies()
+		if len(cp) != 2 || !cp[0].Primary || cp[0].ProviderID != res1.Provider.ID || cp[1].ProviderID != res2.Provider.ID {
+			t.Fatalf("rebuilt %s copies: %+v", o.ID, cp)
+		}
+		for _, r := range cp {
+			if r.Status != state.ReplicaSuccess || r.StoragePath != o.StoragePath || r.SizeBytes != o.StoredSizeBytes ||
+				r.EncryptedChecksum != o.EncryptedChecksum {
+				t.Errorf("rebuilt copy %+v of %s", r, o.ID)
+			}
+		}
+	}
+	again, err := RebuildCatalog(testCtx(t), h2.store, c.storeFor(c.fake), spec, time.Now())
+	if err != nil || len(again.Existing) != 2 || len(again.Copies) != 0 {
+		t.Errorf("a second rebuild from the bucket: %+v, %v", again, err)
+	}
+}
