@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jagad/jagad/engine/crypt"
@@ -168,6 +169,7 @@ func notFound(err error, msg string) error {
 // runBackup waits for a slot and runs the job; the outcome is always recorded.
 func (e *Engine) runBackup(ctx context.Context, j *job) {
 	b := j.backup
+	b.Replicas = slices.Clone(b.Replicas) // j.backup went back to the caller: it is not ours to change
 	prog := e.trackBackup(b)
 	defer e.progress.remove(b.ID)
 	j.progress = prog
