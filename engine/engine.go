@@ -134,6 +134,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.recoverInterrupted(ctx); err != nil {
 		return fmt.Errorf("recover interrupted jobs: %w", err)
 	}
+	if err := e.failInterruptedCopies(); err != nil {
+		return fmt.Errorf("recover interrupted copies: %w", err)
+	}
 	e.applySettings()
 	e.sched.Start()
 	e.syncScheduler()

@@ -317,3 +317,38 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// failInterruptedCopies marks failed the copies a stop interrupted (left
+// pending on a successful backup by a backfill or repair), so that repair
+// retries them. Called at start, before any copy can run.
+func (e *Engine) failInterruptedCopies() error {
+	var stale []state.Backup
+	err := e.store.View(func(tx *state.Tx) error {
+		all, err := tx.ListBackups(state.BackupQuery{Status: state.StatusSuccess})
+		for _, b := range all {
+			for _, r := range b.Replicas {
+				if r.Status == state.ReplicaPending {
+					stale = append(stale, b)
+					break
+				}
+			}
+		}
+		return err
+	})
+	if err != nil || len(stale) == 0 {
+		return err
+	}
+	return e.store.Update(func(tx *state.Tx) error {
+		for _, b := range stale {
+			for i := range b.Replicas {
+				if r := &b.Replicas[i]; r.Status == state.ReplicaPending {
+					r.Status, r.Error = state.ReplicaFailed, "the daemon stopped while this copy was being made; repair retries it"
+				}
+			}
+			if err := state.Put(tx, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -123,6 +123,11 @@ func (e *Engine) verifyMode(b state.Backup, deep bool, log *jobLog) (string, *cr
 
 // verifyObject verifies one stored copy of b in st.
 func (e *Engine) verifyObject(ctx context.Context, b state.Backup, st storage.Store, key, mode string, kr *crypt.Keyring, log *jobLog) error {
+	if mode == VerifyQuick {
+		if done, err := quickFromStore(ctx, st, b, key, log); done {
+			return err
+		}
+	}
 	prog, done := e.trackVerify(b)
 	defer done()
 	st = &progressStore{Store: st, j: prog, verifyGets: math.MaxInt}
