@@ -72,3 +72,21 @@ func TestInterruptedCopiesFailAtStart(t *testing.T) {
 		t.Fatalf("replicas after start: %+v", got.Replicas)
 	}
 }
+
+// A failed copy whose provider was deleted is dropped by repair, not
+// retried forever (and not counted as repaired or failed).
+func TestRepairDropsCopyOfRemovedProvider(t *testing.T) {
+	h := newHarness(t, withOptions(func(o *Options) { o.RepairEvery = -1 }))
+	p := h.addLocalProvider("local")
+	b := put(h, state.Backup{ID: "bck_orphan00000000000001", Status: state.StatusSuccess, BackupType: "full",
+		StorageProviderID: p.ID, StoragePath: "backups/x", CreatedAt: time.Now().UTC(),
+		Replicas: []state.Replica{{ProviderID: p.ID, Primary: true, Status: state.ReplicaSuccess},
+			{ProviderID: "prov_gone", Status: state.ReplicaFailed, Error: "boom"}}})
+	repaired, failed := h.eng.RepairCopies(context.Background())
+	if repaired != 0 || failed != 0 {
+		t.Errorf("repair: %d repaired, %d failed; want neither", repaired, failed)
+	}
+	if got := h.backup(b.ID); len(got.Replicas) != 1 || got.Replicas[0].ProviderID != p.ID {
+		t.Fatalf("replicas: %+v", got.Replicas)
+	}
+}

@@ -81,7 +81,9 @@ func (e *Engine) RepairCopies(ctx context.Context) (repaired, failed int) {
 				continue
 			}
 			if err := e.copyReplica(ctx, b.ID, r.ProviderID, "repair"); err != nil {
-				failed++
+				if !errors.Is(err, errNoDestination) {
+					failed++
+				}
 				continue
 			}
 			repaired++
@@ -161,6 +163,9 @@ func (e *Engine) copyReplica(ctx context.Context, id, dstID, why string) error {
 	}
 	log := newJobLog(e.now)
 	src, dst, err := e.copyStores(b, dstID)
+	if errors.Is(err, errNoDestination) {
+		return errors.Join(err, e.forgetReplica(id, dstID))
+	}
 	if err == nil {
 		log.Printf("COPY (%s): %s from %s to %s", why, b.StoragePath, src.name, dst.name)
 		err = e.transfer(ctx, b, src, dst)
@@ -206,6 +211,29 @@ func (e *Engine) copyReplica(ctx context.Context, id, dstID, why string) error {
 	return nil
 }
 
+// errNoDestination: the provider of a copy to make no longer exists.
+var errNoDestination = errors.New("the destination storage provider no longer exists")
+
+// forgetReplica drops a copy that cannot be made any more (its provider
+// is gone) from its backup: there is nothing left to repair.
+func (e *Engine) forgetReplica(id, providerID string) error {
+	err := e.store.Update(func(tx *state.Tx) error {
+		b, err := state.Get[state.Backup](tx, id)
+		if err != nil {
+			return err
+		}
+		if r, ok := b.Replica(providerID); !ok || r.Status == state.ReplicaSuccess {
+			return nil
+		}
+		b.RemoveReplica(providerID)
+		return state.Put(tx, b)
+	})
+	if err == nil {
+		e.log.Info("copy dropped: its storage provider no longer exists", "backup", id, "provider_id", providerID)
+	}
+	return err
+}
+
 // namedStore is an open store and its provider's name.
 type namedStore struct {
 	name  string
@@ -229,7 +257,7 @@ func (e *Engine) copyStores(b state.Backup, dstID string) (src, dst namedStore, 
 	}
 	p, ok := provs[dstID]
 	if !ok {
-		return src, dst, errors.New("the destination storage provider no longer exists")
+		return src, dst, errNoDestination
 	}
 	dst.name = p.Name
 	if dst.store, err = e.stores.open(p); err != nil {

@@ -45,13 +45,26 @@ func schedulePolicies(sch state.Schedule) policyFunc {
 		if i := slices.IndexFunc(sch.CopiesTo, func(c state.CopyTarget) bool { return c.StorageProviderID == id }); i >= 0 {
 			return sch.CopyRetention(sch.CopiesTo[i]), true
 		}
-		if id != sch.StorageProviderID {
+		if id != sch.StorageProviderID && !primaryIn(id, backups) {
 			if p, ok := recordedPolicy(id, backups); ok {
 				return p, true
 			}
 		}
 		return sch.Retention(), true
 	}
+}
+
+// primaryIn reports whether provider id holds the primary copy of one of
+// backups (a schedule without storage writes to the default provider).
+func primaryIn(id string, backups []state.Backup) bool {
+	for _, b := range backups {
+		for _, r := range retentionCopies(b) {
+			if r.ProviderID == id && r.Primary {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // recordedPolicies are the policies of a removed schedule's destinations:
