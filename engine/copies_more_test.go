@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 // TestCopiesRetentionPerDestination: the local primary keeps 2, the bucket
@@ -107,6 +109,19 @@ func TestCopiesRestoreFallsBackFromCorruptPrimary(t *testing.T) {
 	want, got := c.srv.Checksum(t, c.db.DBName), c.srv.Checksum(t, target)
 	if len(want) != 2 || !maps.Equal(want, got) {
 		t.Fatalf("restored fingerprint %v, want %v", got, want)
+	}
+
+	// Offline (jagad restore): the primary's copy fails its checks, the
+	// bucket's is restored from.
+	offline := c.srv.CreateDB(t, "fallback_offline")
+	var out logbuf.Buffer
+	m, err := RestoreOffline(testCtx(t), OfflineRestoreOptions{Store: c.storeFor(c.local), Fallbacks: []storage.Store{c.storeFor(c.fake)},
+		Key: b.StoragePath, EncryptionKey: c.key, Target: c.srv.Target(offline), DropExisting: true, Log: &out})
+	if err != nil || m.BackupID != b.ID || !strings.Contains(out.String(), "restoring from the copy on "+c.storeFor(c.fake).String()) {
+		t.Fatalf("offline restore: %v\n%s", err, out.String())
+	}
+	if got := c.srv.Checksum(t, offline); !maps.Equal(want, got) {
+		t.Fatalf("offline restored fingerprint %v, want %v", got, want)
 	}
 
 	// Download: the corrupt primary ends in an error, not in clean bytes,

@@ -26,6 +26,7 @@ type copiesEnv struct {
 	conn                 state.Connection
 	db                   state.Database
 	hook                 *recorder
+	key                  string // the keyring's one key, id k1
 }
 
 func newCopiesEnv(t *testing.T, mb int) *copiesEnv {
@@ -40,7 +41,7 @@ func newCopiesEnv(t *testing.T, mb int) *copiesEnv {
 		t.Fatal(err)
 	}
 	h := newHarness(t, withKeyring(kr), withOptions(func(o *Options) { o.RepairEvery = -1 }))
-	env := &copiesEnv{harness: h, srv: srv, faults: &s3test.Faults{}}
+	env := &copiesEnv{harness: h, srv: srv, faults: &s3test.Faults{}, key: key}
 	env.local = h.addLocalProvider("local")
 	env.versity = h.addS3Provider("versity", s3test.StartVersityWithFaults(t, env.faults))
 	env.fake = h.addS3Provider("fake", s3test.StartFake(t))
