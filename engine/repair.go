@@ -161,8 +161,8 @@ func (e *Engine) copyReplica(ctx context.Context, id, dstID, why string) error {
 	if err != nil {
 		return err
 	}
-	log := newJobLog(e.now)
 	src, dst, err := e.copyStores(b, dstID)
+	log := newJobLog(e.now, src.secret, dst.secret)
 	if errors.Is(err, errNoDestination) {
 		return errors.Join(err, e.forgetReplica(id, dstID))
 	}
@@ -236,8 +236,9 @@ func (e *Engine) forgetReplica(id, providerID string) error {
 
 // namedStore is an open store and its provider's name.
 type namedStore struct {
-	name  string
-	store storage.Store
+	name   string
+	store  storage.Store
+	secret string // its provider's secret key, scrubbed from messages
 }
 
 // copyStores opens the destination and the first healthy copy other than
@@ -259,7 +260,7 @@ func (e *Engine) copyStores(b state.Backup, dstID string) (src, dst namedStore, 
 	if !ok {
 		return src, dst, errNoDestination
 	}
-	dst.name = p.Name
+	dst.name, dst.secret = p.Name, p.SecretKey.Reveal()
 	if dst.store, err = e.stores.open(p); err != nil {
 		return src, dst, fmt.Errorf("open %s: %w", p.Name, err)
 	}
@@ -272,7 +273,7 @@ func (e *Engine) copyStores(b state.Backup, dstID string) (src, dst namedStore, 
 		if err != nil {
 			continue
 		}
-		return namedStore{sp.Name, st}, dst, nil
+		return namedStore{sp.Name, st, sp.SecretKey.Reveal()}, dst, nil
 	}
 	return src, dst, errors.New("no healthy copy to copy from")
 }
