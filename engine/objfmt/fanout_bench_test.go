@@ -46,3 +46,35 @@ func BenchmarkFanout(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFanoutLocal is BenchmarkFanout into local directories (fsync
+// included): what a second local destination costs on one disk.
+func BenchmarkFanoutLocal(b *testing.B) {
+	data := testData(32 << 20)
+	kr := newKeyring(b)
+	for _, n := range []int{1, 2} {
+		b.Run(fmt.Sprintf("destinations=%d", n), func(b *testing.B) {
+			dests := make([]Dest, n)
+			for i := range dests {
+				st, err := storage.Open(storage.Config{Type: "local", Path: b.TempDir()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				dests[i] = Dest{Store: st, Key: "k"}
+			}
+			b.SetBytes(int64(len(data)))
+			for range b.N {
+				u, err := StartFanout(context.Background(), dests, "zstd", kr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := u.Writer().Write(data); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := u.Finish(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
