@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"math/rand/v2"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func fanDests(stores ...*pipeStore) []Dest {
@@ -95,5 +99,72 @@ func TestFanoutPrimaryFails(t *testing.T) {
 	}
 	if copy1.readErr == nil {
 		t.Error("the copy's Put saw a clean end of stream: it would have kept a partial object")
+	}
+}
+
+// stallStore reads nothing until release is closed, then everything.
+type stallStore struct {
+	pipeStore
+	release chan struct{}
+}
+
+func (s *stallStore) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	<-s.release
+	return s.pipeStore.Put(ctx, key, r)
+}
+
+// countStore counts what its Put has read so far.
+type countStore struct {
+	pipeStore
+	n atomic.Int64
+}
+
+func (s *countStore) Put(_ context.Context, _ string, r io.Reader) (int64, error) {
+	buf := make([]byte, 32<<10)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		total += int64(n)
+		s.n.Add(int64(n))
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// Back-pressure: while a copy reads nothing, the primary gets no further
+// than the copy's small queue ahead of it (no destination buffers the
+// object); once the copy reads, both complete.
+func TestFanoutSlowestSetsThePace(t *testing.T) {
+	data := make([]byte, 48<<20)
+	_, _ = rand.NewChaCha8([32]byte{3, 4}).Read(data) // incompressible: nothing shrinks it
+	primary := &countStore{}
+	stalled := &stallStore{pipeStore: pipeStore{limit: -1}, release: make(chan struct{})}
+	u, err := StartFanout(context.Background(), []Dest{{Store: primary, Key: "k"}, {Store: stalled, Key: "k"}}, "none", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrote := make(chan error, 1)
+	go func() { wrote <- writeChunks(u.Writer(), data) }()
+	// However long the copy stalls, the primary cannot run ahead by more
+	// than the copy's queue and the stages' buffers.
+	for range 50 {
+		if n := primary.n.Load(); n > 12<<20 {
+			t.Fatalf("the primary got %d bytes while the copy read none: the stream is buffered without bound", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stalled.release)
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if primary.n.Load() != int64(len(data)) || stalled.got.Len() != len(data) {
+		t.Fatalf("stored %d and %d bytes of %d", primary.n.Load(), stalled.got.Len(), len(data))
 	}
 }
