@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/state"
 )
 
@@ -63,6 +64,21 @@ func TestScheduleCopiesTo(t *testing.T) {
 	w := e.send(req{method: "DELETE", path: "/api/storage-providers/" + vault})
 	if w.Code != http.StatusConflict {
 		t.Errorf("delete a provider a schedule copies to: %d %s, want 409", w.Code, w.Body)
+	}
+	// The export carries copies_to by name and loads again.
+	doc := e.call("GET", "/api/config/export", nil, http.StatusOK).Body.String()
+	file, rep := config.Parse("export.yaml", []byte(doc), config.Options{LookupEnv: func(string) (string, bool) { return "x", true }, Resolve: true})
+	if rep.HasErrors() {
+		t.Fatalf("export does not load: %v\n%s", rep.Err(), doc)
+	}
+	var exported []config.CopyTarget
+	for _, sc := range file.Schedules {
+		if sc.Name == v.Name {
+			exported = sc.CopiesTo
+		}
+	}
+	if len(exported) != 2 || exported[0].Storage != "offsite" || exported[1].Storage != "vault" || exported[1].KeepMonthly != 12 {
+		t.Errorf("exported copies_to = %+v\n%s", exported, doc)
 	}
 	// [] clears the copies.
 	mustJSON(t, e.call("PUT", "/api/schedules/"+v.ID, map[string]any{"copies_to": []any{}}, http.StatusOK), &again)
