@@ -61,6 +61,9 @@ type backupView struct {
 	ServerVersion      string           `json:"server_version,omitempty"`
 	Tables             map[string]int64 `json:"tables,omitempty"`
 	RetentionError     string           `json:"retention_error,omitempty"`
+	// Replicas are the copies of the object, the primary first; a record
+	// made before several destinations shows its primary alone.
+	Replicas []state.Replica `json:"replicas"`
 }
 
 func viewBackup(b state.Backup) backupView {
@@ -75,7 +78,7 @@ func viewBackup(b state.Backup) backupView {
 		LogOutput: b.LogOutput, QueuedAt: b.QueuedAt, StartedAt: b.StartedAt, CompletedAt: b.CompletedAt,
 		CreatedAt: b.CreatedAt, NotifTargetIDs: nonNil(b.NotifTargetIDs), NotifyOnSuccess: b.NotifyOnSuccess,
 		NotifyOnFailure: b.NotifyOnFailure, ToolVersion: b.ToolVersion, ServerVersion: b.ServerVersion,
-		Tables: b.Tables, RetentionError: b.RetentionError,
+		Tables: b.Tables, RetentionError: b.RetentionError, Replicas: nonNil(b.Copies()),
 	}
 }
 

@@ -199,6 +199,11 @@ func exportSchedule(sc state.Schedule, names map[string]string) config.Schedule 
 	if rt := sc.RestoreTest; rt != nil && names[rt.ConnectionID] != "" {
 		out.RestoreTest = &config.RestoreTest{Connection: names[rt.ConnectionID], Every: rt.Every}
 	}
+	for _, c := range sc.CopiesTo {
+		if n := names[c.StorageProviderID]; n != "" {
+			out.CopiesTo = append(out.CopiesTo, fileCopyTarget(n, c))
+		}
+	}
 	return out
 }
 

@@ -30,7 +30,9 @@ var (
 		word: wordProvider,
 		meta: func(p *state.Provider) *state.Meta { return &p.Meta },
 		name: func(p state.Provider) string { return p.Name },
-		uses: func(sc state.Schedule, p state.Provider) bool { return sc.StorageProviderID == p.ID },
+		uses: func(sc state.Schedule, p state.Provider) bool {
+			return sc.StorageProviderID == p.ID || slices.ContainsFunc(sc.CopiesTo, func(c state.CopyTarget) bool { return c.StorageProviderID == p.ID })
+		},
 	}
 	notifications = owned[state.Notification]{
 		word: wordNotification,

@@ -92,6 +92,7 @@ func (s *server) routeTable() []route {
 	h("GET", "/api/backups/:id/download", s.downloadBackup, operate) // the data itself: not for monitoring tokens
 	h("POST", "/api/backups/:id/verify", s.verifyBackup, operate)
 	h("POST", "/api/backups/:id/restore", s.restoreBackup, operate)
+	h("POST", "/api/backups/:id/copies", s.copyBackup, operate) // backup_copies.go
 
 	h("GET", "/api/events", s.events, read) // events.go
 

@@ -41,6 +41,7 @@ type scheduleInput struct {
 	Timeout           *string         `json:"timeout"`
 	MaxAge            *string         `json:"max_age"`
 	RestoreTest       json.RawMessage `json:"restore_test"` // null clears it
+	CopiesTo          json.RawMessage `json:"copies_to"`    // null or [] clears it
 	readOnly
 	Override   json.RawMessage `json:"override"`
 	NextRunAt  json.RawMessage `json:"next_run_at"`
@@ -87,6 +88,16 @@ func (in scheduleInput) apply(sc *state.ScheduleSpec) error {
 		}
 		sc.RestoreTest = rt
 	}
+	if len(in.CopiesTo) > 0 {
+		var copies []state.CopyTarget
+		if err := json.Unmarshal(in.CopiesTo, &copies); err != nil {
+			return fieldErr("copies_to", "expected a list of provider IDs or objects with storage_provider_id, or null")
+		}
+		sc.CopiesTo = nil
+		if len(copies) > 0 {
+			sc.CopiesTo = copies
+		}
+	}
 	return nil
 }
 
@@ -122,12 +133,17 @@ func validateSchedule(tx *state.Tx, sc *state.ScheduleSpec) error {
 	if err != nil {
 		return err
 	}
+	if err := checkCopyPrimary(tx, *sc); err != nil {
+		return err
+	}
 	fs.SetDefaults()
 	sc.Timeout = state.Duration(fs.Timeout.Std())
 	errs := config.ValidateSchedule(fs)
 	for i := range errs {
 		if f := errs[i].Field; strings.HasPrefix(f, "notifications[") {
 			errs[i].Field = "notif_target_ids" + strings.TrimPrefix(f, "notifications")
+		} else if strings.HasPrefix(f, "copies_to[") && strings.HasSuffix(f, ".storage") {
+			errs[i].Field += "_provider_id"
 		}
 	}
 	return fieldErrors(errs, scheduleRename)
@@ -171,6 +187,13 @@ func fileSchedule(tx *state.Tx, sc state.ScheduleSpec) (config.Schedule, error) 
 		}
 		fs.Notifications = append(fs.Notifications, n.Name)
 	}
+	for i, c := range sc.CopiesTo {
+		p, err := refRec[state.Provider](tx, "copies_to["+strconv.Itoa(i)+"].storage_provider_id", c.StorageProviderID, wordProvider)
+		if err != nil && c.StorageProviderID != "" {
+			return config.Schedule{}, err
+		}
+		fs.CopiesTo = append(fs.CopiesTo, fileCopyTarget(p.Name, c))
+	}
 	if rt := sc.RestoreTest; rt != nil {
 		rc, err := refRec[state.Connection](tx, "restore_test.connection_id", rt.ConnectionID, wordConnection)
 		if err != nil {
@@ -182,6 +205,45 @@ func fileSchedule(tx *state.Tx, sc state.ScheduleSpec) (config.Schedule, error) 
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// fileCopyTarget is c in jagad.yaml terms, on the storage named name.
+func fileCopyTarget(name string, c state.CopyTarget) config.CopyTarget {
+	t := config.CopyTarget{Storage: name, KeepDaily: c.KeepDaily, KeepWeekly: c.KeepWeekly,
+		KeepMonthly: c.KeepMonthly, KeepYearly: c.KeepYearly, KeepWithin: config.Duration(c.KeepWithin)}
+	if c.RetentionFull != 0 {
+		t.RetentionFull = ptr(c.RetentionFull)
+	}
+	return t
+}
+
+// checkCopyPrimary refuses a copy to the schedule's primary when the
+// schedule names none (its primary is then the default provider; a named
+// primary repeated is the file validator's error).
+func checkCopyPrimary(tx *state.Tx, sc state.ScheduleSpec) error {
+	if sc.StorageProviderID != "" || len(sc.CopiesTo) == 0 {
+		return nil
+	}
+	all, err := state.List[state.Provider](tx)
+	if err != nil {
+		return fmt.Errorf("list providers: %w", err)
+	}
+	primary := ""
+	for _, p := range all {
+		if p.IsDefault {
+			primary = p.ID
+		}
+	}
+	if primary == "" && len(all) == 1 {
+		primary = all[0].ID
+	}
+	for i, c := range sc.CopiesTo {
+		if c.StorageProviderID == primary && primary != "" {
+			return fieldErr("copies_to["+strconv.Itoa(i)+"].storage_provider_id",
+				"%q is the default provider, which is this schedule's primary (it sets no storage_provider_id); copies_to lists the other destinations", primary)
+		}
+	}
+	return nil
+}
 
 func schedKey(sc state.Schedule) (string, state.ManagedBy) { return sc.Name, sc.ManagedBy }
 

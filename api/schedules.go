@@ -37,6 +37,7 @@ type scheduleView struct {
 	Timeout           state.Duration     `json:"timeout"`
 	MaxAge            state.Duration     `json:"max_age"`
 	RestoreTest       *state.RestoreTest `json:"restore_test"`
+	CopiesTo          []state.CopyTarget `json:"copies_to"`
 	NextRunAt         *time.Time         `json:"next_run_at"`
 	LastRunAt         *time.Time         `json:"last_run_at"`
 	LastStatus        string             `json:"last_status"`
@@ -55,7 +56,7 @@ func (s *server) viewSchedule(sc state.Schedule) scheduleView {
 		KeepWeekly: sc.KeepWeekly, KeepMonthly: sc.KeepMonthly, KeepYearly: sc.KeepYearly, KeepWithin: sc.KeepWithin,
 		NotifTargetIDs: nonNil(sc.NotifTargetIDs), NotifyOnSuccess: sc.NotifyOnSuccess, NotifyOnFailure: sc.NotifyOnFailure,
 		Enabled: sc.EffectiveEnabled(), Override: sc.Override, Timeout: sc.Timeout, MaxAge: sc.MaxAge,
-		RestoreTest: sc.RestoreTest, NextRunAt: next, LastRunAt: last, LastStatus: status,
+		RestoreTest: sc.RestoreTest, CopiesTo: nonNil(sc.CopiesTo), NextRunAt: next, LastRunAt: last, LastStatus: status,
 		ManagedBy: sc.ManagedBy, CreatedAt: sc.CreatedAt, UpdatedAt: sc.UpdatedAt,
 	}
 }

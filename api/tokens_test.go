@@ -43,6 +43,7 @@ var wantScopes = map[string]string{
 	"GET /api/backups/:id/download":               "operate",
 	"POST /api/backups/:id/verify":                "operate",
 	"POST /api/backups/:id/restore":               "operate",
+	"POST /api/backups/:id/copies":                "operate",
 	"GET /api/events":                             "read",
 	"GET /api/restores":                           "read",
 	"GET /api/restores/:id":                       "read",

@@ -42,6 +42,7 @@ func (c *checker) checkScheduleRefs(prefix, lbl string, s Schedule, storage map[
 				lbl, rt.Connection, target.DBType, s.Connection, conn.DBType)
 		}
 	}
+	c.checkCopyRefs(prefix, lbl, s, storage)
 	if s.EncryptionEnabled != nil && *s.EncryptionEnabled && c.file.Encryption == nil {
 		c.warnAt(prefix+".encryption_enabled", "%s: encryption_enabled without an encryption section: JAGAD_ENCRYPTION_KEY must be set", lbl)
 	}

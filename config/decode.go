@@ -99,6 +99,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		d.decodeDuration(n, v, path)
 		return
 	}
+	if v.Type() == copyTargetType && n.Kind == yaml.ScalarNode {
+		d.decodeCopyShorthand(n, v, path, depth) // copies_to: [offsite]
+		return
+	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		elem := reflect.New(v.Type().Elem())

@@ -12,7 +12,7 @@ import (
 
 var (
 	notificationTypes  = []string{"telegram", "discord", "slack", "email", "webhook"}
-	notificationEvents = []string{"backup.succeeded", "backup.failed", "verify.failed", "config.failed"}
+	notificationEvents = []string{"backup.succeeded", "backup.failed", "verify.failed", "config.failed", "backup.copy_failed"}
 	emailTLSModes      = []string{"starttls", "tls", "none"}
 	webhookMethods     = []string{"POST", "PUT", "PATCH"}
 )

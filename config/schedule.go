@@ -74,6 +74,7 @@ func ValidateSchedule(s Schedule) []FieldError {
 		}
 		seen[n] = true
 	}
+	validateCopies(s, &errs)
 	if rt := s.RestoreTest; rt != nil {
 		errs.addErr("restore_test.connection", refName(rt.Connection, true))
 		if rt.Every < 1 {

@@ -124,4 +124,5 @@ type Schedule struct {
 	Timeout           Duration     `yaml:"timeout"` // default 6h
 	MaxAge            Duration     `yaml:"max_age"` // alerting: a backup older than this is late
 	RestoreTest       *RestoreTest `yaml:"restore_test"`
+	CopiesTo          []CopyTarget `yaml:"copies_to"` // extra destinations (schedule_copies.go)
 }

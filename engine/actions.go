@@ -75,18 +75,7 @@ func (e *Engine) OpenBackup(ctx context.Context, id string) (io.ReadCloser, int6
 	if b.Status != state.StatusSuccess {
 		return nil, 0, fault.Invalid("cannot download backup with status: " + b.Status)
 	}
-	st, err := e.storeOf(b)
-	if err != nil {
-		return nil, 0, err
-	}
-	rc, err := st.Get(ctx, b.StoragePath)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, 0, fault.NotFound("backup object is missing from storage: " + b.StoragePath)
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	return rc, b.StoredSizeBytes, nil
+	return e.openCopy(ctx, b)
 }
 
 // TestStorage proves a provider is writable: put, read back, delete a probe.

@@ -30,6 +30,7 @@ func (e *Engine) afterBackup(b state.Backup) {
 		listed = b.NotifTargetIDs
 	}
 	e.dispatch(backupEvent(kind, b), listed)
+	e.afterCopies(b)
 	if b.Status != state.StatusSuccess || b.ScheduleID == "" {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jagad/jagad/engine/crypt"
@@ -35,6 +36,7 @@ type job struct {
 	backup   state.Backup
 	conn     state.Connection
 	provider state.Provider
+	copies   []copyTarget // the schedule's copies_to (copies.go)
 	schedule *state.Schedule
 	encrypt  *bool
 	timeout  time.Duration
@@ -106,7 +108,10 @@ func (e *Engine) prepare(req BackupRequest, sched *state.Schedule) (*job, error)
 			}
 			j.schedule = &s
 		}
-		j.provider, err = resolveProvider(tx, req.StorageProviderID)
+		if j.provider, err = resolveProvider(tx, req.StorageProviderID); err != nil {
+			return err
+		}
+		j.copies, err = resolveCopies(tx, j.schedule, j.provider.ID)
 		return err
 	})
 	if err != nil {
@@ -125,6 +130,7 @@ func (e *Engine) prepare(req BackupRequest, sched *state.Schedule) (*job, error)
 		policy := j.schedule.Retention()
 		b.Retention = &policy
 	}
+	b.Replicas = initialReplicas(b, j.provider, j.copies)
 	j.backup = b
 	return j, nil
 }
@@ -163,10 +169,15 @@ func notFound(err error, msg string) error {
 // runBackup waits for a slot and runs the job; the outcome is always recorded.
 func (e *Engine) runBackup(ctx context.Context, j *job) {
 	b := j.backup
+	b.Replicas = slices.Clone(b.Replicas) // j.backup went back to the caller: it is not ours to change
 	prog := e.trackBackup(b)
 	defer e.progress.remove(b.ID)
 	j.progress = prog
-	log := newJobLog(e.now, j.conn.Password.Reveal(), j.provider.SecretKey.Reveal())
+	secrets := []string{j.conn.Password.Reveal(), j.provider.SecretKey.Reveal()}
+	for _, c := range j.copies {
+		secrets = append(secrets, c.provider.SecretKey.Reveal())
+	}
+	log := newJobLog(e.now, secrets...)
 	timeout := j.timeout
 	if timeout <= 0 {
 		timeout = e.opts.DefaultTimeout
@@ -218,6 +229,9 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 		return nil, fmt.Errorf("object key: %w", err)
 	}
 	b.StoragePath = key
+	for i := range b.Replicas {
+		b.Replicas[i].StoragePath = key // the same key on every destination
+	}
 	// Record the key before uploading, so a crash can find what to remove.
 	if err := e.saveBackup(*b); err != nil {
 		return nil, err
@@ -231,7 +245,13 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 		log.Printf("STORAGE PROVIDER ERROR: %v", err)
 		return nil, err
 	}
-	up, err := objfmt.StartUpload(ctx, &progressStore{Store: st, j: j.progress}, key, b.Compression, kr)
+	copies := e.openCopies(b, j, log)
+	dests := []objfmt.Dest{{Store: &progressStore{Store: st, j: j.progress}, Key: key}}
+	for _, c := range copies {
+		dests = append(dests, objfmt.Dest{Store: c.store, Key: key})
+		log.Printf("BACKUP: copying to %s in the same pass", c.provider.Name)
+	}
+	up, err := objfmt.StartFanout(ctx, dests, b.Compression, kr)
 	if err != nil {
 		return nil, err
 	}
@@ -275,6 +295,8 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 		log.Printf("MANIFEST ERROR: %v", err)
 		return nil, err
 	}
+	markPrimaryStored(b, e.now())
+	e.finishCopies(ctx, b, copies, up.Results()[1:], log)
 	return &res, nil
 }
 
@@ -354,6 +376,7 @@ func (e *Engine) finishBackup(b state.Backup, log *jobLog, err error, res *dump.
 		b.Status = state.StatusFailed
 		log.Printf("BACKUP FAILED: %v", err)
 		e.removeObject(b)
+		failAllReplicas(&b, "the backup failed; nothing is kept on this destination")
 	} else {
 		b.Status = state.StatusSuccess
 		log.Printf("BACKUP COMPLETE: success (%s)", time.Duration(b.DurationMs)*time.Millisecond)
@@ -391,29 +414,38 @@ func markCompleted(b *state.Backup, now time.Time) {
 	}
 }
 
-// removeObject deletes a failed backup's object and manifest, if any.
+// removeObject deletes a failed backup's object and manifest, if any, on
+// its primary and on every copy destination.
 func (e *Engine) removeObject(b state.Backup) {
 	if b.StoragePath == "" || b.StorageProviderID == "" {
 		return
 	}
-	var p state.Provider
-	err := e.store.View(func(tx *state.Tx) error {
-		var err error
-		p, err = state.Get[state.Provider](tx, b.StorageProviderID)
-		return err
-	})
-	if err != nil {
-		return
-	}
-	st, err := e.stores.open(p)
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, k := range []string{b.StoragePath, b.StoragePath + objfmt.ManifestSuffix} {
-		if err := st.Delete(ctx, k); err != nil {
-			e.log.Warn("remove partial object", "backup", b.ID, "err", err)
+	ids := []string{b.StorageProviderID}
+	for _, r := range b.Replicas {
+		if r.ProviderID != b.StorageProviderID {
+			ids = append(ids, r.ProviderID)
 		}
+	}
+	for _, id := range ids {
+		var p state.Provider
+		err := e.store.View(func(tx *state.Tx) error {
+			var err error
+			p, err = state.Get[state.Provider](tx, id)
+			return err
+		})
+		if err != nil {
+			continue
+		}
+		st, err := e.stores.open(p)
+		if err != nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		for _, k := range []string{b.StoragePath, b.StoragePath + objfmt.ManifestSuffix} {
+			if err := st.Delete(ctx, k); err != nil {
+				e.log.Warn("remove partial object", "backup", b.ID, "provider", p.Name, "err", err)
+			}
+		}
+		cancel()
 	}
 }

@@ -92,7 +92,15 @@ func BackupFromManifest(m objfmt.Manifest, providerID string, now time.Time) sta
 	if m.StartedAt != nil {
 		b.DurationMs = completed.Sub(*m.StartedAt).Milliseconds()
 	}
+	b.Replicas = []state.Replica{replicaFromManifest(m, state.Provider{Meta: state.Meta{ID: providerID}}, true)}
 	return b
+}
+
+// replicaFromManifest is the copy a manifest describes on provider p.
+func replicaFromManifest(m objfmt.Manifest, p state.Provider, primary bool) state.Replica {
+	completed := m.CompletedAt
+	return state.Replica{ProviderID: p.ID, ProviderName: p.Name, StoragePath: m.ObjectKey, Primary: primary,
+		Status: state.ReplicaSuccess, SizeBytes: m.StoredSizeBytes, EncryptedChecksum: m.EncryptedChecksum, UploadedAt: &completed}
 }
 
 // RebuildResult is what RebuildCatalog did.
@@ -100,14 +108,19 @@ type RebuildResult struct {
 	Provider        state.Provider
 	ProviderCreated bool
 	Added           []string       // backup IDs recorded
-	Existing        []string       // backup IDs already in the store
+	Copies          []string       // backup IDs already recorded (from another destination) that gained a copy here
+	Existing        []string       // backup IDs already in the store with a copy here
 	Skipped         []CatalogEntry // unreadable manifests, missing objects
 }
 
 // RebuildCatalog records a backup for every sound manifest in st, on the
 // provider named spec.Name: an existing provider of that name (which must
 // point at the same storage) or a new one created from spec (its secret
-// sealed by the store as usual). Backups already in the store are left alone.
+// sealed by the store as usual). Backups already in the store are left
+// alone, except that a backup found before on another destination gains a
+// replica for this one: rebuilding from each destination in turn finds
+// every copy (the first destination rebuilt is the primary of the records
+// it creates).
 func RebuildCatalog(ctx context.Context, store *state.Store, st storage.Store, spec state.ProviderSpec, now time.Time) (RebuildResult, error) {
 	var res RebuildResult
 	entries, err := ReadCatalog(ctx, st)
@@ -127,13 +140,25 @@ func RebuildCatalog(ctx context.Context, store *state.Store, st storage.Store, s
 				res.Skipped = append(res.Skipped, ent)
 				continue
 			}
-			if _, err := state.Get[state.Backup](tx, ent.Manifest.BackupID); err == nil {
-				res.Existing = append(res.Existing, ent.Manifest.BackupID)
+			if b, err := state.Get[state.Backup](tx, ent.Manifest.BackupID); err == nil {
+				if _, ok := b.Replica(p.ID); ok {
+					res.Existing = append(res.Existing, ent.Manifest.BackupID)
+					continue
+				}
+				// Found before on another destination: this is one more copy.
+				b.SetReplica(replicaFromManifest(ent.Manifest, p, false))
+				b.LogOutput += fmt.Sprintf("CATALOG: copy on %s found from its manifest at %s\n", p.Name, now.Format(time.RFC3339))
+				if err := state.Put(tx, b); err != nil {
+					return fmt.Errorf("record copy of backup %s: %w", b.ID, err)
+				}
+				res.Copies = append(res.Copies, b.ID)
 				continue
 			} else if !errors.Is(err, state.ErrNotFound) {
 				return err
 			}
-			if err := state.Put(tx, BackupFromManifest(ent.Manifest, p.ID, now)); err != nil {
+			nb := BackupFromManifest(ent.Manifest, p.ID, now)
+			nb.Replicas[0].ProviderName = p.Name
+			if err := state.Put(tx, nb); err != nil {
 				return fmt.Errorf("record backup %s: %w", ent.Manifest.BackupID, err)
 			}
 			res.Added = append(res.Added, ent.Manifest.BackupID)

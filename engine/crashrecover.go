@@ -49,8 +49,11 @@ func (e *Engine) recoverInterrupted(ctx context.Context) error {
 			b.Status = state.StatusFailed
 			b.CompletedAt = &now
 			b.LogOutput += "RECOVERY: the daemon stopped while this backup was " + "in progress; marked failed at start-up and its partial object removed\n"
+			failAllReplicas(&b, "the daemon stopped while this backup was in progress; nothing is kept on this destination")
 			if b.StoragePath != "" {
-				partial[b.StorageProviderID] = append(partial[b.StorageProviderID], b.StoragePath)
+				for _, r := range b.Copies() {
+					partial[r.ProviderID] = append(partial[r.ProviderID], b.StoragePath)
+				}
 			}
 			e.log.Warn("backup interrupted by a crash marked failed", "backup", b.ID, "schedule", b.ScheduleName)
 		} else {

@@ -94,7 +94,7 @@ func (e *Engine) runDrill(ctx context.Context, sch state.Schedule, b state.Backu
 	e.progress.endRun(b.ID) // the backup's own run is done but for this drill
 	p.progress = e.trackDrill(rec, b, sch.Name)
 	defer e.progress.remove(rec.ID)
-	log := newJobLog(e.now, p.conn.Password.Reveal(), p.provider.SecretKey.Reveal())
+	log := newJobLog(e.now, p.secrets()...)
 	log.Printf("DRILL: schedule %s, backup %s into throwaway database %s", sch.Name, b.ID, rec.TargetDatabase)
 	ctx, cancel := context.WithTimeout(ctx, e.opts.DefaultTimeout)
 	defer cancel()
@@ -137,9 +137,10 @@ func (e *Engine) drillPlan(b state.Backup, connID, database string) (restorePlan
 		if p.conn, err = state.Get[state.Connection](tx, connID); err != nil {
 			return fmt.Errorf("drill connection %s: %w", connID, err)
 		}
-		if p.provider, err = state.Get[state.Provider](tx, b.StorageProviderID); err != nil {
+		if p.sources, err = restoreSources(tx, b); err != nil {
 			return fmt.Errorf("storage provider of backup %s: %w", b.ID, err)
 		}
+		p.provider = p.sources[0].provider
 		return nil
 	})
 	if err == nil && p.conn.DBType != b.DBType {

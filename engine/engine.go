@@ -50,6 +50,9 @@ type Options struct {
 	// finished backup retries recording its outcome while the store refuses
 	// writes for lack of space (default 5 s for 10 min).
 	OutcomeRetryEvery, OutcomeRetryFor time.Duration
+	// RepairEvery is how often failed copies of backups are retried from a
+	// healthy copy (repair.go; 0: RepairEvery, the default; <0: never).
+	RepairEvery time.Duration
 }
 
 // Engine runs jobs. Create it with New, then Start; Shutdown stops it.
@@ -131,6 +134,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.recoverInterrupted(ctx); err != nil {
 		return fmt.Errorf("recover interrupted jobs: %w", err)
 	}
+	if err := e.failInterruptedCopies(); err != nil {
+		return fmt.Errorf("recover interrupted copies: %w", err)
+	}
 	e.applySettings()
 	e.sched.Start()
 	e.syncScheduler()
@@ -153,6 +159,16 @@ func (e *Engine) Start(ctx context.Context) error {
 			}
 		}
 	}()
+	if every := e.opts.RepairEvery; every >= 0 {
+		if every == 0 {
+			every = RepairEvery
+		}
+		e.loops.Add(1)
+		go func() {
+			defer e.loops.Done()
+			e.repairLoop(every)
+		}()
+	}
 	e.metrics.refreshFromStore(e)
 	return nil
 }

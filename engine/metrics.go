@@ -35,6 +35,7 @@ type Metrics struct {
 	notifications  *prometheus.CounterVec
 	storageBytes   *prometheus.GaugeVec
 	configResource *prometheus.GaugeVec
+	copies         *copyMetrics // copies_metrics.go
 
 	follow sync.Once         // one change-feed loop per engine
 	mu     sync.Mutex        // guards known
@@ -102,7 +103,8 @@ func newMetrics(reg prometheus.Registerer) *Metrics {
 		configResource: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "jagad_config_resources", Help: "Resources in the store by kind and owner (file, api).",
 		}, []string{"kind", "managed_by"}),
-		known: map[string]string{},
+		known:  map[string]string{},
+		copies: newCopyMetrics(reg),
 	}
 	for _, s := range []string{"passed", "failed"} {
 		m.verifications.WithLabelValues(s)

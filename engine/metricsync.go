@@ -52,6 +52,7 @@ func (m *Metrics) syncStore(e *Engine) {
 		e.log.Error("refresh metrics", "err", err)
 	}
 	e.refreshStorageBytes()
+	e.refreshCopies()
 }
 
 // syncSchedules creates the series of new or renamed schedules (from their

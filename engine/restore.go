@@ -71,7 +71,8 @@ const (
 type restorePlan struct {
 	backup   state.Backup
 	conn     state.Connection
-	provider state.Provider
+	provider state.Provider  // the first copy tried (for its secret in the log scrubber)
+	sources  []restoreSource // every stored copy, the primary first (restore_copies.go)
 	database string
 	tool     dump.RestoreOptions
 	swapTag  string       // names the temporary databases of a replacing restore
@@ -144,11 +145,12 @@ func (e *Engine) planRestore(backupID string, req RestoreRequest) (restorePlan, 
 		case err != nil:
 			return err
 		}
-		p.provider, err = state.Get[state.Provider](tx, b.StorageProviderID)
-		if errors.Is(err, state.ErrNotFound) {
-			return fault.Invalid("the storage provider of this backup no longer exists")
+		p.sources, err = restoreSources(tx, b)
+		if err != nil {
+			return err
 		}
-		return err
+		p.provider = p.sources[0].provider
+		return nil
 	})
 	if err != nil {
 		return restorePlan{}, err
@@ -167,7 +169,7 @@ func (e *Engine) planRestore(backupID string, req RestoreRequest) (restorePlan, 
 func (e *Engine) runRestore(ctx context.Context, p restorePlan, rec state.Restore) {
 	p.progress = e.trackRestore(rec, p.backup)
 	defer e.progress.remove(rec.ID)
-	log := newJobLog(e.now, p.conn.Password.Reveal(), p.provider.SecretKey.Reveal())
+	log := newJobLog(e.now, p.secrets()...)
 	ctx, cancel := context.WithTimeout(ctx, e.opts.DefaultTimeout)
 	defer cancel()
 	log.Printf("RESTORE: backup %s (%s %s/%s, %s) into connection %s, database %s",
@@ -205,22 +207,26 @@ func (e *Engine) restoreNow(ctx context.Context, p restorePlan, verifyFirst, dro
 	if err != nil {
 		return fmt.Errorf("encryption keyring: %w", err)
 	}
-	st, err := e.stores.open(p.provider)
-	if err != nil {
-		log.Printf("STORAGE PROVIDER ERROR: %v", err)
-		return err
+	r := streamRestore{
+		spec: objfmt.SpecOf(p.backup), keys: objfmt.Keys{Ring: kr}, target: connTarget(p.conn, p.database),
+		tools: e.tools(settings), tool: p.tool, verifyFirst: verifyFirst, dropExisting: dropExisting, swapTag: p.swapTag, log: log,
 	}
-	if p.progress != nil {
+	wrap := func(st storage.Store) storage.Store {
+		if p.progress == nil {
+			return st
+		}
 		ps := &progressStore{Store: st, j: p.progress}
 		if verifyFirst {
 			ps.verifyGets = 1
 		}
-		st = ps
+		return ps
 	}
-	return restoreStream(ctx, streamRestore{
-		st: st, spec: objfmt.SpecOf(p.backup), keys: objfmt.Keys{Ring: kr}, target: connTarget(p.conn, p.database),
-		tools: e.tools(settings), tool: p.tool, verifyFirst: verifyFirst, dropExisting: dropExisting, swapTag: p.swapTag, log: log,
-	})
+	st, err := e.pickSource(ctx, p, &r, wrap, log)
+	if err != nil {
+		return err
+	}
+	r.st = st
+	return restorePass(ctx, r)
 }
 
 // finishRestore records a restore's outcome.
@@ -275,19 +281,33 @@ type streamRestore struct {
 // proves the object intact, then drop_existing is applied and pass 2
 // streams the object into the restore tool.
 func restoreStream(ctx context.Context, r streamRestore) error {
-	t := r.target
 	if r.verifyFirst {
-		start := time.Now()
-		r.log.Printf("VERIFY: pass 1 of 2: reading the whole object before the target database is touched")
-		d, err := objfmt.CheckObject(ctx, r.st, r.spec, r.keys, decompressInCheck)
-		if err != nil {
-			logCause(r.log, d, err)
-			r.log.Printf("VERIFY: the object failed its checks; the target database was not touched")
-			return fmt.Errorf("verify before restore: %w", err)
+		if err := verifyPass(ctx, r); err != nil {
+			return err
 		}
-		r.log.Printf("VERIFY: object intact (%d stored bytes, size and checksums match%s) in %s; pass 2 of 2: restoring",
-			d.StoredBytes(), decryptedNote(r.spec), time.Since(start).Round(time.Millisecond))
 	}
+	return restorePass(ctx, r)
+}
+
+// verifyPass is pass 1: the whole object through its checks, the target
+// untouched.
+func verifyPass(ctx context.Context, r streamRestore) error {
+	start := time.Now()
+	r.log.Printf("VERIFY: pass 1 of 2: reading the whole object before the target database is touched")
+	d, err := objfmt.CheckObject(ctx, r.st, r.spec, r.keys, decompressInCheck)
+	if err != nil {
+		logCause(r.log, d, err)
+		r.log.Printf("VERIFY: the object failed its checks; the target database was not touched")
+		return fmt.Errorf("verify before restore: %w", err)
+	}
+	r.log.Printf("VERIFY: object intact (%d stored bytes, size and checksums match%s) in %s; pass 2 of 2: restoring",
+		d.StoredBytes(), decryptedNote(r.spec), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// restorePass is pass 2: the object streamed into the restore tool.
+func restorePass(ctx context.Context, r streamRestore) error {
+	t := r.target
 	d, err := objfmt.OpenDump(ctx, r.st, r.spec, r.keys)
 	if err != nil {
 		logCause(r.log, d, err)

@@ -45,26 +45,78 @@ type OfflineRestoreOptions struct {
 	// can leave the target partly restored.
 	SinglePass bool
 	Log        io.Writer // progress lines (nil: discarded)
+	// Fallbacks are the other destinations holding copies of the backup
+	// (copies_to), tried in order when Store's copy cannot be used.
+	Fallbacks []storage.Store
 }
 
 // RestoreOffline restores one backup from storage alone: it reads the manifest,
 // verifies the whole object (unless SinglePass), then streams it into the
-// target, checking every checksum again on the way.
+// target, checking every checksum again on the way. With Fallbacks (the
+// other destinations of a backup with copies), a destination whose
+// manifest or object cannot be read, or whose object fails verification,
+// is skipped for the next one; the log says which one was restored from.
 func RestoreOffline(ctx context.Context, o OfflineRestoreOptions) (objfmt.Manifest, error) {
 	mkey := o.Key
 	if !strings.HasSuffix(mkey, objfmt.ManifestSuffix) {
 		mkey += objfmt.ManifestSuffix
 	}
-	m, err := objfmt.ReadManifest(ctx, o.Store, mkey)
+	w := o.Log
+	if w == nil {
+		w = io.Discard
+	}
+	log := &lineLog{w: w, secret: o.Target.Password}
+	stores := append([]storage.Store{o.Store}, o.Fallbacks...)
+	var (
+		m    objfmt.Manifest
+		last error
+	)
+	for i, st := range stores {
+		if i > 0 {
+			log.Printf("RECOVER: trying the copy on %s", st)
+		}
+		var r streamRestore
+		m, r, last = offlinePlan(o, st, mkey, log)
+		if last != nil {
+			if i+1 < len(stores) {
+				log.Printf("RECOVER: %s: %v", st, last)
+			}
+			continue
+		}
+		if r.verifyFirst {
+			if last = verifyPass(ctx, r); last != nil {
+				log.Printf("RECOVER: the copy on %s failed its checks", st)
+				continue
+			}
+		}
+		if i > 0 || len(stores) > 1 {
+			log.Printf("RECOVER: restoring from the copy on %s", st)
+		}
+		if err := restorePass(ctx, r); err != nil {
+			log.Printf("RESTORE FAILED: %v", err)
+			return m, err
+		}
+		log.Printf("RESTORE COMPLETE: success")
+		return m, nil
+	}
+	if last != nil && m.BackupID != "" {
+		log.Printf("RESTORE FAILED: %v", last)
+	}
+	return m, last
+}
+
+// offlinePlan reads the manifest from st and resolves the restore.
+func offlinePlan(o OfflineRestoreOptions, st storage.Store, mkey string, log *lineLog) (objfmt.Manifest, streamRestore, error) {
+	m, err := objfmt.ReadManifest(context.Background(), st, mkey)
 	if err != nil {
-		return m, err
+		return m, streamRestore{}, err
 	}
 	if m.ObjectKey+objfmt.ManifestSuffix != mkey {
-		return m, fmt.Errorf("manifest %s describes object %s", mkey, m.ObjectKey)
+		return m, streamRestore{}, fmt.Errorf("manifest %s describes object %s", mkey, m.ObjectKey)
 	}
 	t := o.Target
 	if dbFamily(t.DBType) != dbFamily(m.DBType) {
-		return m, fmt.Errorf("cannot restore a %s backup into a %s server", m.DBType, t.DBType)
+		return m, streamRestore{}, fmt.Errorf("cannot restore a %s backup into a %s server", m.DBType, t.DBType)
 	}
 	t.DBType = m.DBType
 	if t.Database == "" {
@@ -72,23 +124,12 @@ func RestoreOffline(ctx context.Context, o OfflineRestoreOptions) (objfmt.Manife
 	}
 	keys, err := offlineKeys(o, m)
 	if err != nil {
-		return m, err
+		return m, streamRestore{}, err
 	}
-	w := o.Log
-	if w == nil {
-		w = io.Discard
-	}
-	log := &lineLog{w: w, secret: t.Password}
 	log.Printf("RECOVER: backup %s (%s %s/%s, completed %s) from %s into %s database %s",
-		m.BackupID, m.DBType, m.ConnectionName, m.DatabaseName, m.CompletedAt.Format(time.RFC3339), o.Store, t.Addr(), t.Database)
-	err = restoreStream(ctx, streamRestore{st: o.Store, spec: objfmt.SpecOfManifest(m), keys: keys, target: t,
-		tools: o.Tools, tool: o.Restore, verifyFirst: !o.SinglePass, dropExisting: o.DropExisting, log: log})
-	if err != nil {
-		log.Printf("RESTORE FAILED: %v", err)
-		return m, err
-	}
-	log.Printf("RESTORE COMPLETE: success")
-	return m, nil
+		m.BackupID, m.DBType, m.ConnectionName, m.DatabaseName, m.CompletedAt.Format(time.RFC3339), st, t.Addr(), t.Database)
+	return m, streamRestore{st: st, spec: objfmt.SpecOfManifest(m), keys: keys, target: t,
+		tools: o.Tools, tool: o.Restore, verifyFirst: !o.SinglePass, dropExisting: o.DropExisting, log: log}, nil
 }
 
 func offlineKeys(o OfflineRestoreOptions, m objfmt.Manifest) (objfmt.Keys, error) {

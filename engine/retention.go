@@ -8,9 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/retention"
-	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
 
@@ -30,7 +28,7 @@ func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
 		e.log.Error("retention: list backups", "schedule", sch.Name, "err", err)
 		return
 	}
-	e.retain(ctx, sch.ID, sch.Name, sch.Retention(), backups, loc)
+	e.retain(ctx, sch.ID, sch.Name, schedulePolicies(sch), backups, loc)
 }
 
 // sweepRemovedSchedules applies retention to the backups of schedules that
@@ -77,49 +75,60 @@ func (e *Engine) sweepRemovedSchedules(ctx context.Context) {
 		if i < 0 {
 			continue // no recorded policy: kept
 		}
-		e.retain(ctx, id, bs[i].ScheduleName+" (removed)", *bs[i].Retention, bs, loc)
+		e.retain(ctx, id, bs[i].ScheduleName+" (removed)", recordedPolicies(*bs[i].Retention), bs, loc)
 	}
 }
 
-// retain deletes what policy does not keep of one schedule's backups.
-// Called with retMu held.
-func (e *Engine) retain(ctx context.Context, scheduleID, name string, policy state.RetentionPolicy, backups []state.Backup, loc *time.Location) {
-	in := make([]retention.Backup, 0, len(backups))
+// retain applies retention to one schedule's backups, on each destination
+// separately (retention_copies.go): every destination holding copies of
+// them keeps what its own policy keeps, and a backup's record goes when its
+// last stored copy does. Called with retMu held.
+func (e *Engine) retain(ctx context.Context, scheduleID, name string, policyOf policyFunc, backups []state.Backup, loc *time.Location) {
 	byID := make(map[string]state.Backup, len(backups))
 	for _, b := range backups {
-		in = append(in, retention.Backup{ID: b.ID, ScheduleID: b.ScheduleID, Type: b.BackupType,
-			Status: retentionStatus(b), CreatedAt: b.CreatedAt})
 		byID[b.ID] = b
 	}
-	res := retention.Apply(scheduleID, in, retention.Policy{
-		RetentionFull: policy.Full, RetentionIncr: policy.Incr,
-		KeepDaily: policy.Daily, KeepWeekly: policy.Weekly, KeepMonthly: policy.Monthly, KeepYearly: policy.Yearly,
-		KeepWithin: time.Duration(policy.Within), Location: loc,
-	}, e.now())
-	for _, d := range res.Delete {
-		b := byID[d.ID]
-		reason := strings.Join(d.Reasons, "; ")
-		if err := e.deleteBackup(ctx, b, false); err != nil {
-			if errors.Is(err, storage.ErrLocked) {
-				// Object Lock: not a failure; the next run after the date deletes it.
-				e.log.Info("retention: backup kept: its object is locked", "schedule", name,
-					"backup", b.ID, "created_at", b.CreatedAt, "reason", reason, "err", err)
+	failed := map[string]bool{}
+	for _, dest := range destinationsOf(backups) {
+		policy, ok := policyOf(dest, backups)
+		if !ok {
+			continue // no policy known for this destination: everything on it is kept
+		}
+		in := destinationInput(dest, backups)
+		res := retention.Apply(scheduleID, in, retention.Policy{
+			RetentionFull: policy.Full, RetentionIncr: policy.Incr,
+			KeepDaily: policy.Daily, KeepWeekly: policy.Weekly, KeepMonthly: policy.Monthly, KeepYearly: policy.Yearly,
+			KeepWithin: time.Duration(policy.Within), Location: loc,
+		}, e.now())
+		for _, d := range res.Delete {
+			b := byID[d.ID]
+			reason := strings.Join(d.Reasons, "; ")
+			where := e.providerName(dest)
+			err := e.deleteReplica(ctx, b.ID, dest)
+			switch {
+			case errors.Is(err, errCopyLocked):
+				e.log.Info("retention: copy kept until its object lock expires", "schedule", name, "backup", b.ID,
+					"provider", where, "reason", reason)
+				continue
+			case err != nil:
+				failed[b.ID] = true
+				e.metrics.retentionFail.Inc()
+				e.log.Error("retention: delete failed; will retry at the next run", "schedule", name,
+					"backup", b.ID, "provider", where, "created_at", b.CreatedAt, "reason", reason, "err", err)
+				e.noteRetentionError(b.ID, err)
 				continue
 			}
-			e.metrics.retentionFail.Inc()
-			e.log.Error("retention: delete failed; will retry at the next run", "schedule", name,
-				"backup", b.ID, "created_at", b.CreatedAt, "reason", reason, "err", err)
-			e.noteRetentionError(b.ID, err)
-			continue
-		}
-		e.metrics.retentionDel.Inc()
-		e.log.Info("retention: deleted backup", "schedule", name, "backup", b.ID, "created_at", b.CreatedAt, "reason", reason)
-	}
-	for _, d := range res.Keep {
-		if byID[d.ID].RetentionError != "" {
-			e.clearRetentionError(d.ID) // the policy keeps it now
+			e.metrics.retentionDel.Inc()
+			e.log.Info("retention: deleted backup copy", "schedule", name, "backup", b.ID, "provider", where,
+				"created_at", b.CreatedAt, "reason", reason)
 		}
 	}
+	for _, b := range backups {
+		if b.RetentionError != "" && !failed[b.ID] {
+			e.clearRetentionError(b.ID) // nothing failed this time
+		}
+	}
+	e.refreshCopies()
 }
 
 func (e *Engine) retentionInput(scheduleID string) ([]state.Backup, *time.Location, error) {
@@ -172,39 +181,27 @@ func (e *Engine) updateRetentionError(id, msg string) {
 	}
 }
 
-// deleteBackup removes a backup's object and manifest, then its record. A
-// missing object or record counts as deleted, so a retried deletion
-// finishes what an earlier attempt started. When the backup's storage
-// provider is gone, its object cannot be reached: with forgetUnreachable
-// (an operator's explicit delete) only the record goes, and the log names
-// the object left behind; otherwise (retention) it is an error, retried.
+// deleteBackup removes a backup's objects and manifests on every
+// destination holding a copy, then its record. A missing object or record
+// counts as deleted, so a retried deletion finishes what an earlier attempt
+// started. When a copy's storage provider is gone, its object cannot be
+// reached: with forgetUnreachable (an operator's explicit delete) the log
+// names the object left behind and the deletion goes on; otherwise it is an
+// error, retried.
 func (e *Engine) deleteBackup(ctx context.Context, b state.Backup, forgetUnreachable bool) error {
 	if err := e.store.Writable(); err != nil {
 		// The record could not be removed after the object: keep both.
 		return fmt.Errorf("backup %s kept: %w", b.ID, err)
 	}
-	if b.StoragePath != "" && b.StorageProviderID != "" {
-		var p state.Provider
-		err := e.store.View(func(tx *state.Tx) error {
-			var err error
-			p, err = state.Get[state.Provider](tx, b.StorageProviderID)
-			return err
-		})
-		switch {
-		case errors.Is(err, state.ErrNotFound) && forgetUnreachable:
-			e.log.Warn("backup deleted without its object: its storage provider no longer exists",
-				"backup", b.ID, "provider_id", b.StorageProviderID, "object", b.StoragePath)
-			return e.deleteRecord(b)
-		case err != nil:
-			return fmt.Errorf("storage provider of backup %s: %w", b.ID, err)
-		}
-		st, err := e.stores.open(p)
-		if err != nil {
-			return fmt.Errorf("open storage provider %q: %w", p.Name, err)
-		}
-		for _, k := range []string{b.StoragePath, b.StoragePath + objfmt.ManifestSuffix} {
-			if err := st.Delete(ctx, k); err != nil {
-				return fmt.Errorf("delete %s: %w", k, err)
+	if b.StoragePath != "" {
+		for _, r := range b.Copies() {
+			err := e.deleteObjects(ctx, b, r)
+			switch {
+			case errors.Is(err, state.ErrNotFound) && forgetUnreachable:
+				e.log.Warn("backup deleted without its object: its storage provider no longer exists",
+					"backup", b.ID, "provider_id", r.ProviderID, "object", r.StoragePath)
+			case err != nil:
+				return err
 			}
 		}
 	}

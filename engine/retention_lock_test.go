@@ -78,7 +78,7 @@ func TestRetentionKeepsLockedBackups(t *testing.T) {
 	if got := metric(t, h.reg, "jagad_retention_deleted_total", nil); got != 1 {
 		t.Fatalf("retention deleted = %v, want 1", got)
 	}
-	if logs := h.logs.String(); !strings.Contains(logs, "retention: backup kept: its object is locked") || !strings.Contains(logs, ids[0]) {
+	if logs := h.logs.String(); !strings.Contains(logs, "retention: copy kept until its object lock expires") || !strings.Contains(logs, ids[0]) {
 		t.Fatalf("the kept locked backup was not logged:\n%s", logs)
 	}
 	// Deleting the locked backup by hand is a conflict (409) naming the lock,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jagad/jagad/engine/crypt"
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/engine/notify"
@@ -95,18 +96,19 @@ func (e *Engine) runVerify(ctx context.Context, b state.Backup, deep bool) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.DefaultTimeout)
 	defer cancel()
 	mode := VerifyQuick
+	var checks []copyCheck
 	err := e.slots.acquire(ctx)
 	if err != nil {
 		log.Printf("QUEUE: gave up waiting for a slot: %v", err)
 	} else {
-		mode, err = e.verifyObject(ctx, b, deep, log)
+		mode, checks, err = e.verifyCopies(ctx, b, deep, log)
 		e.slots.release()
 	}
-	e.finishVerify(b, mode, log, err)
+	e.finishVerify(b, mode, log, err, checks)
 }
 
-// verifyObject picks the mode and runs it.
-func (e *Engine) verifyObject(ctx context.Context, b state.Backup, deep bool, log *jobLog) (string, error) {
+// verifyMode picks the mode of a verification and logs it.
+func (e *Engine) verifyMode(b state.Backup, deep bool, log *jobLog) (string, *crypt.Keyring) {
 	kr, kerr := e.opts.Keys()
 	mode := VerifyQuick
 	if deep && (b.EncryptionAlgo == "" || (kerr == nil && kr != nil && kr.Has(b.EncryptionKeyID))) {
@@ -116,23 +118,29 @@ func (e *Engine) verifyObject(ctx context.Context, b state.Backup, deep bool, lo
 	if deep && mode == VerifyQuick {
 		log.Printf("VERIFY: encryption key %q is not available: quick verification only (stored bytes against encrypted_checksum)", b.EncryptionKeyID)
 	}
-	st, err := e.storeOf(b)
-	if err != nil {
-		log.Printf("STORAGE PROVIDER ERROR: %v", err)
-		return mode, err
+	return mode, kr
+}
+
+// verifyObject verifies one stored copy of b in st.
+func (e *Engine) verifyObject(ctx context.Context, b state.Backup, st storage.Store, key, mode string, kr *crypt.Keyring, log *jobLog) error {
+	if mode == VerifyQuick {
+		if done, err := quickFromStore(ctx, st, b, key, log); done {
+			return err
+		}
 	}
 	prog, done := e.trackVerify(b)
 	defer done()
 	st = &progressStore{Store: st, j: prog, verifyGets: math.MaxInt}
 	spec := objfmt.SpecOf(b)
+	spec.Key = key
 	if mode == VerifyQuick {
-		return mode, quickVerify(ctx, st, spec, log)
+		return quickVerify(ctx, st, spec, log)
 	}
 	settings, err := e.settings()
 	if err != nil {
-		return mode, err
+		return err
 	}
-	return mode, deepVerify(ctx, st, spec, objfmt.Keys{Ring: kr}, e.tools(settings), log)
+	return deepVerify(ctx, st, spec, objfmt.Keys{Ring: kr}, e.tools(settings), log)
 }
 
 // quickVerify compares the stored bytes with encrypted_checksum.
@@ -203,7 +211,7 @@ func deepVerify(ctx context.Context, st storage.Store, spec objfmt.Spec, keys ob
 
 // finishVerify records the result on the backup (never its status), meters
 // it and sends verify.failed on failure.
-func (e *Engine) finishVerify(b state.Backup, mode string, log *jobLog, err error) {
+func (e *Engine) finishVerify(b state.Backup, mode string, log *jobLog, err error, checks []copyCheck) {
 	now := e.now().UTC()
 	result := state.VerifyPassed
 	if err != nil {
@@ -220,6 +228,7 @@ func (e *Engine) finishVerify(b state.Backup, mode string, log *jobLog, err erro
 		}
 		cur.VerifyStatus, cur.VerifyMode, cur.VerifiedAt = result, mode, &now
 		cur.AddCheck(check)
+		recordChecks(&cur, checks, now)
 		cur.LogOutput = appendLog(cur.LogOutput, log.String())
 		saved = cur
 		return state.Put(tx, cur)
@@ -228,6 +237,7 @@ func (e *Engine) finishVerify(b state.Backup, mode string, log *jobLog, err erro
 		e.log.Error("record verification", "backup", b.ID, "err", uerr)
 	}
 	e.metrics.verifications.WithLabelValues(result).Inc()
+	e.notifyCopyChecks(saved, checks, log)
 	if err == nil {
 		e.log.Info("verification passed", "backup", b.ID, "mode", mode)
 		return

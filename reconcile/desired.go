@@ -34,6 +34,7 @@ type desiredSchedule struct {
 	storage       string
 	notifications []string
 	restoreConn   string
+	copies        []config.CopyTarget // storage by name
 }
 
 // defaultPathStyle is the provider type's default when the file says nothing.
@@ -124,7 +125,7 @@ func buildDesired(f *config.File, current state.Settings, processKey bool) (*des
 		}
 		ds := desiredSchedule{
 			spec: spec, connection: s.Connection, database: s.Database,
-			storage: s.Storage, notifications: s.Notifications,
+			storage: s.Storage, notifications: s.Notifications, copies: s.CopiesTo,
 		}
 		if s.RestoreTest != nil {
 			ds.restoreConn = s.RestoreTest.Connection
@@ -141,6 +142,16 @@ func buildDesired(f *config.File, current state.Settings, processKey bool) (*des
 		return a.name < b.name
 	})
 	return d, nil
+}
+
+// copyTarget is a copies_to entry of the file with its storage resolved.
+func copyTarget(providerID string, c config.CopyTarget) state.CopyTarget {
+	t := state.CopyTarget{StorageProviderID: providerID, KeepDaily: c.KeepDaily, KeepWeekly: c.KeepWeekly,
+		KeepMonthly: c.KeepMonthly, KeepYearly: c.KeepYearly, KeepWithin: state.Duration(c.KeepWithin)}
+	if c.RetentionFull != nil {
+		t.RetentionFull = *c.RetentionFull
+	}
+	return t
 }
 
 func orDefault(v, def string) string {

@@ -266,6 +266,9 @@ func (pl *planner) scheduleSpecs(in []desiredSchedule) []state.ScheduleSpec {
 		for _, n := range ds.notifications {
 			s.NotifTargetIDs = append(s.NotifTargetIDs, pl.resolve(state.KindNotification, n))
 		}
+		for _, c := range ds.copies {
+			s.CopiesTo = append(s.CopiesTo, copyTarget(pl.resolve(state.KindProvider, c.Storage), c))
+		}
 		if s.RestoreTest != nil {
 			rt := *s.RestoreTest
 			rt.ConnectionID = pl.resolve(state.KindConnection, ds.restoreConn)

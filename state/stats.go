@@ -14,8 +14,8 @@ type backupAgg struct {
 	SizeBytes int64            `json:"size_bytes"`
 	ByType    map[string]int64 `json:"by_type"`
 	ByStatus  map[string]int64 `json:"by_status"`
-	// StoredByProvider sums stored_size_bytes of successful backups per
-	// storage provider ID.
+	// StoredByProvider sums the bytes of the stored copies (replicas with
+	// status success) of successful backups per storage provider ID.
 	StoredByProvider map[string]int64 `json:"stored_by_provider"`
 }
 
@@ -52,7 +52,11 @@ func (tx *Tx) adjustStats(b Backup, sign int64) error {
 	bump(agg.ByType, b.BackupType, sign)
 	bump(agg.ByStatus, b.Status, sign)
 	if b.Status == StatusSuccess {
-		bump(agg.StoredByProvider, b.StorageProviderID, sign*b.StoredSizeBytes)
+		for _, r := range b.Copies() { // every stored copy, on its own provider
+			if r.Status == ReplicaSuccess {
+				bump(agg.StoredByProvider, r.ProviderID, sign*r.SizeBytes)
+			}
+		}
 	}
 	tx.statsDty = true
 	return nil

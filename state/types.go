@@ -247,7 +247,9 @@ type ScheduleSpec struct {
 	Timeout           Duration     `json:"timeout,omitempty"`
 	MaxAge            Duration     `json:"max_age,omitempty"`
 	RestoreTest       *RestoreTest `json:"restore_test,omitempty"`
-	CopiesTo          []string     `json:"copies_to,omitempty"` // planned: extra provider IDs
+	// CopiesTo are the extra destinations every backup of the schedule is
+	// uploaded to in the same pass as the primary (replicas.go).
+	CopiesTo []CopyTarget `json:"copies_to,omitempty"`
 }
 
 // Kind implements Record.
@@ -333,7 +335,9 @@ type Backup struct {
 	ServerVersion      string     `json:"server_version,omitempty"`
 	// Tables maps table name to row count captured at backup time (restore drills).
 	Tables map[string]int64 `json:"tables,omitempty"`
-	// Replicas is room for several destinations per backup (planned).
+	// Replicas are the copies of the backup's object, the primary first
+	// (replicas.go). Records made before several destinations existed have
+	// none: use Copies, which returns the primary alone for them.
 	Replicas []Replica `json:"replicas,omitempty"`
 	// RetentionError records a failed retention deletion, retried at the next run.
 	RetentionError string `json:"retention_error,omitempty"`
@@ -343,13 +347,6 @@ type Backup struct {
 	// Checks is the backup's verify and drill history, newest first, at
 	// most MaxBackupChecks (checks.go).
 	Checks []BackupCheck `json:"checks,omitempty"`
-}
-
-// Replica is a copy of a backup on another provider (planned).
-type Replica struct {
-	ProviderID  string `json:"provider_id"`
-	StoragePath string `json:"storage_path"`
-	Status      string `json:"status"`
 }
 
 // Kind implements Record.

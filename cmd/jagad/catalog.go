@@ -162,5 +162,8 @@ func catalogRebuild(ctx context.Context, dataDir string, st storage.Store, spec 
 	for _, id := range res.Added {
 		fmt.Fprintf(stdout, "added %s\n", id)
 	}
+	for _, id := range res.Copies { // recorded from another destination before
+		fmt.Fprintf(stdout, "copy of %s on %s added\n", id, res.Provider.Name)
+	}
 	return nil
 }

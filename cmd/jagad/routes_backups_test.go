@@ -99,6 +99,37 @@ func backupCases() []routeCase {
 				t.Errorf("verify: %v", b)
 			}
 		}},
+		{"POST /api/backups/:id/copies", func(t *testing.T, w *routeWorld) {
+			var b, r obj
+			w.call(t, "GET", "/api/backups/"+w.ids["backup"], nil, http.StatusOK, &b)
+			dst := w.ids["api-prov"]
+			if b["storage_provider_id"] == dst {
+				dst = w.ids["file-prov"]
+			}
+			path := "/api/backups/" + w.ids["backup"] + "/copies"
+			w.call(t, "POST", path, map[string]any{"storage_provider_id": dst}, http.StatusAccepted, &r)
+			if r["status"] != "copying" || r["backup_id"] != w.ids["backup"] {
+				t.Errorf("copy: %v", r)
+			}
+			copyOn := func(o obj) obj {
+				list, _ := o["replicas"].([]any)
+				for _, x := range list {
+					if rep, _ := x.(map[string]any); rep["provider_id"] == dst {
+						return rep
+					}
+				}
+				return nil
+			}
+			b = w.waitFor(t, "/api/backups/"+w.ids["backup"], "copy done", func(o obj) bool {
+				rep := copyOn(o)
+				return rep != nil && rep["status"] != "pending"
+			})
+			if rep := copyOn(b); rep["status"] != "success" || rep["encrypted_checksum"] != b["encrypted_checksum"] {
+				t.Fatalf("copy: %v\n%s", rep, b["log_output"])
+			}
+			w.refused(t, "POST", path, map[string]any{"storage_provider_id": dst}, http.StatusConflict, "already has a success copy")
+			w.refused(t, "POST", path, map[string]any{"storage_provider_id": "prov_nope"}, http.StatusNotFound, "storage provider not found")
+		}},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"time"
@@ -34,6 +35,7 @@ type config struct {
 	compression                  string
 	encrypt                      bool
 	provider                     state.ProviderSpec
+	copies                       []state.ProviderSpec // copies_to destinations (one pass, N uploads)
 	createBucket                 bool
 	cpuProfile                   string
 }
@@ -56,8 +58,29 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	access := fs.String("s3-access-key", "", "s3: access key (secret: $BENCH_S3_SECRET)")
 	fs.BoolVar(&c.createBucket, "s3-create-bucket", false, "s3: create the bucket first")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the backup to this file")
+	copyLocal := fs.Int("copy-local", 0, "also copy to this many local destinations under -dir (copies_to)")
+	copyS3 := fs.Bool("copy-s3", false, "with -target local: also copy to the -s3-* bucket (copies_to)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	s3 := state.ProviderSpec{Name: "bench-s3", ProviderType: "s3-compat", Endpoint: *endpoint,
+		Region: "us-east-1", Bucket: *bucket, AccessKey: *access, SecretKey: state.Secret(os.Getenv("BENCH_S3_SECRET")),
+		PathStyle: true}
+	for i := range *copyLocal {
+		if *dir == "" {
+			return c, errors.New("-dir is required for -copy-local")
+		}
+		d := filepath.Join(*dir, fmt.Sprintf("copy%d", i+1))
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return c, err
+		}
+		c.copies = append(c.copies, state.ProviderSpec{Name: fmt.Sprintf("bench-copy%d", i+1), ProviderType: "local", Path: d})
+	}
+	if *copyS3 {
+		if *target == "s3" {
+			return c, errors.New("-copy-s3 needs -target local")
+		}
+		c.copies = append(c.copies, s3)
 	}
 	switch *target {
 	case "local":
@@ -66,9 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 		c.provider = state.ProviderSpec{Name: "bench-local", ProviderType: "local", Path: *dir, IsDefault: true}
 	case "s3":
-		c.provider = state.ProviderSpec{Name: "bench-s3", ProviderType: "s3-compat", Endpoint: *endpoint,
-			Region: "us-east-1", Bucket: *bucket, AccessKey: *access, SecretKey: state.Secret(os.Getenv("BENCH_S3_SECRET")),
-			PathStyle: true, IsDefault: true}
+		c.provider = s3
+		c.provider.IsDefault = true
 	default:
 		return c, fmt.Errorf("unknown -target %q", *target)
 	}
@@ -115,11 +137,15 @@ func bench(c config, stderr io.Writer) (result, error) {
 	}
 	defer store.Close()
 	if c.createBucket {
-		if err := createBucket(c.provider); err != nil {
-			return result{}, err
+		for _, p := range append([]state.ProviderSpec{c.provider}, c.copies...) {
+			if p.ProviderType != "local" {
+				if err := createBucket(p); err != nil {
+					return result{}, err
+				}
+			}
 		}
 	}
-	conn, db, err := seed(store, c)
+	conn, db, sched, err := seed(store, c)
 	if err != nil {
 		return result{}, err
 	}
@@ -158,17 +184,31 @@ func bench(c config, stderr io.Writer) (result, error) {
 	cpu0 := selfCPU()
 	start := time.Now()
 	enc := c.encrypt
-	q, err := eng.StartBackup(ctx, engine.BackupRequest{ConnectionID: conn.ID, DatabaseID: db.ID, Encrypt: &enc})
-	if err != nil {
-		return result{}, err
+	var b state.Backup
+	if sched == nil {
+		var q state.Backup
+		if q, err = eng.StartBackup(ctx, engine.BackupRequest{ConnectionID: conn.ID, DatabaseID: db.ID, Encrypt: &enc}); err != nil {
+			return result{}, err
+		}
+		b, err = waitDone(store, q.ID)
+	} else {
+		// Copies come with a schedule: run it once (its cron never fires).
+		if err = eng.RunSchedule(ctx, sched.ID); err != nil {
+			return result{}, err
+		}
+		b, err = waitScheduled(store, sched.ID)
 	}
-	b, err := waitDone(store, q.ID)
 	elapsed := time.Since(start)
 	if err != nil {
 		return result{}, err
 	}
 	if b.Status != state.StatusSuccess {
 		return result{}, fmt.Errorf("backup %s: %s\n%s", b.ID, b.Status, b.LogOutput)
+	}
+	for _, r := range b.Copies() {
+		if r.Status != state.ReplicaSuccess {
+			return result{}, fmt.Errorf("backup %s: copy on %s is %s: %s", b.ID, r.ProviderName, r.Status, r.Error)
+		}
 	}
 	runtime.ReadMemStats(&after)
 	return result{elapsed: elapsed, backup: b, peakKiB: peakRSSKiB(), allocMiB: (after.TotalAlloc - before.TotalAlloc) >> 20,
@@ -205,13 +245,33 @@ func keySource(encrypt bool) (engine.KeySource, error) {
 	return func() (*crypt.Keyring, error) { return kr, nil }, nil
 }
 
-// seed writes the provider, connection, database and settings records.
-func seed(store *state.Store, c config) (state.Connection, state.Database, error) {
+// waitScheduled polls the store until the schedule's backup finished.
+func waitScheduled(store *state.Store, scheduleID string) (state.Backup, error) {
+	for {
+		var list []state.Backup
+		err := store.View(func(tx *state.Tx) (err error) {
+			list, err = tx.ListBackups(state.BackupQuery{ScheduleID: scheduleID})
+			return err
+		})
+		if err != nil {
+			return state.Backup{}, err
+		}
+		if len(list) > 0 {
+			return waitDone(store, list[0].ID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// seed writes the provider, connection, database and settings records, and
+// with copies a schedule that copies to them (nil without).
+func seed(store *state.Store, c config) (state.Connection, state.Database, *state.Schedule, error) {
 	now := time.Now().UTC()
 	p := state.Provider{Meta: meta(state.KindProvider, now), ProviderSpec: c.provider}
 	conn := state.Connection{Meta: meta(state.KindConnection, now), ConnectionSpec: state.ConnectionSpec{
 		Name: "bench", DBType: c.dbType, Host: c.host, Port: c.port, Username: c.user,
 		Password: state.Secret(os.Getenv("BENCH_DB_PASSWORD")), SSLMode: "disable"}}
+	var sched *state.Schedule
 	db := state.Database{ID: state.DerivedID(state.KindDatabase, conn.ID+"/"+c.database), ConnectionID: conn.ID,
 		DBName: c.database, IsSelected: true, ManagedBy: state.ManagedByAPI, CreatedAt: now}
 	err := store.Update(func(tx *state.Tx) error {
@@ -229,12 +289,28 @@ func seed(store *state.Store, c config) (state.Connection, state.Database, error
 			return err
 		}
 		s.Set(state.SettingCompression, c.compression)
-		return tx.PutSettings(s)
+		if err := tx.PutSettings(s); err != nil {
+			return err
+		}
+		if len(c.copies) == 0 {
+			return nil
+		}
+		sched = &state.Schedule{Meta: meta(state.KindSchedule, now), ScheduleSpec: state.ScheduleSpec{Name: "bench",
+			ConnectionID: conn.ID, DatabaseID: db.ID, BackupType: "full", CronExpr: "0 0 1 1 *", StorageProviderID: p.ID,
+			EncryptionEnabled: c.encrypt, RetentionFull: 100, Enabled: true}}
+		for _, cp := range c.copies {
+			rec := state.Provider{Meta: meta(state.KindProvider, now), ProviderSpec: cp}
+			if err := state.Put(tx, rec); err != nil {
+				return err
+			}
+			sched.CopiesTo = append(sched.CopiesTo, state.CopyTarget{StorageProviderID: rec.ID})
+		}
+		return state.Put(tx, *sched)
 	})
 	if err != nil {
-		return conn, db, fmt.Errorf("seed store: %w", err)
+		return conn, db, nil, fmt.Errorf("seed store: %w", err)
 	}
-	return conn, db, nil
+	return conn, db, sched, nil
 }
 
 func meta(kind state.Kind, now time.Time) state.Meta {

@@ -178,10 +178,13 @@ jagad() {
   record "$name" "$best" "$(field stored_bytes)" "$(field raw_bytes)" "$(field peak_rss_kib)" "$bestcpu"
   PEAKS+=("$name: $(field peak_rss_kib) KiB")
   if [[ $name == *"zstd + encryption → local"* ]]; then ZSTD_ENC=$best; ZSTD_ENC_CPU=$bestcpu; fi
+  LAST=$best; LAST_PEAK=$(field peak_rss_kib)
 }
 
 declare -a PEAKS=()
 ZSTD_ENC= ZSTD_ENC_CPU=
+LAST=
+LAST_PEAK=
 bench_db() {
   local kind=$1 db dumpcmd raw
   ROWS_OUT=(); BASE=; PEAKS=(); ZSTD_ENC=; ZSTD_ENC_CPU=
@@ -209,7 +212,19 @@ bench_db() {
   jagad "(d) jagad gzip → local" "${common[@]}" -compression gzip -target local -dir "$WORK/local"
   BENCH_S3_SECRET=bench-secret-key jagad "(d) jagad zstd + encryption → versitygw" "${common[@]}" -compression zstd -encrypt \
     -target s3 -s3-endpoint "http://127.0.0.1:$PORT" -s3-access-key benchaccess -s3-bucket "jb-$kind-$RANDOM" -s3-create-bucket
-  rm -rf "$WORK/versity/"jb-* 2>/dev/null || true
+  local one_s3=$LAST
+  # (e) several destinations (copies_to): one pass, N uploads, in the same run.
+  jagad "(e) zstd+enc → 2 × local (copies_to)" "${common[@]}" -compression zstd -encrypt -target local -dir "$WORK/local" -copy-local 1
+  local two_local=$LAST
+  BENCH_S3_SECRET=bench-secret-key jagad "(e) zstd+enc → local + versitygw" "${common[@]}" -compression zstd -encrypt \
+    -target local -dir "$WORK/local" -copy-s3 -s3-endpoint "http://127.0.0.1:$PORT" -s3-access-key benchaccess \
+    -s3-bucket "jc-$kind-$RANDOM" -s3-create-bucket
+  local local_s3=$LAST
+  BENCH_S3_SECRET=bench-secret-key jagad "(e) zstd+enc → 2 × local + versitygw" "${common[@]}" -compression zstd -encrypt \
+    -target local -dir "$WORK/local" -copy-local 1 -copy-s3 -s3-endpoint "http://127.0.0.1:$PORT" -s3-access-key benchaccess \
+    -s3-bucket "jd-$kind-$RANDOM" -s3-create-bucket
+  local three_peak=$LAST_PEAK
+  rm -rf "$WORK/versity/"j[bcd]-* 2>/dev/null || true
 
   echo
   echo "## $kind: $db, $ROWS rows, dump $(awk -v r="$raw" 'BEGIN { printf "%.1f MB", r / 1e6 }') (best of $REPEAT)"
@@ -230,6 +245,11 @@ bench_db() {
     if [ "$p" -gt "$max" ]; then max=$p; fi
   done
   awk -v m="$max" 'BEGIN { printf "goal: peak RSS %.0f MiB < 128 MiB: %s\n", m / 1024, (m < 131072 ? "met" : "MISSED") }'
+  awk -v two="$two_local" -v one="$ZSTD_ENC" -v ls="$local_s3" -v s3="$one_s3" -v p="$three_peak" 'BEGIN {
+    r = two / one; printf "goal: 2 × local %.2fs vs local %.2fs = %.2f× ≤ 1.15×: %s\n", two, one, r, (r <= 1.15 ? "met" : "MISSED");
+    slow = (s3 > one) ? s3 : one; r = ls / slow
+    printf "goal: local + versitygw %.2fs vs the slower single destination %.2fs = %.2f× ≤ 1.15×: %s\n", ls, slow, r, (r <= 1.15 ? "met" : "MISSED");
+    printf "goal: peak RSS with three destinations %.0f MiB < 128 MiB: %s\n", p / 1024, (p < 131072 ? "met" : "MISSED") }'
 }
 
 echo "bench: building engine/bench ..." >&2

@@ -34,8 +34,11 @@ func Message(ev Event) string {
 		return b.String()
 	}
 	subject := "Backup"
-	if strings.HasPrefix(ev.Kind, "verify.") {
+	switch {
+	case strings.HasPrefix(ev.Kind, "verify."):
 		subject = "Verify"
+	case strings.HasPrefix(ev.Kind, "backup.copy"):
+		subject = "Backup copy"
 	}
 	fmt.Fprintf(&b, "*%s %s %s*\n", emoji, subject, strings.ToUpper(ev.Status))
 	fmt.Fprintf(&b, "Database: `%s` (%s)\n", ev.Database, ev.DBType)

@@ -120,6 +120,9 @@ func TestMessage(t *testing.T) {
 		{"verify failure", Event{Kind: KindVerifyFailed, Status: "failed", Database: "db", DBType: "postgresql",
 			BackupID: "b3", Error: "checksum mismatch"},
 			"*❌ Verify FAILED*\nDatabase: `db` (postgresql)\nSize: —\nDuration: —\nBackup ID: `b3`\n```checksum mismatch```"},
+		{"copy failure", Event{Kind: KindBackupCopyFailed, Status: "failed", Database: "db", DBType: "postgresql",
+			BackupID: "b4", Error: "copy to offsite failed: connection reset"},
+			"*❌ Backup copy FAILED*\nDatabase: `db` (postgresql)\nSize: —\nDuration: —\nBackup ID: `b4`\n```copy to offsite failed: connection reset```"},
 		{"config failure", Event{Kind: KindConfigFailed, Status: "failed", Error: "jagad.yaml:3:1: unknown key"},
 			"*❌ Config reload FAILED*\n```jagad.yaml:3:1: unknown key```"},
 	}

@@ -25,8 +25,11 @@ const (
 	KindBackupSucceeded = "backup.succeeded"
 	KindBackupFailed    = "backup.failed"
 	KindVerifyFailed    = "verify.failed"
-	KindConfigFailed    = "config.failed"
-	KindTest            = "test"
+	// KindBackupCopyFailed: a backup succeeded on its primary storage but
+	// one of its copies (copies_to) could not be stored.
+	KindBackupCopyFailed = "backup.copy_failed"
+	KindConfigFailed     = "config.failed"
+	KindTest             = "test"
 )
 
 // Channel types.

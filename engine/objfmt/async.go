@@ -24,11 +24,14 @@ type asyncWriter struct {
 	closed bool
 }
 
-func newAsyncWriter(w io.Writer) *asyncWriter {
-	a := &asyncWriter{w: w, free: make(chan []byte, asyncChunks), full: make(chan []byte, asyncChunks),
+func newAsyncWriter(w io.Writer) *asyncWriter { return newAsyncWriterSize(w, asyncChunk, asyncChunks) }
+
+// newAsyncWriterSize is an asyncWriter with chunks of size bytes.
+func newAsyncWriterSize(w io.Writer, size, chunks int) *asyncWriter {
+	a := &asyncWriter{w: w, free: make(chan []byte, chunks), full: make(chan []byte, chunks),
 		failed: make(chan struct{}), done: make(chan struct{})}
-	for range asyncChunks {
-		a.free <- make([]byte, 0, asyncChunk)
+	for range chunks {
+		a.free <- make([]byte, 0, size)
 	}
 	go a.drain()
 	return a

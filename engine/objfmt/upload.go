@@ -6,7 +6,6 @@
 package objfmt
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -82,9 +81,10 @@ func newDecompressor(r io.Reader, c string) (io.ReadCloser, error) {
 	return nil, fmt.Errorf("unknown compression %q", c)
 }
 
-// Upload is one pass: raw dump bytes in, a stored object out.
+// Upload is one pass: raw dump bytes in, a stored object out, on one or
+// several destinations (fanout.go).
 //
-//	dump ─▶ count ┆ compress ┆ sha256 ─▶ encrypt? ─▶ sha256 ─▶ count ─▶ storage
+//	dump ─▶ count ┆ compress ┆ sha256 ─▶ encrypt? ─▶ sha256 ─▶ count ─▶ storage (each destination)
 //
 // (┆: a goroutine boundary with a few MiB of buffering, so reading the dump
 // tool, compressing and sealing+storing run on different cores.)
@@ -97,15 +97,14 @@ type Upload struct {
 	sumComp  hash.Hash
 	sumStore hash.Hash
 	stored   countWriter
-	toStore  *bufio.Writer // batches sealed bytes for the storage goroutine (storeBatch)
-	pw       *io.PipeWriter
-	done     chan PutResult
+	fan      *fanout // the destinations, the primary first
 }
 
-// storeBatch is how many sealed bytes go to storage's reader at a time.
-// Each write into the io.Pipe is a hand-off between two goroutines per read
-// of the reader; the encrypter writes 64 KiB chunks, and local storage reads
-// 256 KiB at a time, so batching to 256 KiB makes a quarter of the hand-offs.
+// storeBatch is how many sealed bytes go to a single destination's reader at
+// a time (fanout.go). Each write into the io.Pipe is a hand-off between two
+// goroutines per read of the reader; the encrypter writes 64 KiB chunks, and
+// local storage reads 256 KiB at a time, so batching to 256 KiB makes a
+// quarter of the hand-offs. Several destinations batch in their queues.
 const storeBatch = 256 << 10
 
 // PutResult is what storage acknowledged: N bytes stored, or Err.
@@ -114,26 +113,31 @@ type PutResult struct {
 	Err error
 }
 
+// Dest is one destination of an upload: a store and the object's key in it.
+type Dest struct {
+	Store storage.Store
+	Key   string
+}
+
 // StartUpload starts storing key. Write the dump into u.Writer(), then
 // call Finish or Abort. kr nil stores the object unencrypted.
 func StartUpload(ctx context.Context, st storage.Store, key, compression string, kr *crypt.Keyring) (*Upload, error) {
-	pr, pw := io.Pipe()
-	u := &Upload{sumComp: sha256.New(), sumStore: sha256.New(), pw: pw, done: make(chan PutResult, 1)}
-	u.toStore = bufio.NewWriterSize(pw, storeBatch)
-	u.stored.w = io.MultiWriter(u.sumStore, u.toStore)
-	// Storage reads from the start: it gets the encrypter's header with the
-	// first storeBatch bytes (or at Finish).
-	go func() {
-		n, err := st.Put(ctx, key, pr)
-		if err == nil {
-			err = errors.New("storage finished before the stream ended")
-			if _, rerr := pr.Read(make([]byte, 1)); rerr == io.EOF {
-				err = nil
-			}
-		}
-		pr.CloseWithError(err)
-		u.done <- PutResult{n, err}
-	}()
+	return StartFanout(ctx, []Dest{{Store: st, Key: key}}, compression, kr)
+}
+
+// StartFanout starts storing the same object on every destination, read,
+// compressed, hashed and encrypted once. dests[0] is the primary: when it
+// fails the upload fails. Any other destination that fails is cut off and
+// the others go on; its error is in Results. Memory stays bounded: each
+// extra destination has a small queue (fanout.go), and the slowest one
+// holds the stream back once its queue is full.
+func StartFanout(ctx context.Context, dests []Dest, compression string, kr *crypt.Keyring) (*Upload, error) {
+	if len(dests) == 0 {
+		return nil, errors.New("upload: no destination")
+	}
+	u := &Upload{sumComp: sha256.New(), sumStore: sha256.New()}
+	u.fan = startFanout(ctx, dests)
+	u.stored.w = io.MultiWriter(u.sumStore, u.fan)
 	var afterComp io.Writer = &u.stored
 	if kr != nil {
 		enc, err := crypt.NewWriter(&u.stored, kr)
@@ -177,19 +181,17 @@ func (u *Upload) Finish() (PutResult, error) {
 			return u.fail("encrypt", err)
 		}
 	}
-	if err := u.toStore.Flush(); err != nil {
-		return u.fail("upload", err)
-	}
-	u.pw.Close()
-	res := <-u.done
+	res := u.fan.finish(u.stored.n)[0]
 	if res.Err != nil {
 		return res, fmt.Errorf("upload: %w", res.Err)
 	}
-	if res.N != u.stored.n {
-		return res, fmt.Errorf("upload: storage acknowledged %d bytes, %d were sent", res.N, u.stored.n)
-	}
 	return res, nil
 }
+
+// Results is what each destination acknowledged, in the order given to
+// StartFanout (the primary first); call it after Finish or Abort. A
+// destination's Err says why it has no complete object.
+func (u *Upload) Results() []PutResult { return u.fan.results() }
 
 // fail aborts after a stage failed. When storage failed first, its error
 // travelled back up through the stages: report it as the cause.
@@ -204,7 +206,7 @@ func (u *Upload) fail(stage string, err error) (PutResult, error) {
 // Abort ends the stream with err; storage removes what it had. It returns
 // storage's result (its own error, when it failed first) and err.
 func (u *Upload) Abort(err error) (PutResult, error) {
-	u.pw.CloseWithError(err) // every stage's writes now fail: nothing blocks
+	u.fan.abort(err) // every stage's writes now fail: nothing blocks
 	if u.async != nil {
 		_ = u.async.Close()
 	}
@@ -214,7 +216,7 @@ func (u *Upload) Abort(err error) (PutResult, error) {
 	if u.sealed != nil {
 		_ = u.sealed.Close()
 	}
-	res := <-u.done
+	res := u.fan.wait()[0]
 	return res, err
 }
 

@@ -71,7 +71,7 @@ func testData(n int) []byte {
 	return b.Bytes()[:n]
 }
 
-func newKeyring(t *testing.T) *crypt.Keyring {
+func newKeyring(t testing.TB) *crypt.Keyring {
 	t.Helper()
 	key, err := crypt.GenerateKey()
 	kr, kerr := crypt.NewKeyring("k1", map[string]string{"k1": key}, "")
