@@ -204,8 +204,11 @@ func (s *server) createBackup(r *http.Request, _ httprouter.Params) (any, error)
 		return nil, fieldErr("backup_type", "%s", err.Error())
 	}
 	err := s.store.View(func(tx *state.Tx) error {
-		return checkRefs(tx, refs{connection: req.ConnectionID, database: req.DatabaseID, schedule: req.ScheduleID,
-			provider: req.StorageProviderID, notifs: req.NotifTargetIDs})
+		if err := checkRefs(tx, refs{connection: req.ConnectionID, database: req.DatabaseID, schedule: req.ScheduleID,
+			provider: req.StorageProviderID, notifs: req.NotifTargetIDs}); err != nil {
+			return err
+		}
+		return checkPhysicalConn(tx, req.BackupType, req.ConnectionID)
 	})
 	if err != nil {
 		return nil, err
