@@ -28,50 +28,24 @@ type source struct {
 	db      *sql.DB // over the socket, database shop
 }
 
-// startSource initializes a data dir, starts mariadbd on a free port and
-// gives root@'%' a password (used over TCP by mariadb-backup).
+// startSource starts a throwaway MariaDB server whose data directory the
+// test knows, with database shop and table items.
 func startSource(t *testing.T) *source {
 	t.Helper()
 	needTools(t)
 	ctx := context.Background()
-	dir := openDir(t)
-	datadir := filepath.Join(dir, "data")
-	if err := InitDatadir(ctx, datadir); err != nil {
-		t.Fatal(err)
-	}
-	port, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := StartServer(ctx, ServerOptions{Datadir: datadir, Port: port})
+	srv, err := StartFresh(ctx, openDir(t), testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	root := srv.DB("root", "", "")
-	defer root.Close()
-	conn, err := root.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	lit := "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(testPassword) + "'"
-	for _, q := range []string{
-		"DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost')",
-		"FLUSH PRIVILEGES",
-		"CREATE USER 'root'@'%' IDENTIFIED BY " + lit,
-		"GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION",
-		"CREATE DATABASE shop",
-		"CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(64), qty INT) ENGINE=InnoDB",
-	} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	s := &source{srv: srv, datadir: datadir, db: srv.DB("root", "", "shop"),
-		target: dbclient.Target{DBType: dbclient.MariaDB, Host: "127.0.0.1", Port: port, User: "root",
-			Password: testPassword, Database: "shop"}}
+	s := &source{srv: srv, datadir: srv.Datadir, db: srv.DB("root", "", "")}
 	t.Cleanup(func() { s.db.Close() })
+	s.exec(t, "CREATE DATABASE shop", "CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(64), qty INT) ENGINE=InnoDB")
+	s.db.Close()
+	s.db = srv.DB("root", "", "shop")
+	s.target = dbclient.Target{DBType: dbclient.MariaDB, Host: "127.0.0.1", Port: srv.Port, User: "root",
+		Password: testPassword, Database: "shop"}
 	return s
 }
 
@@ -237,7 +211,10 @@ func TestChainRestoresEachPoint(t *testing.T) {
 		}
 		opened := 0
 		for _, l := range []*Link{&badLink} {
-			l.Open = func(context.Context) (io.ReadCloser, error) { opened++; return io.NopCloser(bytes.NewReader(bad.data)), nil }
+			l.Open = func(context.Context) (io.ReadCloser, error) {
+				opened++
+				return io.NopCloser(bytes.NewReader(bad.data)), nil
+			}
 		}
 		target := filepath.Join(openDir(t), "restored")
 		err := Restore(context.Background(), []Link{full.link, badLink, inc2.link}, RestoreOptions{TargetDir: target, WorkDir: openDir(t)})

@@ -43,12 +43,13 @@ type ServerOptions struct {
 
 // Server is a running throwaway mariadbd.
 type Server struct {
-	Socket string
-	Port   int
-	dir    string // private runtime dir (socket, pid, log, tmp)
-	cmd    *exec.Cmd
-	done   chan struct{}
-	log    string
+	Datadir string
+	Socket  string
+	Port    int
+	dir     string // private runtime dir (socket, pid, log, tmp)
+	cmd     *exec.Cmd
+	done    chan struct{}
+	log     string
 }
 
 // StartServer starts mariadbd on o.Datadir and waits until it answers.
@@ -66,7 +67,7 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Socket: filepath.Join(dir, "s.sock"), Port: o.Port, dir: dir, done: make(chan struct{}),
+	s := &Server{Datadir: o.Datadir, Socket: filepath.Join(dir, "s.sock"), Port: o.Port, dir: dir, done: make(chan struct{}),
 		log: filepath.Join(dir, "mariadbd.log")}
 	tmp := filepath.Join(dir, "tmp")
 	if err := os.Mkdir(tmp, 0o700); err != nil {
@@ -249,4 +250,77 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// CountRows counts the rows of every base table of database db.
+func CountRows(ctx context.Context, s *Server, db string) (map[string]int64, error) {
+	pool := s.DB("root", "", "")
+	defer pool.Close()
+	rows, err := pool.QueryContext(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE'", db)
+	if err != nil {
+		return nil, fmt.Errorf("list tables of %s: %w", db, err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	counts := make(map[string]int64, len(names))
+	for _, n := range names {
+		var c int64
+		q := "SELECT COUNT(*) FROM `" + strings.ReplaceAll(db, "`", "``") + "`.`" + strings.ReplaceAll(n, "`", "``") + "`"
+		if err := pool.QueryRowContext(ctx, q).Scan(&c); err != nil {
+			return nil, fmt.Errorf("count %s.%s: %w", db, n, err)
+		}
+		counts[n] = c
+	}
+	return counts, nil
+}
+
+// StartFresh initializes a data directory under dir, starts mariadbd on it
+// on a free port of 127.0.0.1 and gives root@'%' password: a throwaway
+// server whose files this process can read (tests, drills of drills).
+func StartFresh(ctx context.Context, dir, password string) (*Server, error) {
+	datadir := filepath.Join(dir, "data")
+	if err := InitDatadir(ctx, datadir); err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := StartServer(ctx, ServerOptions{Datadir: datadir, Port: port})
+	if err != nil {
+		return nil, err
+	}
+	srv.Datadir = datadir
+	root := srv.DB("root", "", "")
+	defer root.Close()
+	conn, err := root.Conn(ctx) // one session: new ones need the password
+	if err != nil {
+		srv.Stop()
+		return nil, err
+	}
+	defer conn.Close()
+	lit := "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`).Replace(password) + "'"
+	for _, q := range []string{
+		"DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost')",
+		"FLUSH PRIVILEGES",
+		"CREATE USER 'root'@'%' IDENTIFIED BY " + lit,
+		"GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			srv.Stop()
+			return nil, fmt.Errorf("set up root: %w", err)
+		}
+	}
+	return srv, nil
 }
