@@ -88,7 +88,7 @@ func (e *Engine) retain(ctx context.Context, scheduleID, name string, policy sta
 	byID := make(map[string]state.Backup, len(backups))
 	for _, b := range backups {
 		in = append(in, retention.Backup{ID: b.ID, ScheduleID: b.ScheduleID, Type: b.BackupType,
-			Status: retentionStatus(b), CreatedAt: b.CreatedAt})
+			Status: retentionStatus(b), CreatedAt: b.CreatedAt, ParentID: b.ParentID})
 		byID[b.ID] = b
 	}
 	res := retention.Apply(scheduleID, in, retention.Policy{
