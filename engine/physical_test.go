@@ -227,6 +227,16 @@ func TestPhysicalChainThroughEngine(t *testing.T) {
 		t.Errorf("restore into a non-empty dir: %s\n%s", rec.Status, rec.LogOutput)
 	}
 
+	t.Run("deep verify", func(t *testing.T) {
+		log := newJobLog(time.Now)
+		if _, err := e.h.eng.verifyObject(context.Background(), inc1, true, log); err != nil {
+			t.Fatalf("deep verify: %v\n%s", err, log.String())
+		}
+		if !strings.Contains(log.String(), "xbstream chunks and checksums OK") {
+			t.Errorf("deep verify log:\n%s", log.String())
+		}
+	})
+
 	t.Run("drill", func(t *testing.T) {
 		log := newJobLog(time.Now)
 		n, err := e.h.eng.drillPhysical(context.Background(), inc2, log)

@@ -265,3 +265,23 @@ func openDir(t *testing.T) string {
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	return dir
 }
+
+// A real stream passes CheckXbstream; a flipped payload byte and a cut
+// stream do not.
+func TestCheckXbstream(t *testing.T) {
+	s := startSource(t)
+	s.exec(t, "INSERT INTO items VALUES (1,'a',1)")
+	full := backup(t, s, "b-full", nil)
+	st, err := dump.CheckXbstream(bytes.NewReader(full.data))
+	if err != nil || st.Files < 5 || st.Bytes == 0 {
+		t.Fatalf("real stream: %+v, %v", st, err)
+	}
+	bad := append([]byte(nil), full.data...)
+	bad[len(bad)/2] ^= 0x01
+	if _, err := dump.CheckXbstream(bytes.NewReader(bad)); err == nil {
+		t.Error("a flipped byte passed")
+	}
+	if _, err := dump.CheckXbstream(bytes.NewReader(full.data[:len(full.data)-100])); err == nil {
+		t.Error("a truncated stream passed")
+	}
+}
