@@ -61,6 +61,12 @@ type backupView struct {
 	ServerVersion      string           `json:"server_version,omitempty"`
 	Tables             map[string]int64 `json:"tables,omitempty"`
 	RetentionError     string           `json:"retention_error,omitempty"`
+	// Physical chains (backup_type physical or incremental).
+	FromLSN   uint64 `json:"from_lsn,omitempty"`
+	ToLSN     uint64 `json:"to_lsn,omitempty"`
+	ChainID   string `json:"chain_id,omitempty"`
+	ParentID  string `json:"parent_id,omitempty"`
+	ChainNote string `json:"chain_note,omitempty"`
 }
 
 func viewBackup(b state.Backup) backupView {
@@ -76,6 +82,7 @@ func viewBackup(b state.Backup) backupView {
 		CreatedAt: b.CreatedAt, NotifTargetIDs: nonNil(b.NotifTargetIDs), NotifyOnSuccess: b.NotifyOnSuccess,
 		NotifyOnFailure: b.NotifyOnFailure, ToolVersion: b.ToolVersion, ServerVersion: b.ServerVersion,
 		Tables: b.Tables, RetentionError: b.RetentionError,
+		FromLSN: b.FromLSN, ToLSN: b.ToLSN, ChainID: b.ChainID, ParentID: b.ParentID, ChainNote: b.ChainNote,
 	}
 }
 
