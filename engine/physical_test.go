@@ -202,6 +202,12 @@ func TestPhysicalChainThroughEngine(t *testing.T) {
 		t.Errorf("manifest of inc2: parent %s chain %s lsn %d-%d", m.ParentID, m.ChainID, m.FromLSN, m.ToLSN)
 	}
 
+	// The offline restore (jagad restore) does not pipe an xbstream into a server.
+	if _, err := RestoreOffline(context.Background(), OfflineRestoreOptions{Store: e.h.storeFor(e.prov), Key: inc2.StoragePath}); err == nil ||
+		!strings.Contains(err.Error(), "restores into a data directory") {
+		t.Errorf("offline restore of a physical backup: %v", err)
+	}
+
 	for _, c := range []struct {
 		b    state.Backup
 		want string
