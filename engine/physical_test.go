@@ -304,3 +304,76 @@ func TestPhysicalIncrementalFallbackAndKill(t *testing.T) {
 // wrapToolFor is wrapTool for a tool the harness is built with (Options
 // are set before newHarness returns, so the wrapper is made first).
 func wrapToolFor(t *testing.T, tool, body string) string { return wrapTool(t, tool, body) }
+
+// A schedule of incrementals through RunSchedule: its first run is a full,
+// a chain ends once it holds retention_incr incrementals (the next run
+// starts a new one, visibly), and retention deletes the old chain whole
+// only when no kept incremental needs it.
+func TestPhysicalScheduleChainsAndRetention(t *testing.T) {
+	e := newPhysEnv(t)
+	now := time.Now().UTC()
+	sc := put(e.h, state.Schedule{
+		Meta: state.Meta{ID: state.NewID(state.KindSchedule), ManagedBy: state.ManagedByAPI, CreatedAt: now, UpdatedAt: now},
+		ScheduleSpec: state.ScheduleSpec{Name: "maria-incr", ConnectionID: e.conn.ID, DatabaseID: e.shop.ID,
+			BackupType: TypeIncremental, CronExpr: "@yearly", Enabled: true, RetentionFull: 1, RetentionIncr: 2},
+	})
+	n := 0
+	run := func() state.Backup {
+		t.Helper()
+		n++
+		e.exec(t, fmt.Sprintf("INSERT INTO items VALUES (%d,'r%d',%d)", n, n, n))
+		if err := e.h.eng.RunSchedule(context.Background(), sc.ID); err != nil {
+			t.Fatal(err)
+		}
+		// The run (backup, retention) holds the schedule until it is done.
+		for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
+			if e.h.eng.markRunning(sc.ID) {
+				e.h.eng.clearRunning(sc.ID)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("schedule run did not finish")
+			}
+		}
+		all := e.h.scheduleBackups(sc.ID)
+		if len(all) == 0 {
+			t.Fatalf("run %d: no backup", n)
+		}
+		b := all[0]
+		if b.Status != state.StatusSuccess {
+			t.Fatalf("run %d: %s\n%s", n, b.Status, b.LogOutput)
+		}
+		return b
+	}
+	p1, i1, i2, p2 := run(), run(), run(), run()
+	if p1.BackupType != TypePhysical || i1.ParentID != p1.ID || i2.ParentID != i1.ID {
+		t.Fatalf("chain 1: %s, %s parent %s, %s parent %s", p1.BackupType, i1.ID, i1.ParentID, i2.ID, i2.ParentID)
+	}
+	if p2.BackupType != TypePhysical || !strings.Contains(p2.ChainNote, "already holds 2 incrementals") {
+		t.Fatalf("run 4: %s note %q, want a new chain", p2.BackupType, p2.ChainNote)
+	}
+	i3 := run()
+	for _, b := range []state.Backup{p1, i1, i2} {
+		if !e.h.hasBackup(b.ID) {
+			t.Fatalf("%s deleted while kept incremental %s needs it", b.ID, i2.ID)
+		}
+	}
+	i4 := run()
+	if i3.ParentID != p2.ID || i4.ParentID != i3.ID {
+		t.Fatalf("chain 2: %s parent %s, %s parent %s", i3.ID, i3.ParentID, i4.ID, i4.ParentID)
+	}
+	for _, b := range []state.Backup{p1, i1, i2} {
+		if e.h.hasBackup(b.ID) {
+			t.Errorf("old chain link %s (%s) outlived retention", b.ID, b.BackupType)
+		}
+		assertFiles(t, false, objectFiles(e.prov, b)...)
+	}
+	for _, b := range []state.Backup{p2, i3, i4} {
+		if !e.h.hasBackup(b.ID) {
+			t.Errorf("current chain link %s deleted", b.ID)
+		}
+	}
+	if got, want := e.restoreTo(t, i4.ID), itemsFingerprint(t, e.db); got != want {
+		t.Errorf("restore of the newest link: %s, want %s", got, want)
+	}
+}
