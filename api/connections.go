@@ -18,17 +18,18 @@ import (
 
 // connectionView is a connection as the API shows it: never the password.
 type connectionView struct {
-	ID        string              `json:"id"`
-	Name      string              `json:"name"`
-	DBType    string              `json:"db_type"`
-	Host      string              `json:"host"`
-	Port      int                 `json:"port"`
-	Username  string              `json:"username"`
-	SSLMode   string              `json:"ssl_mode"`
-	Physical  *state.PhysicalSpec `json:"physical,omitempty"`
-	ManagedBy state.ManagedBy     `json:"managed_by"`
-	CreatedAt time.Time           `json:"created_at"`
-	UpdatedAt time.Time           `json:"updated_at"`
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	DBType    string          `json:"db_type"`
+	Host      string          `json:"host"`
+	Port      int             `json:"port"`
+	Username  string          `json:"username"`
+	SSLMode   string          `json:"ssl_mode"`
+	ManagedBy state.ManagedBy `json:"managed_by"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+
+	Physical *state.PhysicalSpec `json:"physical,omitempty"` // mysql/mariadb physical backups
 }
 
 func viewConnection(c state.Connection) connectionView {

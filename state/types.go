@@ -380,22 +380,23 @@ func (b Backup) RecordID() string { return b.ID }
 
 // Restore is one restore run.
 type Restore struct {
-	ID               string `json:"id"`
-	BackupID         string `json:"backup_id"`
-	TargetConnection string `json:"target_connection"`
-	TargetDatabase   string `json:"target_database"`
+	ID               string     `json:"id"`
+	BackupID         string     `json:"backup_id"`
+	TargetConnection string     `json:"target_connection"`
+	TargetDatabase   string     `json:"target_database"`
+	DropExisting     bool       `json:"drop_existing"`
+	NoPrivileges     bool       `json:"no_privileges,omitempty"`
+	RestoreType      string     `json:"restore_type,omitempty"` // "full" (also when empty) or "data-only"
+	Drill            bool       `json:"drill,omitempty"`
+	Status           string     `json:"status"`
+	DurationMs       int64      `json:"duration_ms"`
+	LogOutput        string     `json:"log_output"`
+	StartedAt        *time.Time `json:"started_at"`
+	CompletedAt      *time.Time `json:"completed_at"`
+	CreatedAt        time.Time  `json:"created_at"`
+
 	// TargetDir is the data directory a physical chain was restored into.
-	TargetDir    string     `json:"target_dir,omitempty"`
-	DropExisting bool       `json:"drop_existing"`
-	NoPrivileges bool       `json:"no_privileges,omitempty"`
-	RestoreType  string     `json:"restore_type,omitempty"` // "full" (also when empty) or "data-only"
-	Drill        bool       `json:"drill,omitempty"`
-	Status       string     `json:"status"`
-	DurationMs   int64      `json:"duration_ms"`
-	LogOutput    string     `json:"log_output"`
-	StartedAt    *time.Time `json:"started_at"`
-	CompletedAt  *time.Time `json:"completed_at"`
-	CreatedAt    time.Time  `json:"created_at"`
+	TargetDir string `json:"target_dir,omitempty"`
 }
 
 // Kind implements Record.
