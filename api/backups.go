@@ -62,11 +62,13 @@ type backupView struct {
 	Tables             map[string]int64 `json:"tables,omitempty"`
 	RetentionError     string           `json:"retention_error,omitempty"`
 	// Physical chains (backup_type physical or incremental).
-	FromLSN   uint64 `json:"from_lsn,omitempty"`
-	ToLSN     uint64 `json:"to_lsn,omitempty"`
-	ChainID   string `json:"chain_id,omitempty"`
-	ParentID  string `json:"parent_id,omitempty"`
-	ChainNote string `json:"chain_note,omitempty"`
+	FromLSN    uint64 `json:"from_lsn,omitempty"`
+	ToLSN      uint64 `json:"to_lsn,omitempty"`
+	ChainID    string `json:"chain_id,omitempty"`
+	ParentID   string `json:"parent_id,omitempty"`
+	ChainNote  string `json:"chain_note,omitempty"`
+	BinlogFile string `json:"binlog_file,omitempty"`
+	BinlogPos  uint64 `json:"binlog_pos,omitempty"`
 }
 
 func viewBackup(b state.Backup) backupView {
@@ -83,6 +85,7 @@ func viewBackup(b state.Backup) backupView {
 		NotifyOnFailure: b.NotifyOnFailure, ToolVersion: b.ToolVersion, ServerVersion: b.ServerVersion,
 		Tables: b.Tables, RetentionError: b.RetentionError,
 		FromLSN: b.FromLSN, ToLSN: b.ToLSN, ChainID: b.ChainID, ParentID: b.ParentID, ChainNote: b.ChainNote,
+		BinlogFile: b.BinlogFile, BinlogPos: b.BinlogPos,
 	}
 }
 

@@ -157,6 +157,7 @@ func (e *Engine) runSource(ctx context.Context, b *state.Backup, j *job, setting
 		return res, fmt.Errorf("mariadb-backup started at LSN %d, not at the parent's %d", pr.Checkpoints.FromLSN, b.FromLSN)
 	}
 	b.FromLSN, b.ToLSN = pr.Checkpoints.FromLSN, pr.Checkpoints.ToLSN
+	b.BinlogFile, b.BinlogPos = pr.BinlogFile, pr.BinlogPos
 	// Row counts of the database right after the copy, for drills'
 	// reports (a physical copy has no consistent count of its own).
 	if counts, cerr := dbclient.TableCounts(ctx, target, b.DatabaseName); cerr == nil {

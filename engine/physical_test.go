@@ -54,7 +54,7 @@ func newPhysEnv(t *testing.T, opts ...harnessOpt) *physEnv {
 	}
 	kr, _ := newKeyring(t)
 	h := newHarness(t, append([]harnessOpt{withKeyring(kr)}, opts...)...)
-	srv, err := mariaphys.StartFresh(context.Background(), openTempDir(t), physPassword)
+	srv, err := mariaphys.StartFresh(context.Background(), openTempDir(t), physPassword, false)
 	if err != nil {
 		t.Fatal(err)
 	}

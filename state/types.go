@@ -363,6 +363,11 @@ type Backup struct {
 	// ChainNote says why an incremental request became a full (no usable
 	// parent), empty otherwise.
 	ChainNote string `json:"chain_note,omitempty"`
+	// BinlogFile and BinlogPos are the binary log coordinates of a
+	// physical backup's consistent point (where a point-in-time replay
+	// starts); empty when the server writes no binary log.
+	BinlogFile string `json:"binlog_file,omitempty"`
+	BinlogPos  uint64 `json:"binlog_pos,omitempty"`
 }
 
 // Replica is a copy of a backup on another provider (planned).

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -46,6 +47,11 @@ type PhysicalResult struct {
 	Datadir       string
 	Checkpoints   Checkpoints
 	Bytes         int64 // xbstream bytes written
+	// BinlogFile and BinlogPos are the binary log coordinates of the
+	// backup's consistent point ("" when the server has no binary log):
+	// where a point-in-time replay starts.
+	BinlogFile string
+	BinlogPos  uint64
 }
 
 // Checkpoints is the content of xtrabackup_checkpoints.
@@ -188,6 +194,9 @@ func Physical(ctx context.Context, t dbclient.Target, o PhysicalOptions, w io.Wr
 	if cw.n == 0 {
 		return res, errors.New("mariadb-backup wrote no output")
 	}
+	if info, err := os.ReadFile(filepath.Join(lsnDir, "xtrabackup_info")); err == nil {
+		res.BinlogFile, res.BinlogPos = ParseBinlogPos(string(info))
+	}
 	logf(log, "PHYSICAL: %d bytes; LSN %d to %d", cw.n, res.Checkpoints.FromLSN, res.Checkpoints.ToLSN)
 	return res, nil
 }
@@ -249,4 +258,20 @@ func (q quietLog) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return q.w.Write(p)
+}
+
+var binlogPosLine = regexp.MustCompile(`(?m)^binlog_pos = filename '([^']+)', position '(\d+)'`)
+
+// ParseBinlogPos reads the binary log coordinates from xtrabackup_info's
+// binlog_pos line ("", 0 when there are none).
+func ParseBinlogPos(info string) (string, uint64) {
+	m := binlogPosLine.FindStringSubmatch(info)
+	if m == nil {
+		return "", 0
+	}
+	pos, err := strconv.ParseUint(m[2], 10, 64)
+	if err != nil {
+		return "", 0
+	}
+	return m[1], pos
 }

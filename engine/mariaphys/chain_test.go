@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
@@ -30,11 +31,14 @@ type source struct {
 
 // startSource starts a throwaway MariaDB server whose data directory the
 // test knows, with database shop and table items.
-func startSource(t *testing.T) *source {
+func startSource(t *testing.T) *source { return startSourceWith(t, false) }
+
+// startSourceWith starts the source, with binary logs when logBin.
+func startSourceWith(t *testing.T, logBin bool) *source {
 	t.Helper()
 	needTools(t)
 	ctx := context.Background()
-	srv, err := StartFresh(ctx, openDir(t), testPassword)
+	srv, err := StartFresh(ctx, openDir(t), testPassword, logBin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +104,7 @@ type stored struct {
 	data []byte
 	sum  string
 	link Link
+	res  dump.PhysicalResult
 }
 
 func backup(t *testing.T, s *source, id string, parent *stored) *stored {
@@ -121,7 +126,7 @@ func backup(t *testing.T, s *source, id string, parent *stored) *stored {
 		t.Fatalf("checkpoints %+v", res.Checkpoints)
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	st := &stored{data: buf.Bytes(), sum: hex.EncodeToString(sum[:])}
+	st := &stored{data: buf.Bytes(), sum: hex.EncodeToString(sum[:]), res: res}
 	st.link = Link{ID: id, Incremental: parent != nil, FromLSN: res.Checkpoints.FromLSN, ToLSN: res.Checkpoints.ToLSN,
 		Size: int64(buf.Len()),
 		Check: func(context.Context) error {
@@ -283,5 +288,80 @@ func TestCheckXbstream(t *testing.T) {
 	}
 	if _, err := dump.CheckXbstream(bytes.NewReader(full.data[:len(full.data)-100])); err == nil {
 		t.Error("a truncated stream passed")
+	}
+}
+
+// Point in time: rows at T1, a destructive statement at T2; the full
+// restored and the binary logs replayed up to a moment between them keep
+// the T1 rows. Event times are set with SET TIMESTAMP, so nothing waits.
+func TestBinlogReplayToPointInTime(t *testing.T) {
+	s := startSourceWith(t, true)
+	s.exec(t, "INSERT INTO items VALUES (1,'a',1),(2,'b',2)")
+	full := backup(t, s, "b-full", nil)
+	res := full.res
+	if res.BinlogFile == "" || res.BinlogPos == 0 {
+		t.Fatalf("no binlog coordinates in the backup: %q %d", res.BinlogFile, res.BinlogPos)
+	}
+	t1 := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
+	t2 := t1.Add(10 * time.Minute)
+	ctx := context.Background()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		fmt.Sprintf("SET TIMESTAMP = %d", t1.Unix()),
+		"INSERT INTO items VALUES (3,'c',3),(4,'d',4)", "UPDATE items SET qty = 100 WHERE id = 1",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	wantT1 := fingerprint(t, s.db)
+	for _, q := range []string{fmt.Sprintf("SET TIMESTAMP = %d", t2.Unix()), "DELETE FROM items", "FLUSH BINARY LOGS"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	conn.Close()
+	if got := fingerprint(t, s.db); !strings.HasPrefix(got, "0 rows") {
+		t.Fatalf("after the destructive statement: %s", got)
+	}
+	// The binary logs as an archive would hold them: copies.
+	arch := openDir(t)
+	files, err := BinlogsFrom(s.datadir, filepath.Join(s.datadir, "mysql-bin.index"), res.BinlogFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copies []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := filepath.Join(arch, filepath.Base(f))
+		if err := os.WriteFile(c, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		copies = append(copies, c)
+	}
+
+	target := filepath.Join(openDir(t), "restored")
+	if err := Restore(ctx, []Link{full.link}, RestoreOptions{TargetDir: target, WorkDir: openDir(t), Owner: "mysql"}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := StartServer(ctx, ServerOptions{Datadir: target, SkipGrants: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	var log strings.Builder
+	if err := ReplayBinlogs(ctx, srv, ReplayOptions{Files: copies, StartPos: res.BinlogPos, Stop: t1.Add(5 * time.Minute), Log: &log}); err != nil {
+		t.Fatalf("replay: %v\n%s", err, log.String())
+	}
+	db := srv.DB("root", "", "shop")
+	defer db.Close()
+	if got := fingerprint(t, db); got != wantT1 {
+		t.Errorf("restored to between T1 and T2: %s, want the T1 rows %s", got, wantT1)
 	}
 }

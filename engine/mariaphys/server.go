@@ -39,6 +39,8 @@ type ServerOptions struct {
 	// restored copy whose accounts are unknown. It is reachable only
 	// through a socket in a private directory then (Port must be 0).
 	SkipGrants bool
+	// LogBin writes binary logs (mysql-bin.*) into the data directory.
+	LogBin bool
 }
 
 // Server is a running throwaway mariadbd.
@@ -84,8 +86,13 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	// A private tmpdir matters: at start mariadbd deletes #sql* files in its
 	// tmpdir, which in /tmp could be another server's live temp tables.
 	args := []string{"--no-defaults", "--datadir=" + o.Datadir, "--tmpdir=" + tmp, "--socket=" + s.Socket,
-		"--pid-file=" + filepath.Join(dir, "m.pid"), "--log-error=" + s.log, "--skip-log-bin",
+		"--pid-file=" + filepath.Join(dir, "m.pid"), "--log-error=" + s.log,
 		"--innodb-buffer-pool-size=64M", "--skip-name-resolve"}
+	if o.LogBin {
+		args = append(args, "--log-bin="+filepath.Join(o.Datadir, "mysql-bin"), "--server-id=1", "--binlog-format=ROW")
+	} else {
+		args = append(args, "--skip-log-bin")
+	}
 	if o.Port != 0 {
 		args = append(args, "--bind-address=127.0.0.1", "--port="+strconv.Itoa(o.Port))
 	} else {
@@ -288,7 +295,7 @@ func CountRows(ctx context.Context, s *Server, db string) (map[string]int64, err
 // StartFresh initializes a data directory under dir, starts mariadbd on it
 // on a free port of 127.0.0.1 and gives root@'%' password: a throwaway
 // server whose files this process can read (tests, drills of drills).
-func StartFresh(ctx context.Context, dir, password string) (*Server, error) {
+func StartFresh(ctx context.Context, dir, password string, logBin bool) (*Server, error) {
 	datadir := filepath.Join(dir, "data")
 	if err := InitDatadir(ctx, datadir); err != nil {
 		return nil, err
@@ -297,11 +304,10 @@ func StartFresh(ctx context.Context, dir, password string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := StartServer(ctx, ServerOptions{Datadir: datadir, Port: port})
+	srv, err := StartServer(ctx, ServerOptions{Datadir: datadir, Port: port, LogBin: logBin})
 	if err != nil {
 		return nil, err
 	}
-	srv.Datadir = datadir
 	root := srv.DB("root", "", "")
 	defer root.Close()
 	conn, err := root.Conn(ctx) // one session: new ones need the password

@@ -51,6 +51,9 @@ type Manifest struct {
 	ToLSN    uint64 `json:"to_lsn,omitempty"`
 	ChainID  string `json:"chain_id,omitempty"`
 	ParentID string `json:"parent_id,omitempty"`
+	// Binary log coordinates of a physical backup (point-in-time replay).
+	BinlogFile string `json:"binlog_file,omitempty"`
+	BinlogPos  uint64 `json:"binlog_pos,omitempty"`
 }
 
 // ManifestOf builds the manifest of a completed backup.
@@ -67,6 +70,7 @@ func ManifestOf(b state.Backup, version string, completed time.Time) Manifest {
 		ToolVersion: b.ToolVersion, ServerVersion: b.ServerVersion, Tables: b.Tables,
 		StartedAt: b.StartedAt, CompletedAt: completed.UTC(), JagadVersion: version,
 		FromLSN: b.FromLSN, ToLSN: b.ToLSN, ChainID: b.ChainID, ParentID: b.ParentID,
+		BinlogFile: b.BinlogFile, BinlogPos: b.BinlogPos,
 	}
 }
 
