@@ -7,6 +7,8 @@ set -euo pipefail
 need_apt=()
 command -v pg_dump >/dev/null 2>&1 || need_apt+=(postgresql postgresql-client)
 command -v mariadb-dump >/dev/null 2>&1 || need_apt+=(mariadb-server mariadb-client)
+# mariadb-backup and mbstream for physical backups and chains (engine/mariaphys).
+command -v mariadb-backup >/dev/null 2>&1 || need_apt+=(mariadb-backup)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 # Debian's chromium for the dashboard's browser tests (cmd/jagad/dashboard_test.go).
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)

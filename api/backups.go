@@ -61,6 +61,14 @@ type backupView struct {
 	ServerVersion      string           `json:"server_version,omitempty"`
 	Tables             map[string]int64 `json:"tables,omitempty"`
 	RetentionError     string           `json:"retention_error,omitempty"`
+	// Physical chains (backup_type physical or incremental).
+	FromLSN    uint64 `json:"from_lsn,omitempty"`
+	ToLSN      uint64 `json:"to_lsn,omitempty"`
+	ChainID    string `json:"chain_id,omitempty"`
+	ParentID   string `json:"parent_id,omitempty"`
+	ChainNote  string `json:"chain_note,omitempty"`
+	BinlogFile string `json:"binlog_file,omitempty"`
+	BinlogPos  uint64 `json:"binlog_pos,omitempty"`
 	// Replicas are the copies of the object, the primary first; a record
 	// made before several destinations shows its primary alone.
 	Replicas []state.Replica `json:"replicas"`
@@ -79,6 +87,8 @@ func viewBackup(b state.Backup) backupView {
 		CreatedAt: b.CreatedAt, NotifTargetIDs: nonNil(b.NotifTargetIDs), NotifyOnSuccess: b.NotifyOnSuccess,
 		NotifyOnFailure: b.NotifyOnFailure, ToolVersion: b.ToolVersion, ServerVersion: b.ServerVersion,
 		Tables: b.Tables, RetentionError: b.RetentionError, Replicas: nonNil(b.Copies()),
+		FromLSN: b.FromLSN, ToLSN: b.ToLSN, ChainID: b.ChainID, ParentID: b.ParentID, ChainNote: b.ChainNote,
+		BinlogFile: b.BinlogFile, BinlogPos: b.BinlogPos,
 	}
 }
 
@@ -207,8 +217,11 @@ func (s *server) createBackup(r *http.Request, _ httprouter.Params) (any, error)
 		return nil, fieldErr("backup_type", "%s", err.Error())
 	}
 	err := s.store.View(func(tx *state.Tx) error {
-		return checkRefs(tx, refs{connection: req.ConnectionID, database: req.DatabaseID, schedule: req.ScheduleID,
-			provider: req.StorageProviderID, notifs: req.NotifTargetIDs})
+		if err := checkRefs(tx, refs{connection: req.ConnectionID, database: req.DatabaseID, schedule: req.ScheduleID,
+			provider: req.StorageProviderID, notifs: req.NotifTargetIDs}); err != nil {
+			return err
+		}
+		return checkPhysicalConn(tx, req.BackupType, req.ConnectionID)
 	})
 	if err != nil {
 		return nil, err

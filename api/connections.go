@@ -28,12 +28,14 @@ type connectionView struct {
 	ManagedBy state.ManagedBy `json:"managed_by"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
+
+	Physical *state.PhysicalSpec `json:"physical,omitempty"` // mysql/mariadb physical backups
 }
 
 func viewConnection(c state.Connection) connectionView {
 	return connectionView{
 		ID: c.ID, Name: c.Name, DBType: c.DBType, Host: c.Host, Port: c.Port, Username: c.Username,
-		SSLMode: c.SSLMode, ManagedBy: c.ManagedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		SSLMode: c.SSLMode, Physical: c.Physical, ManagedBy: c.ManagedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
 
@@ -48,6 +50,8 @@ type connectionInput struct {
 	Username *string `json:"username"`
 	Password *string `json:"password"` // empty or masked: keep the stored one
 	SSLMode  *string `json:"ssl_mode"`
+	// Physical: absent keeps the stored value; {} or {"datadir": ...} sets it.
+	Physical *state.PhysicalSpec `json:"physical"`
 	readOnly
 }
 
@@ -62,7 +66,7 @@ type readOnly struct {
 // any reports a field of the connection set in the body.
 func (in connectionInput) any() bool {
 	return in.Name != nil || in.DBType != nil || in.Host != nil || in.Port != nil || in.Username != nil ||
-		in.Password != nil || in.SSLMode != nil
+		in.Password != nil || in.SSLMode != nil || in.Physical != nil
 }
 
 func (in connectionInput) apply(c *state.ConnectionSpec) {
@@ -72,6 +76,9 @@ func (in connectionInput) apply(c *state.ConnectionSpec) {
 	setInt(&c.Port, in.Port)
 	setStr(&c.Username, in.Username)
 	setStr(&c.SSLMode, in.SSLMode)
+	if in.Physical != nil {
+		c.Physical = in.Physical
+	}
 	if in.Password != nil && *in.Password != "" && *in.Password != mask {
 		c.Password = state.Secret(*in.Password)
 	}
@@ -82,6 +89,9 @@ func (in connectionInput) apply(c *state.ConnectionSpec) {
 func validateConnection(c *state.ConnectionSpec, skipName bool) error {
 	fc := config.Connection{Name: c.Name, DBType: c.DBType, Host: c.Host, Port: c.Port,
 		Username: c.Username, Password: c.Password.Reveal(), SSLMode: c.SSLMode}
+	if c.Physical != nil {
+		fc.Physical = &config.Physical{Datadir: c.Physical.Datadir}
+	}
 	fc.SetDefaults()
 	c.Port, c.SSLMode = fc.Port, fc.SSLMode
 	errs := config.ValidateConnection(fc)

@@ -146,6 +146,9 @@ func exportProvider(p state.Provider) config.Storage {
 func exportConnection(c state.Connection, dbs []state.Database) config.Connection {
 	out := config.Connection{Name: c.Name, DBType: c.DBType, Host: c.Host, Port: c.Port,
 		Username: c.Username, SSLMode: c.SSLMode}
+	if c.Physical != nil {
+		out.Physical = &config.Physical{Datadir: c.Physical.Datadir}
+	}
 	if c.Password != "" {
 		out.Password = envName("CONN", c.Name, "PASSWORD")
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -21,6 +22,7 @@ type restoreInput struct {
 	DropExisting     bool   `json:"drop_existing"`
 	NoPrivileges     bool   `json:"no_privileges"`
 	RestoreType      string `json:"restore_type"` // "" = full; the original web UI's restore wizard sends "full"
+	TargetDir        string `json:"target_dir"`   // physical chains: the new data directory (absolute)
 }
 
 // restoreBackup starts a restore (201 with the restore record). The body is
@@ -29,6 +31,9 @@ func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error
 	var in restoreInput
 	if err := decodeOptional(r, &in); err != nil {
 		return nil, err
+	}
+	if in.TargetDir != "" && !filepath.IsAbs(in.TargetDir) {
+		return nil, fieldErr("target_dir", "must be an absolute path, got %q", in.TargetDir)
 	}
 	if in.TargetDatabase != "" {
 		if err := config.CheckDatabaseName(in.TargetDatabase); err != nil {
@@ -93,6 +98,7 @@ type restoreView struct {
 	DropExisting     bool       `json:"drop_existing"`
 	NoPrivileges     bool       `json:"no_privileges"`
 	RestoreType      string     `json:"restore_type"`
+	TargetDir        string     `json:"target_dir,omitempty"`
 	Drill            bool       `json:"drill,omitempty"`
 	Status           string     `json:"status"`
 	DurationMs       int64      `json:"duration_ms"`
@@ -107,7 +113,7 @@ func viewRestore(r state.Restore) restoreView {
 		r.RestoreType = engine.RestoreFull
 	}
 	return restoreView{ID: r.ID, BackupID: r.BackupID, TargetConnection: r.TargetConnection,
-		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges, RestoreType: r.RestoreType, Drill: r.Drill, Status: r.Status,
+		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges, RestoreType: r.RestoreType, TargetDir: r.TargetDir, Drill: r.Drill, Status: r.Status,
 		DurationMs: r.DurationMs, LogOutput: r.LogOutput, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
 		CreatedAt: r.CreatedAt}
 }

@@ -138,6 +138,9 @@ func validateSchedule(tx *state.Tx, sc *state.ScheduleSpec) error {
 	}
 	fs.SetDefaults()
 	sc.Timeout = state.Duration(fs.Timeout.Std())
+	if err := checkPhysicalConn(tx, fs.BackupType, sc.ConnectionID); err != nil {
+		return err
+	}
 	errs := config.ValidateSchedule(fs)
 	for i := range errs {
 		if f := errs[i].Field; strings.HasPrefix(f, "notifications[") {
@@ -326,4 +329,24 @@ func sameSpec(a, b state.ScheduleSpec) bool {
 	a.NotifTargetIDs, b.NotifTargetIDs = nonNil(a.NotifTargetIDs), nonNil(b.NotifTargetIDs)
 	a.CopiesTo, b.CopiesTo = nonNil(a.CopiesTo), nonNil(b.CopiesTo)
 	return reflect.DeepEqual(a, b)
+}
+
+// checkPhysicalConn refuses a physical or incremental backup type (400 on
+// backup_type) when the connection cannot take physical backups.
+func checkPhysicalConn(tx *state.Tx, backupType, connID string) error {
+	if !config.IsPhysical(backupType) {
+		return nil
+	}
+	c, err := refRec[state.Connection](tx, "connection_id", connID, wordConnection)
+	if err != nil {
+		return err
+	}
+	var p *config.Physical
+	if c.Physical != nil {
+		p = &config.Physical{Datadir: c.Physical.Datadir}
+	}
+	if err := config.CheckPhysical(backupType, c.Name, c.DBType, p); err != nil {
+		return fieldErr("backup_type", "%s", err.Error())
+	}
+	return nil
 }

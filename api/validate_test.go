@@ -42,21 +42,31 @@ func TestNamesRefuseInvisibleCharacters(t *testing.T) {
 	}
 }
 
-// backup_type incremental is refused where it is declared, with a message
-// naming what is supported; records of that type still count in the stats.
+// backup_type incremental (and physical) is refused where it is declared
+// on a connection that cannot take physical backups, with a message naming
+// why; a mariadb connection with physical set accepts it.
 func TestIncrementalRefused(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(e)
-	const want = `invalid value for field "backup_type": "incremental" is not supported yet`
+	maria := idOf(t, e.call("POST", "/api/connections", map[string]any{
+		"name": "maria", "db_type": "mariadb", "host": "db.example.com", "username": "u"}, http.StatusCreated).Body)
+	mdb := database(maria, "shop", state.ManagedByAPI)
+	put(t, e.store, mdb)
+	const want = `invalid value for field "backup_type": backup_type "incremental" needs`
 	cases := []struct {
 		name, method, path string
 		body               any
+		why                string
 	}{
 		{"create schedule", "POST", "/api/schedules", map[string]any{"connection_id": f.conn, "database_id": f.db,
-			"backup_type": "incremental", "cron_expr": "@hourly"}},
-		{"update schedule", "PUT", "/api/schedules/" + f.sched, map[string]any{"backup_type": "incremental"}},
+			"backup_type": "incremental", "cron_expr": "@hourly"}, "a mysql or mariadb connection"},
+		{"update schedule", "PUT", "/api/schedules/" + f.sched, map[string]any{"backup_type": "incremental"}, "a mysql or mariadb connection"},
 		{"one-shot backup", "POST", "/api/backups", map[string]any{"connection_id": f.conn, "database_id": f.db,
-			"backup_type": "incremental"}},
+			"backup_type": "incremental"}, "a mysql or mariadb connection"},
+		{"mariadb without physical", "POST", "/api/schedules", map[string]any{"connection_id": maria, "database_id": mdb.ID,
+			"backup_type": "incremental", "cron_expr": "@hourly"}, `connection "maria" to declare where its data directory is readable`},
+		{"one-shot on mariadb without physical", "POST", "/api/backups", map[string]any{"connection_id": maria, "database_id": mdb.ID,
+			"backup_type": "incremental"}, `physical: {datadir: /var/lib/mysql}`},
 	}
 	for _, c := range cases {
 		w := e.send(req{method: c.method, path: c.path, body: c.body})
@@ -64,8 +74,8 @@ func TestIncrementalRefused(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400", c.name, w.Code, w.Body)
 			continue
 		}
-		if msg := errMsg(t, w); !strings.Contains(msg, want) || !strings.Contains(msg, `supported backup_type is "full"`) {
-			t.Errorf("%s: %q, want %q and the supported type", c.name, msg, want)
+		if msg := errMsg(t, w); !strings.Contains(msg, want) || !strings.Contains(msg, c.why) {
+			t.Errorf("%s: %q, want %q and %q", c.name, msg, want, c.why)
 		}
 	}
 	var sched scheduleView
@@ -73,6 +83,10 @@ func TestIncrementalRefused(t *testing.T) {
 	if sched.BackupType != "full" {
 		t.Errorf("schedule backup_type = %q after a refused update, want full", sched.BackupType)
 	}
+	// With physical declared, the same schedule is accepted.
+	e.call("PUT", "/api/connections/"+maria, map[string]any{"physical": map[string]any{"datadir": "/var/lib/mysql"}}, http.StatusOK)
+	e.call("POST", "/api/schedules", map[string]any{"connection_id": maria, "database_id": mdb.ID,
+		"backup_type": "incremental", "cron_expr": "@hourly"}, http.StatusCreated)
 
 	now := time.Now().UTC()
 	put(t, e.store, state.Backup{ID: state.NewID(state.KindBackup), ConnectionID: f.conn, DatabaseID: f.db,

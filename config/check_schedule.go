@@ -43,6 +43,11 @@ func (c *checker) checkScheduleRefs(prefix, lbl string, s Schedule, storage map[
 		}
 	}
 	c.checkCopyRefs(prefix, lbl, s, storage)
+	if connOK && !c.skip(prefix+".backup_type") {
+		if err := CheckPhysical(s.BackupType, conn.Name, conn.DBType, conn.Physical); err != nil {
+			c.errorAt(prefix+".backup_type", "%s: backup_type: %s", lbl, err.Error())
+		}
+	}
 	if s.EncryptionEnabled != nil && *s.EncryptionEnabled && c.file.Encryption == nil {
 		c.warnAt(prefix+".encryption_enabled", "%s: encryption_enabled without an encryption section: JAGAD_ENCRYPTION_KEY must be set", lbl)
 	}

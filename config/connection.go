@@ -38,6 +38,14 @@ func ValidateConnection(c Connection) []FieldError {
 	if !oneOf(c.SSLMode, modes...) {
 		errs.add("ssl_mode", "%s", enumError(c.SSLMode, modes...))
 	}
+	if p := c.Physical; p != nil {
+		if c.DBType != "mysql" && c.DBType != "mariadb" {
+			errs.add("physical", "physical backups (mariadb-backup) need db_type mysql or mariadb, got %q", c.DBType)
+		}
+		if p.Datadir != "" && (!strings.HasPrefix(p.Datadir, "/") || hasControl(p.Datadir)) {
+			errs.add("physical.datadir", "must be an absolute path, got %q", p.Datadir)
+		}
+	}
 	seen := map[string]bool{}
 	for i, db := range c.Databases {
 		field := "databases[" + strconv.Itoa(i) + "]"

@@ -8,19 +8,36 @@ import (
 )
 
 // backupTypes are the backup types a schedule or a one-shot backup may
-// declare. "incremental" stays a known type of backup records (stats count
-// it, retention keeps the fulls incrementals need) but cannot be declared
-// until physical backups (pgBackRest, XtraBackup, Mariabackup) are run.
-var backupTypes = []string{"full"}
+// declare: full (a logical dump), physical (mariadb-backup, a chain's
+// base) and incremental (mariadb-backup since the chain's last LSN). The
+// last two need a MySQL/MariaDB connection with physical set
+// (CheckPhysical).
+var backupTypes = []string{"full", "physical", "incremental"}
+
+// IsPhysical reports whether a backup type runs mariadb-backup.
+func IsPhysical(t string) bool { return t == "physical" || t == "incremental" }
 
 // CheckBackupType checks a declared backup type: a schedule's backup_type
 // and POST /api/backups's. "" is the caller's to default.
 func CheckBackupType(t string) error {
-	if t == "incremental" {
-		return fmt.Errorf(`"incremental" is not supported yet: it needs physical backups (pgBackRest, XtraBackup, Mariabackup), which this build does not run; the supported backup_type is "full" (a logical dump of the whole database)`)
-	}
 	if !oneOf(t, backupTypes...) {
 		return fmt.Errorf("%s", enumError(t, backupTypes...))
+	}
+	return nil
+}
+
+// CheckPhysical checks that a connection can take a backup of type t:
+// physical and incremental backups need a mysql or mariadb connection
+// whose physical option says where its data directory is.
+func CheckPhysical(t, connName, dbType string, p *Physical) error {
+	if !IsPhysical(t) {
+		return nil
+	}
+	if dbType != "mysql" && dbType != "mariadb" {
+		return fmt.Errorf("backup_type %q needs a mysql or mariadb connection (mariadb-backup); connection %q is %s", t, connName, dbType)
+	}
+	if p == nil {
+		return fmt.Errorf("backup_type %q needs connection %q to declare where its data directory is readable (physical: {datadir: /var/lib/mysql}, or physical: {} to use the server's datadir variable): physical backups run where the daemon can read the server's files", t, connName)
 	}
 	return nil
 }

@@ -84,6 +84,14 @@ type Connection struct {
 	Password  string   `yaml:"password"` // secret
 	SSLMode   string   `yaml:"ssl_mode"` // default prefer
 	Databases []string `yaml:"databases"`
+	// Physical enables physical and incremental backups (MySQL/MariaDB).
+	Physical *Physical `yaml:"physical"`
+}
+
+// Physical is where a connection's physical backups run: the server's data
+// directory as the daemon sees it ("" = the server's datadir variable).
+type Physical struct {
+	Datadir string `yaml:"datadir"`
 }
 
 // Notification is a notification target.

@@ -48,8 +48,8 @@ func (e *Engine) StartBackup(ctx context.Context, req BackupRequest) (state.Back
 	if req.BackupType == "" {
 		req.BackupType = "full"
 	}
-	if req.BackupType != "full" && req.BackupType != "incremental" {
-		return state.Backup{}, fault.Invalid("backup_type must be full or incremental")
+	if req.BackupType != "full" && !isPhysical(req.BackupType) {
+		return state.Backup{}, fault.Invalid("backup_type must be full, physical or incremental")
 	}
 	j, err := e.prepare(req, nil)
 	if err != nil {
@@ -212,14 +212,18 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 	b.StartedAt = &start
 	b.Status = state.StatusRunning
 	b.Compression = settings.Compression()
-	if b.BackupType == "incremental" {
-		return nil, errors.New("incremental backups need pgBackRest, XtraBackup or Mariabackup, which this build does not drive; use backup_type full")
+	ext := dump.Extension(b.DBType)
+	if isPhysical(b.BackupType) {
+		if err := e.planChain(b, j, log); err != nil { // physical.go
+			return nil, err
+		}
+		ext = physicalExt
 	}
 	kr, err := e.keyringFor(j)
 	if err != nil {
 		return nil, err
 	}
-	ext := dump.Extension(b.DBType) + objfmt.CompressExt(b.Compression)
+	ext += objfmt.CompressExt(b.Compression)
 	if kr != nil {
 		ext += crypt.Ext
 		b.EncryptionAlgo, b.EncryptionKeyID = crypt.Algo, kr.Active()
@@ -255,9 +259,8 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 	if err != nil {
 		return nil, err
 	}
-	target := connTarget(j.conn, b.DatabaseName)
 	j.progress.setPhase(PhaseDump)
-	res, dumpErr := dump.Dump(ctx, target, e.tools(settings), progressWriter{up.Writer(), j.progress}, log)
+	res, dumpErr := e.runSource(ctx, b, j, settings, progressWriter{up.Writer(), j.progress}, log)
 	if dumpErr != nil {
 		put, _ := up.Abort(dumpErr)
 		if put.Err != nil && !errors.Is(put.Err, dumpErr) && ctx.Err() == nil {

@@ -84,6 +84,8 @@ func BackupFromManifest(m objfmt.Manifest, providerID string, now time.Time) sta
 		Checksum: m.Checksum, EncryptedChecksum: m.EncryptedChecksum, VerifyStatus: state.VerifyPending,
 		StartedAt: m.StartedAt, CompletedAt: &completed, CreatedAt: created, QueuedAt: m.StartedAt,
 		ToolVersion: m.ToolVersion, ServerVersion: m.ServerVersion, Tables: m.Tables,
+		FromLSN: m.FromLSN, ToLSN: m.ToLSN, ChainID: m.ChainID, ParentID: m.ParentID,
+		BinlogFile: m.BinlogFile, BinlogPos: m.BinlogPos,
 		LogOutput: fmt.Sprintf("CATALOG: record rebuilt from %s%s at %s\n", m.ObjectKey, objfmt.ManifestSuffix, now.UTC().Format(time.RFC3339)),
 	}
 	if m.Encrypted {

@@ -59,6 +59,9 @@ type RestoreRequest struct {
 	NoPrivileges bool
 	// RestoreType is RestoreFull ("" too) or RestoreDataOnly.
 	RestoreType string
+	// TargetDir is the new data directory a physical backup's chain is
+	// restored into (absolute; missing or empty).
+	TargetDir string
 }
 
 // Restore types.
@@ -82,6 +85,9 @@ type restorePlan struct {
 // Restore validates a restore, records it as running and starts it on the
 // engine's context.
 func (e *Engine) Restore(ctx context.Context, backupID string, req RestoreRequest) (state.Restore, error) {
+	if b, err := e.getBackup(backupID); err == nil && isPhysical(b.BackupType) {
+		return e.restorePhysical(b, req) // restore_physical.go
+	}
 	p, err := e.planRestore(backupID, req)
 	if err != nil {
 		return state.Restore{}, err

@@ -114,6 +114,11 @@ func offlinePlan(o OfflineRestoreOptions, st storage.Store, mkey string, log *li
 	if m.ObjectKey+objfmt.ManifestSuffix != mkey {
 		return m, streamRestore{}, fmt.Errorf("manifest %s describes object %s", mkey, m.ObjectKey)
 	}
+	if isPhysical(m.BackupType) {
+		return m, streamRestore{}, fmt.Errorf("backup %s is a %s backup (mariadb-backup, chain %s): it restores into a data directory, not into a server; "+
+			"use POST /api/backups/%s/restore with target_dir, or the steps in README's \"Physical backups and incremental chains\"",
+			m.BackupID, m.BackupType, m.ChainID, m.BackupID)
+	}
 	t := o.Target
 	if dbFamily(t.DBType) != dbFamily(m.DBType) {
 		return m, streamRestore{}, fmt.Errorf("cannot restore a %s backup into a %s server", m.DBType, t.DBType)

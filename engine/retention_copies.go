@@ -131,7 +131,7 @@ func destinationInput(id string, backups []state.Backup) []retention.Backup {
 				status = retention.StatusRunning
 			}
 			in = append(in, retention.Backup{ID: b.ID, ScheduleID: b.ScheduleID, Type: b.BackupType,
-				Status: status, CreatedAt: b.CreatedAt})
+				Status: status, CreatedAt: b.CreatedAt, ParentID: b.ParentID})
 		}
 	}
 	return in

@@ -204,6 +204,8 @@ func deepVerify(ctx context.Context, st storage.Store, spec objfmt.Spec, keys ob
 	how := "mysqldump completion trailer present"
 	if spec.DBType == dbclient.PostgreSQL {
 		how = "pg_restore --list OK"
+	} else if strings.Contains(spec.Key, physicalExt) {
+		how = "xbstream chunks and checksums OK"
 	}
 	log.Printf("DUMP: readable (%s)", how)
 	return nil

@@ -81,6 +81,7 @@ func buildDesired(f *config.File, current state.Settings, processKey bool) (*des
 		d.connections = append(d.connections, state.ConnectionSpec{
 			Name: c.Name, DBType: c.DBType, Host: c.Host, Port: c.Port,
 			Username: c.Username, Password: state.Secret(c.Password), SSLMode: c.SSLMode,
+			Physical: physicalSpec(c.Physical),
 		})
 		for _, db := range c.Databases {
 			addDB(c.Name, db)
@@ -180,4 +181,12 @@ func nilIfEmpty(s []string) []string {
 		return nil
 	}
 	return append([]string(nil), s...)
+}
+
+// physicalSpec is a connection's physical option in the store's terms.
+func physicalSpec(p *config.Physical) *state.PhysicalSpec {
+	if p == nil {
+		return nil
+	}
+	return &state.PhysicalSpec{Datadir: p.Datadir}
 }

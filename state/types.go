@@ -127,6 +127,16 @@ type ConnectionSpec struct {
 	Username string `json:"username"`
 	Password Secret `json:"password"`
 	SSLMode  string `json:"ssl_mode"`
+	// Physical, when set, lets MySQL/MariaDB schedules take physical and
+	// incremental backups (mariadb-backup reads the data directory).
+	Physical *PhysicalSpec `json:"physical,omitempty"`
+}
+
+// PhysicalSpec is where a connection's physical backups run: its data
+// directory, readable by the daemon. Datadir "" = the server's datadir
+// variable, checked readable at run time.
+type PhysicalSpec struct {
+	Datadir string `json:"datadir"`
 }
 
 // Kind implements Record.
@@ -347,6 +357,21 @@ type Backup struct {
 	// Checks is the backup's verify and drill history, newest first, at
 	// most MaxBackupChecks (checks.go).
 	Checks []BackupCheck `json:"checks,omitempty"`
+	// Physical backups (backup_type physical or incremental) form chains:
+	// the InnoDB log sequence numbers the backup covers, the chain (the ID
+	// of its full) and, for an incremental, the backup it applies on.
+	FromLSN  uint64 `json:"from_lsn,omitempty"`
+	ToLSN    uint64 `json:"to_lsn,omitempty"`
+	ChainID  string `json:"chain_id,omitempty"`
+	ParentID string `json:"parent_id,omitempty"`
+	// ChainNote says why an incremental request became a full (no usable
+	// parent), empty otherwise.
+	ChainNote string `json:"chain_note,omitempty"`
+	// BinlogFile and BinlogPos are the binary log coordinates of a
+	// physical backup's consistent point (where a point-in-time replay
+	// starts); empty when the server writes no binary log.
+	BinlogFile string `json:"binlog_file,omitempty"`
+	BinlogPos  uint64 `json:"binlog_pos,omitempty"`
 }
 
 // Kind implements Record.
@@ -371,6 +396,9 @@ type Restore struct {
 	StartedAt        *time.Time `json:"started_at"`
 	CompletedAt      *time.Time `json:"completed_at"`
 	CreatedAt        time.Time  `json:"created_at"`
+
+	// TargetDir is the data directory a physical chain was restored into.
+	TargetDir string `json:"target_dir,omitempty"`
 }
 
 // Kind implements Record.

@@ -1,6 +1,7 @@
 package dump
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -124,6 +125,14 @@ func CheckReadable(ctx context.Context, dbType string, tools Tools, r io.Reader)
 		}
 		return nil
 	case dbclient.MySQL, dbclient.MariaDB:
+		br := bufio.NewReaderSize(r, 64<<10)
+		if head, _ := br.Peek(len(xbMagic)); IsXbstream(head) { // a physical backup (xbstream.go)
+			if _, err := CheckXbstream(br); err != nil {
+				return fmt.Errorf("check physical backup: %w", err)
+			}
+			return nil
+		}
+		r = br
 		var tail tailBuf
 		n, err := io.Copy(&tail, r)
 		if err != nil {

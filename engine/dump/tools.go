@@ -21,6 +21,8 @@ type Tools struct {
 	PgRestore string
 	Mysqldump string
 	Mysql     string
+	// MariadbBackup is mariadb-backup (physical backups; "" = PATH).
+	MariadbBackup string
 }
 
 // tool is a resolved client tool.

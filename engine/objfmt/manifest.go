@@ -46,6 +46,14 @@ type Manifest struct {
 	StartedAt         *time.Time       `json:"started_at"`
 	CompletedAt       time.Time        `json:"completed_at"`
 	JagadVersion      string           `json:"jagad_version"`
+	// Physical chains (backup_type physical or incremental).
+	FromLSN  uint64 `json:"from_lsn,omitempty"`
+	ToLSN    uint64 `json:"to_lsn,omitempty"`
+	ChainID  string `json:"chain_id,omitempty"`
+	ParentID string `json:"parent_id,omitempty"`
+	// Binary log coordinates of a physical backup (point-in-time replay).
+	BinlogFile string `json:"binlog_file,omitempty"`
+	BinlogPos  uint64 `json:"binlog_pos,omitempty"`
 }
 
 // ManifestOf builds the manifest of a completed backup.
@@ -61,6 +69,8 @@ func ManifestOf(b state.Backup, version string, completed time.Time) Manifest {
 		Checksum: b.Checksum, EncryptedChecksum: b.EncryptedChecksum,
 		ToolVersion: b.ToolVersion, ServerVersion: b.ServerVersion, Tables: b.Tables,
 		StartedAt: b.StartedAt, CompletedAt: completed.UTC(), JagadVersion: version,
+		FromLSN: b.FromLSN, ToLSN: b.ToLSN, ChainID: b.ChainID, ParentID: b.ParentID,
+		BinlogFile: b.BinlogFile, BinlogPos: b.BinlogPos,
 	}
 }
 

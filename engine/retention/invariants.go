@@ -42,7 +42,7 @@ func (ev *evaluation) parents() map[*entry]*entry {
 			if p := lastFull[e.b.ScheduleID]; p != nil {
 				out[e] = p
 			}
-		case e.b.Type == TypeFull && e.b.Status == StatusSuccess:
+		case isFull(e.b.Type) && e.b.Status == StatusSuccess:
 			lastFull[e.b.ScheduleID] = e
 		}
 	}

@@ -66,7 +66,7 @@ func newestSuccessRef(scheduleID string, in []Backup) (Backup, bool) {
 	found := false
 	for _, b := range in {
 		if b.ScheduleID == scheduleID && scheduleID != "" && b.Status == StatusSuccess &&
-			(b.Type == TypeFull || b.Type == TypeIncremental) && (!found || newerRef(b, best)) {
+			(b.Type == TypeFull || b.Type == TypePhysical || b.Type == TypeIncremental) && (!found || newerRef(b, best)) {
 			best, found = b, true
 		}
 	}
@@ -86,7 +86,7 @@ func parentRef(inc Backup, in []Backup) (Backup, bool) {
 	var best Backup
 	found := false
 	for _, b := range in {
-		if b.ScheduleID == inc.ScheduleID && b.Type == TypeFull && b.Status == StatusSuccess &&
+		if b.ScheduleID == inc.ScheduleID && (b.Type == TypeFull || b.Type == TypePhysical) && b.Status == StatusSuccess &&
 			newerRef(inc, b) && (!found || newerRef(b, best)) {
 			best, found = b, true
 		}
@@ -119,7 +119,7 @@ func (g gen) backups(now time.Time) []Backup {
 		b := Backup{
 			ID:         fmt.Sprintf("b%03d", g.r.IntN(1000)*1000+i), // unique, unordered
 			ScheduleID: g.pick("s1", "s1", "s1", "s1", "s1", "s2", ""),
-			Type: g.pick(TypeFull, TypeFull, TypeFull, TypeIncremental, TypeIncremental,
+			Type: g.pick(TypeFull, TypeFull, TypePhysical, TypeIncremental, TypeIncremental,
 				TypeIncremental, TypeIncremental, "weird"),
 			Status: g.pick(StatusSuccess, StatusSuccess, StatusSuccess, StatusSuccess, StatusSuccess,
 				StatusSuccess, StatusFailed, StatusQueued, StatusRunning, StatusVerifying, "bogus"),

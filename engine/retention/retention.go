@@ -43,6 +43,9 @@ import (
 const (
 	TypeFull        = "full"
 	TypeIncremental = "incremental"
+	// TypePhysical is a physical full (mariadb-backup), the base of a
+	// chain of incrementals; retention counts it as a full.
+	TypePhysical = "physical"
 
 	StatusQueued    = "queued"
 	StatusRunning   = "running"
@@ -161,10 +164,21 @@ func (p Policy) hasTimeRules() bool {
 
 // countFor returns the count limit for a backup type.
 func (p Policy) countFor(typ string) int {
-	if typ == TypeFull {
+	if isFull(typ) {
 		return p.RetentionFull
 	}
 	return p.RetentionIncr
+}
+
+// isFull reports whether a type is a full: logical or physical.
+func isFull(typ string) bool { return typ == TypeFull || typ == TypePhysical }
+
+// countType is the type a backup counts as: physical fulls are fulls.
+func countType(typ string) string {
+	if isFull(typ) {
+		return TypeFull
+	}
+	return typ
 }
 
 func (ev *evaluation) result() Result {

@@ -31,7 +31,7 @@ func (ev *evaluation) classify() {
 			e.keepFor(b.Status)
 		case b.Status != StatusSuccess:
 			e.keepFor(fmt.Sprintf("unknown status %q", b.Status))
-		case b.Type != TypeFull && b.Type != TypeIncremental:
+		case !isFull(b.Type) && b.Type != TypeIncremental:
 			e.keepFor(fmt.Sprintf("unknown type %q", b.Type))
 		default:
 			e.candidate = true
@@ -42,7 +42,7 @@ func (ev *evaluation) classify() {
 
 // countKey names the setting that limits a backup type.
 func countKey(typ string) string {
-	if typ == TypeFull {
+	if isFull(typ) {
 		return "retention_full"
 	}
 	return "retention_incr"
@@ -56,7 +56,7 @@ func (ev *evaluation) applyCountRules() {
 	seen := map[string]int{}
 	ev.rank = make(map[*entry]int, len(ev.candidates))
 	for _, e := range ev.candidates {
-		t := e.b.Type
+		t := countType(e.b.Type)
 		seen[t]++
 		ev.rank[e] = seen[t]
 		n := p.countFor(t)
