@@ -43,6 +43,8 @@ RUN set -eux; \
       tzdata \
       postgresql-client \
       mariadb-client \
+      mariadb-backup \
+      mariadb-server-core \
       git \
       wget \
     ; \

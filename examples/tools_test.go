@@ -16,7 +16,8 @@ import (
 // from a list kept here): the first argument of exec.Command,
 // exec.CommandContext and exec.LookPath when it is a string literal, and the
 // candidate names of the dump tools (engine/dump/tools.go: `names = ...,
-// []string{"mariadb-dump", "mysqldump"}`). Test files and test-support
+// []string{"mariadb-dump", "mysqldump"}`), and the first name given to a
+// findBinary(override, names...) lookup (engine/mariaphys). Test files and test-support
 // packages (their directory ends in "test") are skipped: they run servers
 // for tests, not for the daemon.
 func execdTools(t *testing.T) []string {
@@ -78,6 +79,18 @@ func toolsIn(f *ast.File) []string {
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.CallExpr:
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "findBinary" {
+				// findBinary(override, "name", "older name", ...): the
+				// engine's lookup of a tool under one of several names; the
+				// first literal is the one the image must have.
+				for _, a := range n.Args {
+					if b, ok := a.(*ast.BasicLit); ok && b.Kind == token.STRING {
+						lit(a)
+						break
+					}
+				}
+				return true
+			}
 			sel, ok := n.Fun.(*ast.SelectorExpr)
 			if !ok {
 				return true
@@ -122,6 +135,7 @@ func f(ctx any, p string) {
 	_ = exec.CommandContext(ctx, "epsilon")
 	_ = exec.Command(p)
 	_ = exec.Command("/usr/bin/zeta")
+	_, _ = findBinary(override, "eta", "theta")
 	_ = override
 }`
 	f, err := parser.ParseFile(token.NewFileSet(), "x.go", src, 0)
@@ -130,7 +144,7 @@ func f(ctx any, p string) {
 	}
 	got := toolsIn(f)
 	slices.Sort(got)
-	want := []string{"alpha-dump", "beta", "delta", "epsilon", "gamma"}
+	want := []string{"alpha-dump", "beta", "delta", "epsilon", "eta", "gamma"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("toolsIn = %v, want %v", got, want)
 	}
