@@ -107,6 +107,13 @@
       refresh();
     },
     delete: async (b) => { await api("DELETE", "/api/backups/" + b.dataset.id); location.assign("/backups"); },
+    copy: async (b) => {
+      const to = $("#copy-to");
+      const name = to.options[to.selectedIndex].textContent;
+      await api("POST", "/api/backups/" + b.dataset.id + "/copies", { storage_provider_id: to.value });
+      toast("Copying to " + name + "…");
+      refresh();
+    },
     reload: async () => { const p = await api("POST", "/api/config/reload"); toast("Reloaded: " + (p && p.summary || "done")); refresh(); },
     "confirm-prune": async () => { await api("POST", "/api/config/reload?confirm_prune=true"); toast("Held plan applied."); refresh(); },
   };
@@ -208,6 +215,8 @@
         retention_full: parseInt(sf.retention_full.value, 10) || 0, max_age: sf.max_age.value.replace(/\s+/g, ""),
         encryption_enabled: sf.encryption_enabled.checked, verify_enabled: sf.verify_enabled.checked,
         enabled: sf.enabled.checked,
+        // copies_to: a target with a retention of its own is sent whole so a save keeps it.
+        copies_to: $$("input[name=copies_to]:checked", sf).map((c) => c.dataset.target ? JSON.parse(c.dataset.target) : c.value),
       };
       try {
         if (sf.dataset.id) await api("PUT", "/api/schedules/" + sf.dataset.id, body);
