@@ -42,6 +42,7 @@ func TestCopiesOnPages(t *testing.T) {
 		return state.Provider{Meta: state.Meta{ID: id, ManagedBy: state.ManagedByAPI}, ProviderSpec: state.ProviderSpec{Name: name, ProviderType: "local"}}
 	}
 	local, offsite, vault, spare := prov("prov_local", "local-disk"), prov("prov_off", "offsite"), prov("prov_vault", "vault"), prov("prov_spare", "spare")
+	local.IsDefault = true
 	three := state.Backup{ID: "bck_three", Status: state.StatusSuccess, BackupType: "full", DBType: "postgresql", CreatedAt: now,
 		StorageProviderID: local.ID, StoredSizeBytes: 4096,
 		Replicas: []state.Replica{
@@ -143,6 +144,7 @@ func TestCopiesOnPages(t *testing.T) {
 			`id="sf-copy-prov_vault" name="copies_to" value="prov_vault" data-target="{&#34;storage_provider_id&#34;:&#34;prov_vault&#34;,&#34;retention_full&#34;:5,&#34;keep_monthly&#34;:12}" checked>`,
 			`(own retention: 5 full, 12 monthly)`,
 			`id="sf-copy-prov_spare" name="copies_to" value="prov_spare"><label`,
+			`id="sf-copy-prov_local" name="copies_to" value="prov_local" data-default><label`,
 		} {
 			if !strings.Contains(page, s) {
 				t.Errorf("schedule form lacks %s", s)

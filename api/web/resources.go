@@ -142,6 +142,7 @@ type scheduleForm struct {
 type copyBox struct {
 	ID, Name  string
 	Checked   bool
+	Default   bool // the default provider: the primary of a schedule that names none
 	Target    string
 	Retention string // its own policy, for the label
 }
@@ -149,7 +150,7 @@ type copyBox struct {
 func copyBoxes(sc state.Schedule, ps []state.Provider) []copyBox {
 	out := make([]copyBox, 0, len(ps))
 	for _, p := range ps {
-		b := copyBox{ID: p.ID, Name: p.Name}
+		b := copyBox{ID: p.ID, Name: p.Name, Default: p.IsDefault}
 		for _, c := range sc.CopiesTo {
 			if c.StorageProviderID != p.ID {
 				continue

@@ -52,7 +52,20 @@ func (d *dash) copyToAnother(t *testing.T) {
 	if schedID == "" {
 		t.Fatal("no API-made schedule: the file-managed schedule step failed")
 	}
-	b.do(20*time.Second, chromedp.Navigate(od.base+"/schedules/"+schedID), chromedp.WaitVisible(chromedp.ID("sf-copy-"+prov.ID)),
+	b.do(20*time.Second, chromedp.Navigate(od.base+"/schedules/"+schedID), chromedp.WaitVisible(chromedp.ID("sf-copy-"+prov.ID)))
+	// The schedule names no storage: the default provider is its primary,
+	// so its box is disabled; choosing offsite as the primary moves that.
+	dflt := `document.querySelector("input[name=copies_to][data-default]")`
+	if got := b.eval(`String(` + dflt + `.disabled) + "," + document.getElementById("sf-copy-` + prov.ID + `").disabled`); got != "true,false" {
+		t.Errorf("copies_to boxes disabled (default provider, offsite) = %s, want true,false", got)
+	}
+	b.do(10*time.Second, chromedp.SetValue(chromedp.ID("sf-provider"), prov.ID),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("sf-provider").dispatchEvent(new Event("change"))`))
+	if got := b.eval(`String(` + dflt + `.disabled) + "," + document.getElementById("sf-copy-` + prov.ID + `").disabled`); got != "false,true" {
+		t.Errorf("after choosing offsite as the primary: disabled = %s, want false,true", got)
+	}
+	b.do(10*time.Second, chromedp.SetValue(chromedp.ID("sf-provider"), ""),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("sf-provider").dispatchEvent(new Event("change"))`),
 		chromedp.Click(chromedp.ID("sf-copy-"+prov.ID)), chromedp.Click(chromedp.CSS(`#schedule-form button[type=submit]`)))
 	b.waitJS(10*time.Second, `location.pathname === "/schedules"`)
 	var sc struct {

@@ -204,6 +204,20 @@
   // ---- schedule create / edit (API-made schedules)
   const sf = $("#schedule-form");
   if (sf) {
+    // The primary (the chosen storage, else the default provider) is not
+    // also a copy: its copies_to box is disabled while it is the primary.
+    const primaryBox = () => {
+      const boxes = $$("input[name=copies_to]", sf);
+      const v = sf.storage_provider_id.value;
+      const primary = v ? boxes.find((c) => c.value === v) : boxes.find((c) => "default" in c.dataset);
+      boxes.forEach((c) => {
+        if (c.closest("fieldset[disabled]")) return;
+        c.disabled = c === primary;
+        c.title = c === primary ? "the primary storage of this schedule" : "";
+      });
+    };
+    sf.storage_provider_id.addEventListener("change", primaryBox);
+    primaryBox();
     sf.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const err = $("#schedule-error");
@@ -216,7 +230,7 @@
         encryption_enabled: sf.encryption_enabled.checked, verify_enabled: sf.verify_enabled.checked,
         enabled: sf.enabled.checked,
         // copies_to: a target with a retention of its own is sent whole so a save keeps it.
-        copies_to: $$("input[name=copies_to]:checked", sf).map((c) => c.dataset.target ? JSON.parse(c.dataset.target) : c.value),
+        copies_to: $$("input[name=copies_to]:checked:not(:disabled)", sf).map((c) => c.dataset.target ? JSON.parse(c.dataset.target) : c.value),
       };
       try {
         if (sf.dataset.id) await api("PUT", "/api/schedules/" + sf.dataset.id, body);
