@@ -235,6 +235,7 @@ type Backup struct {
 	CompletedAt        *time.Time `json:"completed_at"`
 	CreatedAt          time.Time  `json:"created_at"`
 	Progress           *Progress  `json:"progress,omitempty"`
+	Replicas           []Replica  `json:"replicas"` // every copy, the primary first (copies.go)
 }
 
 // BackupQuery filters GET /api/backups.

@@ -138,6 +138,11 @@ func (u *ui) backup(_ http.ResponseWriter, r *http.Request) (page, error) {
 	var d struct {
 		B        state.Backup
 		Provider string
+		// Copies: every copy of the object, the primary first, with its
+		// provider's name; CopyTo: the providers a copy can be made to (none,
+		// or a failed one, there).
+		Copies   []copyRow
+		CopyTo   []option
 		Restores []state.Restore
 		// Jobs: the backup's own progress (running, verifying) and that of
 		// its running drills and restores.
@@ -151,6 +156,11 @@ func (u *ui) backup(_ http.ResponseWriter, r *http.Request) (page, error) {
 		if p, err := state.Get[state.Provider](tx, d.B.StorageProviderID); err == nil {
 			d.Provider = p.Name
 		}
+		ps, err := state.List[state.Provider](tx)
+		if err != nil {
+			return err
+		}
+		d.Copies, d.CopyTo = copyRows(d.B, ps)
 		all, err := state.List[state.Restore](tx)
 		for _, x := range all {
 			if x.BackupID == d.B.ID {
@@ -177,4 +187,66 @@ func (u *ui) backup(_ http.ResponseWriter, r *http.Request) (page, error) {
 	}
 	return page{Template: "backup", Title: fmt.Sprintf("Backup %s", d.B.ID), Nav: "backups", Data: d, Live: true,
 		Watch: "backup:" + d.B.ID + " restore provider"}, nil
+}
+
+// copyRow is one copy of a backup as its page lists it.
+type copyRow struct {
+	state.Replica
+	Name string // the provider's name now, else when the copy was made, else its ID
+}
+
+// copyRows lists b's copies (exactly those recorded: the page never shows
+// more copies than exist) and the providers a copy can still be made to:
+// those without a copy, or with a failed one, when b succeeded and has a
+// stored copy to copy from.
+func copyRows(b state.Backup, ps []state.Provider) ([]copyRow, []option) {
+	name := map[string]string{}
+	for _, p := range ps {
+		name[p.ID] = p.Name
+	}
+	var rows []copyRow
+	have := map[string]bool{}
+	healthy := false
+	for _, r := range b.Copies() {
+		row := copyRow{Replica: r, Name: name[r.ProviderID]}
+		if row.Name == "" {
+			row.Name = r.ProviderName
+		}
+		if row.Name == "" {
+			row.Name = r.ProviderID
+		}
+		rows = append(rows, row)
+		have[r.ProviderID] = r.Status != state.ReplicaFailed
+		healthy = healthy || r.Status == state.ReplicaSuccess
+	}
+	var to []option
+	if b.Status != state.StatusSuccess || !healthy {
+		return rows, nil
+	}
+	for _, p := range ps {
+		if !have[p.ID] {
+			to = append(to, option{p.ID, p.Name})
+		}
+	}
+	slices.SortFunc(to, func(a, b option) int { return strings.Compare(a.Label, b.Label) })
+	return rows, to
+}
+
+// copiesN is how many copies of a backup are stored, of how many.
+type copiesN struct{ Stored, Total int }
+
+// copiesCount counts the copies of a backup with more than one; nil for a
+// backup with one (or none): the list shows no count then.
+func copiesCount(b state.Backup) *copiesN {
+	all := b.Copies()
+	if len(all) < 2 {
+		return nil
+	}
+	n := &copiesN{Total: len(all)}
+	for _, r := range all {
+		if r.Status == state.ReplicaSuccess {
+			n.Stored++
+		}
+	}
+	return n
 }

@@ -15,7 +15,8 @@ import (
 // funcs are the templates' helpers.
 func funcs(now func() time.Time) template.FuncMap {
 	return template.FuncMap{
-		"bytes": humanBytes,
+		"bytes":  humanBytes,
+		"copies": copiesCount,
 		"ts": func(t any) string {
 			switch v := t.(type) {
 			case time.Time:

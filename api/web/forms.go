@@ -123,7 +123,7 @@ func (u *ui) notificationEdit(_ http.ResponseWriter, r *http.Request) (page, err
 	if f.New {
 		f.Type = "telegram"
 	}
-	for _, e := range []string{"backup.succeeded", "backup.failed", "verify.failed", "config.failed"} {
+	for _, e := range []string{"backup.succeeded", "backup.failed", "backup.copy_failed", "verify.failed", "config.failed"} {
 		f.Events = append(f.Events, eventBox{e, slices.Contains(n.Events, e)})
 	}
 	cfg := map[string]any{}

@@ -1,10 +1,13 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/state"
@@ -128,6 +131,58 @@ type scheduleForm struct {
 	Providers []option
 	Target    string
 	Retention int
+	// Copies: every provider as a copies_to box, checked when the schedule
+	// copies to it.
+	Copies []copyBox
+}
+
+// copyBox is one provider of the schedule form's copies_to. Target is the
+// schedule's copy target as JSON when it sets a retention of its own, so a
+// save keeps it.
+type copyBox struct {
+	ID, Name  string
+	Checked   bool
+	Default   bool // the default provider: the primary of a schedule that names none
+	Target    string
+	Retention string // its own policy, for the label
+}
+
+func copyBoxes(sc state.Schedule, ps []state.Provider) []copyBox {
+	out := make([]copyBox, 0, len(ps))
+	for _, p := range ps {
+		b := copyBox{ID: p.ID, Name: p.Name, Default: p.IsDefault}
+		for _, c := range sc.CopiesTo {
+			if c.StorageProviderID != p.ID {
+				continue
+			}
+			b.Checked = true
+			if c.OwnRetention() {
+				j, _ := json.Marshal(c)
+				b.Target = string(j)
+				b.Retention = retentionLabel(sc.CopyRetention(c))
+			}
+		}
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b copyBox) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// retentionLabel is a policy in words: "5 full, 12 monthly".
+func retentionLabel(p state.RetentionPolicy) string {
+	var parts []string
+	for _, x := range []struct {
+		n    int
+		what string
+	}{{p.Full, "full"}, {p.Daily, "daily"}, {p.Weekly, "weekly"}, {p.Monthly, "monthly"}, {p.Yearly, "yearly"}} {
+		if x.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", x.n, x.what))
+		}
+	}
+	if p.Within > 0 {
+		parts = append(parts, "all within "+humanDur(time.Duration(p.Within)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (u *ui) scheduleEdit(_ http.ResponseWriter, r *http.Request) (page, error) {
@@ -152,6 +207,7 @@ func (u *ui) scheduleEdit(_ http.ResponseWriter, r *http.Request) (page, error) 
 		for _, p := range ps {
 			f.Providers = append(f.Providers, option{p.ID, p.Name})
 		}
+		f.Copies = copyBoxes(f.S, ps)
 		return err
 	})
 	if errors.Is(err, state.ErrNotFound) {

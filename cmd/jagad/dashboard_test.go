@@ -43,6 +43,7 @@ func TestDashboardBrowser(t *testing.T) {
 	d.step(t, "cross-site form post is refused", d.crossSitePost)
 	d.step(t, "connections and storage", d.connectionsAndStorage)
 	d.step(t, "connection, storage and notification forms", d.forms)
+	d.step(t, "copy a backup to another destination; schedule copies_to", d.copyToAnother)
 	d.step(t, "phone layout", d.phoneLayout)
 	t.Logf("browser steps took %s", time.Since(start).Round(time.Millisecond))
 }

@@ -78,7 +78,7 @@ func mustJSON(v any) json.RawMessage {
 func (r *remote) backupsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "backups", Short: "List, run, verify, restore, download and delete backups", Args: cobra.NoArgs}
 	cmd.AddCommand(r.backupsList(), r.backupsShow(), r.backupsLogs(), r.backupsRun(), r.backupsVerify(),
-		r.backupsRestore(), r.backupsDownload(), r.backupsDelete())
+		r.backupsRestore(), r.backupsDownload(), r.backupsDelete(), r.backupsCopy())
 	return cmd
 }
 
@@ -169,7 +169,14 @@ func (r *remote) backupsShow() *cobra.Command {
 			if r.json {
 				return r.printJSON(raw)
 			}
-			return r.showBackup(b)
+			if err := r.showBackup(b); err != nil {
+				return err
+			}
+			if len(b.Replicas) == 0 {
+				return nil
+			}
+			fmt.Fprintln(r.stdout, "\nCopies:")
+			return r.copiesTable(b, providerNames(ctx, c, b))
 		},
 	}
 }

@@ -464,6 +464,47 @@ func TestRemoteCLI(t *testing.T) {
 				t.Errorf("config export --json: %v %q", err, exp.YAML)
 			}
 		}},
+		{"backups copy", func(t *testing.T) {
+			// A second destination, made through the API; the CLI copies
+			// existing backups to it (the backfill endpoint).
+			w.od.login("admin", w.adminPW)
+			w.od.api("POST", "/api/storage-providers", map[string]any{"name": "offsite", "provider_type": "local",
+				"path": filepath.Join(w.tmp, "offsite")}, http.StatusCreated)
+			if r := w.run(t, "", nil, "backups", "copy", ids["backup"]); r.code != exitUsage || !strings.Contains(r.stderr, "--to") {
+				t.Errorf("copy without --to: exit %d, %s", r.code, r.stderr)
+			}
+			if r := w.run(t, "", nil, "backups", "copy", ids["backup"], "--to", "nowhere"); r.code != exitFailure || !strings.Contains(r.stderr, `"nowhere"`) {
+				t.Errorf("copy to a missing provider: exit %d, %s", r.code, r.stderr)
+			}
+			w.compare(t, "backups-copy-wait.txt", w.ok(t, "backups", "copy", ids["backup"], "--to", "offsite", "--wait"))
+			var b struct {
+				StoragePath string `json:"storage_path"`
+			}
+			_ = json.Unmarshal([]byte(w.ok(t, "backups", "show", ids["backup"], "--json")), &b)
+			primary, err1 := os.ReadFile(filepath.Join(w.tmp, "backups", b.StoragePath))
+			copied, err2 := os.ReadFile(filepath.Join(w.tmp, "offsite", b.StoragePath))
+			if err1 != nil || err2 != nil || !bytes.Equal(primary, copied) {
+				t.Errorf("the copy is not the primary's bytes: %v %v (%d vs %d bytes)", err1, err2, len(copied), len(primary))
+			}
+			// Again: a copy is already there (409); a failed backup has nothing to copy (400).
+			if r := w.run(t, "", nil, "backups", "copy", ids["backup"], "--to", "offsite"); r.code != exitFailure || !strings.Contains(r.stderr, "HTTP 409") {
+				t.Errorf("second copy: exit %d, %s", r.code, r.stderr)
+			}
+			if r := w.run(t, "", nil, "backups", "copy", ids["failed"], "--to", "offsite"); r.code != exitFailure || !strings.Contains(r.stderr, "HTTP 400") {
+				t.Errorf("copy of a failed backup: exit %d, %s", r.code, r.stderr)
+			}
+			js := w.ok(t, "backups", "copy", ids["third"], "--to", "offsite", "--wait", "--json")
+			w.compare(t, "backups-copy-wait.json", js)
+			if !strings.Contains(js, `"provider_name": "offsite"`) {
+				t.Errorf("copy --wait --json does not list the new copy: %s", js)
+			}
+			human, _ := w.golden(t, "backups-show-copies", "backups", "show", ids["backup"])
+			tbl := w.normalise(human[strings.Index(human, "Copies:"):])
+			if lines := strings.Split(strings.TrimSpace(tbl), "\n"); len(lines) != 4 ||
+				!strings.HasPrefix(lines[2], "local  primary  success") || !strings.HasPrefix(lines[3], "offsite  copy  success") {
+				t.Errorf("copies table:\n%s", tbl)
+			}
+		}},
 		{"tokens new (offline)", func(t *testing.T) {
 			r := w.run(t, "", map[string]string{"JAGAD_URL": "http://127.0.0.1:1"}, "tokens", "new", "ci", "--scope", "operate")
 			if r.code != 0 {

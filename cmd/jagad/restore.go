@@ -32,12 +32,22 @@ process list and shell history. ?sslmode=... sets the connection's ssl_mode.
 Storage keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (never
 flags); the encryption key from --key-file, else $JAGAD_ENCRYPTION_KEY.
 
+A backup with copies on several destinations (copies_to) has the same
+object and manifest under the same key on each. --fallback-storage names
+another destination (repeatable, tried in order): local:DIR or
+TYPE:BUCKET[/PREFIX][?endpoint=URL&region=R&path_style=BOOL&keys=NAME]
+(TYPE s3, r2, minio, gcs, b2 or s3-compat; keys from AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY, or NAME_ACCESS_KEY_ID and NAME_SECRET_ACCESS_KEY).
+When the primary's manifest or object cannot be read, or the object fails
+the verification pass, the next destination is tried before the target is
+touched; the log says which copy was restored from.
+
 Exit status: 0 restored, 1 failure, 2 usage error.`
 
 // restoreCommand is the disaster-recovery restore (no daemon, no data dir).
 func (a *app) restoreCommand() *cobra.Command {
 	var keyFile, keyID, to string
-	var identities []string
+	var identities, fallbacks []string
 	var timeout time.Duration
 	var o engine.OfflineRestoreOptions
 	cmd := &cobra.Command{
@@ -59,6 +69,8 @@ func (a *app) restoreCommand() *cobra.Command {
 	f.StringVar(&keyFile, "key-file", "", "`FILE` holding the encryption key (default: $JAGAD_ENCRYPTION_KEY)")
 	f.StringVar(&keyID, "key-id", "", "the key `ID` the key belongs to (default: whatever the manifest names)")
 	f.StringArrayVar(&identities, "identity", nil, "age identity `FILE` of the recovery recipient (repeatable)")
+	f.StringArrayVar(&fallbacks, "fallback-storage", nil,
+		"another destination holding a copy, tried when the one above fails: local:DIR or TYPE:BUCKET[/PREFIX][?endpoint=URL&region=R&keys=NAME] (`SPEC`, repeatable)")
 	f.StringVar(&to, "to", "", "the target database `URL`")
 	f.BoolVar(&o.DropExisting, "drop-existing", false,
 		"drop and recreate the target database (after the verification pass); without it the dump's objects replace their namesakes and other objects are kept")
@@ -70,8 +82,14 @@ func (a *app) restoreCommand() *cobra.Command {
 		if err := prepareRestore(&o, sf, pos, keyFile, keyID, to, identities, a.env); err != nil {
 			return err
 		}
+		if err := openFallbacks(&o, fallbacks, a.env); err != nil {
+			return err
+		}
 		p := newRestoreProgress(o.Store, a.stdout, a.stderr, o.SinglePass)
 		o.Store, o.Log = p, p.log
+		for i, st := range o.Fallbacks {
+			o.Fallbacks[i] = p.wrap(st)
+		}
 		ctx, cancel := signalContext(timeout)
 		defer cancel()
 		m, err := engine.RestoreOffline(ctx, o)
@@ -109,6 +127,22 @@ func prepareRestore(o *engine.OfflineRestoreOptions, sf *storageFlags, pos []str
 	}
 	o.Identities, err = crypt.LoadIdentities(identities)
 	return err
+}
+
+// openFallbacks opens the --fallback-storage destinations, in order.
+func openFallbacks(o *engine.OfflineRestoreOptions, specs []string, env func(string) (string, bool)) error {
+	for _, raw := range specs {
+		spec, err := parseStorageSpec(raw, env)
+		if err != nil {
+			return usagef("--fallback-storage %v", err)
+		}
+		st, err := openStorage(spec)
+		if err != nil {
+			return usagef("--fallback-storage %q: %v", raw, err)
+		}
+		o.Fallbacks = append(o.Fallbacks, st)
+	}
+	return nil
 }
 
 // readKey reads the encryption key from a file or $JAGAD_ENCRYPTION_KEY.

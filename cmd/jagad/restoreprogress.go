@@ -24,9 +24,11 @@ type restoreProgress struct {
 	log    io.Writer
 	labels []string
 
-	mu   sync.Mutex
-	pass int
-	cur  *bar.Bar // the bar of the object being read, or nil
+	mu     sync.Mutex
+	stores int // fallbacks wrapped
+	last   int // the store of the last object read: 0 the primary, i the i-th fallback
+	pass   int
+	cur    *bar.Bar // the bar of the object being read, or nil
 }
 
 func newRestoreProgress(st storage.Store, stdout, stderr io.Writer, singlePass bool) *restoreProgress {
@@ -40,16 +42,45 @@ func newRestoreProgress(st storage.Store, stdout, stderr io.Writer, singlePass b
 
 // Get opens key; the backup object (not its manifest) counts into a new bar.
 func (p *restoreProgress) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	rc, err := p.Store.Get(ctx, key)
+	return p.get(ctx, p.Store, 0, key)
+}
+
+// wrap returns st (a --fallback-storage destination) read through p's bars.
+func (p *restoreProgress) wrap(st storage.Store) storage.Store {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stores++
+	return &progressStore{Store: st, p: p, n: p.stores}
+}
+
+// progressStore is a further destination read through a restoreProgress.
+type progressStore struct {
+	storage.Store
+	p *restoreProgress
+	n int
+}
+
+func (s *progressStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	return s.p.get(ctx, s.Store, s.n, key)
+}
+
+// get opens key on st; reads of another store than the last one start
+// over at the first pass's label (a fallback is verified, then restored).
+func (p *restoreProgress) get(ctx context.Context, st storage.Store, n int, key string) (io.ReadCloser, error) {
+	rc, err := st.Get(ctx, key)
 	if err != nil || strings.HasSuffix(key, objfmt.ManifestSuffix) {
 		return rc, err
 	}
 	var total int64
-	if info, err := p.Store.Stat(ctx, key); err == nil {
+	if info, err := st.Stat(ctx, key); err == nil {
 		total = info.Size
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.last != n {
+		p.pass = 0
+	}
+	p.last = n
 	label := fmt.Sprintf("pass %d", p.pass+1)
 	if p.pass < len(p.labels) {
 		label = p.labels[p.pass]

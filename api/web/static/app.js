@@ -107,6 +107,13 @@
       refresh();
     },
     delete: async (b) => { await api("DELETE", "/api/backups/" + b.dataset.id); location.assign("/backups"); },
+    copy: async (b) => {
+      const to = $("#copy-to");
+      const name = to.options[to.selectedIndex].textContent;
+      await api("POST", "/api/backups/" + b.dataset.id + "/copies", { storage_provider_id: to.value });
+      toast("Copying to " + name + "…");
+      refresh();
+    },
     reload: async () => { const p = await api("POST", "/api/config/reload"); toast("Reloaded: " + (p && p.summary || "done")); refresh(); },
     "confirm-prune": async () => { await api("POST", "/api/config/reload?confirm_prune=true"); toast("Held plan applied."); refresh(); },
   };
@@ -197,6 +204,20 @@
   // ---- schedule create / edit (API-made schedules)
   const sf = $("#schedule-form");
   if (sf) {
+    // The primary (the chosen storage, else the default provider) is not
+    // also a copy: its copies_to box is disabled while it is the primary.
+    const primaryBox = () => {
+      const boxes = $$("input[name=copies_to]", sf);
+      const v = sf.storage_provider_id.value;
+      const primary = v ? boxes.find((c) => c.value === v) : boxes.find((c) => "default" in c.dataset);
+      boxes.forEach((c) => {
+        if (c.closest("fieldset[disabled]")) return;
+        c.disabled = c === primary;
+        c.title = c === primary ? "the primary storage of this schedule" : "";
+      });
+    };
+    sf.storage_provider_id.addEventListener("change", primaryBox);
+    primaryBox();
     sf.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const err = $("#schedule-error");
@@ -208,6 +229,8 @@
         retention_full: parseInt(sf.retention_full.value, 10) || 0, max_age: sf.max_age.value.replace(/\s+/g, ""),
         encryption_enabled: sf.encryption_enabled.checked, verify_enabled: sf.verify_enabled.checked,
         enabled: sf.enabled.checked,
+        // copies_to: a target with a retention of its own is sent whole so a save keeps it.
+        copies_to: $$("input[name=copies_to]:checked:not(:disabled)", sf).map((c) => c.dataset.target ? JSON.parse(c.dataset.target) : c.value),
       };
       try {
         if (sf.dataset.id) await api("PUT", "/api/schedules/" + sf.dataset.id, body);
