@@ -81,6 +81,25 @@ func listCmd[T any](r *remote, short, none string, list lister[T], table func(co
 	}
 }
 
+// onOne is a subcommand whose one argument names a resource (by name or
+// ID): find looks it up, then act works on it.
+func onOne[T any](r *remote, use, short string, find func(context.Context, *client.Client, string) (T, error), act func(context.Context, *client.Client, T) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				x, err := find(ctx, c, args[0])
+				if err != nil {
+					return err
+				}
+				return act(ctx, c, x)
+			})
+		},
+	}
+}
+
 // writeTable prints items as an aligned table under header, one row each.
 func writeTable[T any](w io.Writer, items []T, header []string, row func(T) []string) error {
 	t := newTable(w, header...)

@@ -46,42 +46,22 @@ func (r *remote) schedulesCmd() *cobra.Command {
 					return []string{s.ID, s.Name, s.CronExpr, yesNo(s.Enabled), s.LastStatus, ago(s.LastRunAt, now), ago(s.NextRunAt, now), s.ManagedBy}
 				})
 		})
-	show := &cobra.Command{
-		Use:   "show SCHEDULE",
-		Short: "Show a schedule (name or ID)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return r.do(func(ctx context.Context, c *client.Client) error {
-				s, err := r.findSchedule(ctx, c, args[0])
-				if err != nil {
-					return err
-				}
-				s, raw, err := c.Schedule(ctx, s.ID)
-				if err != nil {
-					return err
-				}
-				return r.reply(raw, func() error { return r.showSchedule(s) })
-			})
-		},
-	}
-	run := &cobra.Command{
-		Use:   "run SCHEDULE",
-		Short: "Trigger a schedule now (see also: jagad backups run SCHEDULE --wait)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return r.do(func(ctx context.Context, c *client.Client) error {
-				s, err := r.findSchedule(ctx, c, args[0])
-				if err != nil {
-					return err
-				}
-				raw, err := c.RunSchedule(ctx, s.ID)
-				if err != nil {
-					return err
-				}
-				return r.say(raw, "Schedule %s triggered. See its backups with: jagad backups list --schedule %s\n", s.Name, s.Name)
-			})
-		},
-	}
+	show := onOne(r, "show SCHEDULE", "Show a schedule (name or ID)", r.findSchedule,
+		func(ctx context.Context, c *client.Client, s client.Schedule) error {
+			s, raw, err := c.Schedule(ctx, s.ID)
+			if err != nil {
+				return err
+			}
+			return r.reply(raw, func() error { return r.showSchedule(s) })
+		})
+	run := onOne(r, "run SCHEDULE", "Trigger a schedule now (see also: jagad backups run SCHEDULE --wait)", r.findSchedule,
+		func(ctx context.Context, c *client.Client, s client.Schedule) error {
+			raw, err := c.RunSchedule(ctx, s.ID)
+			if err != nil {
+				return err
+			}
+			return r.say(raw, "Schedule %s triggered. See its backups with: jagad backups list --schedule %s\n", s.Name, s.Name)
+		})
 	cmd.AddCommand(list, show, run, r.scheduleToggle(true), r.scheduleToggle(false))
 	return cmd
 }
@@ -91,24 +71,15 @@ func (r *remote) scheduleToggle(on bool) *cobra.Command {
 	if on {
 		verb, done = "enable", "enabled"
 	}
-	return &cobra.Command{
-		Use:   verb + " SCHEDULE",
-		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a schedule (on a jagad.yaml schedule: a runtime override until the file's value is set again)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return r.do(func(ctx context.Context, c *client.Client) error {
-				s, err := r.findSchedule(ctx, c, args[0])
-				if err != nil {
-					return err
-				}
-				s, raw, err := c.SetScheduleEnabled(ctx, s.ID, on)
-				if err != nil {
-					return err
-				}
-				return r.say(raw, "Schedule %s %s.\n", s.Name, done)
-			})
-		},
-	}
+	short := strings.ToUpper(verb[:1]) + verb[1:] + " a schedule (on a jagad.yaml schedule: a runtime override until the file's value is set again)"
+	return onOne(r, verb+" SCHEDULE", short, r.findSchedule,
+		func(ctx context.Context, c *client.Client, s client.Schedule) error {
+			s, raw, err := c.SetScheduleEnabled(ctx, s.ID, on)
+			if err != nil {
+				return err
+			}
+			return r.say(raw, "Schedule %s %s.\n", s.Name, done)
+		})
 }
 
 func (r *remote) showSchedule(s client.Schedule) error {
@@ -196,47 +167,27 @@ func (r *remote) connectionsCmd() *cobra.Command {
 					return []string{x.ID, x.Name, x.DBType, x.Host + ":" + strconv.Itoa(x.Port), x.Username, x.SSLMode, x.ManagedBy}
 				})
 		})
-	test := &cobra.Command{
-		Use:   "test CONNECTION",
-		Short: "Check that the daemon can reach a connection's server (name or ID); exit 1 if not",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return r.do(func(ctx context.Context, c *client.Client) error {
-				cn, err := r.findConnection(ctx, c, args[0])
-				if err != nil {
-					return err
-				}
-				res, raw, err := c.TestConnection(ctx, cn.ID)
-				if err != nil {
-					return err
-				}
-				return r.ended(raw, res.Success, fmt.Errorf("connection %s: %s", cn.Name, res.Error), "Connection %s: OK\n", cn.Name)
+	test := onOne(r, "test CONNECTION", "Check that the daemon can reach a connection's server (name or ID); exit 1 if not", r.findConnection,
+		func(ctx context.Context, c *client.Client, cn client.Connection) error {
+			res, raw, err := c.TestConnection(ctx, cn.ID)
+			if err != nil {
+				return err
+			}
+			return r.ended(raw, res.Success, fmt.Errorf("connection %s: %s", cn.Name, res.Error), "Connection %s: OK\n", cn.Name)
+		})
+	discover := onOne(r, "discover CONNECTION", "List the databases on a connection's server and record them (name or ID)", r.findConnection,
+		func(ctx context.Context, c *client.Client, cn client.Connection) error {
+			dbs, raw, err := c.DiscoverDatabases(ctx, cn.ID)
+			if err != nil {
+				return err
+			}
+			return r.reply(raw, func() error {
+				return writeTable(r.stdout, dbs, []string{"ID", "DATABASE", "SIZE", "SELECTED", "MANAGED BY"},
+					func(d client.Database) []string {
+						return []string{d.ID, d.DBName, sizeOr(d.SizeBytes), yesNo(d.IsSelected), d.ManagedBy}
+					})
 			})
-		},
-	}
-	discover := &cobra.Command{
-		Use:   "discover CONNECTION",
-		Short: "List the databases on a connection's server and record them (name or ID)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return r.do(func(ctx context.Context, c *client.Client) error {
-				cn, err := r.findConnection(ctx, c, args[0])
-				if err != nil {
-					return err
-				}
-				dbs, raw, err := c.DiscoverDatabases(ctx, cn.ID)
-				if err != nil {
-					return err
-				}
-				return r.reply(raw, func() error {
-					return writeTable(r.stdout, dbs, []string{"ID", "DATABASE", "SIZE", "SELECTED", "MANAGED BY"},
-						func(d client.Database) []string {
-							return []string{d.ID, d.DBName, sizeOr(d.SizeBytes), yesNo(d.IsSelected), d.ManagedBy}
-						})
-				})
-			})
-		},
-	}
+		})
 	cmd.AddCommand(list, test, discover)
 	return cmd
 }
