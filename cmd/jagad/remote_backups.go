@@ -265,13 +265,7 @@ func (r *remote) backupsRun() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if !wait {
-					return r.say(raw, "Backup %s started (%s). Follow it with: jagad backups show %s\n", b.ID, b.Status, b.ID)
-				}
-				if !r.json {
-					fmt.Fprintf(r.stdout, "Backup %s started.\n", b.ID)
-				}
-				return r.waitBackup(ctx, c, b.ID)
+				return r.started(raw, wait, "Backup", b.ID, b.Status, "backups", func() error { return r.waitBackup(ctx, c, b.ID) })
 			})
 		},
 	}
@@ -282,6 +276,20 @@ func (r *remote) backupsRun() *cobra.Command {
 	f.StringVar(&provider, "storage", "", "storage provider ID (default: the schedule's, else the default provider)")
 	f.BoolVar(&wait, "wait", false, "follow the backup to its end with a progress bar; exit 1 if it fails")
 	return cmd
+}
+
+// started answers a command that started a backup or restore (what): with
+// --wait, "<what> ID started." (not with --json) and then follow, which
+// waits for the job's end; without, the daemon's answer or where to follow
+// the job (jagad <kind> show ID).
+func (r *remote) started(raw json.RawMessage, wait bool, what, id, status, kind string, follow func() error) error {
+	if !wait {
+		return r.say(raw, "%s %s started (%s). Follow it with: jagad %s show %s\n", what, id, status, kind, id)
+	}
+	if !r.json {
+		fmt.Fprintf(r.stdout, "%s %s started.\n", what, id)
+	}
+	return follow()
 }
 
 func (r *remote) backupsVerify() *cobra.Command {
@@ -335,13 +343,7 @@ func (r *remote) backupsRestore() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if !wait {
-					return r.say(raw, "Restore %s started (%s). Follow it with: jagad restores show %s\n", res.ID, res.Status, res.ID)
-				}
-				if !r.json {
-					fmt.Fprintf(r.stdout, "Restore %s started.\n", res.ID)
-				}
-				return r.waitRestore(ctx, c, res.ID)
+				return r.started(raw, wait, "Restore", res.ID, res.Status, "restores", func() error { return r.waitRestore(ctx, c, res.ID) })
 			})
 		},
 	}
