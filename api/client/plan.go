@@ -79,15 +79,9 @@ func (c *Client) do(ctx context.Context, method, path, ctype string, body []byte
 		return fmt.Errorf("request %s: %w", path, err)
 	}
 	req.Header.Set("Content-Type", ctype)
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
-		if u := errors.Unwrap(err); u != nil { // drop the URL, which may carry credentials
-			err = u
-		}
-		return fmt.Errorf("reach jagad at %s: %w", c.base, err)
+		return err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))

@@ -90,15 +90,9 @@ func (c *Client) open(ctx context.Context, method, path, ctype string, body []by
 		req.Header.Set("Content-Type", ctype)
 	}
 	req.Header.Set("Accept", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
-		if u := errors.Unwrap(err); u != nil { // drop the URL, which may carry credentials
-			err = u
-		}
-		return nil, fmt.Errorf("reach jagad at %s: %w", c.base, err)
+		return nil, err
 	}
 	if resp.StatusCode/100 == 2 {
 		return resp, nil
@@ -113,6 +107,22 @@ func (c *Client) open(ctx context.Context, method, path, ctype string, body []by
 		e.Message = m.Error
 	}
 	return nil, e
+}
+
+// send sends req with the client's token. A transport error names the
+// daemon's base address, not the request's URL, which may carry credentials.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if u := errors.Unwrap(err); u != nil { // drop the URL, which may carry credentials
+			err = u
+		}
+		return nil, fmt.Errorf("reach jagad at %s: %w", c.base, err)
+	}
+	return resp, nil
 }
 
 // fetch sends a request and decodes the answer into a T; it also returns

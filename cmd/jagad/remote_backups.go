@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,52 +21,48 @@ func (r *remote) statusCmd() *cobra.Command {
 		Short: "Show the daemon's health, who you are, and the latest backups",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			h, hraw, err := c.Health(ctx)
-			if err != nil {
-				return err
-			}
-			// A token the daemon does not describe at /api/auth/check (any
-			// answer but 401) still shows the rest.
-			sess, sraw, err := c.Check(ctx)
-			if err != nil && client.StatusOf(err) == 0 || client.StatusOf(err) == http.StatusUnauthorized {
-				return err
-			}
-			if err != nil {
-				sraw = json.RawMessage("null")
-			}
-			bs, braw, err := c.Backups(ctx, client.BackupQuery{Limit: 5})
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.encodeJSON(map[string]json.RawMessage{"server": mustJSON(c.Base()), "health": hraw, "session": sraw, "backups": braw})
-			}
-			now := r.clock()
-			state := h.Status
-			if h.Reason != "" {
-				state += " (" + h.Reason + ")"
-			}
-			expires := stamp(&sess.Expires, now)
-			if sess.User == "" {
-				expires = ""
-			}
-			if err := fields(r.stdout, "Server", c.Base(), "Status", state, "Version", h.Version,
-				"Encryption", yesNo(h.Encryption), "Storage", yesNo(h.Providers), "User", sess.User,
-				"Session expires", expires); err != nil {
-				return err
-			}
-			if len(bs) == 0 {
-				fmt.Fprintln(r.stdout, "\nNo backups yet.")
-				return nil
-			}
-			fmt.Fprintln(r.stdout, "\nLatest backups:")
-			return r.backupTable(bs)
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				h, hraw, err := c.Health(ctx)
+				if err != nil {
+					return err
+				}
+				// A token the daemon does not describe at /api/auth/check (any
+				// answer but 401) still shows the rest.
+				sess, sraw, err := c.Check(ctx)
+				if err != nil && client.StatusOf(err) == 0 || client.StatusOf(err) == http.StatusUnauthorized {
+					return err
+				}
+				if err != nil {
+					sraw = json.RawMessage("null")
+				}
+				bs, braw, err := c.Backups(ctx, client.BackupQuery{Limit: 5})
+				if err != nil {
+					return err
+				}
+				if r.json {
+					return r.encodeJSON(map[string]json.RawMessage{"server": mustJSON(c.Base()), "health": hraw, "session": sraw, "backups": braw})
+				}
+				now := r.clock()
+				state := h.Status
+				if h.Reason != "" {
+					state += " (" + h.Reason + ")"
+				}
+				expires := stamp(&sess.Expires, now)
+				if sess.User == "" {
+					expires = ""
+				}
+				if err := fields(r.stdout, "Server", c.Base(), "Status", state, "Version", h.Version,
+					"Encryption", yesNo(h.Encryption), "Storage", yesNo(h.Providers), "User", sess.User,
+					"Session expires", expires); err != nil {
+					return err
+				}
+				if len(bs) == 0 {
+					fmt.Fprintln(r.stdout, "\nNo backups yet.")
+					return nil
+				}
+				fmt.Fprintln(r.stdout, "\nLatest backups:")
+				return r.backupTable(bs)
+			})
 		},
 	}
 }
@@ -89,38 +86,33 @@ func (r *remote) backupsList() *cobra.Command {
 		Use:   "list",
 		Short: "List backups, newest first",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			if sched != "" {
-				s, err := r.findSchedule(ctx, c, sched)
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				if sched != "" {
+					s, err := r.findSchedule(ctx, c, sched)
+					if err != nil {
+						return err
+					}
+					q.ScheduleID = s.ID
+				}
+				if conn != "" {
+					cn, err := r.findConnection(ctx, c, conn)
+					if err != nil {
+						return err
+					}
+					q.ConnectionID = cn.ID
+				}
+				bs, raw, err := c.Backups(ctx, q)
 				if err != nil {
 					return err
 				}
-				q.ScheduleID = s.ID
-			}
-			if conn != "" {
-				cn, err := r.findConnection(ctx, c, conn)
-				if err != nil {
-					return err
-				}
-				q.ConnectionID = cn.ID
-			}
-			bs, raw, err := c.Backups(ctx, q)
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			if len(bs) == 0 {
-				fmt.Fprintln(r.stdout, "No backups.")
-				return nil
-			}
-			return r.backupTable(bs)
+				return r.reply(raw, func() error {
+					if len(bs) == 0 {
+						fmt.Fprintln(r.stdout, "No backups.")
+						return nil
+					}
+					return r.backupTable(bs)
+				})
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -134,20 +126,11 @@ func (r *remote) backupsList() *cobra.Command {
 
 func (r *remote) backupTable(bs []client.Backup) error {
 	now := r.clock()
-	t := newTable(r.stdout, "ID", "DATABASE", "SCHEDULE", "STATUS", "VERIFY", "SIZE", "STORED", "DURATION", "CREATED")
-	for _, b := range bs {
-		stored := ""
-		if b.StoredSizeBytes > 0 {
-			stored = bar.Size(b.StoredSizeBytes)
-		}
-		size := ""
-		if b.SizeBytes > 0 {
-			size = bar.Size(b.SizeBytes)
-		}
-		t.row(b.ID, b.ConnectionName+"/"+b.DatabaseName, b.ScheduleName, b.Status, b.VerifyStatus, size, stored,
-			duration(b.DurationMs), ago(&b.CreatedAt, now))
-	}
-	return t.flush()
+	return writeTable(r.stdout, bs, []string{"ID", "DATABASE", "SCHEDULE", "STATUS", "VERIFY", "SIZE", "STORED", "DURATION", "CREATED"},
+		func(b client.Backup) []string {
+			return []string{b.ID, b.ConnectionName + "/" + b.DatabaseName, b.ScheduleName, b.Status, b.VerifyStatus,
+				sizeOr(b.SizeBytes), sizeOr(b.StoredSizeBytes), duration(b.DurationMs), ago(&b.CreatedAt, now)}
+		})
 }
 
 func (r *remote) backupsShow() *cobra.Command {
@@ -156,27 +139,22 @@ func (r *remote) backupsShow() *cobra.Command {
 		Short: "Show one backup",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			b, raw, err := c.Backup(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			if err := r.showBackup(b); err != nil {
-				return err
-			}
-			if len(b.Replicas) == 0 {
-				return nil
-			}
-			fmt.Fprintln(r.stdout, "\nCopies:")
-			return r.copiesTable(b, providerNames(ctx, c, b))
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				b, raw, err := c.Backup(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				return r.reply(raw, func() error {
+					if err := r.showBackup(b); err != nil {
+						return err
+					}
+					if len(b.Replicas) == 0 {
+						return nil
+					}
+					fmt.Fprintln(r.stdout, "\nCopies:")
+					return r.copiesTable(b, providerNames(ctx, c, b))
+				})
+			})
 		},
 	}
 }
@@ -227,24 +205,19 @@ func (r *remote) backupsLogs() *cobra.Command {
 		Short: "Print a backup's log",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			log, raw, err := c.BackupLogs(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			if log != "" && !strings.HasSuffix(log, "\n") {
-				log += "\n"
-			}
-			_, err = fmt.Fprint(r.stdout, log)
-			return err
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				log, raw, err := c.BackupLogs(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if log != "" && !strings.HasSuffix(log, "\n") {
+					log += "\n"
+				}
+				return r.reply(raw, func() error {
+					_, err := fmt.Fprint(r.stdout, log)
+					return err
+				})
+			})
 		},
 	}
 }
@@ -263,51 +236,37 @@ func (r *remote) backupsRun() *cobra.Command {
 			if len(args) == 0 && (conn == "" || db == "") {
 				return usagef("--connection and --database go together")
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			req := client.BackupRequest{BackupType: typ, StorageProviderID: provider}
-			if len(args) == 1 {
-				s, err := r.findSchedule(ctx, c, args[0])
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				req := client.BackupRequest{BackupType: typ, StorageProviderID: provider}
+				if len(args) == 1 {
+					s, err := r.findSchedule(ctx, c, args[0])
+					if err != nil {
+						return err
+					}
+					req.ScheduleID, req.ConnectionID, req.DatabaseID = s.ID, s.ConnectionID, s.DatabaseID
+					if req.BackupType == "" {
+						req.BackupType = s.BackupType
+					}
+					if req.StorageProviderID == "" {
+						req.StorageProviderID = s.StorageProviderID
+					}
+				} else {
+					cn, err := r.findConnection(ctx, c, conn)
+					if err != nil {
+						return err
+					}
+					d, err := r.findDatabase(ctx, c, cn, db)
+					if err != nil {
+						return err
+					}
+					req.ConnectionID, req.DatabaseID = cn.ID, d.ID
+				}
+				b, raw, err := c.StartBackup(ctx, req)
 				if err != nil {
 					return err
 				}
-				req.ScheduleID, req.ConnectionID, req.DatabaseID = s.ID, s.ConnectionID, s.DatabaseID
-				if req.BackupType == "" {
-					req.BackupType = s.BackupType
-				}
-				if req.StorageProviderID == "" {
-					req.StorageProviderID = s.StorageProviderID
-				}
-			} else {
-				cn, err := r.findConnection(ctx, c, conn)
-				if err != nil {
-					return err
-				}
-				d, err := r.findDatabase(ctx, c, cn, db)
-				if err != nil {
-					return err
-				}
-				req.ConnectionID, req.DatabaseID = cn.ID, d.ID
-			}
-			b, raw, err := c.StartBackup(ctx, req)
-			if err != nil {
-				return err
-			}
-			if !wait {
-				if r.json {
-					return r.printJSON(raw)
-				}
-				fmt.Fprintf(r.stdout, "Backup %s started (%s). Follow it with: jagad backups show %s\n", b.ID, b.Status, b.ID)
-				return nil
-			}
-			if !r.json {
-				fmt.Fprintf(r.stdout, "Backup %s started.\n", b.ID)
-			}
-			return r.waitBackup(ctx, c, b.ID)
+				return r.started(raw, wait, "Backup", b.ID, b.Status, "backups", func() error { return r.waitBackup(ctx, c, b.ID) })
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -317,6 +276,20 @@ func (r *remote) backupsRun() *cobra.Command {
 	f.StringVar(&provider, "storage", "", "storage provider ID (default: the schedule's, else the default provider)")
 	f.BoolVar(&wait, "wait", false, "follow the backup to its end with a progress bar; exit 1 if it fails")
 	return cmd
+}
+
+// started answers a command that started a backup or restore (what): with
+// --wait, "<what> ID started." (not with --json) and then follow, which
+// waits for the job's end; without, the daemon's answer or where to follow
+// the job (jagad <kind> show ID).
+func (r *remote) started(raw json.RawMessage, wait bool, what, id, status, kind string, follow func() error) error {
+	if !wait {
+		return r.say(raw, "%s %s started (%s). Follow it with: jagad %s show %s\n", what, id, status, kind, id)
+	}
+	if !r.json {
+		fmt.Fprintf(r.stdout, "%s %s started.\n", what, id)
+	}
+	return follow()
 }
 
 func (r *remote) backupsVerify() *cobra.Command {
@@ -332,24 +305,16 @@ func (r *remote) backupsVerify() *cobra.Command {
 			default:
 				return usagef("--mode must be quick or deep, not %q", mode)
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			raw, err := c.VerifyBackup(ctx, args[0], mode)
-			if err != nil {
-				return err
-			}
-			if !wait {
-				if r.json {
-					return r.printJSON(raw)
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				raw, err := c.VerifyBackup(ctx, args[0], mode)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(r.stdout, "Verification of %s started. See the result with: jagad backups show %s\n", args[0], args[0])
-				return nil
-			}
-			return r.waitVerify(ctx, c, args[0])
+				if !wait {
+					return r.say(raw, "Verification of %s started. See the result with: jagad backups show %s\n", args[0], args[0])
+				}
+				return r.waitVerify(ctx, c, args[0])
+			})
 		},
 	}
 	cmd.Flags().StringVar(&mode, "mode", "", "quick or deep (default deep)")
@@ -366,34 +331,20 @@ func (r *remote) backupsRestore() *cobra.Command {
 		Short: "Restore a backup (into its own database, or --to-connection / --to-database)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			if conn != "" {
-				cn, err := r.findConnection(ctx, c, conn)
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				if conn != "" {
+					cn, err := r.findConnection(ctx, c, conn)
+					if err != nil {
+						return err
+					}
+					req.TargetConnection = cn.ID
+				}
+				res, raw, err := c.RestoreBackup(ctx, args[0], req)
 				if err != nil {
 					return err
 				}
-				req.TargetConnection = cn.ID
-			}
-			res, raw, err := c.RestoreBackup(ctx, args[0], req)
-			if err != nil {
-				return err
-			}
-			if !wait {
-				if r.json {
-					return r.printJSON(raw)
-				}
-				fmt.Fprintf(r.stdout, "Restore %s started (%s). Follow it with: jagad restores show %s\n", res.ID, res.Status, res.ID)
-				return nil
-			}
-			if !r.json {
-				fmt.Fprintf(r.stdout, "Restore %s started.\n", res.ID)
-			}
-			return r.waitRestore(ctx, c, res.ID)
+				return r.started(raw, wait, "Restore", res.ID, res.Status, "restores", func() error { return r.waitRestore(ctx, c, res.ID) })
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -412,20 +363,12 @@ func (r *remote) backupsDelete() *cobra.Command {
 		Short: "Delete a backup and its stored object",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			if err := c.DeleteBackup(ctx, args[0]); err != nil {
-				return err
-			}
-			if r.json {
-				return r.encodeJSON(map[string]any{"deleted": true, "id": args[0]})
-			}
-			fmt.Fprintf(r.stdout, "Deleted backup %s.\n", args[0])
-			return nil
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				if err := c.DeleteBackup(ctx, args[0]); err != nil {
+					return err
+				}
+				return r.tell(map[string]any{"deleted": true, "id": args[0]}, "Deleted backup %s.\n", args[0])
+			})
 		},
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -15,16 +16,8 @@ import (
 
 // findProvider finds a storage provider by ID or name.
 func (r *remote) findProvider(ctx context.Context, c *client.Client, key string) (client.Provider, error) {
-	all, _, err := c.Providers(ctx)
-	if err != nil {
-		return client.Provider{}, err
-	}
-	for _, p := range all {
-		if p.ID == key || p.Name == key {
-			return p, nil
-		}
-	}
-	return client.Provider{}, fmt.Errorf("storage provider %q %w (see GET /api/storage-providers)", key, errNotFound)
+	return pick(ctx, c, (*client.Client).Providers, key, func(p client.Provider) (string, string) { return p.ID, p.Name },
+		fmt.Errorf("storage provider %q %w (see GET /api/storage-providers)", key, errNotFound))
 }
 
 // copiesTable prints every copy of b, the primary first, exactly as the
@@ -94,28 +87,20 @@ func (r *remote) backupsCopy() *cobra.Command {
 			if to == "" {
 				return usagef("--to names the storage provider to copy to")
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			p, err := r.findProvider(ctx, c, to)
-			if err != nil {
-				return err
-			}
-			_, raw, err := c.CopyBackup(ctx, args[0], p.ID)
-			if err != nil {
-				return err
-			}
-			if !wait {
-				if r.json {
-					return r.printJSON(raw)
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				p, err := r.findProvider(ctx, c, to)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(r.stdout, "Copy of %s to %s started. Follow it with: jagad backups show %s\n", args[0], p.Name, args[0])
-				return nil
-			}
-			return r.waitCopy(ctx, c, args[0], p)
+				_, raw, err := c.CopyBackup(ctx, args[0], p.ID)
+				if err != nil {
+					return err
+				}
+				if !wait {
+					return r.say(raw, "Copy of %s to %s started. Follow it with: jagad backups show %s\n", args[0], p.Name, args[0])
+				}
+				return r.waitCopy(ctx, c, args[0], p)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "the storage provider to copy to (name or ID)")
@@ -126,38 +111,22 @@ func (r *remote) backupsCopy() *cobra.Command {
 // waitCopy follows the copy of backup id on p until it is no longer pending.
 func (r *remote) waitCopy(ctx context.Context, c *client.Client, id string, p client.Provider) error {
 	var rep client.Replica
-	var raw []byte
-	for {
-		b, braw, err := c.Backup(ctx, id)
-		if err != nil {
-			return err
-		}
-		raw = braw
-		found := false
-		for _, x := range b.Replicas {
-			if x.ProviderID == p.ID {
-				rep, found = x, true
+	_, raw, err := poll(ctx, func() (client.Backup, json.RawMessage, error) { return c.Backup(ctx, id) },
+		func(b client.Backup) (bool, error) {
+			found := false
+			for _, x := range b.Replicas {
+				if x.ProviderID == p.ID {
+					rep, found = x, true
+				}
 			}
-		}
-		if !found {
-			return fmt.Errorf("backup %s lists no copy on %s any more (deleted meanwhile?)", id, p.Name)
-		}
-		if rep.Status != "pending" {
-			break
-		}
-		if err := sleep(ctx, pollEvery); err != nil {
-			return err
-		}
+			if !found {
+				return false, fmt.Errorf("backup %s lists no copy on %s any more (deleted meanwhile?)", id, p.Name)
+			}
+			return rep.Status != "pending", nil
+		})
+	if err != nil {
+		return err
 	}
-	if r.json {
-		if err := r.printJSON(raw); err != nil {
-			return err
-		}
-	} else if rep.Status == "success" {
-		fmt.Fprintf(r.stdout, "Backup %s copied to %s (%s).\n", id, p.Name, sizeOr(rep.SizeBytes))
-	}
-	if rep.Status != "success" {
-		return jobFailed{"copy to " + p.Name + " of backup", id, rep.Error}
-	}
-	return nil
+	return r.ended(raw, rep.Status == "success", jobFailed{"copy to " + p.Name + " of backup", id, rep.Error},
+		"Backup %s copied to %s (%s).\n", id, p.Name, sizeOr(rep.SizeBytes))
 }

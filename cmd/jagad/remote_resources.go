@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,128 +17,51 @@ import (
 
 // findSchedule finds a schedule by ID or name.
 func (r *remote) findSchedule(ctx context.Context, c *client.Client, key string) (client.Schedule, error) {
-	all, _, err := c.Schedules(ctx)
-	if err != nil {
-		return client.Schedule{}, err
-	}
-	for _, s := range all {
-		if s.ID == key || s.Name == key {
-			return s, nil
-		}
-	}
-	return client.Schedule{}, fmt.Errorf("schedule %q %w (see jagad schedules list)", key, errNotFound)
+	return pick(ctx, c, (*client.Client).Schedules, key, func(s client.Schedule) (string, string) { return s.ID, s.Name },
+		fmt.Errorf("schedule %q %w (see jagad schedules list)", key, errNotFound))
 }
 
 // findConnection finds a connection by ID or name.
 func (r *remote) findConnection(ctx context.Context, c *client.Client, key string) (client.Connection, error) {
-	all, _, err := c.Connections(ctx)
-	if err != nil {
-		return client.Connection{}, err
-	}
-	for _, cn := range all {
-		if cn.ID == key || cn.Name == key {
-			return cn, nil
-		}
-	}
-	return client.Connection{}, fmt.Errorf("connection %q %w (see jagad connections list)", key, errNotFound)
+	return pick(ctx, c, (*client.Client).Connections, key, func(cn client.Connection) (string, string) { return cn.ID, cn.Name },
+		fmt.Errorf("connection %q %w (see jagad connections list)", key, errNotFound))
 }
 
 // findDatabase finds a database of cn by ID or name.
 func (r *remote) findDatabase(ctx context.Context, c *client.Client, cn client.Connection, key string) (client.Database, error) {
-	all, _, err := c.Databases(ctx, cn.ID)
-	if err != nil {
-		return client.Database{}, err
+	dbs := func(c *client.Client, ctx context.Context) ([]client.Database, json.RawMessage, error) {
+		return c.Databases(ctx, cn.ID)
 	}
-	for _, d := range all {
-		if d.ID == key || d.DBName == key {
-			return d, nil
-		}
-	}
-	return client.Database{}, fmt.Errorf("database %q of connection %q %w (run jagad connections discover %s)", key, cn.Name, errNotFound, cn.Name)
+	return pick(ctx, c, dbs, key, func(d client.Database) (string, string) { return d.ID, d.DBName },
+		fmt.Errorf("database %q of connection %q %w (run jagad connections discover %s)", key, cn.Name, errNotFound, cn.Name))
 }
 
 func (r *remote) schedulesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "schedules", Short: "List, show, run, enable and disable schedules", Args: cobra.NoArgs}
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List schedules",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			all, raw, err := c.Schedules(ctx)
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			if len(all) == 0 {
-				fmt.Fprintln(r.stdout, "No schedules.")
-				return nil
-			}
+	list := listCmd(r, "List schedules", "schedules", (*client.Client).Schedules,
+		func(_ context.Context, _ *client.Client, all []client.Schedule) error {
 			now := r.clock()
-			t := newTable(r.stdout, "ID", "NAME", "CRON", "ENABLED", "LAST", "LAST RUN", "NEXT RUN", "MANAGED BY")
-			for _, s := range all {
-				t.row(s.ID, s.Name, s.CronExpr, yesNo(s.Enabled), s.LastStatus, ago(s.LastRunAt, now), ago(s.NextRunAt, now), s.ManagedBy)
-			}
-			return t.flush()
-		},
-	}
-	show := &cobra.Command{
-		Use:   "show SCHEDULE",
-		Short: "Show a schedule (name or ID)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			s, err := r.findSchedule(ctx, c, args[0])
-			if err != nil {
-				return err
-			}
+			return writeTable(r.stdout, all, []string{"ID", "NAME", "CRON", "ENABLED", "LAST", "LAST RUN", "NEXT RUN", "MANAGED BY"},
+				func(s client.Schedule) []string {
+					return []string{s.ID, s.Name, s.CronExpr, yesNo(s.Enabled), s.LastStatus, ago(s.LastRunAt, now), ago(s.NextRunAt, now), s.ManagedBy}
+				})
+		})
+	show := onOne(r, "show SCHEDULE", "Show a schedule (name or ID)", r.findSchedule,
+		func(ctx context.Context, c *client.Client, s client.Schedule) error {
 			s, raw, err := c.Schedule(ctx, s.ID)
 			if err != nil {
 				return err
 			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			return r.showSchedule(s)
-		},
-	}
-	run := &cobra.Command{
-		Use:   "run SCHEDULE",
-		Short: "Trigger a schedule now (see also: jagad backups run SCHEDULE --wait)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			s, err := r.findSchedule(ctx, c, args[0])
-			if err != nil {
-				return err
-			}
+			return r.reply(raw, func() error { return r.showSchedule(s) })
+		})
+	run := onOne(r, "run SCHEDULE", "Trigger a schedule now (see also: jagad backups run SCHEDULE --wait)", r.findSchedule,
+		func(ctx context.Context, c *client.Client, s client.Schedule) error {
 			raw, err := c.RunSchedule(ctx, s.ID)
 			if err != nil {
 				return err
 			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			fmt.Fprintf(r.stdout, "Schedule %s triggered. See its backups with: jagad backups list --schedule %s\n", s.Name, s.Name)
-			return nil
-		},
-	}
+			return r.say(raw, "Schedule %s triggered. See its backups with: jagad backups list --schedule %s\n", s.Name, s.Name)
+		})
 	cmd.AddCommand(list, show, run, r.scheduleToggle(true), r.scheduleToggle(false))
 	return cmd
 }
@@ -147,32 +71,15 @@ func (r *remote) scheduleToggle(on bool) *cobra.Command {
 	if on {
 		verb, done = "enable", "enabled"
 	}
-	return &cobra.Command{
-		Use:   verb + " SCHEDULE",
-		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a schedule (on a jagad.yaml schedule: a runtime override until the file's value is set again)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			s, err := r.findSchedule(ctx, c, args[0])
-			if err != nil {
-				return err
-			}
+	short := strings.ToUpper(verb[:1]) + verb[1:] + " a schedule (on a jagad.yaml schedule: a runtime override until the file's value is set again)"
+	return onOne(r, verb+" SCHEDULE", short, r.findSchedule,
+		func(ctx context.Context, c *client.Client, s client.Schedule) error {
 			s, raw, err := c.SetScheduleEnabled(ctx, s.ID, on)
 			if err != nil {
 				return err
 			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			fmt.Fprintf(r.stdout, "Schedule %s %s.\n", s.Name, done)
-			return nil
-		},
-	}
+			return r.say(raw, "Schedule %s %s.\n", s.Name, done)
+		})
 }
 
 func (r *remote) showSchedule(s client.Schedule) error {
@@ -186,69 +93,45 @@ func (r *remote) showSchedule(s client.Schedule) error {
 
 func (r *remote) restoresCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "restores", Short: "List and show restores", Args: cobra.NoArgs}
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List restores, newest first",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			all, raw, err := c.Restores(ctx)
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			if len(all) == 0 {
-				fmt.Fprintln(r.stdout, "No restores.")
-				return nil
-			}
+	list := listCmd(r, "List restores, newest first", "restores", (*client.Client).Restores,
+		func(ctx context.Context, c *client.Client, all []client.Restore) error {
 			now := r.clock()
 			names := r.connectionNames(ctx, c)
-			t := newTable(r.stdout, "ID", "BACKUP", "TARGET", "TYPE", "STATUS", "DURATION", "CREATED")
-			for _, x := range all {
-				t.row(x.ID, x.BackupID, target(x, names), x.RestoreType, x.Status, duration(x.DurationMs), ago(&x.CreatedAt, now))
-			}
-			return t.flush()
-		},
-	}
+			return writeTable(r.stdout, all, []string{"ID", "BACKUP", "TARGET", "TYPE", "STATUS", "DURATION", "CREATED"},
+				func(x client.Restore) []string {
+					return []string{x.ID, x.BackupID, target(x, names), x.RestoreType, x.Status, duration(x.DurationMs), ago(&x.CreatedAt, now)}
+				})
+		})
 	show := &cobra.Command{
 		Use:   "show RESTORE_ID",
 		Short: "Show a restore",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			x, raw, err := c.Restore(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			now := r.clock()
-			kv := []string{"ID", x.ID, "Backup", x.BackupID, "Target", target(x, r.connectionNames(ctx, c)), "Type", x.RestoreType,
-				"Drop existing", yesNo(x.DropExisting), "Status", x.Status, "Started", stamp(x.StartedAt, now),
-				"Completed", stamp(x.CompletedAt, now), "Duration", duration(x.DurationMs)}
-			if x.Progress != nil {
-				kv = append(kv, "Progress", progressLine(x.Progress))
-			}
-			if x.Status == "failed" && x.LogOutput != "" {
-				kv = append(kv, "Error", client.FailureOf(x.LogOutput))
-			}
-			return fields(r.stdout, kv...)
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				x, raw, err := c.Restore(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				return r.reply(raw, func() error { return r.showRestore(ctx, c, x) })
+			})
 		},
 	}
 	cmd.AddCommand(list, show)
 	return cmd
+}
+
+func (r *remote) showRestore(ctx context.Context, c *client.Client, x client.Restore) error {
+	now := r.clock()
+	kv := []string{"ID", x.ID, "Backup", x.BackupID, "Target", target(x, r.connectionNames(ctx, c)), "Type", x.RestoreType,
+		"Drop existing", yesNo(x.DropExisting), "Status", x.Status, "Started", stamp(x.StartedAt, now),
+		"Completed", stamp(x.CompletedAt, now), "Duration", duration(x.DurationMs)}
+	if x.Progress != nil {
+		kv = append(kv, "Progress", progressLine(x.Progress))
+	}
+	if x.Status == "failed" && x.LogOutput != "" {
+		kv = append(kv, "Error", client.FailureOf(x.LogOutput))
+	}
+	return fields(r.stdout, kv...)
 }
 
 // target names a restore's target "connection/database", by the
@@ -277,95 +160,34 @@ func (r *remote) connectionNames(ctx context.Context, c *client.Client) map[stri
 
 func (r *remote) connectionsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "connections", Short: "List, test and discover database connections", Args: cobra.NoArgs}
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List connections",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			all, raw, err := c.Connections(ctx)
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			if len(all) == 0 {
-				fmt.Fprintln(r.stdout, "No connections.")
-				return nil
-			}
-			t := newTable(r.stdout, "ID", "NAME", "TYPE", "ADDRESS", "USER", "SSL", "MANAGED BY")
-			for _, x := range all {
-				t.row(x.ID, x.Name, x.DBType, x.Host+":"+strconv.Itoa(x.Port), x.Username, x.SSLMode, x.ManagedBy)
-			}
-			return t.flush()
-		},
-	}
-	test := &cobra.Command{
-		Use:   "test CONNECTION",
-		Short: "Check that the daemon can reach a connection's server (name or ID); exit 1 if not",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			cn, err := r.findConnection(ctx, c, args[0])
-			if err != nil {
-				return err
-			}
+	list := listCmd(r, "List connections", "connections", (*client.Client).Connections,
+		func(_ context.Context, _ *client.Client, all []client.Connection) error {
+			return writeTable(r.stdout, all, []string{"ID", "NAME", "TYPE", "ADDRESS", "USER", "SSL", "MANAGED BY"},
+				func(x client.Connection) []string {
+					return []string{x.ID, x.Name, x.DBType, x.Host + ":" + strconv.Itoa(x.Port), x.Username, x.SSLMode, x.ManagedBy}
+				})
+		})
+	test := onOne(r, "test CONNECTION", "Check that the daemon can reach a connection's server (name or ID); exit 1 if not", r.findConnection,
+		func(ctx context.Context, c *client.Client, cn client.Connection) error {
 			res, raw, err := c.TestConnection(ctx, cn.ID)
 			if err != nil {
 				return err
 			}
-			if r.json {
-				if err := r.printJSON(raw); err != nil {
-					return err
-				}
-			} else if res.Success {
-				fmt.Fprintf(r.stdout, "Connection %s: OK\n", cn.Name)
-			}
-			if !res.Success {
-				return fmt.Errorf("connection %s: %s", cn.Name, res.Error)
-			}
-			return nil
-		},
-	}
-	discover := &cobra.Command{
-		Use:   "discover CONNECTION",
-		Short: "List the databases on a connection's server and record them (name or ID)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			cn, err := r.findConnection(ctx, c, args[0])
-			if err != nil {
-				return err
-			}
+			return r.ended(raw, res.Success, fmt.Errorf("connection %s: %s", cn.Name, res.Error), "Connection %s: OK\n", cn.Name)
+		})
+	discover := onOne(r, "discover CONNECTION", "List the databases on a connection's server and record them (name or ID)", r.findConnection,
+		func(ctx context.Context, c *client.Client, cn client.Connection) error {
 			dbs, raw, err := c.DiscoverDatabases(ctx, cn.ID)
 			if err != nil {
 				return err
 			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			t := newTable(r.stdout, "ID", "DATABASE", "SIZE", "SELECTED", "MANAGED BY")
-			for _, d := range dbs {
-				t.row(d.ID, d.DBName, sizeOr(d.SizeBytes), yesNo(d.IsSelected), d.ManagedBy)
-			}
-			return t.flush()
-		},
-	}
+			return r.reply(raw, func() error {
+				return writeTable(r.stdout, dbs, []string{"ID", "DATABASE", "SIZE", "SELECTED", "MANAGED BY"},
+					func(d client.Database) []string {
+						return []string{d.ID, d.DBName, sizeOr(d.SizeBytes), yesNo(d.IsSelected), d.ManagedBy}
+					})
+			})
+		})
 	cmd.AddCommand(list, test, discover)
 	return cmd
 }
@@ -376,28 +198,13 @@ func (r *remote) configCmd() *cobra.Command {
 		Use:   "status",
 		Short: "Show the config file in force and the last reload",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			s, raw, err := c.ConfigStatus(ctx)
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			now := r.clock()
-			var ov []string
-			for _, o := range s.Overrides {
-				ov = append(ov, o.Kind+" "+o.Name)
-			}
-			return fields(r.stdout, "File", s.Path, "Generation", strconv.FormatInt(s.Generation, 10),
-				"Digest", s.FileDigest, "Git commit", s.GitCommit, "Healthy", yesNo(s.Healthy),
-				"Applied", stamp(s.LastAppliedAt, now), "Last reload", stamp(s.LastReloadAt, now),
-				"Summary", s.Summary, "Held", s.Held, "Last error", s.LastError, "Overrides", strings.Join(ov, ", "))
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				s, raw, err := c.ConfigStatus(ctx)
+				if err != nil {
+					return err
+				}
+				return r.reply(raw, func() error { return r.showConfigStatus(s) })
+			})
 		},
 	}
 	var file string
@@ -418,20 +225,13 @@ func (r *remote) configCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("read %s: %w", file, err)
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			p, raw, err := c.PlanDoc(ctx, doc)
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			return r.showPlan(p)
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				p, raw, err := c.PlanDoc(ctx, doc)
+				if err != nil {
+					return err
+				}
+				return r.reply(raw, func() error { return r.showPlan(p) })
+			})
 		},
 	}
 	plan.Flags().StringVarP(&file, "file", "f", "", "the jagad.yaml to plan (- reads stdin)")
@@ -440,20 +240,13 @@ func (r *remote) configCmd() *cobra.Command {
 		Use:   "reload",
 		Short: "Make the daemon re-read its config file now",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			p, raw, err := c.Reload(ctx, confirm)
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			return r.showPlan(p)
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				p, raw, err := c.Reload(ctx, confirm)
+				if err != nil {
+					return err
+				}
+				return r.reply(raw, func() error { return r.showPlan(p) })
+			})
 		},
 	}
 	reload.Flags().BoolVar(&confirm, "confirm-prune", false, "apply a plan the prune guard holds (it deletes many resources)")
@@ -462,29 +255,37 @@ func (r *remote) configCmd() *cobra.Command {
 		Use:   "export [-o FILE]",
 		Short: "Print the API-made resources as a jagad.yaml (secrets as ${VAR} placeholders)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			doc, err := c.Export(ctx)
-			if err != nil {
-				return err
-			}
-			if r.json && (out == "" || out == "-") {
-				return r.encodeJSON(map[string]string{"yaml": string(doc)})
-			}
-			if out == "" || out == "-" {
-				_, err = r.stdout.Write(doc)
-				return err
-			}
-			return os.WriteFile(out, doc, 0o600)
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				doc, err := c.Export(ctx)
+				if err != nil {
+					return err
+				}
+				if r.json && (out == "" || out == "-") {
+					return r.encodeJSON(map[string]string{"yaml": string(doc)})
+				}
+				if out == "" || out == "-" {
+					_, err = r.stdout.Write(doc)
+					return err
+				}
+				return os.WriteFile(out, doc, 0o600)
+			})
 		},
 	}
 	export.Flags().StringVarP(&out, "output", "o", "", "write to FILE instead of stdout")
 	cmd.AddCommand(status, plan, reload, export)
 	return cmd
+}
+
+func (r *remote) showConfigStatus(s client.ConfigStatus) error {
+	now := r.clock()
+	var ov []string
+	for _, o := range s.Overrides {
+		ov = append(ov, o.Kind+" "+o.Name)
+	}
+	return fields(r.stdout, "File", s.Path, "Generation", strconv.FormatInt(s.Generation, 10),
+		"Digest", s.FileDigest, "Git commit", s.GitCommit, "Healthy", yesNo(s.Healthy),
+		"Applied", stamp(s.LastAppliedAt, now), "Last reload", stamp(s.LastReloadAt, now),
+		"Summary", s.Summary, "Held", s.Held, "Last error", s.LastError, "Overrides", strings.Join(ov, ", "))
 }
 
 // showPlan prints a plan's changes, one a line, and its summary.

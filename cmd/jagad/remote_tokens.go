@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -92,100 +93,55 @@ func (r *remote) tokensCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			t, raw, err := c.CreateToken(ctx, client.TokenRequest{Name: args[0], Scope: scope, ExpiresAt: exp})
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			expiry := "never"
-			if t.ExpiresAt != nil {
-				expiry = t.ExpiresAt.UTC().Format(time.RFC3339)
-			}
-			fmt.Fprintf(r.stdout, "Token %q (%s, scope %s, expires %s) created.\n", t.Name, t.ID, t.Scope, expiry)
-			fmt.Fprintf(r.stdout, "Its secret, shown only now (use it as JAGAD_TOKEN or in Authorization: Bearer):\n\n%s\n", t.Secret)
-			return nil
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				t, raw, err := c.CreateToken(ctx, client.TokenRequest{Name: args[0], Scope: scope, ExpiresAt: exp})
+				if err != nil {
+					return err
+				}
+				expiry := "never"
+				if t.ExpiresAt != nil {
+					expiry = t.ExpiresAt.UTC().Format(time.RFC3339)
+				}
+				return r.say(raw, "Token %q (%s, scope %s, expires %s) created.\n"+
+					"Its secret, shown only now (use it as JAGAD_TOKEN or in Authorization: Bearer):\n\n%s\n",
+					t.Name, t.ID, t.Scope, expiry, t.Secret)
+			})
 		},
 	}
 	create.Flags().StringVar(&scope, "scope", "read", "read, operate or admin")
 	create.Flags().StringVar(&expires, "expires", "", "expire after a duration (720h, 90d) or on a date (2027-01-31); default never")
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List API tokens (never their secrets)",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			all, raw, err := c.Tokens(ctx)
-			if err != nil {
-				return err
-			}
-			if r.json {
-				return r.printJSON(raw)
-			}
-			if len(all) == 0 {
-				fmt.Fprintln(r.stdout, "No tokens.")
-				return nil
-			}
+	list := listCmd(r, "List API tokens (never their secrets)", "tokens", (*client.Client).Tokens,
+		func(_ context.Context, _ *client.Client, all []client.Token) error {
 			now := r.clock()
-			t := newTable(r.stdout, "ID", "NAME", "SCOPE", "CREATED", "EXPIRES", "LAST USED", "FROM", "MANAGED BY")
-			for _, x := range all {
-				exp := "never"
-				if x.ExpiresAt != nil {
-					exp = ago(x.ExpiresAt, now)
-					if x.ExpiresAt.Before(now) {
-						exp = "expired " + exp
+			return writeTable(r.stdout, all, []string{"ID", "NAME", "SCOPE", "CREATED", "EXPIRES", "LAST USED", "FROM", "MANAGED BY"},
+				func(x client.Token) []string {
+					exp := "never"
+					if x.ExpiresAt != nil {
+						exp = ago(x.ExpiresAt, now)
+						if x.ExpiresAt.Before(now) {
+							exp = "expired " + exp
+						}
 					}
-				}
-				t.row(x.ID, x.Name, x.Scope, ago(&x.CreatedAt, now), exp, ago(x.LastUsedAt, now), x.LastUsedFrom, x.ManagedBy)
-			}
-			return t.flush()
-		},
-	}
+					return []string{x.ID, x.Name, x.Scope, ago(&x.CreatedAt, now), exp, ago(x.LastUsedAt, now), x.LastUsedFrom, x.ManagedBy}
+				})
+		})
 	revoke := &cobra.Command{
 		Use:   "revoke TOKEN",
 		Short: "Revoke an API token (name or ID)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			all, _, err := c.Tokens(ctx)
-			if err != nil {
-				return err
-			}
-			var found *client.Token
-			for i, x := range all {
-				if x.ID == args[0] || x.Name == args[0] {
-					found = &all[i]
-					break
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				found, err := pick(ctx, c, (*client.Client).Tokens, args[0], func(x client.Token) (string, string) { return x.ID, x.Name },
+					fmt.Errorf("token %q %w (see jagad tokens list)", args[0], errNotFound))
+				if err != nil {
+					return err
 				}
-			}
-			if found == nil {
-				return fmt.Errorf("token %q %w (see jagad tokens list)", args[0], errNotFound)
-			}
-			if err := c.RevokeToken(ctx, found.ID); err != nil {
-				return err
-			}
-			if r.json {
-				return r.encodeJSON(map[string]any{"revoked": true, "id": found.ID, "name": found.Name})
-			}
-			fmt.Fprintf(r.stdout, "Revoked token %q (%s).\n", found.Name, found.ID)
-			return nil
+				if err := c.RevokeToken(ctx, found.ID); err != nil {
+					return err
+				}
+				return r.tell(map[string]any{"revoked": true, "id": found.ID, "name": found.Name}, "Revoked token %q (%s).\n", found.Name, found.ID)
+			})
 		},
 	}
 	var newScope string

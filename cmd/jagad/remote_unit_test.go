@@ -220,3 +220,39 @@ func TestTokensAgainstTheContract(t *testing.T) {
 		t.Errorf("bad scope: exit %d, want 2", code)
 	}
 }
+
+// TestEmptyListsAndLookups covers what the golden files do not: every
+// `list` of an empty daemon, its --json, and a name that is not there.
+func TestEmptyListsAndLookups(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte("[]"))
+	}))
+	defer srv.Close()
+	env := map[string]string{"JAGAD_URL": srv.URL, "JAGAD_TOKEN": "t", "HOME": t.TempDir()}
+	for _, kind := range []string{"schedules", "restores", "connections", "tokens", "backups"} {
+		code, out, errOut := runRemoteCLI(env, "", kind, "list")
+		if code != 0 || out != "No "+kind+".\n" {
+			t.Errorf("%s list: %d %q %s", kind, code, out, errOut)
+		}
+		code, out, errOut = runRemoteCLI(env, "", kind, "list", "--json")
+		if code != 0 || out != "[]\n" {
+			t.Errorf("%s list --json: %d %q %s", kind, code, out, errOut)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"schedules", "show", "nightly"}, `schedule "nightly" not found (see jagad schedules list)`},
+		{[]string{"schedules", "disable", "nightly"}, `schedule "nightly" not found (see jagad schedules list)`},
+		{[]string{"connections", "test", "pg"}, `connection "pg" not found (see jagad connections list)`},
+		{[]string{"tokens", "revoke", "ci"}, `token "ci" not found (see jagad tokens list)`},
+		{[]string{"backups", "copy", "bck_1", "--to", "offsite"}, `storage provider "offsite" not found (see GET /api/storage-providers)`},
+	} {
+		code, out, errOut := runRemoteCLI(env, "", c.args...)
+		if code != exitFailure || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: %d %q %q, want exit 1 and %q", c.args, code, out, errOut, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -38,104 +39,51 @@ func (e jobFailed) Error() string { return fmt.Sprintf("%s %s failed:\n%s", e.wh
 // prints its record; a failed backup is an error.
 func (r *remote) waitBackup(ctx context.Context, c *client.Client, id string) error {
 	pb := r.progress("backup "+id, 0)
-	var b client.Backup
-	var raw []byte
-	for {
-		var err error
-		b, raw, err = c.Backup(ctx, id)
-		if err != nil {
-			return err
-		}
-		if p := b.Progress; p != nil {
-			pb.Set(p.BytesRead, p.EstimatedTotalBytes)
-		}
-		if b.Status == "success" || b.Status == "failed" {
-			break
-		}
-		if err := sleep(ctx, pollEvery); err != nil {
-			return err
-		}
+	b, raw, err := poll(ctx, func() (client.Backup, json.RawMessage, error) { return c.Backup(ctx, id) },
+		func(b client.Backup) (bool, error) {
+			if p := b.Progress; p != nil {
+				pb.Set(p.BytesRead, p.EstimatedTotalBytes)
+			}
+			return b.Status == "success" || b.Status == "failed", nil
+		})
+	if err != nil {
+		return err
 	}
 	if b.Status == "success" {
 		pb.Set(b.SizeBytes, b.SizeBytes)
 	}
 	pb.Finish()
-	if r.json {
-		if err := r.printJSON(raw); err != nil {
-			return err
-		}
-	} else if b.Status == "success" {
-		fmt.Fprintf(r.stdout, "Backup %s succeeded: %s (%s stored) in %s.\n", b.ID, sizeOr(b.SizeBytes), sizeOr(b.StoredSizeBytes), duration(b.DurationMs))
-	}
-	if b.Status == "failed" {
-		return jobFailed{"backup", b.ID, client.FailureOf(b.LogOutput)}
-	}
-	return nil
+	return r.ended(raw, b.Status == "success", jobFailed{"backup", b.ID, client.FailureOf(b.LogOutput)},
+		"Backup %s succeeded: %s (%s stored) in %s.\n", b.ID, sizeOr(b.SizeBytes), sizeOr(b.StoredSizeBytes), duration(b.DurationMs))
 }
 
 // waitVerify waits for a verification to end.
 func (r *remote) waitVerify(ctx context.Context, c *client.Client, id string) error {
-	var b client.Backup
-	var raw []byte
-	for {
-		var err error
-		b, raw, err = c.Backup(ctx, id)
-		if err != nil {
-			return err
-		}
-		if b.VerifyStatus != "verifying" {
-			break
-		}
-		if err := sleep(ctx, pollEvery); err != nil {
-			return err
-		}
+	b, raw, err := poll(ctx, func() (client.Backup, json.RawMessage, error) { return c.Backup(ctx, id) },
+		func(b client.Backup) (bool, error) { return b.VerifyStatus != "verifying", nil })
+	if err != nil {
+		return err
 	}
-	if r.json {
-		if err := r.printJSON(raw); err != nil {
-			return err
-		}
-	} else if b.VerifyStatus == "passed" {
-		fmt.Fprintf(r.stdout, "Backup %s verified (%s): passed.\n", b.ID, b.VerifyMode)
-	}
-	if b.VerifyStatus != "passed" {
-		return jobFailed{"verification of backup", b.ID, client.FailureOf(b.LogOutput)}
-	}
-	return nil
+	return r.ended(raw, b.VerifyStatus == "passed", jobFailed{"verification of backup", b.ID, client.FailureOf(b.LogOutput)},
+		"Backup %s verified (%s): passed.\n", b.ID, b.VerifyMode)
 }
 
 // waitRestore follows a restore to its end with a progress bar.
 func (r *remote) waitRestore(ctx context.Context, c *client.Client, id string) error {
 	pb := r.progress("restore "+id, 0)
-	var res client.Restore
-	var raw []byte
-	for {
-		var err error
-		res, raw, err = c.Restore(ctx, id)
-		if err != nil {
-			return err
-		}
-		if p := res.Progress; p != nil {
-			pb.Set(p.BytesRead, p.EstimatedTotalBytes)
-		}
-		if res.Status == "success" || res.Status == "failed" {
-			break
-		}
-		if err := sleep(ctx, pollEvery); err != nil {
-			return err
-		}
+	res, raw, err := poll(ctx, func() (client.Restore, json.RawMessage, error) { return c.Restore(ctx, id) },
+		func(res client.Restore) (bool, error) {
+			if p := res.Progress; p != nil {
+				pb.Set(p.BytesRead, p.EstimatedTotalBytes)
+			}
+			return res.Status == "success" || res.Status == "failed", nil
+		})
+	if err != nil {
+		return err
 	}
 	pb.Finish()
-	if r.json {
-		if err := r.printJSON(raw); err != nil {
-			return err
-		}
-	} else if res.Status == "success" {
-		fmt.Fprintf(r.stdout, "Restore %s succeeded in %s.\n", res.ID, duration(res.DurationMs))
-	}
-	if res.Status == "failed" {
-		return jobFailed{"restore", res.ID, client.FailureOf(res.LogOutput)}
-	}
-	return nil
+	return r.ended(raw, res.Status == "success", jobFailed{"restore", res.ID, client.FailureOf(res.LogOutput)},
+		"Restore %s succeeded in %s.\n", res.ID, duration(res.DurationMs))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -163,35 +111,27 @@ func (r *remote) backupsDownload() *cobra.Command {
 			if out == "" {
 				return usagef("-o FILE is required")
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := r.ctx()
-			defer cancel()
-			b, _, err := c.Backup(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if b.EncryptedChecksum == "" {
-				return fmt.Errorf("backup %s has no stored checksum to verify the download against", b.ID)
-			}
-			d, err := c.DownloadBackup(ctx, b.ID)
-			if err != nil {
-				return err
-			}
-			defer d.Body.Close()
-			pb := r.progress("download "+b.ID, b.StoredSizeBytes)
-			sum, n, err := writeVerified(out, io.TeeReader(d.Body, pb), b.StoredSizeBytes, b.EncryptedChecksum)
-			pb.Finish()
-			if err != nil {
-				return fmt.Errorf("download backup %s: %w", b.ID, err)
-			}
-			if r.json {
-				return r.encodeJSON(map[string]any{"id": b.ID, "file": out, "bytes": n, "sha256": sum})
-			}
-			fmt.Fprintf(r.stdout, "Downloaded backup %s to %s: %s, sha256 %s verified.\n", b.ID, out, bar.Size(n), sum)
-			return nil
+			return r.do(func(ctx context.Context, c *client.Client) error {
+				b, _, err := c.Backup(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if b.EncryptedChecksum == "" {
+					return fmt.Errorf("backup %s has no stored checksum to verify the download against", b.ID)
+				}
+				d, err := c.DownloadBackup(ctx, b.ID)
+				if err != nil {
+					return err
+				}
+				defer d.Body.Close()
+				pb := r.progress("download "+b.ID, b.StoredSizeBytes)
+				sum, n, err := writeVerified(out, io.TeeReader(d.Body, pb), b.StoredSizeBytes, b.EncryptedChecksum)
+				pb.Finish()
+				if err != nil {
+					return fmt.Errorf("download backup %s: %w", b.ID, err)
+				}
+				return r.tell(map[string]any{"id": b.ID, "file": out, "bytes": n, "sha256": sum}, "Downloaded backup %s to %s: %s, sha256 %s verified.\n", b.ID, out, bar.Size(n), sum)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the object to FILE (atomically: nothing is left on failure)")
