@@ -74,6 +74,7 @@ type Member struct {
 	members []string             // live member IDs, sorted
 	owned   map[string]bool      // schedules owned at the last membership change
 	changed chan struct{}        // closed and replaced on every membership change
+	lost    bool                 // a claim failed for want of a lease or of etcd since the last catch-up pass
 }
 
 // Refusal reasons, the label of jagad_cluster_claims_refused_total.
@@ -427,12 +428,18 @@ func (m *Member) TryClaim(scheduleID string, slot time.Time) (release func(), er
 	resp, err := m.cli.Txn(ctx).If(
 		clientv3.Compare(clientv3.CreateRevision(ck), "=", 0),
 		clientv3.Compare(clientv3.ModRevision(dk), "=", doneRev),
-	).Then(clientv3.OpPut(ck, m.opts.ID, clientv3.WithLease(lease))).Commit()
+	).Then(clientv3.OpPut(ck, m.opts.ID, clientv3.WithLease(lease))).Else(clientv3.OpGet(ck)).Commit()
 	if err != nil {
 		m.refused(scheduleID, slot, ReasonEtcd, err)
 		return nil, fmt.Errorf("%w: claim: %v", ErrRefused, err)
 	}
 	if !resp.Succeeded {
+		if r := resp.Responses; len(r) == 1 && r[0].GetResponseRange() != nil {
+			if kvs := r[0].GetResponseRange().Kvs; len(kvs) == 1 && string(kvs[0].Value) == m.opts.ID {
+				// This member runs the slot already (a catch-up pass met its own run).
+				return nil, fmt.Errorf("%w: %s by this member", ErrRefused, ReasonClaimed)
+			}
+		}
 		m.refused(scheduleID, slot, ReasonClaimed, nil)
 		return nil, fmt.Errorf("%w: %s", ErrRefused, ReasonClaimed)
 	}
@@ -479,6 +486,63 @@ func (m *Member) finish(scheduleID string, slot time.Time) {
 		"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339))
 }
 
+// Follow runs catch-up passes until ctx ends: after each change of the
+// group's members (a member joined or left, or this one rejoined) and,
+// every retry interval, after a claim failed for want of a lease or of
+// etcd. A pass calls catchUp with the newest finished slot of every
+// schedule this member owns; the scheduler runs the newest slot after it,
+// if one is due, through Claim (see schedule.Scheduler.CatchUp).
+func (m *Member) Follow(ctx context.Context, retry time.Duration, catchUp func(scheduleID string, finished time.Time)) {
+	if retry <= 0 {
+		retry = 10 * time.Second
+	}
+	t := time.NewTicker(retry)
+	defer t.Stop()
+	for {
+		changed := m.Changed()
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-t.C:
+			m.mu.Lock()
+			lost := m.lost
+			m.mu.Unlock()
+			if !lost {
+				continue
+			}
+		}
+		if !m.InGroup() {
+			continue
+		}
+		m.mu.Lock()
+		m.lost = false
+		m.mu.Unlock()
+		m.catchUpPass(ctx, catchUp)
+	}
+}
+
+// catchUpPass calls catchUp for every schedule this member owns.
+func (m *Member) catchUpPass(ctx context.Context, catchUp func(string, time.Time)) {
+	for _, id := range m.opts.Schedules() {
+		if ctx.Err() != nil {
+			return
+		}
+		if !m.Owns(id) {
+			continue
+		}
+		last, err := m.LastFinished(ctx, id)
+		if err != nil {
+			m.log.Warn("cluster: catch-up pass", "schedule_id", id, "err", err)
+			m.mu.Lock()
+			m.lost = true
+			m.mu.Unlock()
+			return
+		}
+		catchUp(id, last)
+	}
+}
+
 // LastFinished is the newest finished slot of scheduleID recorded in etcd
 // (zero when none).
 func (m *Member) LastFinished(ctx context.Context, scheduleID string) (time.Time, error) {
@@ -500,6 +564,11 @@ func (m *Member) LastFinished(ctx context.Context, scheduleID string) (time.Time
 
 func (m *Member) refused(scheduleID string, slot time.Time, reason string, err error) {
 	m.met.refused.WithLabelValues(reason).Inc()
+	if reason == ReasonNotInGroup || reason == ReasonEtcd {
+		m.mu.Lock()
+		m.lost = true
+		m.mu.Unlock()
+	}
 	args := []any{"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339), "reason", reason}
 	if err != nil {
 		args = append(args, "err", err)
