@@ -58,6 +58,12 @@ func TestClusterReadyzFollowsTheGroup(t *testing.T) {
 			t.Errorf("the scrape has no %q", want)
 		}
 	}
+	checkMetrics(t, metrics)
+	for _, m := range referencedMetrics(t) {
+		if strings.HasPrefix(m, "jagad_cluster_") && !strings.Contains(string(metrics), "\n"+m) {
+			t.Errorf("the example alerts use %s, which a cluster member does not expose", m)
+		}
+	}
 	members, err := srv.Client().Get(t.Context(), "/jagad/jagad-test/members/", clientv3.WithPrefix())
 	if err != nil || len(members.Kvs) != 1 || string(members.Kvs[0].Value) != "solo" {
 		t.Fatalf("member keys in etcd: %v, %v; want solo", members, err)
