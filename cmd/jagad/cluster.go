@@ -19,6 +19,10 @@ import (
 	"github.com/jagad/jagad/state"
 )
 
+// clusterLearnEvery is how often a member records the backups the other
+// members stored, from their manifests.
+const clusterLearnEvery = 5 * time.Second
+
 // clusterRetry is how often a member that failed a claim for want of a
 // lease or of etcd looks again for slots to catch up.
 const clusterRetry = 10 * time.Second
@@ -147,9 +151,30 @@ func (d *daemon) startFollow() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.followStop, d.followDone = cancel, make(chan struct{})
+	learnDone := make(chan struct{})
 	go func() {
 		defer close(d.followDone)
+		defer func() { <-learnDone }()
 		d.member.Follow(ctx, clusterRetry, d.eng.CatchUp)
+	}()
+	go func() { // backups of the other members, from the manifests in storage
+		defer close(learnDone)
+		l := d.eng.NewLearner()
+		t := time.NewTicker(clusterLearnEvery)
+		defer t.Stop()
+		failing := false
+		for {
+			_, err := l.Pass(ctx)
+			if err != nil && !failing && ctx.Err() == nil { // logged once per failing stretch
+				d.log.Warn("cluster: learning the other members' backups from storage", "err", err)
+			}
+			failing = err != nil
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
 	}()
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -154,8 +155,10 @@ func TestThreeDaemonsRunEachSlotOnce(t *testing.T) {
 		}
 		done := 0
 		for _, kv := range resp.Kvs {
-			var sec int64
-			fmt.Sscan(string(kv.Value), &sec)
+			sec, err := strconv.ParseInt(string(kv.Value), 10, 64)
+			if err != nil {
+				t.Fatalf("slot record %s = %q: %v", kv.Key, kv.Value, err)
+			}
 			if time.Unix(sec, 0).After(joined.Add(time.Minute)) {
 				done++
 			}
@@ -168,21 +171,36 @@ func TestThreeDaemonsRunEachSlotOnce(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
+	// Count the backups of all three by ID (each member also records the
+	// others' backups, learned from their manifests).
+	type backup struct {
+		ID           string    `json:"id"`
+		ScheduleName string    `json:"schedule_name"`
+		CreatedAt    time.Time `json:"created_at"`
+		Status       string    `json:"status"`
+		LogOutput    string    `json:"log_output"`
+	}
+	list := func(od *obsDaemon) []backup {
+		var bs []backup
+		if err := json.Unmarshal(od.api("GET", "/api/backups?limit=100", nil, http.StatusOK), &bs); err != nil {
+			t.Fatalf("list backups: %v", err)
+		}
+		return bs
+	}
 	perSlot := map[string][]string{}
 	ranBy := map[string]bool{}
+	all := map[string]bool{}
 	for i, od := range ods {
-		var backups []struct {
-			ScheduleName string    `json:"schedule_name"`
-			CreatedAt    time.Time `json:"created_at"`
-			Status       string    `json:"status"`
-		}
-		if err := json.Unmarshal(od.api("GET", "/api/backups?limit=100", nil, http.StatusOK), &backups); err != nil {
-			t.Fatalf("list backups of m%d: %v", i, err)
-		}
-		for _, bk := range backups {
+		for _, bk := range list(od) {
+			if strings.HasPrefix(bk.LogOutput, "CLUSTER: record learned") {
+				continue
+			}
 			key := bk.ScheduleName + " " + bk.CreatedAt.UTC().Truncate(time.Minute).Format("15:04")
-			perSlot[key] = append(perSlot[key], fmt.Sprintf("m%d:%s", i, bk.Status))
+			perSlot[key] = append(perSlot[key], fmt.Sprintf("m%d:%s:%s", i, bk.Status, bk.ID))
 			ranBy[fmt.Sprint("m", i)] = true
+			if bk.Status == "success" {
+				all[bk.ID] = true
+			}
 		}
 	}
 	for key, runs := range perSlot {
@@ -196,5 +214,29 @@ func TestThreeDaemonsRunEachSlotOnce(t *testing.T) {
 	if len(ranBy) < 2 {
 		t.Errorf("only %v ran backups: the schedules are not spread", ranBy)
 	}
+	// Every member lists every successful backup of the group.
+	learnStart := time.Now()
+	for i, od := range ods {
+		for {
+			have := map[string]bool{}
+			for _, bk := range list(od) {
+				have[bk.ID] = true
+			}
+			missing := 0
+			for id := range all {
+				if !have[id] {
+					missing++
+				}
+			}
+			if missing == 0 {
+				break
+			}
+			if time.Since(learnStart) > time.Minute {
+				t.Fatalf("m%d lists %d of the group's %d backups after a minute", i, len(all)-missing, len(all))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	t.Logf("every member lists all %d backups %s after the count", len(all), time.Since(learnStart).Round(time.Second))
 	t.Logf("slots: %v", perSlot)
 }
