@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/state"
@@ -56,6 +57,7 @@ func (l *Learner) provider(ctx context.Context, p state.Provider) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	listedAt := l.e.now()
 	infos, err := st.List(ctx, backupsPrefix)
 	if err != nil {
 		return 0, fmt.Errorf("list: %w", err)
@@ -82,6 +84,9 @@ func (l *Learner) provider(ctx context.Context, p state.Provider) (int, error) {
 		}
 		l.seen[seenKey] = true
 		learned = append(learned, BackupFromManifest(m, p.ID, l.e.now()))
+	}
+	if err := l.forgetDeleted(p, sizes, listedAt); err != nil {
+		return 0, err
 	}
 	if len(learned) == 0 {
 		return 0, nil
@@ -135,4 +140,38 @@ func (e *Engine) refreshScheduleGauges(ids map[string]bool) {
 		}
 		return nil
 	})
+}
+
+// forgetDeleted drops the successful backup records of provider p whose
+// object and manifest are both gone from the listing sizes, taken at
+// listedAt: another member's retention (or a deletion through its API)
+// removed them. A record completed after listedAt is left alone.
+func (l *Learner) forgetDeleted(p state.Provider, sizes map[string]int64, listedAt time.Time) error {
+	var gone []state.Backup
+	err := l.e.store.View(func(tx *state.Tx) error {
+		bs, err := tx.ListBackups(state.BackupQuery{Status: state.StatusSuccess})
+		for _, b := range bs {
+			if b.StorageProviderID != p.ID || b.StoragePath == "" || b.CompletedAt == nil || !b.CompletedAt.Before(listedAt) {
+				continue
+			}
+			_, obj := sizes[b.StoragePath]
+			_, man := sizes[b.StoragePath+objfmt.ManifestSuffix]
+			if !obj && !man {
+				gone = append(gone, b)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("list backups: %w", err)
+	}
+	for _, b := range gone {
+		l.e.log.Info("cluster: backup record dropped: its object and manifest were deleted from storage (by another member?)",
+			"backup", b.ID, "storage", p.Name, "object", b.StoragePath)
+		if err := l.e.deleteRecord(b); err != nil {
+			return err
+		}
+		delete(l.seen, p.ID+"\x00"+b.StoragePath+objfmt.ManifestSuffix)
+	}
+	return nil
 }

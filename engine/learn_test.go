@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -44,5 +45,21 @@ func TestLearnerRecordsOtherMembersBackups(t *testing.T) {
 	}
 	if n, err := lb.Pass(ctx); err != nil || n != 0 {
 		t.Errorf("second pass: added %d, %v; want 0", n, err)
+	}
+
+	// a deletes the backup (object, manifest, record): b's next pass drops
+	// its record too.
+	if err := a.eng.DeleteBackup(ctx, made.ID); err != nil {
+		t.Fatalf("delete on a: %v", err)
+	}
+	if _, err := lb.Pass(ctx); err != nil {
+		t.Fatalf("pass after the deletion: %v", err)
+	}
+	err = b.store.View(func(tx *state.Tx) error {
+		_, err := state.Get[state.Backup](tx, made.ID)
+		return err
+	})
+	if !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("b still has the record of a deleted backup: %v", err)
 	}
 }
