@@ -15,7 +15,8 @@
 //
 //	members/<id>              the member's ID, bound to its lease
 //	claims/<schedule>/<slot>  the member running that slot, bound to its lease
-//	slots/<schedule>          the newest finished slot (Unix seconds, 20 digits)
+//	slots/<schedule>          the newest finished slot (Unix seconds, 20 digits;
+//	                          the first claim sets it to just before its slot)
 package cluster
 
 import (
@@ -425,10 +426,16 @@ func (m *Member) TryClaim(scheduleID string, slot time.Time) (release func(), er
 			return nil, fmt.Errorf("%w: %s", ErrRefused, ReasonFinished)
 		}
 	}
+	then := []clientv3.Op{clientv3.OpPut(ck, m.opts.ID, clientv3.WithLease(lease))}
+	if doneRev == 0 {
+		// The group's first slot of this schedule: its record starts just
+		// before it, so a slot cut off now is caught up like any other.
+		then = append(then, clientv3.OpPut(dk, slotKey(slot.Add(-time.Second))))
+	}
 	resp, err := m.cli.Txn(ctx).If(
 		clientv3.Compare(clientv3.CreateRevision(ck), "=", 0),
 		clientv3.Compare(clientv3.ModRevision(dk), "=", doneRev),
-	).Then(clientv3.OpPut(ck, m.opts.ID, clientv3.WithLease(lease))).Else(clientv3.OpGet(ck)).Commit()
+	).Then(then...).Else(clientv3.OpGet(ck)).Commit()
 	if err != nil {
 		m.refused(scheduleID, slot, ReasonEtcd, err)
 		return nil, fmt.Errorf("%w: claim: %v", ErrRefused, err)

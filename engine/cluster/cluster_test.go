@@ -323,59 +323,69 @@ func TestLeaseLossStopsRuns(t *testing.T) {
 // TestTakeoverCatchesUpTheCutOffSlot: a member dies in the middle of a
 // run (its lease goes, and with it the claim): the new owner's catch-up
 // pass learns the newest finished slot, and the cut-off slot is free for
-// it to run, once.
+// it to run, once. The group's very first slot of a schedule counts too.
 func TestTakeoverCatchesUpTheCutOffSlot(t *testing.T) {
-	srv := etcdtest.Start(t)
-	var x string
-	for _, id := range scheduleIDs(100) {
-		if Owner([]string{"a", "b"}, id) == "a" {
-			x = id
-			break
-		}
-	}
-	a, _ := join(t, srv, "a", 2*time.Second, []string{x})
-	b, _ := join(t, srv, "b", 2*time.Second, []string{x})
-	waitFor(t, "both in the group", seeMembers([]*Member{a, b}, "a", "b"))
-	s1 := time.Date(2026, 12, 6, 11, 0, 0, 0, time.UTC)
-	s2 := s1.Add(time.Minute)
-	rel, ok := a.Claim(x, s1)
-	if !ok {
-		t.Fatalf("the owner could not claim %s", x)
-	}
-	rel()
-	if _, ok := a.Claim(x, s2); !ok {
-		t.Fatalf("the owner could not claim the next slot")
-	}
-	if _, ok := b.Claim(x, s2); ok {
-		t.Fatal("a non-owner claimed the slot")
-	}
+	for _, first := range []bool{true, false} {
+		t.Run(fmt.Sprintf("first slot %v", first), func(t *testing.T) {
+			srv := etcdtest.Start(t)
+			var x string
+			for _, id := range scheduleIDs(100) {
+				if Owner([]string{"a", "b"}, id) == "a" {
+					x = id
+					break
+				}
+			}
+			a, _ := join(t, srv, "a", 2*time.Second, []string{x})
+			b, _ := join(t, srv, "b", 2*time.Second, []string{x})
+			waitFor(t, "both in the group", seeMembers([]*Member{a, b}, "a", "b"))
+			s1 := time.Date(2026, 12, 6, 11, 0, 0, 0, time.UTC)
+			cut, finished := s1, s1.Add(-time.Second)
+			if !first {
+				rel, ok := a.Claim(x, s1)
+				if !ok {
+					t.Fatalf("the owner could not claim %s", x)
+				}
+				rel()
+				cut, finished = s1.Add(time.Minute), s1
+			}
+			if _, ok := a.Claim(x, cut); !ok {
+				t.Fatalf("the owner could not claim the slot")
+			}
+			if _, ok := b.Claim(x, cut); ok {
+				t.Fatal("a non-owner claimed the slot")
+			}
+			if _, err := b.TryClaim(x, finished.Add(-time.Minute)); err == nil {
+				t.Fatal("a slot older than the group's record was claimed")
+			}
 
-	type call struct {
-		id       string
-		finished time.Time
-	}
-	calls := make(chan call, 10)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go b.Follow(ctx, time.Second, func(id string, finished time.Time) { calls <- call{id, finished} })
-	if err := a.Close(); err != nil { // gone mid-run, no release (a kill -9 loses the lease after the TTL instead)
-		t.Fatalf("close a: %v", err)
-	}
-	var c call
-	select {
-	case c = <-calls:
-	case <-time.After(time.Minute):
-		t.Fatal("no catch-up pass on b after a left")
-	}
-	if c.id != x || !c.finished.Equal(s1) {
-		t.Fatalf("catch-up call %v, want %s finished through %v", c, x, s1)
-	}
-	rel, ok = b.Claim(x, s2)
-	if !ok {
-		t.Fatal("the new owner could not claim the cut-off slot")
-	}
-	rel()
-	if _, ok := b.Claim(x, s2); ok {
-		t.Fatal("the cut-off slot ran twice")
+			type call struct {
+				id       string
+				finished time.Time
+			}
+			calls := make(chan call, 10)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			go b.Follow(ctx, time.Second, func(id string, finished time.Time) { calls <- call{id, finished} })
+			if err := a.Close(); err != nil { // gone mid-run, no release (a kill -9 loses the lease after the TTL instead)
+				t.Fatalf("close a: %v", err)
+			}
+			var c call
+			select {
+			case c = <-calls:
+			case <-time.After(time.Minute):
+				t.Fatal("no catch-up pass on b after a left")
+			}
+			if c.id != x || !c.finished.Equal(finished) {
+				t.Fatalf("catch-up call %v, want %s finished through %v", c, x, finished)
+			}
+			rel, ok := b.Claim(x, cut)
+			if !ok {
+				t.Fatal("the new owner could not claim the cut-off slot")
+			}
+			rel()
+			if _, ok := b.Claim(x, cut); ok {
+				t.Fatal("the cut-off slot ran twice")
+			}
+		})
 	}
 }
