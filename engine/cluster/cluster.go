@@ -496,7 +496,7 @@ func (m *Member) finish(scheduleID string, slot time.Time) {
 // Follow runs catch-up passes until ctx ends: after each change of the
 // group's members (a member joined or left, or this one rejoined) and,
 // every retry interval, after a claim failed for want of a lease or of
-// etcd. A pass calls catchUp with the newest finished slot of every
+// etcd (and once at the first interval). A pass calls catchUp with the newest finished slot of every
 // schedule this member owns; the scheduler runs the newest slot after it,
 // if one is due, through Claim (see schedule.Scheduler.CatchUp).
 func (m *Member) Follow(ctx context.Context, retry time.Duration, catchUp func(scheduleID string, finished time.Time)) {
@@ -505,6 +505,10 @@ func (m *Member) Follow(ctx context.Context, retry time.Duration, catchUp func(s
 	}
 	t := time.NewTicker(retry)
 	defer t.Stop()
+	// A first pass once in the group: the join may have come before Follow.
+	m.mu.Lock()
+	m.lost = true
+	m.mu.Unlock()
 	for {
 		changed := m.Changed()
 		select {
