@@ -117,8 +117,9 @@ const clusterSchedules = 6
 
 // TestThreeDaemonsRunEachSlotOnce: three daemons on one jagad.yaml with
 // schedules firing every minute: every slot runs exactly once across the
-// group (counting the backups of all three per schedule and minute), and
-// the schedules are spread over more than one member.
+// group (counting the backups of all three per schedule and minute), the
+// schedules are spread over more than one member, every member lists every
+// backup of the group, and a fourth member joining doubles no slot.
 func TestThreeDaemonsRunEachSlotOnce(t *testing.T) {
 	obsRequirePostgres(t)
 	srv := etcdtest.Start(t)
@@ -143,34 +144,36 @@ func TestThreeDaemonsRunEachSlotOnce(t *testing.T) {
 		od.login("admin", env["JAGAD_ADMIN_PASS"])
 		ods = append(ods, od)
 	}
-	// Wait until every schedule has finished two slots after all three
-	// joined (the slot records in etcd), then count the backups.
+	// waitSlots waits until every schedule has finished a slot later than
+	// after + 1 minute (the slot records in etcd).
 	cli := srv.Client()
-	joined := time.Now()
-	deadline := joined.Add(5 * time.Minute)
-	for {
-		resp, err := cli.Get(t.Context(), "/jagad/jagad-test/slots/", clientv3.WithPrefix())
-		if err != nil {
-			t.Fatalf("read slot records: %v", err)
-		}
-		done := 0
-		for _, kv := range resp.Kvs {
-			sec, err := strconv.ParseInt(string(kv.Value), 10, 64)
+	waitSlots := func(after time.Time) {
+		deadline := time.Now().Add(5 * time.Minute)
+		for {
+			resp, err := cli.Get(t.Context(), "/jagad/jagad-test/slots/", clientv3.WithPrefix())
 			if err != nil {
-				t.Fatalf("slot record %s = %q: %v", kv.Key, kv.Value, err)
+				t.Fatalf("read slot records: %v", err)
 			}
-			if time.Unix(sec, 0).After(joined.Add(time.Minute)) {
-				done++
+			done := 0
+			for _, kv := range resp.Kvs {
+				sec, err := strconv.ParseInt(string(kv.Value), 10, 64)
+				if err != nil {
+					t.Fatalf("slot record %s = %q: %v", kv.Key, kv.Value, err)
+				}
+				if time.Unix(sec, 0).After(after.Add(time.Minute)) {
+					done++
+				}
 			}
+			if done == clusterSchedules {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after 5 minutes %d of %d schedules finished two slots", done, clusterSchedules)
+			}
+			time.Sleep(time.Second)
 		}
-		if done == clusterSchedules {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 5 minutes %d of %d schedules finished two slots", done, clusterSchedules)
-		}
-		time.Sleep(time.Second)
 	}
+	waitSlots(time.Now())
 	// Count the backups of all three by ID (each member also records the
 	// others' backups, learned from their manifests).
 	type backup struct {
@@ -238,5 +241,41 @@ func TestThreeDaemonsRunEachSlotOnce(t *testing.T) {
 		}
 	}
 	t.Logf("every member lists all %d backups %s after the count", len(all), time.Since(learnStart).Round(time.Second))
+
+	// A fourth member joins: the schedules it wins move to it, and every
+	// slot still runs exactly once, during the move and after it.
+	env := readyEnv(filepath.Join(dir, "m3"), cfg)
+	env["JAGAD_CLUSTER_MEMBER"] = "m3"
+	od4 := startObsDaemon(t, env)
+	od4.waitCode("/readyz", http.StatusOK)
+	od4.login("admin", env["JAGAD_ADMIN_PASS"])
+	joined4 := time.Now().UTC()
+	ods = append(ods, od4)
+	waitSlots(joined4)
+	own := map[string]map[string]bool{}
+	for _, od := range ods {
+		for _, bk := range list(od) {
+			if strings.HasPrefix(bk.LogOutput, "CLUSTER: record learned") {
+				continue
+			}
+			key := bk.ScheduleName + " " + bk.CreatedAt.UTC().Truncate(time.Minute).Format("15:04")
+			if own[key] == nil {
+				own[key] = map[string]bool{}
+			}
+			own[key][bk.ID] = true
+		}
+	}
+	for key, ids := range own {
+		if len(ids) != 1 {
+			t.Errorf("with four members, slot %s ran %d times", key, len(ids))
+		}
+	}
+	for i := range clusterSchedules {
+		for at := joined4.Truncate(time.Minute); !at.After(joined4.Add(time.Minute)); at = at.Add(time.Minute) {
+			if key := fmt.Sprintf("every-minute-%d %s", i, at.Format("15:04")); len(own[key]) != 1 {
+				t.Errorf("slot %s around the join: %d runs, want 1", key, len(own[key]))
+			}
+		}
+	}
 	t.Logf("slots: %v", perSlot)
 }
