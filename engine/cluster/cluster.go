@@ -67,8 +67,10 @@ type Member struct {
 	prefix string
 	met    *metrics
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	ctx     context.Context // ends at Close
+	cancel  context.CancelFunc
+	done    chan struct{}
+	retries sync.WaitGroup // background attempts to record finished slots
 
 	mu      sync.Mutex
 	sess    *concurrency.Session // nil while out of the group
@@ -132,7 +134,7 @@ func Join(opts Options) (*Member, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Member{
 		opts: opts, log: opts.Logger.With("component", "cluster", "group", opts.Group, "member", opts.ID),
-		cli: cli, prefix: "/jagad/" + opts.Group + "/", cancel: cancel, done: make(chan struct{}),
+		cli: cli, prefix: "/jagad/" + opts.Group + "/", ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		owned: map[string]bool{}, changed: make(chan struct{}),
 	}
 	m.met = newMetrics(opts.Registerer, m)
@@ -148,6 +150,7 @@ func (m *Member) ID() string { return m.opts.ID }
 func (m *Member) Close() error {
 	m.cancel()
 	<-m.done
+	m.retries.Wait()
 	return m.cli.Close()
 }
 
@@ -455,42 +458,75 @@ func (m *Member) TryClaim(scheduleID string, slot time.Time) (release func(), er
 	return func() { once.Do(func() { m.finish(scheduleID, slot) }) }, nil
 }
 
+// finishRetryFor bounds how long a member keeps trying to record a
+// finished slot while etcd is unreachable.
+const finishRetryFor = 10 * time.Minute
+
 // finish records slot as the newest finished one of scheduleID (unless a
-// newer one is recorded) and drops the claim key.
+// newer one is recorded) and drops the claim key. When etcd does not answer
+// it keeps trying in the background (every 2 s, for up to 10 minutes, until
+// Close), so that a run that ended during an outage is not run again.
 func (m *Member) finish(scheduleID string, slot time.Time) {
-	ck, dk, sk := m.claimKey(scheduleID, slot), m.doneKey(scheduleID), slotKey(slot)
-	for attempt := 0; attempt < 5; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
-		got, err := m.cli.Get(ctx, dk)
-		if err == nil {
-			var rev int64
-			if len(got.Kvs) > 0 {
-				rev = got.Kvs[0].ModRevision
-				if string(got.Kvs[0].Value) >= sk {
-					_, err = m.cli.Delete(ctx, ck)
-					cancel()
-					if err == nil {
-						return
-					}
-					continue
-				}
+	err := m.recordFinished(scheduleID, slot)
+	if err == nil {
+		return
+	}
+	m.log.Warn("cluster: record finished slot; retrying in the background", "schedule_id", scheduleID,
+		"slot", slot.UTC().Format(time.RFC3339), "err", err)
+	m.retries.Add(1)
+	go func() {
+		defer m.retries.Done()
+		deadline := time.Now().Add(finishRetryFor)
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for time.Now().Before(deadline) {
+			select {
+			case <-m.ctx.Done():
+				m.log.Error("cluster: leaving with a finished slot not recorded; a new owner may run it again",
+					"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339))
+				return
+			case <-t.C:
 			}
-			var resp *clientv3.TxnResponse
-			resp, err = m.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(dk), "=", rev)).
-				Then(clientv3.OpPut(dk, sk), clientv3.OpDelete(ck)).Commit()
-			if err == nil && resp.Succeeded {
-				cancel()
+			if err := m.recordFinished(scheduleID, slot); err == nil {
+				m.log.Info("cluster: finished slot recorded", "schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339))
 				return
 			}
 		}
+		m.log.Error("cluster: could not record a finished slot; a new owner may run it again",
+			"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339))
+	}()
+}
+
+// recordFinished is one attempt of finish.
+func (m *Member) recordFinished(scheduleID string, slot time.Time) error {
+	ck, dk, sk := m.claimKey(scheduleID, slot), m.doneKey(scheduleID), slotKey(slot)
+	for attempt := 0; attempt < 3; attempt++ { // a concurrent update of the record: read again
+		ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
+		got, err := m.cli.Get(ctx, dk)
+		if err != nil {
+			cancel()
+			return err
+		}
+		var rev int64
+		if len(got.Kvs) > 0 {
+			rev = got.Kvs[0].ModRevision
+			if string(got.Kvs[0].Value) >= sk {
+				_, err = m.cli.Delete(ctx, ck)
+				cancel()
+				return err
+			}
+		}
+		resp, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(dk), "=", rev)).
+			Then(clientv3.OpPut(dk, sk), clientv3.OpDelete(ck)).Commit()
 		cancel()
 		if err != nil {
-			m.log.Warn("cluster: record finished slot", "schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339), "err", err)
-			time.Sleep(time.Second)
+			return err
+		}
+		if resp.Succeeded {
+			return nil
 		}
 	}
-	m.log.Error("cluster: could not record a finished slot; a new owner may run it again",
-		"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339))
+	return errors.New("the slot record keeps changing")
 }
 
 // Follow runs catch-up passes until ctx ends: after each change of the

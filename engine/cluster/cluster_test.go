@@ -389,3 +389,29 @@ func TestTakeoverCatchesUpTheCutOffSlot(t *testing.T) {
 		})
 	}
 }
+
+// TestFinishSurvivesAnOutage: a run that ends while etcd is down records
+// its slot as finished once etcd is back, so the slot is not run again.
+func TestFinishSurvivesAnOutage(t *testing.T) {
+	srv := etcdtest.Start(t)
+	a, _ := join(t, srv, "a", 2*time.Second, nil)
+	b, _ := join(t, srv, "b", 2*time.Second, nil)
+	waitFor(t, "both in the group", seeMembers([]*Member{a, b}, "a", "b"))
+	slot := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	rel, err := a.TryClaim("s", slot)
+	if err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	srv.Stop()
+	rel() // the run ends during the outage
+	waitFor(t, "a out of the group", func() bool { return !a.InGroup() })
+	srv.Start()
+	waitFor(t, "the finished slot recorded after the outage", func() bool {
+		last, err := b.LastFinished(t.Context(), "s")
+		return err == nil && last.Equal(slot)
+	})
+	waitFor(t, "b back in the group", b.InGroup)
+	if _, err := b.TryClaim("s", slot); err == nil || !strings.Contains(err.Error(), ReasonFinished) {
+		t.Fatalf("claim of the slot after the outage: %v, want refused as finished", err)
+	}
+}
