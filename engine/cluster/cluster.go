@@ -343,6 +343,10 @@ func (m *Member) recount() {
 		}
 	}
 	m.met.ownershipChanges.Add(float64(moved))
+	if moved > 0 {
+		m.log.Info("cluster: ownership changed", "members", strings.Join(m.members, ","),
+			"schedules_owned", len(owned), "schedules_moved", moved)
+	}
 	m.owned = owned
 	close(m.changed)
 	m.changed = make(chan struct{})
