@@ -255,9 +255,35 @@ func (m *Member) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("put member key: %w", err)
 	}
+	for {
+		err := m.follow(ctx, sess)
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		select {
+		case <-sess.Done():
+			return errors.New("lease lost (etcd unreachable for longer than the lease TTL?)")
+		default:
+		}
+		// A broken watch alone does not end the session: its lease, and the
+		// claims of running jobs bound to it, live on. Follow again.
+		m.log.Debug("cluster: member watch ended; following again", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-sess.Done():
+			return errors.New("lease lost (etcd unreachable for longer than the lease TTL?)")
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// follow lists the member keys and follows their changes until the lease
+// is lost (an error), ctx ends (nil) or the watch breaks (an error).
+func (m *Member) follow(ctx context.Context, sess *concurrency.Session) error {
 	wctx, wcancel := context.WithCancel(ctx)
 	defer wcancel()
-	cctx, cancel = context.WithTimeout(ctx, m.opts.CallTimeout)
+	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
 	resp, err := m.cli.Get(cctx, m.prefix+"members/", clientv3.WithPrefix())
 	cancel()
 	if err != nil {
@@ -267,8 +293,11 @@ func (m *Member) session(ctx context.Context) error {
 	for _, kv := range resp.Kvs {
 		live[strings.TrimPrefix(string(kv.Key), m.prefix+"members/")] = true
 	}
+	wasIn := m.InGroup()
 	m.setIn(sess, live)
-	m.log.Info("cluster: in the group", "members", len(live), "lease_ttl", m.opts.LeaseTTL.String())
+	if !wasIn {
+		m.log.Info("cluster: in the group", "members", len(live), "lease_ttl", m.opts.LeaseTTL.String())
+	}
 	wch := m.cli.Watch(clientv3.WithRequireLeader(wctx), m.prefix+"members/", clientv3.WithPrefix(),
 		clientv3.WithRev(resp.Header.Revision+1))
 	for {
@@ -276,7 +305,7 @@ func (m *Member) session(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-sess.Done():
-			return errors.New("lease lost (etcd unreachable for longer than the lease TTL?)")
+			return errors.New("lease lost")
 		case wr, ok := <-wch:
 			if !ok {
 				return errors.New("member watch closed")
