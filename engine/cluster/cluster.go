@@ -78,6 +78,8 @@ type Member struct {
 	owned   map[string]bool      // schedules owned at the last membership change
 	changed chan struct{}        // closed and replaced on every membership change
 	lost    bool                 // a claim failed for want of a lease or of etcd since the last catch-up pass
+
+	prevLease clientv3.LeaseID // the lease of the last session (only run's goroutine uses it)
 }
 
 // Refusal reasons, the label of jagad_cluster_claims_refused_total.
@@ -249,12 +251,10 @@ func (m *Member) session(ctx context.Context) error {
 		_, _ = m.cli.Revoke(rctx, sess.Lease())
 		sess.Orphan()
 	}()
-	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
-	_, err = m.cli.Put(cctx, m.prefix+"members/"+m.opts.ID, m.opts.ID, clientv3.WithLease(sess.Lease()))
-	cancel()
-	if err != nil {
-		return fmt.Errorf("put member key: %w", err)
+	if err := m.putMemberKey(ctx, sess.Lease()); err != nil {
+		return err
 	}
+	m.prevLease = sess.Lease()
 	for {
 		err := m.follow(ctx, sess)
 		if err == nil || ctx.Err() != nil {
@@ -276,6 +276,48 @@ func (m *Member) session(ctx context.Context) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// putMemberKey creates the member key bound to lease. A key of this ID
+// bound to another lease is another live daemon with the same ID (two
+// members must never share one: they would both own the same share), unless
+// that lease is this member's own from a session it lost.
+func (m *Member) putMemberKey(ctx context.Context, lease clientv3.LeaseID) error {
+	mk := m.prefix + "members/" + m.opts.ID
+	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	defer cancel()
+	resp, err := m.cli.Txn(cctx).If(clientv3.Compare(clientv3.CreateRevision(mk), "=", 0)).
+		Then(clientv3.OpPut(mk, m.opts.ID, clientv3.WithLease(lease))).
+		Else(clientv3.OpGet(mk)).Commit()
+	if err != nil {
+		return fmt.Errorf("put member key: %w", err)
+	}
+	if resp.Succeeded {
+		return nil
+	}
+	var held *mvccKV
+	if r := resp.Responses; len(r) == 1 && r[0].GetResponseRange() != nil && len(r[0].GetResponseRange().Kvs) == 1 {
+		kv := r[0].GetResponseRange().Kvs[0]
+		held = &mvccKV{lease: clientv3.LeaseID(kv.Lease), modRev: kv.ModRevision}
+	}
+	if held == nil || held.lease != m.prevLease || m.prevLease == 0 {
+		return fmt.Errorf("member ID %q is held by another live daemon (the same JAGAD_CLUSTER_MEMBER twice?); waiting for its lease to expire", m.opts.ID)
+	}
+	resp, err = m.cli.Txn(cctx).If(clientv3.Compare(clientv3.ModRevision(mk), "=", held.modRev)).
+		Then(clientv3.OpPut(mk, m.opts.ID, clientv3.WithLease(lease))).Commit()
+	if err != nil {
+		return fmt.Errorf("put member key: %w", err)
+	}
+	if !resp.Succeeded {
+		return errors.New("member key changed while taking it over")
+	}
+	return nil
+}
+
+// mvccKV is what putMemberKey needs of a held member key.
+type mvccKV struct {
+	lease  clientv3.LeaseID
+	modRev int64
 }
 
 // follow lists the member keys and follows their changes until the lease

@@ -415,3 +415,22 @@ func TestFinishSurvivesAnOutage(t *testing.T) {
 		t.Fatalf("claim of the slot after the outage: %v, want refused as finished", err)
 	}
 }
+
+// TestDuplicateMemberIDWaits: a second daemon with a member ID a live one
+// holds stays out of the group (it would own the same share) until the
+// first leaves.
+func TestDuplicateMemberIDWaits(t *testing.T) {
+	srv := etcdtest.Start(t)
+	first, _ := join(t, srv, "same", 2*time.Second, nil)
+	waitFor(t, "the first in the group", first.InGroup)
+	second, _ := join(t, srv, "same", 2*time.Second, nil)
+	other, _ := join(t, srv, "other", 2*time.Second, nil)
+	waitFor(t, "the other member in the group", func() bool { return other.InGroup() && len(other.Members()) == 2 })
+	if second.InGroup() {
+		t.Fatal("a second daemon with a live member's ID joined the group")
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second in the group once the first left", second.InGroup)
+}
