@@ -15,6 +15,8 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # curl and jq run README's examples (cmd/jagad/readme_test.go).
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+# etcd for the cluster tests (engine/cluster/etcdtest starts its own on loopback).
+command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
 # The packaging tests (examples/): systemd-analyze verifies the unit; git and
 # wget are in the container image, and dpkg must know which package ships them.
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)

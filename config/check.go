@@ -25,7 +25,8 @@ func (c *checker) run() {
 	conns := c.checkConnections()
 	notifs := c.checkNotifications()
 	c.checkSchedules(storage, conns, notifs)
-	c.checkTokens() // tokens.go
+	c.checkTokens()  // tokens.go
+	c.checkCluster() // cluster.go
 	c.checkSecrets()
 }
 

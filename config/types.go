@@ -15,7 +15,8 @@ type File struct {
 	Connections    []Connection   `yaml:"connections"`
 	Notifications  []Notification `yaml:"notifications"`
 	Schedules      []Schedule     `yaml:"schedules"`
-	Tokens         []Token        `yaml:"tokens"` // tokens.go
+	Tokens         []Token        `yaml:"tokens"`  // tokens.go
+	Cluster        *Cluster       `yaml:"cluster"` // cluster.go; nil: Jagad runs alone
 
 	// Expansions records the ${...} references the loader expanded, to
 	// show them instead of their values (see Expansions.Redact).

@@ -43,6 +43,9 @@ type Options struct {
 	Version string
 	// Clock drives the scheduler (nil: the real clock).
 	Clock clockwork.Clock
+	// Gate decides, in a group of daemons, whether this one runs a due
+	// slot (engine/cluster); nil: the daemon runs alone.
+	Gate schedule.Gate
 	// Storage is what every storage provider's Store shares: logger,
 	// metrics and the outbound network guard (zero: storage's defaults).
 	Storage storage.Runtime

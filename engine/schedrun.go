@@ -18,17 +18,20 @@ func (e *Engine) RunSchedule(_ context.Context, scheduleID string) error {
 	if err != nil {
 		return err
 	}
-	return e.runSchedule(s, "api")
+	return e.runSchedule(s, "api", nil)
 }
 
 // runDue is the scheduler's callback for a due cron slot: it loads the
 // schedule (the one read of its record for this run; see afterBackup for
 // the read after it) and runs it. It returns the name it loaded, or "" when
-// the schedule is gone.
-func (e *Engine) runDue(scheduleID string) string {
+// the schedule is gone. release (the slot's claim in cluster mode) is called
+// once the run has ended or did not start.
+func (e *Engine) runDue(scheduleID string, release func()) string {
 	s, err := e.loadSchedule(scheduleID)
 	if err == nil {
-		err = e.runSchedule(s, "cron")
+		err = e.runSchedule(s, "cron", release)
+	} else {
+		release()
 	}
 	if err != nil {
 		e.log.Warn("scheduled run not started", "schedule_id", scheduleID, "err", err)
@@ -55,19 +58,28 @@ func (e *Engine) loadSchedule(scheduleID string) (state.Schedule, error) {
 
 // runSchedule starts one run of the loaded schedule s unless one is
 // already going. The run, including its notifications, verification and
-// retention, holds the schedule's running flag until it is done.
-func (e *Engine) runSchedule(s state.Schedule, trigger string) error {
+// retention, holds the schedule's running flag until it is done. release,
+// when not nil, is called once when the run has ended or did not start.
+func (e *Engine) runSchedule(s state.Schedule, trigger string, release func()) error {
+	if release == nil {
+		release = func() {}
+	}
 	if trigger == "cron" && !s.EffectiveEnabled() {
+		release()
 		return nil
 	}
 	if !e.markRunning(s.ID) {
+		release()
 		if trigger == "cron" {
 			e.metrics.skipped.WithLabelValues(scheduleLabel(s.Name)).Inc()
 		}
 		e.log.Warn("schedule run skipped: the previous run is still going", "schedule", s.Name, "trigger", trigger)
 		return fault.Conflict(fmt.Sprintf("schedule %q is already running", s.Name))
 	}
-	done := func() { e.clearRunning(s.ID) }
+	done := func() {
+		e.clearRunning(s.ID)
+		release()
+	}
 	enc := s.EncryptionEnabled
 	j, err := e.prepare(BackupRequest{
 		ConnectionID: s.ConnectionID, DatabaseID: s.DatabaseID, BackupType: s.BackupType,
@@ -90,6 +102,13 @@ func (e *Engine) runSchedule(s state.Schedule, trigger string) error {
 		e.runBackup(ctx, j)
 	})
 	return nil
+}
+
+// CatchUp runs, in cluster mode, the newest slot of a schedule this
+// member took over that lies after finished, the newest slot the group
+// finished (see schedule.Scheduler.CatchUp).
+func (e *Engine) CatchUp(scheduleID string, finished time.Time) {
+	e.sched.CatchUp(scheduleID, finished)
 }
 
 // markRunning sets the schedule's running flag; false when it was set.

@@ -28,6 +28,7 @@ func (e *Engine) newScheduler() *schedule.Scheduler {
 		Log:     e.log,
 		Clock:   e.clock(),
 		Run:     e.runDue,
+		Gate:    e.opts.Gate,
 		LastRun: e.lastScheduledBackup,
 		NextRun: func(name string, next time.Time) {
 			v := 0.0

@@ -135,7 +135,7 @@ func listPackages(t *testing.T) []listedPackage {
 // dependencies, and those packages import nothing of ours and no YAML.
 func TestPureParsingStaysPure(t *testing.T) {
 	for pkg, forbidden := range map[string][]string{
-		"engine":      {"gopkg.in/yaml.v3", module + "config"},
+		"engine":      {"gopkg.in/yaml.v3", module + "config", "go.etcd.io/"}, // etcd: engine/cluster only
 		"config/cron": {"gopkg.in/yaml.v3", module},
 		"config/word": {"gopkg.in/yaml.v3", module},
 	} {
@@ -155,5 +155,29 @@ func TestPureParsingStaysPure(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestEtcdStaysInCluster: only engine/cluster (and its etcdtest) and the
+// wiring import etcd; the engine takes the cluster as schedule.Gate and
+// never imports engine/cluster, so a daemon alone has no etcd in its path.
+func TestEtcdStaysInCluster(t *testing.T) {
+	allowed := map[string]bool{module + "engine/cluster": true, module + "engine/cluster/etcdtest": true, module + "cmd/jagad": true}
+	seen := false
+	for _, p := range listPackages(t) {
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "go.etcd.io/") {
+				seen = seen || p.ImportPath == module+"engine/cluster"
+				if !allowed[p.ImportPath] {
+					t.Errorf("%s imports %s: etcd belongs to engine/cluster", p.ImportPath, imp)
+				}
+			}
+			if imp == module+"engine/cluster" && p.ImportPath != module+"cmd/jagad" && !allowed[p.ImportPath] {
+				t.Errorf("%s imports engine/cluster: only cmd/jagad wires it", p.ImportPath)
+			}
+		}
+	}
+	if !seen {
+		t.Error("engine/cluster imports no etcd package: the test is not looking")
 	}
 }

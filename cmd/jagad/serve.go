@@ -23,6 +23,7 @@ import (
 	"github.com/jagad/jagad/api"
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/engine"
+	"github.com/jagad/jagad/engine/cluster"
 	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
 )
@@ -95,6 +96,10 @@ type daemon struct {
 	watchCtx  context.Context
 	watchStop context.CancelFunc
 	watchDone chan struct{}
+	// member is this daemon's membership in a cluster group (cluster.go); nil: alone.
+	member     *cluster.Member
+	followStop context.CancelFunc
+	followDone chan struct{}
 }
 
 // serve runs the daemon until ctx ends. It binds the listener before
@@ -225,9 +230,25 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 	}
 	d.registry = reg
 
+	member, err := joinCluster(c, log, reg, store, env)
+	if err != nil {
+		return fail(err)
+	}
+	if member != nil {
+		d.member = member
+		fail = func(err error) (*daemon, error) {
+			member.Close()
+			store.Close()
+			return nil, err
+		}
+	}
 	out := outboundFor(c, log, reg)
-	eng, err := engine.New(engine.Options{Store: store, Logger: log, Registerer: reg, Keys: d.keys.keyring, Version: version,
-		Notifier: out.notifier, Storage: out.storage})
+	eo := engine.Options{Store: store, Logger: log, Registerer: reg, Keys: d.keys.keyring, Version: version,
+		Notifier: out.notifier, Storage: out.storage}
+	if member != nil {
+		eo.Gate = sharedGate{member: member, store: store}
+	}
+	eng, err := engine.New(eo)
 	if err != nil {
 		return fail(err)
 	}
@@ -262,6 +283,7 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 		return fail(fmt.Errorf("start engine: %w", err))
 	}
 	d.startSweep(out.storage)
+	d.startFollow()
 	return d, nil
 }
 
@@ -280,9 +302,11 @@ func (d *daemon) stop(hs *httpSide) {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	d.stopSweep()
+	d.stopFollow()
 	if err := d.eng.Shutdown(ctx); err != nil {
 		d.log.Warn("engine shutdown", "err", err)
 	}
+	d.leaveCluster()
 	if err := d.store.Close(); err != nil {
 		d.log.Error("close store", "err", err)
 	}
@@ -298,6 +322,11 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 		Ready: func() error {
 			if !d.ready.Load() {
 				return errors.New("starting or shutting down")
+			}
+			if d.member != nil { // cluster mode: not ready out of the group
+				if err := d.member.Ready(); err != nil {
+					return err
+				}
 			}
 			if d.rec != nil { // API-only mode is ready without a file
 				if err := d.rec.Ready(); err != nil {

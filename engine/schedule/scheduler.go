@@ -25,8 +25,12 @@ type Config struct {
 	// Run starts a cron run of a schedule whose slot is due; the owner
 	// loads the schedule itself, so the run follows the stored record even
 	// before the next Sync. It returns the schedule's name as loaded, or ""
-	// when it could not be loaded (removed meanwhile).
-	Run func(scheduleID string) (name string)
+	// when it could not be loaded (removed meanwhile). It calls release
+	// exactly once, when the run has ended or did not start.
+	Run func(scheduleID string, release func()) (name string)
+	// Gate, in a group of daemons (cluster mode), decides whether this
+	// daemon runs a due slot; nil: the daemon runs alone, every slot.
+	Gate Gate
 	// LastRun is when the schedule's newest backup was created (zero when
 	// it has none): registration does not plan slots before it.
 	LastRun func(scheduleID string) time.Time
@@ -35,6 +39,15 @@ type Config struct {
 	// any more. Both may be nil.
 	NextRun       func(name string, next time.Time)
 	ForgetNextRun func(name string)
+}
+
+// Gate is the one question a group of daemons adds to the scheduler: may
+// this daemon run this schedule's slot? ok is true only when it won the
+// slot's claim; release is then called once when the run has ended (the
+// slot is recorded as finished for the whole group). engine/cluster
+// implements it on etcd.
+type Gate interface {
+	Claim(scheduleID string, slot time.Time) (release func(), ok bool)
 }
 
 // Scheduler registers one gocron job per enabled schedule. It is
@@ -280,7 +293,20 @@ func (s *Scheduler) Tick(scheduleID string) {
 		s.cfg.Log.Warn("scheduler: catch-up run for a missed slot (the clock jumped forward or the daemon was stalled)",
 			"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339), "also_missed", missed)
 	}
-	if name := s.cfg.Run(scheduleID); name != "" {
+	s.run(scheduleID, slot)
+}
+
+// run asks the gate (cluster mode) for slot and runs the schedule.
+func (s *Scheduler) run(scheduleID string, slot time.Time) {
+	release := func() {}
+	if s.cfg.Gate != nil {
+		rel, ok := s.cfg.Gate.Claim(scheduleID, slot)
+		if !ok {
+			return
+		}
+		release = rel
+	}
+	if name := s.cfg.Run(scheduleID, release); name != "" {
 		s.cfg.NextRun(name, s.slots.nextRun(scheduleID, s.cfg.Clock.Now()))
 	}
 }
@@ -290,6 +316,26 @@ func (s *Scheduler) Tick(scheduleID string) {
 // also moves with the clock, at the schedules' slots (whole minutes). Read
 // it before NextRun.
 func (s *Scheduler) Version() uint64 { return s.slots.version.Load() }
+
+// CatchUp runs, through the gate, the newest slot of a registered schedule
+// that lies in (finished, now], if there is one: a member that takes over a
+// schedule (cluster mode) runs the slot its predecessor missed or did not
+// finish, once; older missed slots are not run, as after a clock jump.
+// finished zero (no slot of the schedule ever finished in the group) does
+// nothing. It reports whether a slot was due.
+func (s *Scheduler) CatchUp(scheduleID string, finished time.Time) bool {
+	if finished.IsZero() {
+		return false
+	}
+	slot := s.slots.newestSince(scheduleID, finished, s.cfg.Clock.Now())
+	if slot.IsZero() {
+		return false
+	}
+	s.cfg.Log.Info("scheduler: catch-up of a slot not finished in the group", "schedule_id", scheduleID,
+		"slot", slot.UTC().Format(time.RFC3339))
+	s.run(scheduleID, slot)
+	return true
+}
 
 // NextRun is a schedule's next slot, or zero when it has no job (disabled,
 // suspended, removed, or the scheduler is stopped).

@@ -27,7 +27,8 @@ func newRecorder() *recorder {
 func (r *recorder) config(clk clockwork.Clock, names map[string]string) Config {
 	return Config{
 		Clock: clk,
-		Run: func(id string) string {
+		Run: func(id string, release func()) string {
+			defer release()
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			r.runs = append(r.runs, id)

@@ -103,6 +103,33 @@ func (b *slotBook) claim(id string, now time.Time) (slot time.Time, missed int, 
 	return slot, missed, true
 }
 
+// newestSince is the newest slot of a registered schedule in (after, now],
+// or zero.
+func (b *slotBook) newestSince(id string, after, now time.Time) time.Time {
+	b.mu.Lock()
+	spec := b.specs[id]
+	b.mu.Unlock()
+	if spec == nil {
+		return time.Time{}
+	}
+	// Look back over growing windows: the newest slot lies in the smallest
+	// window that holds any, so a frequent schedule scans few slots.
+	for _, w := range []time.Duration{time.Hour, 25 * time.Hour, 32 * 24 * time.Hour, 400 * 24 * time.Hour} {
+		from := now.Add(-w)
+		if from.Before(after) {
+			from = after
+		}
+		var newest time.Time
+		for n := spec.next(from); !n.IsZero() && !n.After(now); n = spec.next(n) {
+			newest = n
+		}
+		if !newest.IsZero() || !from.After(after) {
+			return newest
+		}
+	}
+	return time.Time{}
+}
+
 // nextRun is the schedule's next slot after now, or zero when it is not
 // registered.
 func (b *slotBook) nextRun(id string, now time.Time) time.Time {

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/engine/cluster"
+	"github.com/jagad/jagad/state"
+)
+
+// clusterLearnEvery is how often a member records the backups the other
+// members stored, from their manifests.
+const clusterLearnEvery = 5 * time.Second
+
+// clusterRetry is how often a member that failed a claim for want of a
+// lease or of etcd looks again for slots to catch up.
+const clusterRetry = 10 * time.Second
+
+// joinCluster joins the group named by jagad.yaml's cluster: section and
+// JAGAD_CLUSTER_* (read once, at start). It returns nil when neither
+// declares one: Jagad runs alone, with no etcd at all.
+func joinCluster(c *serveConfig, log *slog.Logger, reg prometheus.Registerer, store *state.Store,
+	env func(string) (string, bool)) (*cluster.Member, error) {
+	var section *config.Cluster
+	if c.configPath != "" {
+		f, rep := config.Load(c.configPath, config.Options{LookupEnv: env, Resolve: true})
+		switch {
+		case f != nil:
+			section = f.Cluster
+		case declaresCluster(c.configPath):
+			// Starting alone on a broken file would run every schedule
+			// beside the group.
+			return nil, fmt.Errorf("%s declares a cluster: section but has errors; not starting alone: %w", c.configPath, rep.Err())
+		}
+	}
+	cl, err := config.ClusterFromEnv(section, env)
+	if err != nil || cl == nil {
+		return nil, err
+	}
+	tlsCfg, err := clusterTLS(*cl)
+	if err != nil {
+		return nil, err
+	}
+	id, _ := env("JAGAD_CLUSTER_MEMBER")
+	if strings.ContainsAny(id, "/\x00") {
+		return nil, errors.New("JAGAD_CLUSTER_MEMBER must not contain '/'")
+	}
+	m, err := cluster.Join(cluster.Options{
+		Endpoints: cl.Endpoints, Group: cl.Group, ID: id, LeaseTTL: cl.LeaseTTL.Std(), TLS: tlsCfg,
+		Username: cl.Username, Password: cl.Password, Logger: log, Registerer: reg,
+		Schedules: func() []string { return scheduleIDs(store) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("cluster mode: scheduled runs are shared with the group through etcd",
+		"group", cl.Group, "member", m.ID(), "endpoints", strings.Join(cl.Endpoints, ","), "lease_ttl", cl.LeaseTTL.String(), "tls", tlsCfg != nil)
+	return m, nil
+}
+
+// declaresCluster reports whether the file has a top-level cluster: key.
+func declaresCluster(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	return bytes.HasPrefix(data, []byte("cluster:")) || bytes.Contains(data, []byte("\ncluster:"))
+}
+
+// clusterTLS builds the etcd client's TLS from the section's files; nil
+// for plain TCP.
+func clusterTLS(cl config.Cluster) (*tls.Config, error) {
+	if !cl.TLS() {
+		return nil, nil
+	}
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cl.CAFile != "" {
+		pem, err := os.ReadFile(cl.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("cluster.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("cluster.ca_file %s: no PEM certificate", cl.CAFile)
+		}
+		t.RootCAs = pool
+	}
+	if cl.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cl.CertFile, cl.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("cluster.cert_file/key_file: %w", err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return t, nil
+}
+
+// scheduleIDs lists the enabled file-managed schedules of the store: the
+// ones every member has, under the same ID (state.DerivedID of the name).
+func scheduleIDs(store *state.Store) []string {
+	var ids []string
+	_ = store.View(func(tx *state.Tx) error {
+		ss, err := state.List[state.Schedule](tx)
+		for _, s := range ss {
+			if s.EffectiveEnabled() && s.ManagedBy == state.ManagedByFile {
+				ids = append(ids, s.ID)
+			}
+		}
+		return err
+	})
+	return ids
+}
+
+// sharedGate puts the group's claims on the file-managed schedules only: a
+// schedule made through the API lives in one member's store, so that
+// member alone runs it, as it would without a group.
+type sharedGate struct {
+	member *cluster.Member
+	store  *state.Store
+}
+
+func (g sharedGate) Claim(scheduleID string, slot time.Time) (func(), bool) {
+	var s state.Schedule
+	err := g.store.View(func(tx *state.Tx) error {
+		var err error
+		s, err = state.Get[state.Schedule](tx, scheduleID)
+		return err
+	})
+	if err == nil && s.ManagedBy != state.ManagedByFile {
+		return func() {}, true
+	}
+	return g.member.Claim(scheduleID, slot)
+}
+
+// startFollow runs the member's catch-up passes into the engine until
+// stopFollow.
+func (d *daemon) startFollow() {
+	if d.member == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.followStop, d.followDone = cancel, make(chan struct{})
+	learnDone := make(chan struct{})
+	go func() {
+		defer close(d.followDone)
+		defer func() { <-learnDone }()
+		d.member.Follow(ctx, clusterRetry, d.eng.CatchUp)
+	}()
+	go func() { // backups of the other members, from the manifests in storage
+		defer close(learnDone)
+		l := d.eng.NewLearner()
+		t := time.NewTicker(clusterLearnEvery)
+		defer t.Stop()
+		failing := false
+		for {
+			_, err := l.Pass(ctx)
+			if err != nil && !failing && ctx.Err() == nil { // logged once per failing stretch
+				d.log.Warn("cluster: learning the other members' backups from storage", "err", err)
+			}
+			failing = err != nil
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// stopFollow stops the catch-up passes (before the engine stops).
+func (d *daemon) stopFollow() {
+	if d.followStop != nil {
+		d.followStop()
+		<-d.followDone
+		d.followStop = nil
+	}
+}
+
+// leaveCluster leaves the group once the engine has stopped: its lease is
+// revoked and its share moves at once.
+func (d *daemon) leaveCluster() {
+	if d.member != nil {
+		if err := d.member.Close(); err != nil {
+			d.log.Warn("leave cluster group", "err", err)
+		}
+	}
+}
