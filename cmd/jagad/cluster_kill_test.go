@@ -23,6 +23,7 @@ import (
 // owner, and every slot of every schedule runs exactly once (counted over
 // the survivors' backups, their own and those learned from storage).
 func TestKilledMemberSlotsMove(t *testing.T) {
+	t.Parallel() // minutes of waiting for cron slots; each has its own etcd, daemons and dirs
 	if testing.Short() {
 		t.Skip("runs three daemons for about three minutes")
 	}

@@ -20,6 +20,7 @@ import (
 // backup is created during the outage, the refusals are counted); when
 // etcd returns the group catches the missed slot up, once per schedule.
 func TestClusterEtcdOutage(t *testing.T) {
+	t.Parallel() // minutes of waiting for cron slots; each has its own etcd, daemons and dirs
 	if testing.Short() {
 		t.Skip("runs two daemons for about three minutes")
 	}

@@ -121,6 +121,7 @@ const clusterSchedules = 6
 // schedules are spread over more than one member, every member lists every
 // backup of the group, and a fourth member joining doubles no slot.
 func TestThreeDaemonsRunEachSlotOnce(t *testing.T) {
+	t.Parallel() // minutes of waiting for cron slots; each has its own etcd, daemons and dirs
 	obsRequirePostgres(t)
 	srv := etcdtest.Start(t)
 	dir := t.TempDir()
