@@ -87,9 +87,14 @@ func TestDaemonFullDisk(t *testing.T) {
 	if code, body := d.do("GET", "/metrics", ""); !strings.Contains(string(body), "\njagad_store_writes_refused 0\n") {
 		t.Errorf("metrics after recovery = %d:\n%s", code, grepLines(body, "jagad_store_"))
 	}
-	logs := d.out()
+	// The child's log reaches us through a pipe: wait for the line rather
+	// than read once (a loaded machine delays the copy).
 	for _, want := range []string{"refusing writes until space is freed", "has free space again: accepting writes"} {
-		if !strings.Contains(logs, want) {
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(d.out(), want) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if logs := d.out(); !strings.Contains(logs, want) {
 			t.Errorf("no log line %q:\n%s", want, logs)
 		}
 	}
