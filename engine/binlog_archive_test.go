@@ -218,7 +218,15 @@ func TestBinlogPITRRestore(t *testing.T) {
 		t.Fatalf("restored to %s: %s, want the T1 rows %s", target.Format(time.RFC3339), got, t1)
 	}
 
-	// A missing binary log object: refused before writing, named.
+	if err := e.h.eng.Verify(context.Background(), b.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.h.waitVerified(b.ID); v.VerifyStatus != state.VerifyPassed || !strings.Contains(v.LogOutput, "binary log archive continuous") {
+		t.Fatalf("verify with the archive whole: %s\n%s", v.VerifyStatus, v.LogOutput)
+	}
+
+	// A missing binary log object: verify and restore name it; the
+	// restore refuses before writing.
 	st, err := e.h.eng.stores.open(e.prov)
 	if err != nil {
 		t.Fatal(err)
@@ -242,6 +250,18 @@ func TestBinlogPITRRestore(t *testing.T) {
 	}
 	if err := st.Delete(context.Background(), o.ObjectKey); err != nil {
 		t.Fatal(err)
+	}
+	seen := 0 // the record's log accumulates: each run must add the line
+	for _, deep := range []bool{false, true} {
+		if err := e.h.eng.Verify(context.Background(), b.ID, deep); err != nil {
+			t.Fatal(err)
+		}
+		v := e.h.waitVerified(b.ID)
+		n := strings.Count(v.LogOutput, "binary log "+gone+" is missing")
+		if v.VerifyStatus != state.VerifyFailed || n <= seen {
+			t.Fatalf("verify (deep %v) with %s deleted: %s\n%s", deep, gone, v.VerifyStatus, v.LogOutput)
+		}
+		seen = n
 	}
 	dir2 := filepath.Join(openTempDir(t), "datadir")
 	rec, err := e.h.eng.Restore(context.Background(), b.ID, RestoreRequest{TargetDir: dir2, TargetTime: target})

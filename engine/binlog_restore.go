@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/jagad/jagad/engine/mariaphys"
 	"github.com/jagad/jagad/engine/objfmt"
+	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
 
@@ -95,6 +97,9 @@ func (e *Engine) checkBinlogs(ctx context.Context, sink *binlogSink, objs []Binl
 	}
 	for _, o := range objs {
 		d, err := objfmt.CheckObject(ctx, sink.st, o.spec(), objfmt.Keys{Ring: kr}, true)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("binary log %s is missing (%s)", o.File, o.ObjectKey)
+		}
 		if err != nil {
 			if d != nil {
 				if stage, cause := objfmt.CauseOf(d, err); cause != nil {
