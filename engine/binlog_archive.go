@@ -42,8 +42,9 @@ import (
 // and is removed from the spool only after storage confirmed both. The
 // spool is a cache: when it is lost, the stream restarts at the file after
 // the newest archived one, which the server still has unless it purged it.
-// A stream that ends (network, server restart) restarts with backoff, at
-// the oldest file still in the spool.
+// A stream that ends (network, server restart) restarts with backoff: the
+// spool's complete files are archived first, then the stream starts again
+// at the newest one, which it rewrites from its start.
 
 // BinlogPrefix is where archived binary logs live in a storage provider.
 const BinlogPrefix = "binlogs"
@@ -307,9 +308,18 @@ func (a *binlogArchivers) runOnce(ctx context.Context, c state.Connection, log *
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return fmt.Errorf("binlog spool: %w", err)
 	}
+	// Only the spool's newest file can be partial: archive the others
+	// first, then restart the stream at the newest, rewriting it from its
+	// start (so no stale file ever sits after one being rewritten).
+	if err := a.archiveComplete(ctx, c, sink, spool); err != nil {
+		return err
+	}
 	target := connTarget(c, "")
 	first, err := a.firstFile(ctx, c, sink, spool, target)
 	if err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(spool, first)); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	log.Info("binary log archive started", "from", first)
@@ -359,8 +369,8 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// firstFile is where a stream starts: the oldest file still in the spool,
-// else the file after the newest archived one, else the server's oldest.
+// firstFile is where a stream starts: the file still in the spool (after
+// archiveComplete, only the newest is left), else the file after the newest archived one, else the server's oldest.
 func (a *binlogArchivers) firstFile(ctx context.Context, c state.Connection, sink *binlogSink, spool string, t dbclient.Target) (string, error) {
 	if files, _ := spoolFiles(spool); len(files) > 0 {
 		return files[0].name, nil
@@ -506,10 +516,11 @@ func (a *binlogArchivers) archiveComplete(ctx context.Context, c state.Connectio
 	if err != nil {
 		return err
 	}
+	// A complete file is no longer written: its modification time is
+	// when it was completed.
 	lag := 0.0
 	if len(files) > 1 {
-		// The oldest complete file was complete when the next one began.
-		lag = time.Since(files[1].mod).Seconds()
+		lag = time.Since(files[0].mod).Seconds()
 	}
 	a.metrics.lag.WithLabelValues(c.Name).Set(max(lag, 0))
 	for i := 0; i+1 < len(files); i++ {
@@ -525,7 +536,7 @@ func (a *binlogArchivers) archiveComplete(ctx context.Context, c state.Connectio
 		a.metrics.lastArchived.WithLabelValues(c.Name).Set(float64(a.e.now().Unix()))
 		next := 0.0
 		if i+2 < len(files) {
-			next = time.Since(files[i+2].mod).Seconds()
+			next = time.Since(files[i+1].mod).Seconds()
 		}
 		a.metrics.lag.WithLabelValues(c.Name).Set(max(next, 0))
 	}
