@@ -214,6 +214,11 @@ func TestBinlogPITRRestore(t *testing.T) {
 	e.waitArchived(t, last)
 
 	dir := filepath.Join(openTempDir(t), "datadir")
+	for _, bad := range []time.Time{time.Now().Add(time.Hour), b.CreatedAt.Add(-time.Hour)} {
+		if _, err := e.h.eng.Restore(context.Background(), b.ID, RestoreRequest{TargetDir: dir, TargetTime: bad}); err == nil {
+			t.Fatalf("target_time %s accepted", bad)
+		}
+	}
 	if got := e.restoreAt(t, b.ID, target, dir); got != t1 {
 		t.Fatalf("restored to %s: %s, want the T1 rows %s", target.Format(time.RFC3339), got, t1)
 	}

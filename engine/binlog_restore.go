@@ -28,9 +28,23 @@ import (
 // successful physical backup of b's connection with binary log
 // coordinates, completed at or before target.
 func (e *Engine) pitrBase(b state.Backup, target time.Time) (state.Backup, error) {
+	if target.After(e.now()) {
+		return state.Backup{}, fmt.Errorf("target_time %s is in the future", target.UTC().Format(time.RFC3339))
+	}
 	var all []state.Backup
-	if err := e.store.View(func(tx *state.Tx) (err error) { all, err = state.List[state.Backup](tx); return err }); err != nil {
+	var c state.Connection
+	err := e.store.View(func(tx *state.Tx) (err error) {
+		if c, err = state.Get[state.Connection](tx, b.ConnectionID); err != nil {
+			return fmt.Errorf("connection of %s: %w", b.ID, err)
+		}
+		all, err = state.List[state.Backup](tx)
+		return err
+	})
+	if err != nil {
 		return state.Backup{}, err
+	}
+	if c.BinlogArchive == nil || !c.BinlogArchive.Enabled {
+		return state.Backup{}, fmt.Errorf("target_time: connection %s does not archive its binary logs (binlog_archive)", c.Name)
 	}
 	var best state.Backup
 	for _, c := range all {
