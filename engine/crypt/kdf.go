@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"filippo.io/age"
+
 	"golang.org/x/crypto/argon2"
 )
 
@@ -79,6 +81,13 @@ func kek(e keyEntry, s *keyStanza) []byte {
 	if s.typ == stanzaPassphrase {
 		p := s.params
 		ikm = argon2.IDKey(e.passphrase, s.salt, p.time, p.memoryKiB, p.threads, KeySize)
+		// Argon2id's memory (64 MiB by default) is garbage now. Left to
+		// the GC it raises the heap goal and the next derivation gets fresh
+		// pages before this one is collected: the daemon's peak RSS grew
+		// 64 MiB per backup (engine/bench/rss.sh, PERF-NOTES.md). Collecting
+		// and returning it here costs one GC per derivation, next to
+		// Argon2's own ~0.1–0.2 CPU-s.
+		debug.FreeOSMemory()
 	}
 	return hkdfKey(ikm, s.salt, infoWrap)
 }
