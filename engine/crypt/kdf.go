@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 
 	"filippo.io/age"
@@ -80,6 +81,9 @@ func kek(e keyEntry, s *keyStanza) []byte {
 	ikm := e.raw
 	if s.typ == stanzaPassphrase {
 		p := s.params
+		// Collect pending garbage (an admin login's Argon2 hash, say) so
+		// that Argon2's blocks reuse its pages rather than add fresh ones.
+		runtime.GC()
 		ikm = argon2.IDKey(e.passphrase, s.salt, p.time, p.memoryKiB, p.threads, KeySize)
 		// Argon2id's memory (64 MiB by default) is garbage now. Left to
 		// the GC it raises the heap goal and the next derivation gets fresh
