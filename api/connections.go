@@ -30,12 +30,15 @@ type connectionView struct {
 	UpdatedAt time.Time       `json:"updated_at"`
 
 	Physical *state.PhysicalSpec `json:"physical,omitempty"` // mysql/mariadb physical backups
+
+	BinlogArchive *state.BinlogArchiveSpec `json:"binlog_archive,omitempty"` // mysql/mariadb binary log archive
 }
 
 func viewConnection(c state.Connection) connectionView {
 	return connectionView{
 		ID: c.ID, Name: c.Name, DBType: c.DBType, Host: c.Host, Port: c.Port, Username: c.Username,
 		SSLMode: c.SSLMode, Physical: c.Physical, ManagedBy: c.ManagedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		BinlogArchive: c.BinlogArchive,
 	}
 }
 
@@ -52,6 +55,8 @@ type connectionInput struct {
 	SSLMode  *string `json:"ssl_mode"`
 	// Physical: absent keeps the stored value; {} or {"datadir": ...} sets it.
 	Physical *state.PhysicalSpec `json:"physical"`
+	// BinlogArchive: absent keeps the stored value; {"enabled": false} turns it off.
+	BinlogArchive *state.BinlogArchiveSpec `json:"binlog_archive"`
 	readOnly
 }
 
@@ -66,7 +71,8 @@ type readOnly struct {
 // any reports a field of the connection set in the body.
 func (in connectionInput) any() bool {
 	return in.Name != nil || in.DBType != nil || in.Host != nil || in.Port != nil || in.Username != nil ||
-		in.Password != nil || in.SSLMode != nil || in.Physical != nil
+		in.Password != nil || in.SSLMode != nil || in.Physical != nil ||
+		in.BinlogArchive != nil
 }
 
 func (in connectionInput) apply(c *state.ConnectionSpec) {
@@ -78,6 +84,9 @@ func (in connectionInput) apply(c *state.ConnectionSpec) {
 	setStr(&c.SSLMode, in.SSLMode)
 	if in.Physical != nil {
 		c.Physical = in.Physical
+	}
+	if in.BinlogArchive != nil {
+		c.BinlogArchive = in.BinlogArchive
 	}
 	if in.Password != nil && *in.Password != "" && *in.Password != mask {
 		c.Password = state.Secret(*in.Password)
@@ -91,6 +100,9 @@ func validateConnection(c *state.ConnectionSpec, skipName bool) error {
 		Username: c.Username, Password: c.Password.Reveal(), SSLMode: c.SSLMode}
 	if c.Physical != nil {
 		fc.Physical = &config.Physical{Datadir: c.Physical.Datadir}
+	}
+	if a := c.BinlogArchive; a != nil {
+		fc.BinlogArchive = &config.BinlogArchive{Enabled: a.Enabled, Storage: a.Storage}
 	}
 	fc.SetDefaults()
 	c.Port, c.SSLMode = fc.Port, fc.SSLMode

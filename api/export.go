@@ -149,6 +149,9 @@ func exportConnection(c state.Connection, dbs []state.Database) config.Connectio
 	if c.Physical != nil {
 		out.Physical = &config.Physical{Datadir: c.Physical.Datadir}
 	}
+	if a := c.BinlogArchive; a != nil {
+		out.BinlogArchive = &config.BinlogArchive{Enabled: a.Enabled, Storage: a.Storage}
+	}
 	if c.Password != "" {
 		out.Password = envName("CONN", c.Name, "PASSWORD")
 	}

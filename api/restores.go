@@ -23,6 +23,7 @@ type restoreInput struct {
 	NoPrivileges     bool   `json:"no_privileges"`
 	RestoreType      string `json:"restore_type"` // "" = full; the original web UI's restore wizard sends "full"
 	TargetDir        string `json:"target_dir"`   // physical chains: the new data directory (absolute)
+	TargetTime       string `json:"target_time"`  // RFC 3339: point-in-time recovery
 }
 
 // restoreBackup starts a restore (201 with the restore record). The body is
@@ -34,6 +35,14 @@ func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error
 	}
 	if in.TargetDir != "" && !filepath.IsAbs(in.TargetDir) {
 		return nil, fieldErr("target_dir", "must be an absolute path, got %q", in.TargetDir)
+	}
+	var targetTime time.Time
+	if in.TargetTime != "" {
+		t, err := time.Parse(time.RFC3339, in.TargetTime)
+		if err != nil {
+			return nil, fieldErr("target_time", "must be an RFC 3339 time (2006-01-02T15:04:05Z), got %q", in.TargetTime)
+		}
+		targetTime = t
 	}
 	if in.TargetDatabase != "" {
 		if err := config.CheckDatabaseName(in.TargetDatabase); err != nil {
@@ -61,7 +70,9 @@ func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error
 	if err := checkRestoreType(in, b.DBType); err != nil {
 		return nil, err
 	}
-	res, err := s.engine.Restore(r.Context(), b.ID, engine.RestoreRequest(in))
+	res, err := s.engine.Restore(r.Context(), b.ID, engine.RestoreRequest{TargetConnection: in.TargetConnection,
+		TargetDatabase: in.TargetDatabase, DropExisting: in.DropExisting, NoPrivileges: in.NoPrivileges,
+		RestoreType: in.RestoreType, TargetDir: in.TargetDir, TargetTime: targetTime})
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ func (c *checker) run() {
 	conns := c.checkConnections()
 	notifs := c.checkNotifications()
 	c.checkSchedules(storage, conns, notifs)
+	c.checkBinlogArchiveRefs(storage)
 	c.checkTokens()  // tokens.go
 	c.checkCluster() // cluster.go
 	c.checkSecrets()

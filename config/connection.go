@@ -46,6 +46,12 @@ func ValidateConnection(c Connection) []FieldError {
 			errs.add("physical.datadir", "must be an absolute path, got %q", p.Datadir)
 		}
 	}
+	if a := c.BinlogArchive; a != nil && a.Enabled {
+		if c.DBType != "mysql" && c.DBType != "mariadb" {
+			errs.add("binlog_archive", "binary log archiving needs db_type mysql or mariadb, got %q", c.DBType)
+		}
+		errs.addErr("binlog_archive.storage", refName(a.Storage, false))
+	}
 	seen := map[string]bool{}
 	for i, db := range c.Databases {
 		field := "databases[" + strconv.Itoa(i) + "]"

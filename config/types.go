@@ -87,6 +87,17 @@ type Connection struct {
 	Databases []string `yaml:"databases"`
 	// Physical enables physical and incremental backups (MySQL/MariaDB).
 	Physical *Physical `yaml:"physical"`
+	// BinlogArchive archives the server's binary logs (MySQL/MariaDB,
+	// point-in-time recovery; engine/binlog_archive.go).
+	BinlogArchive *BinlogArchive `yaml:"binlog_archive"`
+}
+
+// BinlogArchive streams a MySQL/MariaDB server's binary logs
+// (mariadb-binlog --read-from-remote-server --raw --stop-never) and stores
+// each completed file on Storage (a storage name; "" = the default).
+type BinlogArchive struct {
+	Enabled bool   `yaml:"enabled"`
+	Storage string `yaml:"storage"`
 }
 
 // Physical is where a connection's physical backups run: the server's data

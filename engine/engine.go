@@ -56,6 +56,8 @@ type Options struct {
 	// RepairEvery is how often failed copies of backups are retried from a
 	// healthy copy (repair.go; 0: RepairEvery, the default; <0: never).
 	RepairEvery time.Duration
+	// BinlogArchive tunes binary log archiving (binlog_archive.go).
+	BinlogArchive BinlogArchiveOptions
 }
 
 // Engine runs jobs. Create it with New, then Start; Shutdown stops it.
@@ -80,6 +82,7 @@ type Engine struct {
 	running map[string]bool // schedule IDs with a run in progress
 	retMu   sync.Mutex      // one retention pass at a time
 	sched   *schedule.Scheduler
+	binlogs *binlogArchivers // binlog_archive.go
 }
 
 // New returns an engine; it does not start anything.
@@ -128,6 +131,7 @@ func New(o Options) (*Engine, error) {
 		running:  map[string]bool{},
 	}
 	e.sched = e.newScheduler()
+	e.binlogs = newBinlogArchivers(e, o.BinlogArchive, o.Registerer)
 	return e, nil
 }
 
@@ -148,6 +152,8 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.syncScheduler()
 	}, state.KindSchedule, state.KindSettings, state.KindConnection,
 		state.KindDatabase, state.KindProvider, state.KindNotification)
+	e.binlogs.sync()
+	e.onChanges(e.binlogs.sync, state.KindConnection, state.KindProvider)
 	e.loops.Add(1)
 	go func() { // retention of removed schedules' backups: at start, then hourly
 		defer e.loops.Done()

@@ -62,6 +62,9 @@ type RestoreRequest struct {
 	// TargetDir is the new data directory a physical backup's chain is
 	// restored into (absolute; missing or empty).
 	TargetDir string
+	// TargetTime, when set, restores to that moment (point-in-time
+	// recovery; physical MariaDB/MySQL: binlog_restore.go).
+	TargetTime time.Time
 }
 
 // Restore types.

@@ -31,6 +31,13 @@ func (e *Engine) restorePhysical(b state.Backup, req RestoreRequest) (state.Rest
 	if req.TargetConnection != "" || req.TargetDatabase != "" || req.DropExisting || req.RestoreType == RestoreDataOnly {
 		return state.Restore{}, fault.Invalid("target_dir: a physical backup restores a whole server's data directory; target_connection, target_database, drop_existing and data-only do not apply")
 	}
+	if !req.TargetTime.IsZero() { // point in time: the newest backup before it (binlog_restore.go)
+		base, err := e.pitrBase(b, req.TargetTime)
+		if err != nil {
+			return state.Restore{}, fault.Invalid(err.Error())
+		}
+		b = base
+	}
 	if _, err := e.chainOf(b); err != nil {
 		return state.Restore{}, fault.Invalid("cannot restore " + b.ID + ": " + err.Error())
 	}
@@ -48,7 +55,11 @@ func (e *Engine) restorePhysical(b state.Backup, req RestoreRequest) (state.Rest
 		defer cancel()
 		err := e.slots.acquire(ctx)
 		if err == nil {
-			err = e.restoreChain(ctx, b, rec.TargetDir, log)
+			if req.TargetTime.IsZero() {
+				err = e.restoreChain(ctx, b, rec.TargetDir, log)
+			} else {
+				err = e.restorePITR(ctx, b, req.TargetTime, rec.TargetDir, log)
+			}
 			e.slots.release()
 		}
 		rec = e.finishRestore(rec, log, err)

@@ -102,6 +102,9 @@ func (e *Engine) runVerify(ctx context.Context, b state.Backup, deep bool) {
 		log.Printf("QUEUE: gave up waiting for a slot: %v", err)
 	} else {
 		mode, checks, err = e.verifyCopies(ctx, b, deep, log)
+		if err == nil {
+			err = e.verifyBinlogs(ctx, b, mode, log) // binlog_verify.go
+		}
 		e.slots.release()
 	}
 	e.finishVerify(b, mode, log, err, checks)

@@ -81,7 +81,8 @@ func buildDesired(f *config.File, current state.Settings, processKey bool) (*des
 		d.connections = append(d.connections, state.ConnectionSpec{
 			Name: c.Name, DBType: c.DBType, Host: c.Host, Port: c.Port,
 			Username: c.Username, Password: state.Secret(c.Password), SSLMode: c.SSLMode,
-			Physical: physicalSpec(c.Physical),
+			Physical:      physicalSpec(c.Physical),
+			BinlogArchive: binlogArchiveSpec(c.BinlogArchive),
 		})
 		for _, db := range c.Databases {
 			addDB(c.Name, db)
@@ -189,4 +190,11 @@ func physicalSpec(p *config.Physical) *state.PhysicalSpec {
 		return nil
 	}
 	return &state.PhysicalSpec{Datadir: p.Datadir}
+}
+
+func binlogArchiveSpec(a *config.BinlogArchive) *state.BinlogArchiveSpec {
+	if a == nil {
+		return nil
+	}
+	return &state.BinlogArchiveSpec{Enabled: a.Enabled, Storage: a.Storage}
 }

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // Backup secondary indexes. Every key ends in "<inv>/<id>", where inv is
@@ -14,7 +17,10 @@ import (
 // order is newest first. The values are small enough to stay inline in the
 // LSM tree, so filters never read records: "connID\x00dbID\x00schedID" in
 // the indexes by reference (schema 1), and that plus "\x00status\x00type" in
-// the indexes by status and type (schema 3).
+// the indexes by status and type (schema 3). The index by schedule holds that
+// plus "\x00lastrun" (schema 6): the backup's start time (its creation time
+// before it starts) in Unix nanoseconds, so a schedule's last run and status
+// come from its newest entry without reading a record (LastScheduleRun).
 const (
 	ixBackup     = "ix/backup/"
 	ixBackupAll  = ixBackup + "all/"
@@ -45,18 +51,28 @@ type indexEntry struct{ key, val string }
 
 // backupIndexFields are the fields of a backup the indexes hold.
 type backupIndexFields struct {
-	ID           string    `json:"id"`
-	ConnectionID string    `json:"connection_id"`
-	DatabaseID   string    `json:"database_id"`
-	ScheduleID   string    `json:"schedule_id"`
-	Status       string    `json:"status"`
-	BackupType   string    `json:"backup_type"`
-	CreatedAt    time.Time `json:"created_at"`
+	ID           string     `json:"id"`
+	ConnectionID string     `json:"connection_id"`
+	DatabaseID   string     `json:"database_id"`
+	ScheduleID   string     `json:"schedule_id"`
+	Status       string     `json:"status"`
+	BackupType   string     `json:"backup_type"`
+	CreatedAt    time.Time  `json:"created_at"`
+	StartedAt    *time.Time `json:"started_at"`
 }
 
 func indexFieldsOf(b Backup) backupIndexFields {
 	return backupIndexFields{ID: b.ID, ConnectionID: b.ConnectionID, DatabaseID: b.DatabaseID,
-		ScheduleID: b.ScheduleID, Status: b.Status, BackupType: b.BackupType, CreatedAt: b.CreatedAt}
+		ScheduleID: b.ScheduleID, Status: b.Status, BackupType: b.BackupType, CreatedAt: b.CreatedAt,
+		StartedAt: b.StartedAt}
+}
+
+// lastRun is when b ran: its start, or its creation before it starts.
+func (b backupIndexFields) lastRun() time.Time {
+	if b.StartedAt != nil {
+		return *b.StartedAt
+	}
+	return b.CreatedAt
 }
 
 // backupIndexEntries returns the index entries of b.
@@ -68,7 +84,7 @@ func backupIndexEntries(b backupIndexFields) []indexEntry {
 	for _, ix := range []struct{ prefix, id, val string }{
 		{ixBackupConn, b.ConnectionID, refs},
 		{ixBackupDB, b.DatabaseID, refs},
-		{ixBackupSch, b.ScheduleID, refs},
+		{ixBackupSch, b.ScheduleID, full + "\x00" + strconv.FormatInt(b.lastRun().UnixNano(), 10)},
 		{ixBackupSt, b.Status, full},
 		{ixBackupTy, b.BackupType, full},
 	} {
@@ -146,4 +162,36 @@ func (tx *Tx) loadBackup(id string) (Backup, error) {
 	var b Backup
 	err := tx.getValue(recordKey(KindBackup, id), &b)
 	return b, err
+}
+
+// LastScheduleRun reports the newest backup of a schedule (the first that
+// ListBackups(BackupQuery{ScheduleID: id, Limit: 1}) returns): when it ran
+// (started, or created before it starts) and its status; ok is false when
+// the schedule has no backup. It reads one index entry, no record.
+func (tx *Tx) LastScheduleRun(scheduleID string) (run time.Time, status string, ok bool, err error) {
+	if err := tx.check(false); err != nil {
+		return time.Time{}, "", false, err
+	}
+	if !queryable(BackupQuery{ScheduleID: scheduleID}) || scheduleID == "" {
+		return time.Time{}, "", false, nil
+	}
+	prefix := []byte(ixBackupSch + scheduleID + "/")
+	it := tx.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, PrefetchSize: 1, Prefix: prefix})
+	defer it.Close()
+	it.Rewind()
+	if !it.ValidForPrefix(prefix) {
+		return time.Time{}, "", false, nil
+	}
+	var fields []string
+	if err := it.Item().Value(func(v []byte) error { fields = strings.Split(string(v), "\x00"); return nil }); err != nil {
+		return time.Time{}, "", false, fmt.Errorf("last run of schedule %s: %w", scheduleID, err)
+	}
+	if len(fields) != 6 {
+		return time.Time{}, "", false, fmt.Errorf("last run of schedule %s: index entry %s has %d fields, want 6", scheduleID, it.Item().Key(), len(fields))
+	}
+	n, err := strconv.ParseInt(fields[5], 10, 64)
+	if err != nil {
+		return time.Time{}, "", false, fmt.Errorf("last run of schedule %s: index entry %s: %w", scheduleID, it.Item().Key(), err)
+	}
+	return time.Unix(0, n).UTC(), fields[3], true, nil
 }

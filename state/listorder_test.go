@@ -246,8 +246,8 @@ func TestMigrateSchedulesByConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v := readSchema(t, s); v != 5 {
-		t.Fatalf("schema = %d, want 5", v)
+	if v, want := readSchema(t, s), len(defaultMigrations())+1; v != want {
+		t.Fatalf("schema = %d, want %d", v, want)
 	}
 	checkPages(t, s, r)
 }

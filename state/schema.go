@@ -40,6 +40,7 @@ func defaultMigrations() []migration {
 		{bulk: buildStatusTypeIndexes}, // 2 → 3
 		{bulk: buildListIndexes},       // 3 → 4
 		{bulk: buildListIndexes},       // 4 → 5: again, for the schedules-by-connection order
+		{bulk: buildScheduleRunIndex},  // 5 → 6: last run and status in the index by schedule
 	}
 }
 

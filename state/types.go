@@ -130,6 +130,16 @@ type ConnectionSpec struct {
 	// Physical, when set, lets MySQL/MariaDB schedules take physical and
 	// incremental backups (mariadb-backup reads the data directory).
 	Physical *PhysicalSpec `json:"physical,omitempty"`
+	// BinlogArchive, when enabled, archives the server's binary logs
+	// (engine/binlog_archive.go).
+	BinlogArchive *BinlogArchiveSpec `json:"binlog_archive,omitempty"`
+}
+
+// BinlogArchiveSpec archives a MySQL/MariaDB server's completed binary log
+// files on a storage provider, named by Storage ("" = the default one).
+type BinlogArchiveSpec struct {
+	Enabled bool   `json:"enabled"`
+	Storage string `json:"storage,omitempty"`
 }
 
 // PhysicalSpec is where a connection's physical backups run: its data

@@ -154,6 +154,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 	handler.Store(&h)
 	d.ready.Store(true)
 	log.Info("jagad ready", "listen", ln.Addr().String())
+	startBenchPprof(env, log)
 	if c.hooks.ready != nil {
 		c.hooks.ready(d)
 	}

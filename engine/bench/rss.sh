@@ -15,9 +15,13 @@
 # Environment:
 #   BENCH_ROWS=500000   rows of bench_mixed (≈70 MB dump); 5000000 ≈ 730 MB
 #   RSS_RUNS=10         backups in a row
+#   JAGAD_BIN           the daemon (default: bin/jagad)
 #   RSS_PORT=18098      the daemon's port on 127.0.0.1
 #   RSS_IDLE=10         seconds to wait before each idle reading
 #   BENCH_DIR           scratch dir (default: a temp dir, removed at exit)
+#   RSS_PPROF=host:port serve the daemon's pprof there (JAGAD_BENCH_PPROF) and
+#                       save a heap profile 1 s into each backup and after it
+#                       as $BENCH_DIR/rss/heap-N-{during,after}.pb.gz
 set -euo pipefail
 
 ROWS=${BENCH_ROWS:-500000}
@@ -25,7 +29,7 @@ RUNS=${RSS_RUNS:-10}
 PORT=${RSS_PORT:-18098}
 IDLE=${RSS_IDLE:-10}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/bin/jagad
+BIN=${JAGAD_BIN:-$ROOT/bin/jagad}
 DB=bench_mixed_$ROWS
 BASE_URL=http://127.0.0.1:$PORT
 
@@ -80,7 +84,7 @@ schedules:
     verify_enabled: false
     retention_full: 3
 EOF
-JAGAD_DATA_DIR=$WORK/data JAGAD_ADMIN_PASS=rss-bench "$BIN" serve --config "$WORK/jagad.yaml" \
+JAGAD_BENCH_PPROF=${RSS_PPROF:-} JAGAD_DATA_DIR=$WORK/data JAGAD_ADMIN_PASS=rss-bench "$BIN" serve --config "$WORK/jagad.yaml" \
   --listen "127.0.0.1:$PORT" >"$WORK/jagad.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do grep -q 'jagad ready' "$WORK/jagad.log" && break; sleep 0.1; done
@@ -101,6 +105,7 @@ for i in $(seq 1 "$RUNS"); do
   t0=$(date +%s.%N)
   api -X POST "$BASE_URL/api/schedules/$SCH/run" >/dev/null
   st=
+  if [ -n "${RSS_PPROF:-}" ]; then sleep 1; curl -sf -o "$WORK/heap-$i-during.pb.gz" "http://$RSS_PPROF/debug/pprof/heap" || true; fi
   while :; do
     read -r id st < <(api "$BASE_URL/api/backups?limit=1&schedule_id=$SCH" | jq -r '.[0] | "\(.id // "") \(.status // "")"')
     if [ "$id" != "$before" ] && { [ "$st" = success ] || [ "$st" = failed ]; }; then break; fi
@@ -109,6 +114,7 @@ for i in $(seq 1 "$RUNS"); do
   secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   [ "$st" = success ] || { echo "rss: backup $i $st" >&2; tail -20 "$WORK/jagad.log" >&2; exit 1; }
   hwm=$(status VmHWM) rss=$(status VmRSS)
+  if [ -n "${RSS_PPROF:-}" ]; then curl -sf -o "$WORK/heap-$i-after.pb.gz" "http://$RSS_PPROF/debug/pprof/heap" || true; fi
   [ -n "${RSS_SMAPS:-}" ] && grep -E "^(RssAnon|RssFile)" "/proc/$PID/status" | tr -s " \t\n" " " >&2 && echo >&2
   [ -z "$PEAK_FIRST" ] && PEAK_FIRST=$hwm
   [ "$hwm" -gt "$PEAK_MAX" ] && PEAK_MAX=$hwm

@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 
 	"filippo.io/age"
+
 	"golang.org/x/crypto/argon2"
 )
 
@@ -78,7 +81,17 @@ func kek(e keyEntry, s *keyStanza) []byte {
 	ikm := e.raw
 	if s.typ == stanzaPassphrase {
 		p := s.params
+		// Collect pending garbage (an admin login's Argon2 hash, say) so
+		// that Argon2's blocks reuse its pages rather than add fresh ones.
+		runtime.GC()
 		ikm = argon2.IDKey(e.passphrase, s.salt, p.time, p.memoryKiB, p.threads, KeySize)
+		// Argon2id's memory (64 MiB by default) is garbage now. Left to
+		// the GC it raises the heap goal and the next derivation gets fresh
+		// pages before this one is collected: the daemon's peak RSS grew
+		// 64 MiB per backup (engine/bench/rss.sh, PERF-NOTES.md). Collecting
+		// and returning it here costs one GC per derivation, next to
+		// Argon2's own ~0.1–0.2 CPU-s.
+		debug.FreeOSMemory()
 	}
 	return hkdfKey(ikm, s.salt, infoWrap)
 }
