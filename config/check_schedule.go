@@ -23,6 +23,9 @@ func (c *checker) checkScheduleRefs(prefix, lbl string, s Schedule, storage map[
 	if connOK && len(conn.Databases) > 0 && s.Database != "" && !slices.Contains(conn.Databases, s.Database) && !c.skip(prefix+".database") {
 		c.warnAt(prefix+".database", "%s: database %q is not in connection %q's databases list", lbl, s.Database, s.Connection)
 	}
+	if err := CheckBackupTypeFor(s.BackupType, conn.DBType); connOK && err != nil && !c.skip(prefix+".backup_type") {
+		c.errorAt(prefix+".backup_type", "%s: %v", lbl, err)
+	}
 	if _, ok := storage[s.Storage]; s.Storage != "" && !ok && !c.skip(prefix+".storage") {
 		c.errorAt(prefix+".storage", "%s: storage %q is not defined", lbl, s.Storage)
 	}

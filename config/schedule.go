@@ -11,7 +11,7 @@ import (
 // declare. "incremental" stays a known type of backup records (stats count
 // it, retention keeps the fulls incrementals need) but cannot be declared
 // until physical backups (pgBackRest, XtraBackup, Mariabackup) are run.
-var backupTypes = []string{"full"}
+var backupTypes = []string{"full", "physical"}
 
 // CheckBackupType checks a declared backup type: a schedule's backup_type
 // and POST /api/backups's. "" is the caller's to default.

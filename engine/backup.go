@@ -46,11 +46,14 @@ func (e *Engine) StartBackup(ctx context.Context, req BackupRequest) (state.Back
 	if req.BackupType == "" {
 		req.BackupType = "full"
 	}
-	if req.BackupType != "full" && req.BackupType != "incremental" {
-		return state.Backup{}, fault.Invalid("backup_type must be full or incremental")
+	if req.BackupType != "full" && req.BackupType != "incremental" && req.BackupType != state.BackupPhysical {
+		return state.Backup{}, fault.Invalid("backup_type must be full, incremental or physical")
 	}
 	j, err := e.prepare(req, nil)
 	if err != nil {
+		return state.Backup{}, err
+	}
+	if err := checkPhysical(req.BackupType, j.conn.DBType); err != nil {
 		return state.Backup{}, err
 	}
 	// A backup made for a schedule counts as a run of it: one at a time.
@@ -208,7 +211,7 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 	if err != nil {
 		return nil, err
 	}
-	ext := dump.Extension(b.DBType) + objfmt.CompressExt(b.Compression)
+	ext := objectExt(*b) + objfmt.CompressExt(b.Compression)
 	if kr != nil {
 		ext += crypt.Ext
 		b.EncryptionAlgo, b.EncryptionKeyID = crypt.Algo, kr.Active()
@@ -237,7 +240,7 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 	}
 	target := connTarget(j.conn, b.DatabaseName)
 	j.progress.setPhase(PhaseDump)
-	res, dumpErr := dump.Dump(ctx, target, e.tools(settings), progressWriter{up.Writer(), j.progress}, log)
+	res, dumpErr := runSource(ctx, b, target, e.tools(settings), progressWriter{up.Writer(), j.progress}, log)
 	if dumpErr != nil {
 		put, _ := up.Abort(dumpErr)
 		if put.Err != nil && !errors.Is(put.Err, dumpErr) && ctx.Err() == nil {

@@ -343,6 +343,8 @@ type Backup struct {
 	// Checks is the backup's verify and drill history, newest first, at
 	// most MaxBackupChecks (checks.go).
 	Checks []BackupCheck `json:"checks,omitempty"`
+	// Physical describes a physical base backup (backup_type physical).
+	Physical *PhysicalInfo `json:"physical,omitempty"`
 }
 
 // Replica is a copy of a backup on another provider (planned).
@@ -374,6 +376,8 @@ type Restore struct {
 	StartedAt        *time.Time `json:"started_at"`
 	CompletedAt      *time.Time `json:"completed_at"`
 	CreatedAt        time.Time  `json:"created_at"`
+	// TargetDir is the new data directory of a physical restore.
+	TargetDir string `json:"target_dir,omitempty"`
 }
 
 // Kind implements Record.

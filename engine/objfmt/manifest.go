@@ -46,6 +46,8 @@ type Manifest struct {
 	StartedAt         *time.Time       `json:"started_at"`
 	CompletedAt       time.Time        `json:"completed_at"`
 	JagadVersion      string           `json:"jagad_version"`
+	// Physical: LSNs, timeline and system identifier of a physical base backup.
+	Physical *state.PhysicalInfo `json:"physical,omitempty"`
 }
 
 // ManifestOf builds the manifest of a completed backup.
@@ -61,6 +63,7 @@ func ManifestOf(b state.Backup, version string, completed time.Time) Manifest {
 		Checksum: b.Checksum, EncryptedChecksum: b.EncryptedChecksum,
 		ToolVersion: b.ToolVersion, ServerVersion: b.ServerVersion, Tables: b.Tables,
 		StartedAt: b.StartedAt, CompletedAt: completed.UTC(), JagadVersion: version,
+		Physical: b.Physical,
 	}
 }
 
