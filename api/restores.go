@@ -21,6 +21,8 @@ type restoreInput struct {
 	DropExisting     bool   `json:"drop_existing"`
 	NoPrivileges     bool   `json:"no_privileges"`
 	RestoreType      string `json:"restore_type"` // "" = full; the original web UI's restore wizard sends "full"
+	TargetDir        string `json:"target_dir"`   // physical backups: the new data directory
+	Check            bool   `json:"check"`        // physical backups: start a throwaway server on it
 }
 
 // restoreBackup starts a restore (201 with the restore record). The body is
@@ -100,6 +102,7 @@ type restoreView struct {
 	StartedAt        *time.Time `json:"started_at"`
 	CompletedAt      *time.Time `json:"completed_at"`
 	CreatedAt        time.Time  `json:"created_at"`
+	TargetDir        string     `json:"target_dir,omitempty"`
 }
 
 func viewRestore(r state.Restore) restoreView {
@@ -109,7 +112,7 @@ func viewRestore(r state.Restore) restoreView {
 	return restoreView{ID: r.ID, BackupID: r.BackupID, TargetConnection: r.TargetConnection,
 		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges, RestoreType: r.RestoreType, Drill: r.Drill, Status: r.Status,
 		DurationMs: r.DurationMs, LogOutput: r.LogOutput, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
-		CreatedAt: r.CreatedAt}
+		CreatedAt: r.CreatedAt, TargetDir: r.TargetDir}
 }
 
 // listRestores lists restores newest first.

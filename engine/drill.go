@@ -152,6 +152,9 @@ func (e *Engine) drillPlan(b state.Backup, connID, database string) (restorePlan
 // It returns what it counted in the restored database.
 func (e *Engine) drill(ctx context.Context, p restorePlan, log *jobLog) (n drillCount, err error) {
 	b, database := p.backup, p.database
+	if b.BackupType == state.BackupPhysical {
+		return e.drillPhysical(ctx, p, log) // restore_physical.go
+	}
 	target := connTarget(p.conn, database)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)

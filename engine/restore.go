@@ -59,6 +59,10 @@ type RestoreRequest struct {
 	NoPrivileges bool
 	// RestoreType is RestoreFull ("" too) or RestoreDataOnly.
 	RestoreType string
+	// TargetDir is the new data directory a physical backup restores into
+	// (restore_physical.go); Check starts a throwaway server on it.
+	TargetDir string
+	Check     bool
 }
 
 // Restore types.
@@ -81,6 +85,9 @@ type restorePlan struct {
 // Restore validates a restore, records it as running and starts it on the
 // engine's context.
 func (e *Engine) Restore(ctx context.Context, backupID string, req RestoreRequest) (state.Restore, error) {
+	if handled, rec, err := e.maybeRestorePhysical(backupID, req); handled {
+		return rec, err
+	}
 	p, err := e.planRestore(backupID, req)
 	if err != nil {
 		return state.Restore{}, err
