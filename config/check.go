@@ -25,6 +25,7 @@ func (c *checker) run() {
 	conns := c.checkConnections()
 	notifs := c.checkNotifications()
 	c.checkSchedules(storage, conns, notifs)
+	c.checkWalArchives(storage) // physical.go
 	c.checkTokens() // tokens.go
 	c.checkSecrets()
 }

@@ -84,6 +84,8 @@ type Connection struct {
 	Password  string   `yaml:"password"` // secret
 	SSLMode   string   `yaml:"ssl_mode"` // default prefer
 	Databases []string `yaml:"databases"`
+	// WalArchive turns on continuous WAL archiving (postgresql only).
+	WalArchive *WalArchive `yaml:"wal_archive"`
 }
 
 // Notification is a notification target.

@@ -16,3 +16,16 @@ type PhysicalInfo struct {
 	// another cluster can never be replayed onto this base.
 	SystemID string `json:"system_identifier"`
 }
+
+// WalArchive is a connection's continuous WAL archiving: the daemon runs
+// pg_receivewal on a replication slot named after the connection and
+// uploads every completed segment to the storage provider named Storage.
+type WalArchive struct {
+	Enabled bool   `json:"enabled"`
+	Storage string `json:"storage"` // provider name
+	// SpoolMaxBytes bounds the local spool; 0 = DefaultSpoolMaxBytes.
+	SpoolMaxBytes int64 `json:"spool_max_bytes,omitempty"`
+}
+
+// DefaultSpoolMaxBytes is the default bound of a WAL spool (64 segments).
+const DefaultSpoolMaxBytes = 64 << 24

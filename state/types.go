@@ -127,6 +127,8 @@ type ConnectionSpec struct {
 	Username string `json:"username"`
 	Password Secret `json:"password"`
 	SSLMode  string `json:"ssl_mode"`
+	// WalArchive: continuous WAL archiving of a PostgreSQL connection.
+	WalArchive *WalArchive `json:"wal_archive,omitempty"`
 }
 
 // Kind implements Record.
