@@ -26,7 +26,7 @@ func (c *checker) run() {
 	notifs := c.checkNotifications()
 	c.checkSchedules(storage, conns, notifs)
 	c.checkWalArchives(storage) // physical.go
-	c.checkTokens() // tokens.go
+	c.checkTokens()             // tokens.go
 	c.checkSecrets()
 }
 
