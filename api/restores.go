@@ -23,6 +23,10 @@ type restoreInput struct {
 	RestoreType      string `json:"restore_type"` // "" = full; the original web UI's restore wizard sends "full"
 	TargetDir        string `json:"target_dir"`   // physical backups: the new data directory
 	Check            bool   `json:"check"`        // physical backups: start a throwaway server on it
+	// Point-in-time restore of a physical backup: one of these.
+	TargetTime *time.Time `json:"target_time"`
+	TargetLSN  string     `json:"target_lsn"`
+	Latest     bool       `json:"latest"`
 }
 
 // restoreBackup starts a restore (201 with the restore record). The body is

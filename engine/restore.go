@@ -63,6 +63,11 @@ type RestoreRequest struct {
 	// (restore_physical.go); Check starts a throwaway server on it.
 	TargetDir string
 	Check     bool
+	// Point-in-time restore of a physical backup (restore_pitr.go): one of
+	// TargetTime, TargetLSN ("X/Y") and Latest.
+	TargetTime *time.Time
+	TargetLSN  string
+	Latest     bool
 }
 
 // Restore types.

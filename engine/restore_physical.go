@@ -37,12 +37,13 @@ type physicalPlan struct {
 	provider state.Provider
 	dir      string
 	check    bool
+	pitr     *pgphys.Target // nil: the base backup alone
 	progress *jobProgress
 }
 
 // physicalRequested reports whether a request carries physical-restore fields.
 func physicalRequested(req RestoreRequest) bool {
-	return req.TargetDir != "" || req.Check
+	return req.TargetDir != "" || req.Check || pitrRequested(req)
 }
 
 // maybeRestorePhysical starts the restore when backupID is a physical
@@ -55,7 +56,7 @@ func (e *Engine) maybeRestorePhysical(backupID string, req RestoreRequest) (hand
 	}
 	if b.BackupType != state.BackupPhysical {
 		if physicalRequested(req) {
-			return true, rec, fault.Invalid("target_dir and check are for physical backups; this is a " + b.BackupType + " backup")
+			return true, rec, fault.Invalid("target_dir, check, target_time, target_lsn and latest are for physical backups; this is a " + b.BackupType + " backup")
 		}
 		return false, rec, nil
 	}
@@ -64,7 +65,7 @@ func (e *Engine) maybeRestorePhysical(backupID string, req RestoreRequest) (hand
 		return true, rec, err
 	}
 	now := e.now().UTC()
-	rec = state.Restore{ID: state.NewID(state.KindRestore), BackupID: b.ID, TargetConnection: b.ConnectionID,
+	rec = state.Restore{ID: state.NewID(state.KindRestore), BackupID: p.backup.ID, TargetConnection: b.ConnectionID,
 		TargetDir: p.dir, RestoreType: RestoreFull, Status: state.StatusRunning, StartedAt: &now, CreatedAt: now}
 	err = e.store.Update(func(tx *state.Tx) error {
 		all, err := state.List[state.Restore](tx)
@@ -81,7 +82,7 @@ func (e *Engine) maybeRestorePhysical(backupID string, req RestoreRequest) (hand
 	if err != nil {
 		return true, state.Restore{}, err
 	}
-	e.log.Info("restore started", "restore", rec.ID, "backup", b.ID, "target_dir", p.dir)
+	e.log.Info("restore started", "restore", rec.ID, "backup", p.backup.ID, "target_dir", p.dir)
 	e.goJob(func(ctx context.Context) { e.runPhysicalRestore(ctx, p, rec) })
 	return true, rec, nil
 }
@@ -100,7 +101,16 @@ func (e *Engine) planPhysical(b state.Backup, req RestoreRequest) (physicalPlan,
 		(req.RestoreType != "" && req.RestoreType != RestoreFull):
 		return physicalPlan{}, fault.Invalid("a physical backup restores a whole cluster into target_dir: target_connection, target_database, drop_existing, no_privileges and restore_type do not apply")
 	}
+	if pitrRequested(req) {
+		var err error
+		if b, err = e.chooseBase(b, req); err != nil {
+			return physicalPlan{}, err
+		}
+	}
 	p := physicalPlan{backup: b, dir: filepath.Clean(req.TargetDir), check: req.Check}
+	if pitrRequested(req) {
+		p.pitr = &pgphys.Target{Time: req.TargetTime, LSN: req.TargetLSN}
+	}
 	err := e.store.View(func(tx *state.Tx) error {
 		var err error
 		p.provider, err = state.Get[state.Provider](tx, b.StorageProviderID)
@@ -111,11 +121,17 @@ func (e *Engine) planPhysical(b state.Backup, req RestoreRequest) (physicalPlan,
 			return err
 		}
 		p.conn, err = state.Get[state.Connection](tx, b.ConnectionID)
+		if errors.Is(err, state.ErrNotFound) && p.pitr != nil {
+			return fault.Invalid("the connection of this backup no longer exists: its WAL archive cannot be found")
+		}
 		if errors.Is(err, state.ErrNotFound) {
-			err = nil // a check then connects as the connection's name would have: see checkUser
+			err = nil // a check then connects as postgres: see checkUser
 		}
 		return err
 	})
+	if err == nil && p.pitr != nil {
+		_, err = e.walStoreOf(p.conn)
+	}
 	return p, err
 }
 
@@ -166,8 +182,18 @@ func (e *Engine) restorePhysicalNow(ctx context.Context, p physicalPlan, log res
 		log.Printf("VERIFY: the base backup failed its checks; nothing was written")
 		return nil, fmt.Errorf("verify before restore: %w", err)
 	}
-	log.Printf("VERIFY: base backup intact (%d stored bytes%s) in %s; pass 2 of 2: unpacking",
+	log.Printf("VERIFY: base backup intact (%d stored bytes%s) in %s",
 		d.StoredBytes(), decryptedNote(spec), time.Since(start).Round(time.Millisecond))
+	var wal *walWrite
+	if p.pitr != nil {
+		wst, segs, err := e.verifyWALChain(ctx, p, keys, log)
+		if err != nil {
+			log.Printf("VERIFY: the WAL chain failed its checks; nothing was written")
+			return nil, fmt.Errorf("verify before restore: %w", err)
+		}
+		wal = &walWrite{st: wst, segs: segs}
+	}
+	log.Printf("VERIFY: pass 2 of 2: unpacking into %s", p.dir)
 	owner, err := pgphys.OwnerFor()
 	if err != nil {
 		return nil, err
@@ -176,7 +202,7 @@ func (e *Engine) restorePhysicalNow(ctx context.Context, p physicalPlan, log res
 	if err != nil {
 		return nil, fault.Invalid(err.Error())
 	}
-	counts, err := e.unpackAndCheck(ctx, st, spec, keys, p, owner, log)
+	counts, err := e.unpackAndCheck(ctx, st, spec, keys, p, wal, owner, log)
 	if err != nil {
 		undo()
 		log.Printf("RESTORE: removed what this failed restore wrote to %s", p.dir)
@@ -185,7 +211,13 @@ func (e *Engine) restorePhysicalNow(ctx context.Context, p physicalPlan, log res
 	return counts, nil
 }
 
-func (e *Engine) unpackAndCheck(ctx context.Context, st storage.Store, spec objfmt.Spec, keys objfmt.Keys, p physicalPlan, owner pgphys.Owner, log restoreLog) (map[string]int64, error) {
+// walWrite is the verified WAL chain a point-in-time restore writes.
+type walWrite struct {
+	st   storage.Store
+	segs []walSegment
+}
+
+func (e *Engine) unpackAndCheck(ctx context.Context, st storage.Store, spec objfmt.Spec, keys objfmt.Keys, p physicalPlan, wal *walWrite, owner pgphys.Owner, log restoreLog) (map[string]int64, error) {
 	d, err := objfmt.OpenDump(ctx, st, spec, keys)
 	if err != nil {
 		logCause(log, d, err)
@@ -206,6 +238,11 @@ func (e *Engine) unpackAndCheck(ctx context.Context, st storage.Store, spec objf
 		log.Printf("%s", l)
 	}
 	log.Printf("RESTORE: %d files unpacked into %s", files, p.dir)
+	if wal != nil {
+		if err := writeWAL(ctx, wal.st, wal.segs, keys, p.dir, *p.pitr, log); err != nil {
+			return nil, err
+		}
+	}
 	if err := owner.Give(p.dir); err != nil {
 		return nil, err
 	}
@@ -241,7 +278,7 @@ func (e *Engine) checkDataDir(ctx context.Context, p physicalPlan, owner pgphys.
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	err = srv.WaitReady(wctx, func(ctx context.Context) error {
-		return dbclient.Ping(ctx, t)
+		return pgphys.Promoted(ctx, t)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("check restored data directory: %w", err)
@@ -255,6 +292,14 @@ func (e *Engine) checkDataDir(ctx context.Context, p physicalPlan, owner pgphys.
 		rows += n
 	}
 	log.Printf("CHECK: database %s answers: %d tables, %d rows", p.backup.DatabaseName, len(counts), rows)
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		log.Printf("CHECK: table %s: %d rows", n, counts[n])
+	}
 	return counts, nil
 }
 

@@ -56,7 +56,9 @@ func (o Owner) Give(paths ...string) error {
 // of its own that trusts local connections, so the check depends neither on
 // the restored cluster's passwords nor on its pg_hba.conf, and nothing
 // outside this host can reach it. Archiving is off: the copy must never
-// write into the source's WAL archive.
+// write into the source's WAL archive. hot_standby is off: the server
+// answers only once recovery has finished (and does not compare its
+// max_connections & co. with the primary's, which a standby must).
 type Server struct {
 	SocketDir string
 	Port      int
@@ -96,7 +98,7 @@ func Start(bin, dataDir string, owner Owner) (*Server, error) {
 	s.cmd = exec.Command(bin, "-D", dataDir, "-p", strconv.Itoa(port), "-k", run,
 		"-c", "listen_addresses=", "-c", "hba_file="+hba, "-c", "archive_mode=off",
 		"-c", "max_wal_senders=0", "-c", "max_replication_slots=0", "-c", "wal_level=replica",
-		"-c", "hot_standby=on", "-c", "logging_collector=off")
+		"-c", "hot_standby=off", "-c", "logging_collector=off")
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.Dir = run
 	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LANG=C"}
