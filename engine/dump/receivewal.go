@@ -42,7 +42,7 @@ func receiveWAL(ctx context.Context, t dbclient.Target, tools Tools, log io.Writ
 		return err
 	}
 	defer cmd.cleanup()
-	if err := run(ctx, spec{tool: tl, args: cmd.args, env: cmd.env, secret: t.Password, log: log}); err != nil {
+	if err := run(ctx, spec{tool: tl, args: cmd.args, env: cmd.env, secret: t.Password, log: log, dieWithParent: true}); err != nil {
 		return fmt.Errorf("%s", scrub(err.Error(), secretForms(t.Password)))
 	}
 	return nil
