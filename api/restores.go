@@ -107,6 +107,7 @@ type restoreView struct {
 	CompletedAt      *time.Time `json:"completed_at"`
 	CreatedAt        time.Time  `json:"created_at"`
 	TargetDir        string     `json:"target_dir,omitempty"`
+	PointInTime      string     `json:"point_in_time,omitempty"`
 }
 
 func viewRestore(r state.Restore) restoreView {
@@ -116,7 +117,7 @@ func viewRestore(r state.Restore) restoreView {
 	return restoreView{ID: r.ID, BackupID: r.BackupID, TargetConnection: r.TargetConnection,
 		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges, RestoreType: r.RestoreType, Drill: r.Drill, Status: r.Status,
 		DurationMs: r.DurationMs, LogOutput: r.LogOutput, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
-		CreatedAt: r.CreatedAt, TargetDir: r.TargetDir}
+		CreatedAt: r.CreatedAt, TargetDir: r.TargetDir, PointInTime: r.PointInTime}
 }
 
 // listRestores lists restores newest first.

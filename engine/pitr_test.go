@@ -66,12 +66,16 @@ func TestPITR(t *testing.T) {
 
 	r := h.restore(b.ID, RestoreRequest{TargetDir: targetDir(t), Check: true, TargetTime: &t2})
 	checkRows(t, r, map[string]int64{"public.t1": 5, "public.t2": 5})
-	if !strings.Contains(r.LogOutput, "recovers to recovery_target_time") || r.BackupID != b.ID {
+	if !strings.Contains(r.LogOutput, "recovers to recovery_target_time") || r.BackupID != b.ID ||
+		r.PointInTime != t2.UTC().Format(time.RFC3339Nano) {
 		t.Errorf("restore record %s / log:\n%s", r.BackupID, r.LogOutput)
 	}
 
 	r = h.restore(b.ID, RestoreRequest{TargetDir: targetDir(t), Check: true, Latest: true})
 	checkRows(t, r, map[string]int64{"public.t1": 105}, "public.t2")
+	if r.PointInTime != "latest" {
+		t.Errorf("point_in_time = %q, want latest", r.PointInTime)
+	}
 
 	// A point before the base backup has no base.
 	early := b.StartedAt.Add(-time.Hour)
@@ -90,7 +94,8 @@ func TestPITRMissingSegment(t *testing.T) {
 	stop, _ := pgwalSegmentOfStop(b)
 	// Archive one more segment after the one to delete, so the hole is a gap.
 	victim := switchWAL(t, srv)
-	waitArchived(t, st, c.Name, switchWAL(t, srv))
+	after := switchWAL(t, srv)
+	waitArchived(t, st, c.Name, after)
 	segs := walObjects(t, st, c.Name)
 	m, ok := segs[victim]
 	if !ok || victim <= stop {

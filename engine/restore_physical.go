@@ -66,7 +66,7 @@ func (e *Engine) maybeRestorePhysical(backupID string, req RestoreRequest) (hand
 	}
 	now := e.now().UTC()
 	rec = state.Restore{ID: state.NewID(state.KindRestore), BackupID: p.backup.ID, TargetConnection: b.ConnectionID,
-		TargetDir: p.dir, RestoreType: RestoreFull, Status: state.StatusRunning, StartedAt: &now, CreatedAt: now}
+		TargetDir: p.dir, PointInTime: pointInTime(req), RestoreType: RestoreFull, Status: state.StatusRunning, StartedAt: &now, CreatedAt: now}
 	err = e.store.Update(func(tx *state.Tx) error {
 		all, err := state.List[state.Restore](tx)
 		if err != nil {
@@ -380,4 +380,17 @@ func compareTables(want, got map[string]int64) error {
 	}
 	slices.Sort(bad)
 	return fmt.Errorf("tables differ from the backup: %s", strings.Join(bad, "; "))
+}
+
+// pointInTime is the recovery target of a request as recorded.
+func pointInTime(req RestoreRequest) string {
+	switch {
+	case req.TargetTime != nil:
+		return req.TargetTime.UTC().Format(time.RFC3339Nano)
+	case req.TargetLSN != "":
+		return req.TargetLSN
+	case req.Latest:
+		return "latest"
+	}
+	return ""
 }

@@ -70,6 +70,7 @@ func TestWalArchiveSurvivesKill9(t *testing.T) {
 		t.Fatalf("child did not start:\n%s", stderr.String())
 	}
 	st := localStore(t, objects)
+	waitStreaming(t, srv)
 	var seg string
 	for range 2 {
 		seg = switchWAL(t, srv)
@@ -87,6 +88,12 @@ func TestWalArchiveSurvivesKill9(t *testing.T) {
 		down = append(down, switchWAL(t, srv))
 	}
 	h := newHarness(t, withDir(dir), withOptions(func(o *Options) { o.SpoolDir = spool }))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("restarted engine log:\n%s\nchild:\n%s", h.logs.String(), stderr.String())
+		}
+	})
+	waitStreaming(t, srv)
 	last := switchWAL(t, srv)
 	got := waitArchived(t, st, "phys", last)
 	for _, d := range down {

@@ -380,6 +380,9 @@ type Restore struct {
 	CreatedAt        time.Time  `json:"created_at"`
 	// TargetDir is the new data directory of a physical restore.
 	TargetDir string `json:"target_dir,omitempty"`
+	// PointInTime is the recovery target of a point-in-time restore: an
+	// RFC 3339 time, an LSN, or "latest".
+	PointInTime string `json:"point_in_time,omitempty"`
 }
 
 // Kind implements Record.

@@ -95,6 +95,7 @@ func (a *Archiver) receiveLoop(ctx context.Context) {
 			sleep(ctx, a.c.Poll)
 			continue
 		}
+		a.dropTornPartials()
 		rctx, cancel := context.WithCancel(ctx)
 		errc := make(chan error, 1)
 		started := time.Now()
@@ -213,5 +214,30 @@ func sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
 	case <-time.After(d):
+	}
+}
+
+// dropTornPartials removes a .partial segment whose size is neither 0 nor
+// a whole segment: pg_receivewal zero-fills a new segment file before it
+// writes into it, so such a file was cut off (a daemon killed) while being
+// created, holds no WAL, and would stop pg_receivewal from starting
+// ("has N bytes, should be 0 or 16777216"). The server still has the
+// segment: the slot has not been confirmed past its start.
+func (a *Archiver) dropTornPartials() {
+	entries, err := os.ReadDir(a.c.SpoolDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".partial") || !IsSegment(strings.TrimSuffix(name, ".partial")) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || info.Size() == 0 || info.Size() == SegmentSize {
+			continue
+		}
+		a.c.Log.Warn("removing a torn partial WAL segment (cut off while being created)", "file", name, "bytes", info.Size())
+		_ = os.Remove(filepath.Join(a.c.SpoolDir, name))
 	}
 }

@@ -1,6 +1,10 @@
 package pgwal
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestSegmentNames(t *testing.T) {
 	lsn, err := ParseLSN("1/A2000028")
@@ -23,5 +27,29 @@ func TestSegmentNames(t *testing.T) {
 	}
 	if _, err := ParseLSN("nope"); err == nil {
 		t.Fatal("bad LSN accepted")
+	}
+}
+
+// A .partial cut off while pg_receivewal zero-filled it is removed before
+// the next start; whole and empty ones, and completed segments, stay.
+func TestDropTornPartials(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]int64{
+		"000000010000000000000003.partial": 3047424,
+		"000000010000000000000004.partial": SegmentSize,
+		"000000010000000000000005.partial": 0,
+		"000000010000000000000002":         100,
+	}
+	for name, size := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	New(Config{SpoolDir: dir}).dropTornPartials()
+	for name := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if gone := os.IsNotExist(err); gone != (name == "000000010000000000000003.partial") {
+			t.Errorf("%s: removed = %v", name, gone)
+		}
 	}
 }
