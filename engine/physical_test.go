@@ -214,3 +214,26 @@ func TestPhysicalDrill(t *testing.T) {
 		}
 	}
 }
+
+// Deep verification of a base backup reads the tar through (no pg_restore
+// --list) and passes; a damaged one fails.
+func TestPhysicalVerify(t *testing.T) {
+	h := newHarness(t)
+	p := h.addLocalProvider("local")
+	_, c, db := physicalFixture(t, h)
+	b := physicalBackup(t, h, c, db)
+	if err := h.eng.Verify(context.Background(), b.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	v := h.waitVerified(b.ID)
+	if v.VerifyStatus != state.VerifyPassed || v.VerifyMode != VerifyDeep {
+		t.Fatalf("deep verify of a base backup: %s/%s\n%s", v.VerifyStatus, v.VerifyMode, v.LogOutput)
+	}
+	rsDamage(t, objectPath(p, b), "flip")
+	if err := h.eng.Verify(context.Background(), b.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if v = h.waitVerified(b.ID); v.VerifyStatus != state.VerifyFailed {
+		t.Fatalf("deep verify of a damaged base backup: %s\n%s", v.VerifyStatus, v.LogOutput)
+	}
+}

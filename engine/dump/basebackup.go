@@ -1,6 +1,7 @@
 package dump
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -279,6 +280,41 @@ func (c *tarCheck) finish() error {
 	}
 	if len(c.tail.buf) < tailSize || !bytes.Equal(c.tail.buf, make([]byte, tailSize)) {
 		return errors.New("pg_basebackup output is truncated (no end-of-archive blocks)")
+	}
+	return nil
+}
+
+// isTar reports whether head (the first 512 bytes) is a ustar header.
+func isTar(head []byte) bool {
+	return len(head) >= 512 && bytes.Equal(head[257:262], []byte("ustar"))
+}
+
+// checkBaseTar reads a base backup's tar to its end and proves it a data
+// directory copy: every entry readable, backup_label and global/pg_control
+// present. Deep verification uses it where a dump gets pg_restore --list.
+func checkBaseTar(r io.Reader) error {
+	tr := tar.NewReader(r)
+	seen := map[string]bool{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("check base backup: %w", err)
+		}
+		seen[strings.TrimPrefix(h.Name, "./")] = true
+		if _, err := io.Copy(io.Discard, tr); err != nil {
+			return fmt.Errorf("check base backup: %s: %w", h.Name, err)
+		}
+	}
+	for _, f := range []string{"backup_label", "global/pg_control"} {
+		if !seen[f] {
+			return fmt.Errorf("check base backup: %s is missing from the tar", f)
+		}
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil { // the zero blocks after the end
+		return fmt.Errorf("check base backup: %w", err)
 	}
 	return nil
 }
