@@ -110,6 +110,9 @@ func (e *Engine) planPhysical(b state.Backup, req RestoreRequest) (physicalPlan,
 	p := physicalPlan{backup: b, dir: filepath.Clean(req.TargetDir), check: req.Check}
 	if pitrRequested(req) {
 		p.pitr = &pgphys.Target{Time: req.TargetTime, LSN: req.TargetLSN}
+		if err := pgphys.CheckRecoveryDir(p.dir); err != nil {
+			return physicalPlan{}, fault.Invalid(err.Error())
+		}
 	}
 	err := e.store.View(func(tx *state.Tx) error {
 		var err error

@@ -30,8 +30,8 @@ type Target struct {
 // and creates recovery.signal: restore_command copies segments from
 // dir/WALDir, recovery stops at target and the server is promoted.
 func WriteRecovery(dir string, target Target) error {
-	if strings.ContainsAny(dir, `'"%\`+"\n") {
-		return fmt.Errorf("target_dir must not contain quotes, backslashes, %% or newlines (it goes into restore_command)")
+	if err := CheckRecoveryDir(dir); err != nil {
+		return err
 	}
 	wal := filepath.Join(dir, WALDir)
 	var b strings.Builder
@@ -79,6 +79,14 @@ func Promoted(ctx context.Context, t dbclient.Target) error {
 	}
 	if len(res) != 1 || len(res[0].Rows) != 1 || string(res[0].Rows[0][0]) != "f" {
 		return errors.New("still in recovery")
+	}
+	return nil
+}
+
+// CheckRecoveryDir refuses a target_dir that restore_command cannot quote.
+func CheckRecoveryDir(dir string) error {
+	if strings.ContainsAny(dir, `'"%\`+"\n") {
+		return fmt.Errorf("target_dir must not contain quotes, backslashes, %% or newlines (it goes into restore_command)")
 	}
 	return nil
 }
