@@ -22,7 +22,12 @@ type restoreInput struct {
 	DropExisting     bool   `json:"drop_existing"`
 	NoPrivileges     bool   `json:"no_privileges"`
 	RestoreType      string `json:"restore_type"` // "" = full; the original web UI's restore wizard sends "full"
-	TargetDir        string `json:"target_dir"`   // physical chains: the new data directory (absolute)
+	TargetDir        string `json:"target_dir"`   // physical backups: the new data directory (absolute)
+	Check            bool   `json:"check"`        // PostgreSQL physical backups: start a throwaway server on it
+	// Point-in-time restore of a PostgreSQL physical backup: one of these.
+	TargetTime *time.Time `json:"target_time"`
+	TargetLSN  string     `json:"target_lsn"`
+	Latest     bool       `json:"latest"`
 }
 
 // restoreBackup starts a restore (201 with the restore record). The body is
@@ -106,6 +111,7 @@ type restoreView struct {
 	StartedAt        *time.Time `json:"started_at"`
 	CompletedAt      *time.Time `json:"completed_at"`
 	CreatedAt        time.Time  `json:"created_at"`
+	PointInTime      string     `json:"point_in_time,omitempty"`
 }
 
 func viewRestore(r state.Restore) restoreView {
@@ -115,7 +121,7 @@ func viewRestore(r state.Restore) restoreView {
 	return restoreView{ID: r.ID, BackupID: r.BackupID, TargetConnection: r.TargetConnection,
 		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges, RestoreType: r.RestoreType, TargetDir: r.TargetDir, Drill: r.Drill, Status: r.Status,
 		DurationMs: r.DurationMs, LogOutput: r.LogOutput, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
-		CreatedAt: r.CreatedAt}
+		CreatedAt: r.CreatedAt, PointInTime: r.PointInTime}
 }
 
 // listRestores lists restores newest first.

@@ -25,7 +25,8 @@ func (c *checker) run() {
 	conns := c.checkConnections()
 	notifs := c.checkNotifications()
 	c.checkSchedules(storage, conns, notifs)
-	c.checkTokens() // tokens.go
+	c.checkWalArchives(storage) // physical.go
+	c.checkTokens()             // tokens.go
 	c.checkSecrets()
 }
 

@@ -86,6 +86,8 @@ type Connection struct {
 	Databases []string `yaml:"databases"`
 	// Physical enables physical and incremental backups (MySQL/MariaDB).
 	Physical *Physical `yaml:"physical"`
+	// WalArchive turns on continuous WAL archiving (postgresql only).
+	WalArchive *WalArchive `yaml:"wal_archive"`
 }
 
 // Physical is where a connection's physical backups run: the server's data

@@ -53,6 +53,9 @@ type Options struct {
 	// RepairEvery is how often failed copies of backups are retried from a
 	// healthy copy (repair.go; 0: RepairEvery, the default; <0: never).
 	RepairEvery time.Duration
+	// SpoolDir holds the WAL spools of continuous archiving (walarchive.go);
+	// it must survive restarts: "" = <tmp>/jagad-wal.
+	SpoolDir string
 }
 
 // Engine runs jobs. Create it with New, then Start; Shutdown stops it.
@@ -77,6 +80,7 @@ type Engine struct {
 	running map[string]bool // schedule IDs with a run in progress
 	retMu   sync.Mutex      // one retention pass at a time
 	sched   *schedule.Scheduler
+	wal     *walArchivers // continuous WAL archiving (walarchive.go)
 }
 
 // New returns an engine; it does not start anything.
@@ -123,6 +127,7 @@ func New(o Options) (*Engine, error) {
 		ctx:      ctx,
 		cancel:   cancel,
 		running:  map[string]bool{},
+		wal:      &walArchivers{running: map[string]*walRunning{}, m: newWalMetrics(o.Registerer)},
 	}
 	e.sched = e.newScheduler()
 	return e, nil
@@ -140,9 +145,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.applySettings()
 	e.sched.Start()
 	e.syncScheduler()
+	e.syncArchivers()
 	e.onChanges(func() {
 		e.applySettings()
 		e.syncScheduler()
+		e.syncArchivers()
 	}, state.KindSchedule, state.KindSettings, state.KindConnection,
 		state.KindDatabase, state.KindProvider, state.KindNotification)
 	e.loops.Add(1)

@@ -28,6 +28,9 @@ func (e *Engine) restorePhysical(b state.Backup, req RestoreRequest) (state.Rest
 	if req.TargetDir == "" || !filepath.IsAbs(req.TargetDir) {
 		return state.Restore{}, fault.Invalid("target_dir: a physical backup restores into a new data directory: give target_dir, an absolute path that does not exist or is empty")
 	}
+	if req.Check || req.TargetTime != nil || req.TargetLSN != "" || req.Latest {
+		return state.Restore{}, fault.Invalid("check, target_time, target_lsn and latest are for PostgreSQL physical backups; a " + b.DBType + " " + b.BackupType + " backup restores its chain into target_dir")
+	}
 	if req.TargetConnection != "" || req.TargetDatabase != "" || req.DropExisting || req.RestoreType == RestoreDataOnly {
 		return state.Restore{}, fault.Invalid("target_dir: a physical backup restores a whole server's data directory; target_connection, target_database, drop_existing and data-only do not apply")
 	}

@@ -81,7 +81,8 @@ func buildDesired(f *config.File, current state.Settings, processKey bool) (*des
 		d.connections = append(d.connections, state.ConnectionSpec{
 			Name: c.Name, DBType: c.DBType, Host: c.Host, Port: c.Port,
 			Username: c.Username, Password: state.Secret(c.Password), SSLMode: c.SSLMode,
-			Physical: physicalSpec(c.Physical),
+			Physical:   physicalSpec(c.Physical),
+			WalArchive: walArchiveSpec(c.WalArchive),
 		})
 		for _, db := range c.Databases {
 			addDB(c.Name, db)

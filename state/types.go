@@ -130,6 +130,8 @@ type ConnectionSpec struct {
 	// Physical, when set, lets MySQL/MariaDB schedules take physical and
 	// incremental backups (mariadb-backup reads the data directory).
 	Physical *PhysicalSpec `json:"physical,omitempty"`
+	// WalArchive: continuous WAL archiving of a PostgreSQL connection.
+	WalArchive *WalArchive `json:"wal_archive,omitempty"`
 }
 
 // PhysicalSpec is where a connection's physical backups run: its data
@@ -372,6 +374,9 @@ type Backup struct {
 	// starts); empty when the server writes no binary log.
 	BinlogFile string `json:"binlog_file,omitempty"`
 	BinlogPos  uint64 `json:"binlog_pos,omitempty"`
+	// Physical describes a PostgreSQL physical base backup (backup_type
+	// physical on a postgresql connection): WAL points, timeline, system id.
+	Physical *PhysicalInfo `json:"physical,omitempty"`
 }
 
 // Kind implements Record.
@@ -396,9 +401,11 @@ type Restore struct {
 	StartedAt        *time.Time `json:"started_at"`
 	CompletedAt      *time.Time `json:"completed_at"`
 	CreatedAt        time.Time  `json:"created_at"`
-
-	// TargetDir is the data directory a physical chain was restored into.
+	// TargetDir is the new data directory of a physical restore.
 	TargetDir string `json:"target_dir,omitempty"`
+	// PointInTime is the recovery target of a point-in-time restore: an
+	// RFC 3339 time, an LSN, or "latest".
+	PointInTime string `json:"point_in_time,omitempty"`
 }
 
 // Kind implements Record.

@@ -227,7 +227,7 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 
 	out := outboundFor(c, log, reg)
 	eng, err := engine.New(engine.Options{Store: store, Logger: log, Registerer: reg, Keys: d.keys.keyring, Version: version,
-		Notifier: out.notifier, Storage: out.storage})
+		Notifier: out.notifier, Storage: out.storage, SpoolDir: filepath.Join(c.dataDir, "wal-spool")})
 	if err != nil {
 		return fail(err)
 	}
