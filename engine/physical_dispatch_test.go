@@ -72,3 +72,29 @@ func TestPhysicalKindOfBackup(t *testing.T) {
 		}
 	}
 }
+
+// PostgreSQL base backups (backup_type physical) count as fulls for
+// retention: retention_full 2 keeps the two newest and deletes the oldest
+// (archived WAL is never deleted by retention).
+func TestRetentionCountsPGBasesAsFulls(t *testing.T) {
+	env := newSchedEnv(t, utc("2025-06-01T00:00:00Z"), "UTC")
+	sc := env.addSchedule("bases", "0 0 1 1 *", func(s *state.Schedule) { s.RetentionFull = 2 })
+	now := utc("2025-06-01T00:00:00Z")
+	mk := func(age time.Duration) state.Backup {
+		created := now.Add(-age)
+		return put(env.harness, state.Backup{ID: state.NewID(state.KindBackup), ScheduleID: sc.ID, ScheduleName: sc.Name,
+			ConnectionID: env.conn.ID, DatabaseID: env.db.ID, DBType: dbclient.PostgreSQL, BackupType: TypePhysical,
+			Status: state.StatusSuccess, VerifyStatus: state.VerifyPassed, CreatedAt: created,
+			Physical: &state.PhysicalInfo{StartLSN: "0/2000028", StopLSN: "0/2000100", Timeline: 1}})
+	}
+	oldest, mid, newest := mk(3*time.Hour), mk(2*time.Hour), mk(time.Hour)
+	env.eng.applyRetention(env.eng.ctx, sc)
+	if env.hasBackup(oldest.ID) {
+		t.Fatal("the oldest base backup was kept: physical bases are not counted as fulls")
+	}
+	for _, b := range []state.Backup{mid, newest} {
+		if !env.hasBackup(b.ID) {
+			t.Fatalf("base backup %s was deleted", b.ID)
+		}
+	}
+}
