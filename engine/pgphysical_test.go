@@ -225,7 +225,7 @@ func TestPhysicalVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := h.waitVerified(b.ID)
-	if v.VerifyStatus != state.VerifyPassed || v.VerifyMode != VerifyDeep {
+	if v.VerifyStatus != state.VerifyPassed || v.VerifyMode != VerifyDeep || !strings.Contains(v.LogOutput, "backup_label and global/pg_control present") {
 		t.Fatalf("deep verify of a base backup: %s/%s\n%s", v.VerifyStatus, v.VerifyMode, v.LogOutput)
 	}
 	rsDamage(t, objectPath(p, b), "flip")
