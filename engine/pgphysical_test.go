@@ -49,6 +49,11 @@ func TestPhysicalBaseBackup(t *testing.T) {
 	if m.Physical == nil || *m.Physical != *ph || m.BackupType != state.BackupPhysical {
 		t.Fatalf("manifest physical = %+v, type %q; want %+v", m.Physical, m.BackupType, ph)
 	}
+	// The offline restore (jagad restore) does not pipe a base tar into a server.
+	if _, err := RestoreOffline(context.Background(), OfflineRestoreOptions{Store: h.storeFor(p), Key: b.StoragePath}); err == nil ||
+		!strings.Contains(err.Error(), "(pg_basebackup): it restores into a data directory") {
+		t.Errorf("offline restore of a base backup: %v", err)
+	}
 }
 
 // A user without REPLICATION gets a clear error naming what is missing.
