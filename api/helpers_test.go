@@ -249,7 +249,10 @@ func (f *fakeEngine) Restore(_ context.Context, id string, r engine.RestoreReque
 	now := time.Now().UTC()
 	res := state.Restore{ID: state.NewID(state.KindRestore), BackupID: id, TargetConnection: r.TargetConnection,
 		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges,
-		RestoreType: r.RestoreType, Status: state.StatusRunning, StartedAt: &now, CreatedAt: now}
+		RestoreType: r.RestoreType, Status: state.StatusRunning, StartedAt: &now, CreatedAt: now, TargetDir: r.TargetDir}
+	if r.Latest && r.Check {
+		res.PointInTime = "latest"
+	}
 	return res, f.store.Update(func(tx *state.Tx) error { return state.Put(tx, res) })
 }
 

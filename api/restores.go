@@ -22,8 +22,14 @@ type restoreInput struct {
 	DropExisting     bool   `json:"drop_existing"`
 	NoPrivileges     bool   `json:"no_privileges"`
 	RestoreType      string `json:"restore_type"` // "" = full; the original web UI's restore wizard sends "full"
-	TargetDir        string `json:"target_dir"`   // physical chains: the new data directory (absolute)
-	TargetTime       string `json:"target_time"`  // RFC 3339: point-in-time recovery
+	TargetDir        string `json:"target_dir"`   // physical backups: the new data directory (absolute)
+	Check            bool   `json:"check"`        // PostgreSQL physical backups: start a throwaway server on it
+	// Point-in-time restore: target_time (RFC 3339; PostgreSQL physical
+	// backups, and MySQL/MariaDB chains with archived binary logs), or
+	// target_lsn or latest (PostgreSQL physical backups).
+	TargetTime string `json:"target_time"`
+	TargetLSN  string `json:"target_lsn"`
+	Latest     bool   `json:"latest"`
 }
 
 // restoreBackup starts a restore (201 with the restore record). The body is
@@ -36,13 +42,13 @@ func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error
 	if in.TargetDir != "" && !filepath.IsAbs(in.TargetDir) {
 		return nil, fieldErr("target_dir", "must be an absolute path, got %q", in.TargetDir)
 	}
-	var targetTime time.Time
+	var targetTime *time.Time
 	if in.TargetTime != "" {
 		t, err := time.Parse(time.RFC3339, in.TargetTime)
 		if err != nil {
 			return nil, fieldErr("target_time", "must be an RFC 3339 time (2006-01-02T15:04:05Z), got %q", in.TargetTime)
 		}
-		targetTime = t
+		targetTime = &t
 	}
 	if in.TargetDatabase != "" {
 		if err := config.CheckDatabaseName(in.TargetDatabase); err != nil {
@@ -72,7 +78,8 @@ func (s *server) restoreBackup(r *http.Request, p httprouter.Params) (any, error
 	}
 	res, err := s.engine.Restore(r.Context(), b.ID, engine.RestoreRequest{TargetConnection: in.TargetConnection,
 		TargetDatabase: in.TargetDatabase, DropExisting: in.DropExisting, NoPrivileges: in.NoPrivileges,
-		RestoreType: in.RestoreType, TargetDir: in.TargetDir, TargetTime: targetTime})
+		RestoreType: in.RestoreType, TargetDir: in.TargetDir, Check: in.Check,
+		TargetTime: targetTime, TargetLSN: in.TargetLSN, Latest: in.Latest})
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +124,7 @@ type restoreView struct {
 	StartedAt        *time.Time `json:"started_at"`
 	CompletedAt      *time.Time `json:"completed_at"`
 	CreatedAt        time.Time  `json:"created_at"`
+	PointInTime      string     `json:"point_in_time,omitempty"`
 }
 
 func viewRestore(r state.Restore) restoreView {
@@ -126,7 +134,7 @@ func viewRestore(r state.Restore) restoreView {
 	return restoreView{ID: r.ID, BackupID: r.BackupID, TargetConnection: r.TargetConnection,
 		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges, RestoreType: r.RestoreType, TargetDir: r.TargetDir, Drill: r.Drill, Status: r.Status,
 		DurationMs: r.DurationMs, LogOutput: r.LogOutput, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
-		CreatedAt: r.CreatedAt}
+		CreatedAt: r.CreatedAt, PointInTime: r.PointInTime}
 }
 
 // listRestores lists restores newest first.

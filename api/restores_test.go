@@ -69,3 +69,24 @@ func TestRestoreType(t *testing.T) {
 		})
 	}
 }
+
+// TestRestorePhysicalFields: target_dir, check and the point-in-time
+// fields reach the engine and come back in the restore record; a bad
+// target_time is a 400.
+func TestRestorePhysicalFields(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(e)
+	now := time.Now().UTC()
+	put(t, e.store, state.Backup{ID: "bck_phys1", ConnectionID: f.conn, DatabaseID: f.db, DBType: "postgresql",
+		BackupType: state.BackupPhysical, Status: state.StatusSuccess, StorageProviderID: f.prov, CreatedAt: now, CompletedAt: &now})
+	w := e.call("POST", "/api/backups/bck_phys1/restore", map[string]any{"target_dir": "/srv/pg-restored", "check": true, "latest": true}, http.StatusCreated)
+	var r struct {
+		TargetDir   string `json:"target_dir"`
+		PointInTime string `json:"point_in_time"`
+	}
+	mustJSON(t, w, &r)
+	if r.TargetDir != "/srv/pg-restored" || r.PointInTime != "latest" {
+		t.Fatalf("restore record: %+v", r)
+	}
+	e.call("POST", "/api/backups/bck_phys1/restore", map[string]any{"target_dir": "/srv/x", "target_time": "yesterday"}, http.StatusBadRequest)
+}

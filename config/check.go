@@ -26,8 +26,9 @@ func (c *checker) run() {
 	notifs := c.checkNotifications()
 	c.checkSchedules(storage, conns, notifs)
 	c.checkBinlogArchiveRefs(storage)
-	c.checkTokens()  // tokens.go
-	c.checkCluster() // cluster.go
+	c.checkWalArchives(storage) // physical.go
+	c.checkTokens()             // tokens.go
+	c.checkCluster()            // cluster.go
 	c.checkSecrets()
 }
 

@@ -40,7 +40,7 @@ func ValidateConnection(c Connection) []FieldError {
 	}
 	if p := c.Physical; p != nil {
 		if c.DBType != "mysql" && c.DBType != "mariadb" {
-			errs.add("physical", "physical backups (mariadb-backup) need db_type mysql or mariadb, got %q", c.DBType)
+			errs.add("physical", "the physical option (mariadb-backup's data directory) is for db_type mysql or mariadb, got %q (a postgresql connection takes backup_type physical, pg_basebackup, without it)", c.DBType)
 		}
 		if p.Datadir != "" && (!strings.HasPrefix(p.Datadir, "/") || hasControl(p.Datadir)) {
 			errs.add("physical.datadir", "must be an absolute path, got %q", p.Datadir)

@@ -8,13 +8,16 @@ import (
 )
 
 // backupTypes are the backup types a schedule or a one-shot backup may
-// declare: full (a logical dump), physical (mariadb-backup, a chain's
-// base) and incremental (mariadb-backup since the chain's last LSN). The
-// last two need a MySQL/MariaDB connection with physical set
-// (CheckPhysical).
+// declare: full (a logical dump), physical and incremental. On a
+// mysql/mariadb connection physical is mariadb-backup (a chain's base) and
+// incremental mariadb-backup since the chain's last LSN; both need the
+// connection's physical option (CheckPhysical). On a postgresql connection
+// physical is pg_basebackup (no option needed; wal_archive adds
+// point-in-time recovery) and incremental is not supported.
 var backupTypes = []string{"full", "physical", "incremental"}
 
-// IsPhysical reports whether a backup type runs mariadb-backup.
+// IsPhysical reports whether a backup type is physical (mariadb-backup or
+// pg_basebackup, by the connection's db_type).
 func IsPhysical(t string) bool { return t == "physical" || t == "incremental" }
 
 // CheckBackupType checks a declared backup type: a schedule's backup_type
@@ -27,11 +30,18 @@ func CheckBackupType(t string) error {
 }
 
 // CheckPhysical checks that a connection can take a backup of type t:
-// physical and incremental backups need a mysql or mariadb connection
-// whose physical option says where its data directory is.
+// physical on postgresql (pg_basebackup) always; physical and incremental
+// on mysql or mariadb when the connection's physical option says where its
+// data directory is.
 func CheckPhysical(t, connName, dbType string, p *Physical) error {
 	if !IsPhysical(t) {
 		return nil
+	}
+	if dbType == "postgresql" {
+		if t == "physical" {
+			return nil
+		}
+		return fmt.Errorf("backup_type %q needs a mysql or mariadb connection (mariadb-backup); connection %q is postgresql, which takes backup_type physical (pg_basebackup) and wal_archive for point-in-time recovery", t, connName)
 	}
 	if dbType != "mysql" && dbType != "mariadb" {
 		return fmt.Errorf("backup_type %q needs a mysql or mariadb connection (mariadb-backup); connection %q is %s", t, connName, dbType)

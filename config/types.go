@@ -90,6 +90,8 @@ type Connection struct {
 	// BinlogArchive archives the server's binary logs (MySQL/MariaDB,
 	// point-in-time recovery; engine/binlog_archive.go).
 	BinlogArchive *BinlogArchive `yaml:"binlog_archive"`
+	// WalArchive turns on continuous WAL archiving (postgresql only).
+	WalArchive *WalArchive `yaml:"wal_archive"`
 }
 
 // BinlogArchive streams a MySQL/MariaDB server's binary logs

@@ -55,6 +55,9 @@ func (e *Engine) StartBackup(ctx context.Context, req BackupRequest) (state.Back
 	if err != nil {
 		return state.Backup{}, err
 	}
+	if err := checkPhysical(req.BackupType, j.conn.DBType); err != nil {
+		return state.Backup{}, err
+	}
 	// A backup made for a schedule counts as a run of it: one at a time.
 	done := func() {}
 	if s := j.schedule; s != nil {
@@ -213,7 +216,10 @@ func (e *Engine) execute(ctx context.Context, b *state.Backup, j *job, log *jobL
 	b.Status = state.StatusRunning
 	b.Compression = settings.Compression()
 	ext := dump.Extension(b.DBType)
-	if isPhysical(b.BackupType) {
+	switch {
+	case isPGPhysical(*b):
+		ext = dump.BaseBackupExt // pg_basebackup's tar (pgphysical.go)
+	case isPhysical(b.BackupType):
 		if err := e.planChain(b, j, log); err != nil { // physical.go
 			return nil, err
 		}

@@ -215,7 +215,7 @@ func TestBinlogPITRRestore(t *testing.T) {
 
 	dir := filepath.Join(openTempDir(t), "datadir")
 	for _, bad := range []time.Time{time.Now().Add(time.Hour), b.CreatedAt.Add(-time.Hour)} {
-		if _, err := e.h.eng.Restore(context.Background(), b.ID, RestoreRequest{TargetDir: dir, TargetTime: bad}); err == nil {
+		if _, err := e.h.eng.Restore(context.Background(), b.ID, RestoreRequest{TargetDir: dir, TargetTime: &bad}); err == nil {
 			t.Fatalf("target_time %s accepted", bad)
 		}
 	}
@@ -269,7 +269,7 @@ func TestBinlogPITRRestore(t *testing.T) {
 		seen = n
 	}
 	dir2 := filepath.Join(openTempDir(t), "datadir")
-	rec, err := e.h.eng.Restore(context.Background(), b.ID, RestoreRequest{TargetDir: dir2, TargetTime: target})
+	rec, err := e.h.eng.Restore(context.Background(), b.ID, RestoreRequest{TargetDir: dir2, TargetTime: &target})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestBinlogPITRRestore(t *testing.T) {
 // restoreAt restores backupID to target into dir and fingerprints it.
 func (e *physEnv) restoreAt(t *testing.T, backupID string, target time.Time, dir string) string {
 	t.Helper()
-	rec, err := e.h.eng.Restore(context.Background(), backupID, RestoreRequest{TargetDir: dir, TargetTime: target})
+	rec, err := e.h.eng.Restore(context.Background(), backupID, RestoreRequest{TargetDir: dir, TargetTime: &target})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,6 +153,9 @@ func (e *Engine) drillPlan(b state.Backup, connID, database string) (restorePlan
 // It returns what it counted in the restored database.
 func (e *Engine) drill(ctx context.Context, p restorePlan, log *jobLog) (n drillCount, err error) {
 	b, database := p.backup, p.database
+	if isPGPhysical(b) {
+		return e.drillPGPhysical(ctx, p, log) // restore_pgphysical.go
+	}
 	if isPhysical(b.BackupType) {
 		return e.drillPhysical(ctx, b, log) // restore_physical.go
 	}

@@ -58,6 +58,9 @@ type Options struct {
 	RepairEvery time.Duration
 	// BinlogArchive tunes binary log archiving (binlog_archive.go).
 	BinlogArchive BinlogArchiveOptions
+	// SpoolDir holds the WAL spools of continuous archiving (walarchive.go);
+	// it must survive restarts: "" = <tmp>/jagad-wal.
+	SpoolDir string
 }
 
 // Engine runs jobs. Create it with New, then Start; Shutdown stops it.
@@ -83,6 +86,7 @@ type Engine struct {
 	retMu   sync.Mutex      // one retention pass at a time
 	sched   *schedule.Scheduler
 	binlogs *binlogArchivers // binlog_archive.go
+	wal     *walArchivers    // continuous WAL archiving (walarchive.go)
 }
 
 // New returns an engine; it does not start anything.
@@ -129,6 +133,7 @@ func New(o Options) (*Engine, error) {
 		ctx:      ctx,
 		cancel:   cancel,
 		running:  map[string]bool{},
+		wal:      &walArchivers{running: map[string]*walRunning{}, m: newWalMetrics(o.Registerer)},
 	}
 	e.sched = e.newScheduler()
 	e.binlogs = newBinlogArchivers(e, o.BinlogArchive, o.Registerer)
@@ -147,9 +152,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.applySettings()
 	e.sched.Start()
 	e.syncScheduler()
+	e.syncArchivers()
 	e.onChanges(func() {
 		e.applySettings()
 		e.syncScheduler()
+		e.syncArchivers()
 	}, state.KindSchedule, state.KindSettings, state.KindConnection,
 		state.KindDatabase, state.KindProvider, state.KindNotification)
 	e.binlogs.sync()

@@ -9,6 +9,7 @@ import (
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/state"
+	"github.com/jagad/jagad/state/fault"
 )
 
 // Physical backups (MariaDB/MySQL, mariadb-backup) and their chains.
@@ -28,8 +29,25 @@ const (
 	TypeIncremental = "incremental"
 )
 
-// isPhysical reports whether a backup type runs mariadb-backup.
+// isPhysical reports whether a backup type is physical (restores into a
+// data directory): mariadb-backup on mysql/mariadb connections,
+// pg_basebackup (physical only) on PostgreSQL ones (pgphysical.go).
 func isPhysical(t string) bool { return t == TypePhysical || t == TypeIncremental }
+
+// isPGPhysical reports whether b is a PostgreSQL base backup (pgphysical.go).
+func isPGPhysical(b state.Backup) bool {
+	return b.BackupType == TypePhysical && b.DBType == dbclient.PostgreSQL
+}
+
+// checkPhysical refuses, up front, a physical or incremental backup a
+// connection cannot have: incremental is mysql/mariadb-only (PostgreSQL's
+// continuous WAL archive is wal_archive, not a backup_type).
+func checkPhysical(backupType, dbType string) error {
+	if backupType == TypeIncremental && dbType == dbclient.PostgreSQL {
+		return fault.Invalid("backup_type incremental is for mysql and mariadb connections; a postgresql connection takes full or physical (pg_basebackup), and wal_archive for point-in-time recovery")
+	}
+	return nil
+}
 
 // physicalExt is the object extension of an xbstream.
 const physicalExt = ".xbstream"
@@ -37,7 +55,7 @@ const physicalExt = ".xbstream"
 // planChain resolves an incremental's parent, or turns it into a full.
 func (e *Engine) planChain(b *state.Backup, j *job, log *jobLog) error {
 	if j.conn.DBType == dbclient.PostgreSQL {
-		return errors.New("physical and incremental backups are for mysql and mariadb connections")
+		return errors.New("incremental backups are for mysql and mariadb connections")
 	}
 	if j.conn.Physical == nil {
 		return fmt.Errorf("connection %q does not declare physical (its data directory): physical backups cannot run", j.conn.Name)
@@ -142,6 +160,9 @@ func (e *Engine) runSource(ctx context.Context, b *state.Backup, j *job, setting
 	target := connTarget(j.conn, b.DatabaseName)
 	if !isPhysical(b.BackupType) {
 		return dump.Dump(ctx, target, e.tools(settings), w, log)
+	}
+	if isPGPhysical(*b) {
+		return pgBaseBackup(ctx, b, target, e.tools(settings), w, log) // pgphysical.go
 	}
 	o := dump.PhysicalOptions{Datadir: j.conn.Physical.Datadir, IncrementalLSN: b.FromLSN,
 		Tool: e.tools(settings).MariadbBackup}

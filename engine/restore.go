@@ -59,12 +59,18 @@ type RestoreRequest struct {
 	NoPrivileges bool
 	// RestoreType is RestoreFull ("" too) or RestoreDataOnly.
 	RestoreType string
-	// TargetDir is the new data directory a physical backup's chain is
-	// restored into (absolute; missing or empty).
+	// TargetDir is the new data directory a physical backup (a MariaDB
+	// chain: restore_physical.go; a PostgreSQL base backup:
+	// restore_pgphysical.go) restores into (absolute; missing or empty).
 	TargetDir string
-	// TargetTime, when set, restores to that moment (point-in-time
-	// recovery; physical MariaDB/MySQL: binlog_restore.go).
-	TargetTime time.Time
+	// Check (PostgreSQL physical only) starts a throwaway server on it.
+	Check bool
+	// Point-in-time restore: one of TargetTime, TargetLSN ("X/Y") and
+	// Latest for a PostgreSQL physical backup (restore_pitr.go); TargetTime
+	// for a MariaDB/MySQL chain with archived binary logs (binlog_restore.go).
+	TargetTime *time.Time
+	TargetLSN  string
+	Latest     bool
 }
 
 // Restore types.
@@ -88,6 +94,9 @@ type restorePlan struct {
 // Restore validates a restore, records it as running and starts it on the
 // engine's context.
 func (e *Engine) Restore(ctx context.Context, backupID string, req RestoreRequest) (state.Restore, error) {
+	if handled, rec, err := e.maybeRestorePGPhysical(backupID, req); handled {
+		return rec, err // restore_pgphysical.go
+	}
 	if b, err := e.getBackup(backupID); err == nil && isPhysical(b.BackupType) {
 		return e.restorePhysical(b, req) // restore_physical.go
 	}

@@ -115,6 +115,10 @@ func offlinePlan(o OfflineRestoreOptions, st storage.Store, mkey string, log *li
 		return m, streamRestore{}, fmt.Errorf("manifest %s describes object %s", mkey, m.ObjectKey)
 	}
 	if isPhysical(m.BackupType) {
+		if m.DBType == dbclient.PostgreSQL {
+			return m, streamRestore{}, fmt.Errorf("backup %s is a %s backup (pg_basebackup): it restores into a data directory, not into a server; "+
+				"use POST /api/backups/%s/restore with target_dir", m.BackupID, m.BackupType, m.BackupID)
+		}
 		return m, streamRestore{}, fmt.Errorf("backup %s is a %s backup (mariadb-backup, chain %s): it restores into a data directory, not into a server; "+
 			"use POST /api/backups/%s/restore with target_dir, or the steps in README's \"Physical backups and incremental chains\"",
 			m.BackupID, m.BackupType, m.ChainID, m.BackupID)

@@ -28,11 +28,14 @@ func (e *Engine) restorePhysical(b state.Backup, req RestoreRequest) (state.Rest
 	if req.TargetDir == "" || !filepath.IsAbs(req.TargetDir) {
 		return state.Restore{}, fault.Invalid("target_dir: a physical backup restores into a new data directory: give target_dir, an absolute path that does not exist or is empty")
 	}
+	if req.Check || req.TargetLSN != "" || req.Latest {
+		return state.Restore{}, fault.Invalid("check, target_lsn and latest are for PostgreSQL physical backups; a " + b.DBType + " " + b.BackupType + " backup restores its chain into target_dir (to a point in time with target_time, from archived binary logs)")
+	}
 	if req.TargetConnection != "" || req.TargetDatabase != "" || req.DropExisting || req.RestoreType == RestoreDataOnly {
 		return state.Restore{}, fault.Invalid("target_dir: a physical backup restores a whole server's data directory; target_connection, target_database, drop_existing and data-only do not apply")
 	}
-	if !req.TargetTime.IsZero() { // point in time: the newest backup before it (binlog_restore.go)
-		base, err := e.pitrBase(b, req.TargetTime)
+	if req.TargetTime != nil { // point in time: the newest backup before it (binlog_restore.go)
+		base, err := e.pitrBase(b, *req.TargetTime)
 		if err != nil {
 			return state.Restore{}, fault.Invalid(err.Error())
 		}
@@ -55,10 +58,10 @@ func (e *Engine) restorePhysical(b state.Backup, req RestoreRequest) (state.Rest
 		defer cancel()
 		err := e.slots.acquire(ctx)
 		if err == nil {
-			if req.TargetTime.IsZero() {
+			if req.TargetTime == nil {
 				err = e.restoreChain(ctx, b, rec.TargetDir, log)
 			} else {
-				err = e.restorePITR(ctx, b, req.TargetTime, rec.TargetDir, log)
+				err = e.restorePITR(ctx, b, *req.TargetTime, rec.TargetDir, log)
 			}
 			e.slots.release()
 		}

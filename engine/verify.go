@@ -205,9 +205,12 @@ func deepVerify(ctx context.Context, st storage.Store, spec objfmt.Spec, keys ob
 	}
 	log.Printf("%s", d.DecompressLine())
 	how := "mysqldump completion trailer present"
-	if spec.DBType == dbclient.PostgreSQL {
+	switch {
+	case strings.Contains(spec.Key, dump.BaseBackupExt):
+		how = "base backup tar read through, backup_label and global/pg_control present"
+	case spec.DBType == dbclient.PostgreSQL:
 		how = "pg_restore --list OK"
-	} else if strings.Contains(spec.Key, physicalExt) {
+	case strings.Contains(spec.Key, physicalExt):
 		how = "xbstream chunks and checksums OK"
 	}
 	log.Printf("DUMP: readable (%s)", how)

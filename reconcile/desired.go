@@ -83,6 +83,7 @@ func buildDesired(f *config.File, current state.Settings, processKey bool) (*des
 			Username: c.Username, Password: state.Secret(c.Password), SSLMode: c.SSLMode,
 			Physical:      physicalSpec(c.Physical),
 			BinlogArchive: binlogArchiveSpec(c.BinlogArchive),
+			WalArchive:    walArchiveSpec(c.WalArchive),
 		})
 		for _, db := range c.Databases {
 			addDB(c.Name, db)

@@ -133,6 +133,8 @@ type ConnectionSpec struct {
 	// BinlogArchive, when enabled, archives the server's binary logs
 	// (engine/binlog_archive.go).
 	BinlogArchive *BinlogArchiveSpec `json:"binlog_archive,omitempty"`
+	// WalArchive: continuous WAL archiving of a PostgreSQL connection.
+	WalArchive *WalArchive `json:"wal_archive,omitempty"`
 }
 
 // BinlogArchiveSpec archives a MySQL/MariaDB server's completed binary log
@@ -382,6 +384,9 @@ type Backup struct {
 	// starts); empty when the server writes no binary log.
 	BinlogFile string `json:"binlog_file,omitempty"`
 	BinlogPos  uint64 `json:"binlog_pos,omitempty"`
+	// Physical describes a PostgreSQL physical base backup (backup_type
+	// physical on a postgresql connection): WAL points, timeline, system id.
+	Physical *PhysicalInfo `json:"physical,omitempty"`
 }
 
 // Kind implements Record.
@@ -406,9 +411,11 @@ type Restore struct {
 	StartedAt        *time.Time `json:"started_at"`
 	CompletedAt      *time.Time `json:"completed_at"`
 	CreatedAt        time.Time  `json:"created_at"`
-
-	// TargetDir is the data directory a physical chain was restored into.
+	// TargetDir is the new data directory of a physical restore.
 	TargetDir string `json:"target_dir,omitempty"`
+	// PointInTime is the recovery target of a point-in-time restore: an
+	// RFC 3339 time, an LSN, or "latest".
+	PointInTime string `json:"point_in_time,omitempty"`
 }
 
 // Kind implements Record.

@@ -350,6 +350,13 @@ type RestoreRequest struct {
 	DropExisting     bool   `json:"drop_existing,omitempty"`
 	NoPrivileges     bool   `json:"no_privileges,omitempty"`
 	RestoreType      string `json:"restore_type,omitempty"`
+	// Physical backups: the new data directory, a check by a throwaway
+	// server, and for a point-in-time restore one of the targets.
+	TargetDir  string     `json:"target_dir,omitempty"`
+	Check      bool       `json:"check,omitempty"`
+	TargetTime *time.Time `json:"target_time,omitempty"`
+	TargetLSN  string     `json:"target_lsn,omitempty"`
+	Latest     bool       `json:"latest,omitempty"`
 }
 
 // Restore is a restore record.
@@ -367,6 +374,8 @@ type Restore struct {
 	CompletedAt      *time.Time `json:"completed_at"`
 	CreatedAt        time.Time  `json:"created_at"`
 	Progress         *Progress  `json:"progress,omitempty"`
+	TargetDir        string     `json:"target_dir,omitempty"`
+	PointInTime      string     `json:"point_in_time,omitempty"`
 }
 
 // RestoreBackup starts restoring a backup.

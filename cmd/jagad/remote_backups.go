@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -324,13 +325,20 @@ func (r *remote) backupsVerify() *cobra.Command {
 
 func (r *remote) backupsRestore() *cobra.Command {
 	var req client.RestoreRequest
-	var conn string
+	var conn, toTime string
 	var wait bool
 	cmd := &cobra.Command{
 		Use:   "restore BACKUP_ID",
 		Short: "Restore a backup (into its own database, or --to-connection / --to-database)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if toTime != "" {
+				ts, err := time.Parse(time.RFC3339Nano, toTime)
+				if err != nil {
+					return usagef("--to-time: %v (want RFC 3339, e.g. 2026-01-01T14:37:00Z)", err)
+				}
+				req.TargetTime = &ts
+			}
 			return r.do(func(ctx context.Context, c *client.Client) error {
 				if conn != "" {
 					cn, err := r.findConnection(ctx, c, conn)
@@ -354,6 +362,11 @@ func (r *remote) backupsRestore() *cobra.Command {
 	f.BoolVar(&req.NoPrivileges, "no-privileges", false, "skip GRANT/REVOKE and ownership")
 	f.StringVar(&req.RestoreType, "type", "", "full (default) or data-only (PostgreSQL)")
 	f.BoolVar(&wait, "wait", false, "follow the restore to its end with a progress bar; exit 1 if it fails")
+	f.StringVar(&req.TargetDir, "target-dir", "", "physical backups: the new data directory on the daemon's host (absolute; missing or empty)")
+	f.BoolVar(&req.Check, "check", false, "PostgreSQL physical backups: start a throwaway server on the restored directory and count rows")
+	f.StringVar(&toTime, "to-time", "", "PostgreSQL physical backups: point-in-time restore to this RFC 3339 time")
+	f.StringVar(&req.TargetLSN, "to-lsn", "", "PostgreSQL physical backups: point-in-time restore to this LSN (X/Y)")
+	f.BoolVar(&req.Latest, "latest", false, "PostgreSQL physical backups: restore to the end of the archived WAL")
 	return cmd
 }
 

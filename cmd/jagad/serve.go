@@ -245,7 +245,7 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 	}
 	out := outboundFor(c, log, reg)
 	eo := engine.Options{Store: store, Logger: log, Registerer: reg, Keys: d.keys.keyring, Version: version,
-		Notifier: out.notifier, Storage: out.storage}
+		Notifier: out.notifier, Storage: out.storage, SpoolDir: filepath.Join(c.dataDir, "wal-spool")}
 	if member != nil {
 		eo.Gate = sharedGate{member: member, store: store}
 	}

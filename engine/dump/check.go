@@ -111,6 +111,11 @@ func (o *outputCheck) finish(name string) error {
 func CheckReadable(ctx context.Context, dbType string, tools Tools, r io.Reader) error {
 	switch dbType {
 	case dbclient.PostgreSQL:
+		br := bufio.NewReaderSize(r, 64<<10)
+		if head, _ := br.Peek(512); isTar(head) {
+			return checkBaseTar(br) // a physical base backup (basebackup.go)
+		}
+		r = br
 		tl, err := tools.probe(ctx, dbType, roleRestore)
 		if err != nil {
 			return fmt.Errorf("check dump: %w", err)

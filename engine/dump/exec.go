@@ -36,6 +36,10 @@ type spec struct {
 	log    io.Writer // receives stderr lines; may be nil
 	stdin  io.Reader // nil: no input
 	stdout io.Writer // nil: output discarded
+	// dieWithParent: the tool gets SIGKILL when this process dies (a
+	// long-running pg_receivewal must not outlive a killed daemon and
+	// keep its replication slot busy).
+	dieWithParent bool
 }
 
 // run executes the tool in its own process group; on ctx cancellation or any
@@ -46,6 +50,9 @@ func run(ctx context.Context, s spec) error {
 	cmd.Env = s.env
 	cmd.Dir = os.TempDir()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if s.dieWithParent {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
 	cmd.Cancel = func() error { return killGroup(cmd) }
 	cmd.WaitDelay = waitDelay
 	errLines := &lineWriter{secrets: secretForms(s.secret), log: s.log, keep: 8}

@@ -54,6 +54,8 @@ type Manifest struct {
 	// Binary log coordinates of a physical backup (point-in-time replay).
 	BinlogFile string `json:"binlog_file,omitempty"`
 	BinlogPos  uint64 `json:"binlog_pos,omitempty"`
+	// Physical: LSNs, timeline and system identifier of a physical base backup.
+	Physical *state.PhysicalInfo `json:"physical,omitempty"`
 }
 
 // ManifestOf builds the manifest of a completed backup.
@@ -71,6 +73,7 @@ func ManifestOf(b state.Backup, version string, completed time.Time) Manifest {
 		StartedAt: b.StartedAt, CompletedAt: completed.UTC(), JagadVersion: version,
 		FromLSN: b.FromLSN, ToLSN: b.ToLSN, ChainID: b.ChainID, ParentID: b.ParentID,
 		BinlogFile: b.BinlogFile, BinlogPos: b.BinlogPos,
+		Physical: b.Physical,
 	}
 }
 
