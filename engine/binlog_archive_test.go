@@ -173,6 +173,9 @@ func TestBinlogArchiveUploadsCompletedFiles(t *testing.T) {
 	if v := testutil.ToFloat64(e.h.eng.binlogs.metrics.lastArchived.WithLabelValues("maria")); v == 0 {
 		t.Fatal("jagad_binlog_last_archived_timestamp_seconds not set")
 	}
+	// The series examples/prometheus/alerts.yml's JagadBinlogArchiveBroken uses.
+	requireSeries(t, e.h.reg, "connection", "maria", "jagad_binlog_archive_up",
+		"jagad_binlog_archive_lag_seconds", "jagad_binlog_archive_errors_total")
 }
 
 func TestNextBinlogName(t *testing.T) {

@@ -115,6 +115,11 @@ func TestWalArchiving(t *testing.T) {
 	}
 	// The metric counts a file once its local copy is gone, just after its manifest appears.
 	rsWaitFor(t, time.Minute, func() bool { return testutil.ToFloat64(h.eng.wal.m.segments.WithLabelValues(c.Name)) >= 3 })
+	// The series examples/prometheus/alerts.yml's JagadWalArchiveLagging uses
+	// (the lag is measured periodically).
+	rsWaitFor(t, time.Minute, func() bool {
+		return len(missingSeries(t, h.reg, "connection", c.Name, "jagad_wal_archive_lag_seconds", "jagad_wal_archive_lag_bytes")) == 0
+	})
 	rsWaitFor(t, time.Minute, func() bool { // the local copy goes once its upload is confirmed
 		_, err := os.Stat(filepath.Join(h.eng.spoolDir(c.ID), seg))
 		return os.IsNotExist(err)
