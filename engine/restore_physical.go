@@ -52,7 +52,9 @@ func (e *Engine) restorePhysical(b state.Backup, req RestoreRequest) (state.Rest
 		return state.Restore{}, err
 	}
 	e.log.Info("restore started", "restore", rec.ID, "backup", b.ID, "target_dir", rec.TargetDir)
+	started := rec // the job records the outcome on its own copy: rec is returned now
 	e.goJob(func(ctx context.Context) {
+		rec := started
 		log := newJobLog(e.now)
 		ctx, cancel := context.WithTimeout(ctx, e.opts.DefaultTimeout)
 		defer cancel()
