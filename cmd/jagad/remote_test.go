@@ -626,14 +626,8 @@ func (w *cliWorld) waitVerified(t *testing.T, id string) {
 	t.Fatalf("verification of %s did not end", id)
 }
 
-// tokens tests create, list, use and revoke. The token API lands with
-// another branch: until then the route answers 404 and the test skips,
-// except under CI=true.
+// tokens tests create, list, use and revoke.
 func (w *cliWorld) tokens(t *testing.T) {
-	code, _ := w.od.do("GET", "/api/tokens", w.loginToken(t), nil)
-	if code == http.StatusNotFound && os.Getenv("CI") != "true" {
-		t.Skip("GET /api/tokens answers 404: the token API is not merged yet")
-	}
 	r := w.run(t, "", nil, "tokens", "create", "ci", "--scope", "read", "--expires", "720h")
 	if r.code != 0 {
 		t.Fatalf("tokens create: exit %d: %s", r.code, r.stderr)
