@@ -2,6 +2,7 @@ package engine
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"sync"
 
 	"github.com/jagad/jagad/state"
 )
@@ -14,6 +15,9 @@ type copyMetrics struct {
 	// current is how many copies of successful backups each provider holds
 	// now, by status: what the store says, never more.
 	current *prometheus.GaugeVec
+	// refresh serialises refreshCopies from the read to the last Set, so a
+	// refresh that read the store earlier never publishes after a later one.
+	refresh sync.Mutex
 }
 
 func newCopyMetrics(reg prometheus.Registerer) *copyMetrics {
@@ -43,6 +47,8 @@ func (m *copyMetrics) upload(provider string, ok bool) {
 // successful backup, by provider name and status. Every provider has its
 // success and failed series, at 0 when it holds none.
 func (e *Engine) refreshCopies() {
+	e.metrics.copies.refresh.Lock()
+	defer e.metrics.copies.refresh.Unlock()
 	counts := map[[2]string]float64{}
 	err := e.store.View(func(tx *state.Tx) error {
 		provs, err := state.List[state.Provider](tx)

@@ -198,6 +198,11 @@ func TestCopiesBackfill(t *testing.T) {
 	if _, err := c.eng.CopyBackup(context.Background(), old[0].ID, c.fake.ID); err == nil || !strings.Contains(err.Error(), "already has a success copy") {
 		t.Errorf("a second backfill to the same provider: %v", err)
 	}
+	// The gauge is refreshed just after each copy is recorded.
+	deadline := time.Now().Add(time.Minute)
+	for c.copiesMetric(c.fake, "success") != 3 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if got := c.copiesMetric(c.fake, "success"); got != 3 {
 		t.Errorf("jagad_backup_copies{fake,success} = %v, want 3", got)
 	}
