@@ -46,9 +46,21 @@ func (e *Engine) pitrBase(b state.Backup, target time.Time) (state.Backup, error
 	if c.BinlogArchive == nil || !c.BinlogArchive.Enabled {
 		return state.Backup{}, fmt.Errorf("target_time: connection %s does not archive its binary logs (binlog_archive)", c.Name)
 	}
+	best := newestBinlogBase(all, b.ConnectionID, target)
+	if best.ID == "" {
+		return best, fmt.Errorf("target_time %s: no physical backup of connection %s with binary log coordinates completed at or before it",
+			target.UTC().Format(time.RFC3339), b.ConnectionName)
+	}
+	return best, nil
+}
+
+// newestBinlogBase is the newest successful physical backup of connID in
+// all with binary log coordinates, completed at or before target (ID ""
+// when there is none).
+func newestBinlogBase(all []state.Backup, connID string, target time.Time) state.Backup {
 	var best state.Backup
 	for _, c := range all {
-		if c.ConnectionID != b.ConnectionID || !isPhysical(c.BackupType) || c.Status != state.StatusSuccess ||
+		if c.ConnectionID != connID || !isPhysical(c.BackupType) || c.Status != state.StatusSuccess ||
 			c.BinlogFile == "" || c.CompletedAt == nil || c.CompletedAt.After(target) {
 			continue
 		}
@@ -56,11 +68,7 @@ func (e *Engine) pitrBase(b state.Backup, target time.Time) (state.Backup, error
 			best = c
 		}
 	}
-	if best.ID == "" {
-		return best, fmt.Errorf("target_time %s: no physical backup of connection %s with binary log coordinates completed at or before it",
-			target.UTC().Format(time.RFC3339), b.ConnectionName)
-	}
-	return best, nil
+	return best
 }
 
 // archivedBinlogs are a connection's archived binary logs from first on,
@@ -74,9 +82,20 @@ func (e *Engine) archivedBinlogs(ctx context.Context, connID, first string) (*bi
 	if err != nil {
 		return nil, nil, err
 	}
-	names, err := listBinlogObjects(ctx, sink.st, sink.prefix)
+	objs, err := binlogsFrom(ctx, sink.st, sink.prefix, first)
 	if err != nil {
 		return nil, nil, err
+	}
+	return sink, objs, nil
+}
+
+// binlogsFrom reads the descriptors of the binary logs archived under
+// prefix on st from first on, checked for continuity: a gap in the
+// sequence names the missing file.
+func binlogsFrom(ctx context.Context, st storage.Store, prefix, first string) ([]BinlogObject, error) {
+	names, err := listBinlogObjects(ctx, st, prefix)
+	if err != nil {
+		return nil, err
 	}
 	var objs []BinlogObject
 	want := first
@@ -85,21 +104,21 @@ func (e *Engine) archivedBinlogs(ctx context.Context, connID, first string) (*bi
 			continue
 		}
 		if n != want {
-			return nil, nil, fmt.Errorf("binary log %s is missing from the archive (%s/%s): the archived sequence jumps to %s", want, sink.prefix, want, n)
+			return nil, fmt.Errorf("binary log %s is missing from the archive (%s/%s): the archived sequence jumps to %s", want, prefix, want, n)
 		}
-		o, err := readBinlogObject(ctx, sink.st, sink.prefix, n)
+		o, err := readBinlogObject(ctx, st, prefix, n)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		objs = append(objs, o)
 		if want, err = nextBinlogName(n); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	if len(objs) == 0 {
-		return nil, nil, fmt.Errorf("binary log %s is missing from the archive (%s/%s)", first, sink.prefix, first)
+		return nil, fmt.Errorf("binary log %s is missing from the archive (%s/%s)", first, prefix, first)
 	}
-	return sink, objs, nil
+	return objs, nil
 }
 
 // checkBinlogs reads every object through all its checks (size,
@@ -109,8 +128,13 @@ func (e *Engine) checkBinlogs(ctx context.Context, sink *binlogSink, objs []Binl
 	if err != nil {
 		return fmt.Errorf("encryption keyring: %w", err)
 	}
+	return checkBinlogObjects(ctx, sink.st, objs, objfmt.Keys{Ring: kr})
+}
+
+// checkBinlogObjects reads every object on st through all its checks.
+func checkBinlogObjects(ctx context.Context, st storage.Store, objs []BinlogObject, keys objfmt.Keys) error {
 	for _, o := range objs {
-		d, err := objfmt.CheckObject(ctx, sink.st, o.spec(), objfmt.Keys{Ring: kr}, true)
+		d, err := objfmt.CheckObject(ctx, st, o.spec(), keys, true)
 		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("binary log %s is missing (%s)", o.File, o.ObjectKey)
 		}
@@ -127,23 +151,19 @@ func (e *Engine) checkBinlogs(ctx context.Context, sink *binlogSink, objs []Binl
 }
 
 // fetchBinlogs writes the objects, decrypted and decompressed, into dir.
-func (e *Engine) fetchBinlogs(ctx context.Context, sink *binlogSink, objs []BinlogObject, dir string) ([]string, error) {
-	kr, err := e.opts.Keys()
-	if err != nil {
-		return nil, fmt.Errorf("encryption keyring: %w", err)
-	}
+func fetchBinlogs(ctx context.Context, st storage.Store, objs []BinlogObject, keys objfmt.Keys, dir string) ([]string, error) {
 	paths := make([]string, len(objs))
 	for i, o := range objs {
 		paths[i] = filepath.Join(dir, o.File)
-		if err := fetchOne(ctx, sink, o, objfmt.Keys{Ring: kr}, paths[i]); err != nil {
+		if err := fetchOne(ctx, st, o, keys, paths[i]); err != nil {
 			return nil, fmt.Errorf("binary log %s: %w", o.File, err)
 		}
 	}
 	return paths, nil
 }
 
-func fetchOne(ctx context.Context, sink *binlogSink, o BinlogObject, keys objfmt.Keys, path string) error {
-	d, err := objfmt.OpenDump(ctx, sink.st, o.spec(), keys)
+func fetchOne(ctx context.Context, st storage.Store, o BinlogObject, keys objfmt.Keys, path string) error {
+	d, err := objfmt.OpenDump(ctx, st, o.spec(), keys)
 	if err != nil {
 		return err
 	}
@@ -161,25 +181,54 @@ func fetchOne(ctx context.Context, sink *binlogSink, o BinlogObject, keys objfmt
 
 // restorePITR restores base's chain into targetDir and replays the
 // archived binary logs up to target (the caller holds a slot).
-func (e *Engine) restorePITR(ctx context.Context, base state.Backup, target time.Time, targetDir string, log *jobLog) error {
-	log.Printf("PITR: base %s (%s, completed %s), binary logs from %s:%d, up to %s", base.ID, base.BackupType,
-		base.CompletedAt.UTC().Format(time.RFC3339), base.BinlogFile, base.BinlogPos, target.UTC().Format(time.RFC3339))
+func (e *Engine) restorePITR(ctx context.Context, base state.Backup, target time.Time, targetDir string, log restoreLog) error {
+	logPITRBase(log, base, target)
 	sink, objs, err := e.archivedBinlogs(ctx, base.ConnectionID, base.BinlogFile)
 	if err != nil {
 		return err
 	}
+	kr, err := e.opts.Keys()
+	if err != nil {
+		return fmt.Errorf("encryption keyring: %w", err)
+	}
+	return replayPITR(ctx, binlogPITR{st: sink.st, objs: objs, keys: objfmt.Keys{Ring: kr}, base: base, target: target, dir: targetDir,
+		restoreChain: func(ctx context.Context) error { return e.restoreChain(ctx, base, targetDir, log) }}, log)
+}
+
+func logPITRBase(log restoreLog, base state.Backup, target time.Time) {
+	log.Printf("PITR: base %s (%s, completed %s), binary logs from %s:%d, up to %s", base.ID, base.BackupType,
+		base.CompletedAt.UTC().Format(time.RFC3339), base.BinlogFile, base.BinlogPos, target.UTC().Format(time.RFC3339))
+}
+
+// binlogPITR is a binary-log point-in-time restore resolved to its
+// objects: the daemon's (restorePITR) and the offline `jagad restore
+// --target-dir --to-time` (restore_offline_dir.go) run it.
+type binlogPITR struct {
+	st     storage.Store  // where objs are
+	objs   []BinlogObject // from base.BinlogFile on, continuous
+	keys   objfmt.Keys
+	base   state.Backup // its binary log coordinates start the replay
+	target time.Time
+	dir    string
+	// restoreChain restores base's chain into dir (checking every link first).
+	restoreChain func(context.Context) error
+}
+
+// replayPITR checks every binary log, restores the chain, starts a
+// throwaway mariadbd on it and replays the binary logs up to p.target.
+func replayPITR(ctx context.Context, p binlogPITR, log restoreLog) error {
 	// Verify first: the binary logs here, the chain's links in
 	// mariaphys.Restore, all before anything is written.
-	if err := e.checkBinlogs(ctx, sink, objs); err != nil {
+	if err := checkBinlogObjects(ctx, p.st, p.objs, p.keys); err != nil {
 		return err
 	}
-	last := objs[len(objs)-1]
-	log.Printf("PITR: %d archived binary log(s) checked, %s to %s", len(objs), objs[0].File, last.File)
-	if last.ArchivedAt.Before(target) {
+	last := p.objs[len(p.objs)-1]
+	log.Printf("PITR: %d archived binary log(s) checked, %s to %s", len(p.objs), p.objs[0].File, last.File)
+	if last.ArchivedAt.Before(p.target) {
 		log.Printf("PITR: note: the newest archived binary log (%s) was archived at %s, before target_time; events after it are not in the archive",
 			last.File, last.ArchivedAt.Format(time.RFC3339))
 	}
-	if err := e.restoreChain(ctx, base, targetDir, log); err != nil {
+	if err := p.restoreChain(ctx); err != nil {
 		return err
 	}
 	work, err := os.MkdirTemp("", "jagad-pitr-")
@@ -187,18 +236,18 @@ func (e *Engine) restorePITR(ctx context.Context, base state.Backup, target time
 		return err
 	}
 	defer func() { _ = os.RemoveAll(work) }()
-	files, err := e.fetchBinlogs(ctx, sink, objs, work)
+	files, err := fetchBinlogs(ctx, p.st, p.objs, p.keys, work)
 	if err != nil {
 		return err
 	}
-	srv, err := mariaphys.StartServer(ctx, mariaphys.ServerOptions{Datadir: targetDir, SkipGrants: true})
+	srv, err := mariaphys.StartServer(ctx, mariaphys.ServerOptions{Datadir: p.dir, SkipGrants: true})
 	if err != nil {
 		return fmt.Errorf("start mariadbd on the restored data directory: %w", err)
 	}
 	defer srv.Stop()
-	if err := mariaphys.ReplayBinlogs(ctx, srv, mariaphys.ReplayOptions{Files: files, StartPos: base.BinlogPos, Stop: target, Log: log}); err != nil {
+	if err := mariaphys.ReplayBinlogs(ctx, srv, mariaphys.ReplayOptions{Files: files, StartPos: p.base.BinlogPos, Stop: p.target, Log: log}); err != nil {
 		return err
 	}
-	log.Printf("PITR: %s restored to %s", targetDir, target.UTC().Format(time.RFC3339))
+	log.Printf("PITR: %s restored to %s", p.dir, p.target.UTC().Format(time.RFC3339))
 	return nil
 }

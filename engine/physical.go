@@ -121,12 +121,18 @@ func chainParent(tx *state.Tx, b state.Backup, sched *state.Schedule) (*state.Ba
 // ChainOf returns the chain ending at b, oldest (the full) first, checking
 // that every link exists, succeeded and continues its parent's LSN.
 func ChainOf(tx *state.Tx, b state.Backup) ([]state.Backup, error) {
+	return chainWith(b, func(id string) (state.Backup, error) { return state.Get[state.Backup](tx, id) })
+}
+
+// chainWith is ChainOf with the records read by get (state.ErrNotFound
+// for a missing one): the store's, or the manifests' of an offline restore.
+func chainWith(b state.Backup, get func(id string) (state.Backup, error)) ([]state.Backup, error) {
 	chain := []state.Backup{b}
 	for cur := b; cur.BackupType == TypeIncremental; {
 		if cur.ParentID == "" {
 			return nil, fmt.Errorf("incremental %s has no parent", cur.ID)
 		}
-		p, err := state.Get[state.Backup](tx, cur.ParentID)
+		p, err := get(cur.ParentID)
 		if errors.Is(err, state.ErrNotFound) {
 			return nil, fmt.Errorf("parent %s of %s is missing", cur.ParentID, cur.ID)
 		}

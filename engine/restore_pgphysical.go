@@ -180,39 +180,78 @@ func (e *Engine) restorePhysicalNow(ctx context.Context, p physicalPlan, log res
 		log.Printf("STORAGE PROVIDER ERROR: %v", err)
 		return nil, err
 	}
-	spec, keys := objfmt.SpecOf(p.backup), objfmt.Keys{Ring: kr}
+	r := pgDirRestore{st: st, spec: objfmt.SpecOf(p.backup), keys: objfmt.Keys{Ring: kr}, base: p.backup.Physical,
+		dir: p.dir, check: p.check, pitr: p.pitr, walConn: p.conn.Name,
+		walStore: func() (storage.Store, error) { return e.walStoreOf(p.conn) },
+		dbName:   p.backup.DatabaseName, user: checkUser(p),
+		postgres: func(ctx context.Context) (string, error) {
+			settings, err := e.settings()
+			if err != nil {
+				return "", err
+			}
+			return dump.PgTool(ctx, e.tools(settings), "postgres")
+		}}
+	return restorePGDir(ctx, r, log)
+}
+
+// pgDirRestore is the restore of a PostgreSQL base backup (and, for a
+// point in time, its archived WAL) into a new data directory, resolved to
+// its objects: the daemon's restores and drills (restorePhysicalNow) and
+// the offline `jagad restore --target-dir` (restore_offline_dir.go) run it.
+type pgDirRestore struct {
+	st    storage.Store
+	spec  objfmt.Spec
+	keys  objfmt.Keys
+	base  *state.PhysicalInfo // LSNs and timeline: the WAL chain starts at the base's start
+	dir   string
+	check bool
+	pitr  *pgphys.Target // nil: the base backup alone
+	// walStore opens the storage of the WAL archive of connection walConn
+	// (pitr only).
+	walStore func() (storage.Store, error)
+	walConn  string
+	dbName   string // the database a check counts
+	user     string // the role a check connects as
+	// postgres finds the postgres binary (check only).
+	postgres func(context.Context) (string, error)
+}
+
+// restorePGDir verifies the base backup (and the WAL chain), unpacks it
+// into r.dir and, with r.check, starts a throwaway server on it and returns
+// the row counts of r.dbName. On failure r.dir is removed (or emptied).
+func restorePGDir(ctx context.Context, r pgDirRestore, log restoreLog) (map[string]int64, error) {
 	start := time.Now()
-	log.Printf("VERIFY: pass 1 of 2: reading the whole base backup before %s is created", p.dir)
-	d, err := objfmt.CheckObject(ctx, st, spec, keys, decompressInCheck)
+	log.Printf("VERIFY: pass 1 of 2: reading the whole base backup before %s is created", r.dir)
+	d, err := objfmt.CheckObject(ctx, r.st, r.spec, r.keys, decompressInCheck)
 	if err != nil {
 		logCause(log, d, err)
 		log.Printf("VERIFY: the base backup failed its checks; nothing was written")
 		return nil, fmt.Errorf("verify before restore: %w", err)
 	}
 	log.Printf("VERIFY: base backup intact (%d stored bytes%s) in %s",
-		d.StoredBytes(), decryptedNote(spec), time.Since(start).Round(time.Millisecond))
+		d.StoredBytes(), decryptedNote(r.spec), time.Since(start).Round(time.Millisecond))
 	var wal *walWrite
-	if p.pitr != nil {
-		wst, segs, err := e.verifyWALChain(ctx, p, keys, log)
+	if r.pitr != nil {
+		wst, segs, err := verifyWALChain(ctx, r, log)
 		if err != nil {
 			log.Printf("VERIFY: the WAL chain failed its checks; nothing was written")
 			return nil, fmt.Errorf("verify before restore: %w", err)
 		}
 		wal = &walWrite{st: wst, segs: segs}
 	}
-	log.Printf("VERIFY: pass 2 of 2: unpacking into %s", p.dir)
+	log.Printf("VERIFY: pass 2 of 2: unpacking into %s", r.dir)
 	owner, err := pgphys.OwnerFor()
 	if err != nil {
 		return nil, err
 	}
-	undo, err := pgphys.PrepareDir(p.dir)
+	undo, err := pgphys.PrepareDir(r.dir)
 	if err != nil {
 		return nil, fault.Invalid(err.Error())
 	}
-	counts, err := e.unpackAndCheck(ctx, st, spec, keys, p, wal, owner, log)
+	counts, err := unpackAndCheck(ctx, r, wal, owner, log)
 	if err != nil {
 		undo()
-		log.Printf("RESTORE: removed what this failed restore wrote to %s", p.dir)
+		log.Printf("RESTORE: removed what this failed restore wrote to %s", r.dir)
 		return nil, err
 	}
 	return counts, nil
@@ -224,14 +263,14 @@ type walWrite struct {
 	segs []walSegment
 }
 
-func (e *Engine) unpackAndCheck(ctx context.Context, st storage.Store, spec objfmt.Spec, keys objfmt.Keys, p physicalPlan, wal *walWrite, owner pgphys.Owner, log restoreLog) (map[string]int64, error) {
-	d, err := objfmt.OpenDump(ctx, st, spec, keys)
+func unpackAndCheck(ctx context.Context, r pgDirRestore, wal *walWrite, owner pgphys.Owner, log restoreLog) (map[string]int64, error) {
+	d, err := objfmt.OpenDump(ctx, r.st, r.spec, r.keys)
 	if err != nil {
 		logCause(log, d, err)
 		return nil, err
 	}
 	defer d.Close()
-	files, err := pgphys.Extract(d, p.dir)
+	files, err := pgphys.Extract(d, r.dir)
 	if err == nil {
 		_, err = io.Copy(io.Discard, d) // tar padding: read to the end, where the checksums are checked
 	}
@@ -244,34 +283,30 @@ func (e *Engine) unpackAndCheck(ctx context.Context, st storage.Store, spec objf
 	for _, l := range d.Summary() {
 		log.Printf("%s", l)
 	}
-	log.Printf("RESTORE: %d files unpacked into %s", files, p.dir)
+	log.Printf("RESTORE: %d files unpacked into %s", files, r.dir)
 	if wal != nil {
-		if err := writeWAL(ctx, wal.st, wal.segs, keys, p.dir, *p.pitr, log); err != nil {
+		if err := writeWAL(ctx, wal.st, wal.segs, r.keys, r.dir, *r.pitr, log); err != nil {
 			return nil, err
 		}
 	}
-	if err := owner.Give(p.dir); err != nil {
+	if err := owner.Give(r.dir); err != nil {
 		return nil, err
 	}
-	if !p.check {
+	if !r.check {
 		return nil, nil
 	}
-	return e.checkDataDir(ctx, p, owner, log)
+	return checkDataDir(ctx, r, owner, log)
 }
 
-// checkDataDir starts a throwaway postgres on p.dir, waits until it accepts
+// checkDataDir starts a throwaway postgres on r.dir, waits until it accepts
 // connections out of recovery, counts the rows of the backup's database and
 // stops it.
-func (e *Engine) checkDataDir(ctx context.Context, p physicalPlan, owner pgphys.Owner, log restoreLog) (map[string]int64, error) {
-	settings, err := e.settings()
+func checkDataDir(ctx context.Context, r pgDirRestore, owner pgphys.Owner, log restoreLog) (map[string]int64, error) {
+	bin, err := r.postgres(ctx)
 	if err != nil {
 		return nil, err
 	}
-	bin, err := dump.PgTool(ctx, e.tools(settings), "postgres")
-	if err != nil {
-		return nil, err
-	}
-	srv, err := pgphys.Start(bin, p.dir, owner)
+	srv, err := pgphys.Start(bin, r.dir, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -279,9 +314,9 @@ func (e *Engine) checkDataDir(ctx context.Context, p physicalPlan, owner pgphys.
 		srv.Stop()
 		log.Printf("CHECK: throwaway server stopped")
 	}()
-	log.Printf("CHECK: throwaway postgres started on %s (unix socket only, port %d)", p.dir, srv.Port)
+	log.Printf("CHECK: throwaway postgres started on %s (unix socket only, port %d)", r.dir, srv.Port)
 	t := dbclient.Target{DBType: dbclient.PostgreSQL, Host: srv.SocketDir, Port: srv.Port,
-		User: checkUser(p), SSLMode: "disable", Database: p.backup.DatabaseName}
+		User: r.user, SSLMode: "disable", Database: r.dbName}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	err = srv.WaitReady(wctx, func(ctx context.Context) error {
@@ -290,15 +325,21 @@ func (e *Engine) checkDataDir(ctx context.Context, p physicalPlan, owner pgphys.
 	if err != nil {
 		return nil, fmt.Errorf("check restored data directory: %w", err)
 	}
-	counts, err := dbclient.TableCounts(ctx, t, p.backup.DatabaseName)
+	counts, err := dbclient.TableCounts(ctx, t, r.dbName)
 	if err != nil {
 		return nil, fmt.Errorf("check restored data directory: count rows: %w", err)
 	}
+	logCounts(log, r.dbName, counts)
+	return counts, nil
+}
+
+// logCounts logs the row counts a check found.
+func logCounts(log restoreLog, db string, counts map[string]int64) {
 	var rows int64
 	for _, n := range counts {
 		rows += n
 	}
-	log.Printf("CHECK: database %s answers: %d tables, %d rows", p.backup.DatabaseName, len(counts), rows)
+	log.Printf("CHECK: database %s answers: %d tables, %d rows", db, len(counts), rows)
 	names := make([]string, 0, len(counts))
 	for n := range counts {
 		names = append(names, n)
@@ -307,7 +348,6 @@ func (e *Engine) checkDataDir(ctx context.Context, p physicalPlan, owner pgphys.
 	for _, n := range names {
 		log.Printf("CHECK: table %s: %d rows", n, counts[n])
 	}
-	return counts, nil
 }
 
 // checkUser is the role a check connects as: the backup's connection user.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jagad/jagad/engine/mariaphys"
 	"github.com/jagad/jagad/engine/objfmt"
+	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
 )
@@ -86,22 +87,27 @@ func (e *Engine) chainOf(b state.Backup) ([]state.Backup, error) {
 
 // restoreChain restores the chain ending at b into targetDir (the caller
 // holds a slot).
-func (e *Engine) restoreChain(ctx context.Context, b state.Backup, targetDir string, log *jobLog) error {
+func (e *Engine) restoreChain(ctx context.Context, b state.Backup, targetDir string, log restoreLog) error {
 	chain, err := e.chainOf(b)
 	if err != nil {
 		return err
 	}
-	links, err := e.chainLinks(chain, log)
+	links, err := e.chainLinks(chain)
 	if err != nil {
 		return err
 	}
-	log.Printf("RESTORE: chain of %d link(s) ending at %s into %s", len(links), b.ID, targetDir)
+	return restoreLinks(ctx, links, targetDir, log)
+}
+
+// restoreLinks restores a chain's links (oldest first) into targetDir.
+func restoreLinks(ctx context.Context, links []mariaphys.Link, targetDir string, log restoreLog) error {
+	log.Printf("RESTORE: chain of %d link(s) ending at %s into %s", len(links), links[len(links)-1].ID, targetDir)
 	return mariaphys.Restore(ctx, links, mariaphys.RestoreOptions{TargetDir: targetDir, Owner: "mysql", Log: log})
 }
 
 // chainLinks turns a chain's records into links that read their objects
 // from storage through every check.
-func (e *Engine) chainLinks(chain []state.Backup, log *jobLog) ([]mariaphys.Link, error) {
+func (e *Engine) chainLinks(chain []state.Backup) ([]mariaphys.Link, error) {
 	kr, err := e.opts.Keys()
 	if err != nil {
 		return nil, fmt.Errorf("encryption keyring: %w", err)
@@ -122,27 +128,32 @@ func (e *Engine) chainLinks(chain []state.Backup, log *jobLog) ([]mariaphys.Link
 		if err != nil {
 			return nil, err
 		}
-		spec := objfmt.SpecOf(b)
-		links[i] = mariaphys.Link{ID: b.ID, Incremental: b.BackupType == TypeIncremental,
-			FromLSN: b.FromLSN, ToLSN: b.ToLSN, Size: b.SizeBytes,
-			Check: func(ctx context.Context) error {
-				d, err := objfmt.CheckObject(ctx, st, spec, keys, true)
-				if err != nil {
-					if d != nil {
-						if stage, cause := objfmt.CauseOf(d, err); cause != nil {
-							return fmt.Errorf("%s: %w", stage, cause)
-						}
-					}
-					return err
-				}
-				return nil
-			},
-			Open: func(ctx context.Context) (io.ReadCloser, error) {
-				return objfmt.OpenDump(ctx, st, spec, keys)
-			},
-		}
+		links[i] = objectLink(b, st, keys)
 	}
 	return links, nil
+}
+
+// objectLink is the chain link of backup b, whose object is on st.
+func objectLink(b state.Backup, st storage.Store, keys objfmt.Keys) mariaphys.Link {
+	spec := objfmt.SpecOf(b)
+	return mariaphys.Link{ID: b.ID, Incremental: b.BackupType == TypeIncremental,
+		FromLSN: b.FromLSN, ToLSN: b.ToLSN, Size: b.SizeBytes,
+		Check: func(ctx context.Context) error {
+			d, err := objfmt.CheckObject(ctx, st, spec, keys, true)
+			if err != nil {
+				if d != nil {
+					if stage, cause := objfmt.CauseOf(d, err); cause != nil {
+						return fmt.Errorf("%s: %w", stage, cause)
+					}
+				}
+				return err
+			}
+			return nil
+		},
+		Open: func(ctx context.Context) (io.ReadCloser, error) {
+			return objfmt.OpenDump(ctx, st, spec, keys)
+		},
+	}
 }
 
 // drillPhysical is a drill of a physical backup: its chain restored into a

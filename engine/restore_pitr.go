@@ -150,21 +150,31 @@ func (e *Engine) chooseBase(b state.Backup, req RestoreRequest) (state.Backup, e
 	if err != nil {
 		return b, err
 	}
-	for _, c := range all { // newest first
+	if c, ok := newestBase(all, req.TargetTime, want); ok {
+		return c, nil
+	}
+	return b, fault.Invalid(fmt.Sprintf("no successful physical base backup of connection %s completed before the requested point", b.ConnectionName))
+}
+
+// newestBase is the first base backup of all (newest first) that
+// completed before t (nil: any) and whose stop LSN is at or before want
+// (0: any).
+func newestBase(all []state.Backup, t *time.Time, want uint64) (state.Backup, bool) {
+	for _, c := range all {
 		if c.BackupType != state.BackupPhysical || c.Physical == nil || c.CompletedAt == nil {
 			continue
 		}
 		switch {
-		case req.TargetTime != nil && !c.CompletedAt.Before(*req.TargetTime):
+		case t != nil && !c.CompletedAt.Before(*t):
 			continue
 		case want > 0:
 			if stop, err := pgwal.ParseLSN(c.Physical.StopLSN); err != nil || stop > want {
 				continue
 			}
 		}
-		return c, nil
+		return c, true
 	}
-	return b, fault.Invalid(fmt.Sprintf("no successful physical base backup of connection %s completed before the requested point", b.ConnectionName))
+	return state.Backup{}, false
 }
 
 // walStoreOf opens the storage of a connection's WAL archive.
@@ -192,27 +202,27 @@ func (e *Engine) walStoreOf(conn state.Connection) (storage.Store, error) {
 }
 
 // verifyWALChain lists, selects and reads through their checks every WAL
-// segment a restore of p needs.
-func (e *Engine) verifyWALChain(ctx context.Context, p physicalPlan, keys objfmt.Keys, log restoreLog) (storage.Store, []walSegment, error) {
-	st, err := e.walStoreOf(p.conn)
+// segment a restore of r needs.
+func verifyWALChain(ctx context.Context, r pgDirRestore, log restoreLog) (storage.Store, []walSegment, error) {
+	st, err := r.walStore()
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := listWAL(ctx, st, p.conn.Name)
+	a, err := listWAL(ctx, st, r.walConn)
 	if err != nil {
 		return nil, nil, err
 	}
 	var need uint64
-	if p.pitr.LSN != "" {
-		need, _ = pgwal.ParseLSN(p.pitr.LSN)
+	if r.pitr.LSN != "" {
+		need, _ = pgwal.ParseLSN(r.pitr.LSN)
 	}
-	segs, err := a.chain(*p.backup.Physical, need)
+	segs, err := a.chain(*r.base, need)
 	if err != nil {
 		log.Printf("WAL ERROR: %v", err)
 		return nil, nil, err
 	}
 	for _, s := range segs {
-		d, err := objfmt.CheckObject(ctx, st, s.spec, keys, decompressInCheck)
+		d, err := objfmt.CheckObject(ctx, st, s.spec, r.keys, decompressInCheck)
 		if err != nil {
 			logCause(log, d, err)
 			return nil, nil, fmt.Errorf("WAL segment %s failed its checks: %w", s.name, err)
