@@ -48,6 +48,21 @@ type OfflineRestoreOptions struct {
 	// Fallbacks are the other destinations holding copies of the backup
 	// (copies_to), tried in order when Store's copy cannot be used.
 	Fallbacks []storage.Store
+
+	// Physical backups (RestoreOfflineDir, restore_offline_dir.go).
+	// TargetDir is the new data directory: absolute, missing or empty.
+	TargetDir string
+	// Check starts a throwaway server on TargetDir and counts the rows of
+	// the backup's database.
+	Check bool
+	// CheckUser is the role a PostgreSQL check connects as ("": postgres).
+	CheckUser string
+	// ToTime, ToLSN (PostgreSQL) or Latest (PostgreSQL) restore to a point
+	// in time, from the archive in ArchiveStore (nil: Store).
+	ToTime       *time.Time
+	ToLSN        string
+	Latest       bool
+	ArchiveStore storage.Store
 }
 
 // RestoreOffline restores one backup from storage alone: it reads the manifest,
@@ -115,13 +130,12 @@ func offlinePlan(o OfflineRestoreOptions, st storage.Store, mkey string, log *li
 		return m, streamRestore{}, fmt.Errorf("manifest %s describes object %s", mkey, m.ObjectKey)
 	}
 	if isPhysical(m.BackupType) {
-		if m.DBType == dbclient.PostgreSQL {
-			return m, streamRestore{}, fmt.Errorf("backup %s is a %s backup (pg_basebackup): it restores into a data directory, not into a server; "+
-				"use POST /api/backups/%s/restore with target_dir", m.BackupID, m.BackupType, m.BackupID)
+		what := "pg_basebackup"
+		if m.DBType != dbclient.PostgreSQL {
+			what = "mariadb-backup, chain " + m.ChainID
 		}
-		return m, streamRestore{}, fmt.Errorf("backup %s is a %s backup (mariadb-backup, chain %s): it restores into a data directory, not into a server; "+
-			"use POST /api/backups/%s/restore with target_dir, or the steps in README's \"Physical backups and incremental chains\"",
-			m.BackupID, m.BackupType, m.ChainID, m.BackupID)
+		return m, streamRestore{}, fmt.Errorf("backup %s is a %s backup (%s): it restores into a data directory, not into a server; "+
+			"use --target-dir DIR instead of --to (or POST /api/backups/%s/restore with target_dir)", m.BackupID, m.BackupType, what, m.BackupID)
 	}
 	t := o.Target
 	if dbFamily(t.DBType) != dbFamily(m.DBType) {

@@ -42,6 +42,27 @@ When the primary's manifest or object cannot be read, or the object fails
 the verification pass, the next destination is tried before the target is
 touched; the log says which copy was restored from.
 
+A physical backup restores into a new data directory instead: --target-dir
+DIR (absolute; missing or empty) in place of --to. A PostgreSQL base
+backup is unpacked there; a MariaDB/MySQL backup restores with its chain
+(the full and the incrementals before it, found through parent_id in the
+manifests beside it under backups/<connection>/), extracted, prepared and
+moved back with mariadb-backup and mbstream. Every object (base, links,
+WAL segments, binary logs) is read through its checks before the directory
+is created; a missing link or segment is named. --check starts a
+throwaway server on the result (postgres, unix socket only, connecting as
+--check-user; or mariadbd, socket only) and counts the rows of the
+backup's database.
+
+Point in time: --to-time TIME (RFC 3339), for PostgreSQL also --to-lsn LSN
+or --latest, restores the newest base before that point (from the
+manifests, whichever backup was named) plus the archived WAL
+(wal/<connection>/: recovery settings and recovery.signal are written;
+the server recovers to the point and promotes when started) or, for
+MariaDB/MySQL, replays the archived binary logs (binlogs/<connection>/)
+up to TIME on a throwaway mariadbd. --archive-storage SPEC names the
+archive's storage when it is not the backup's.
+
 Exit status: 0 restored, 1 failure, 2 usage error.`
 
 // restoreCommand is the disaster-recovery restore (no daemon, no data dir).
@@ -50,18 +71,20 @@ func (a *app) restoreCommand() *cobra.Command {
 	var identities, fallbacks []string
 	var timeout time.Duration
 	var o engine.OfflineRestoreOptions
+	var pf *physicalRestoreFlags
 	cmd := &cobra.Command{
-		Use:   "restore [storage flags] [key flags] BACKUP_KEY_OR_MANIFEST --to URL",
+		Use:   "restore [storage flags] [key flags] BACKUP_KEY_OR_MANIFEST (--to URL | --target-dir DIR)",
 		Short: "Restore a backup from storage alone, without a daemon",
 		Long:  restoreLong,
 		Args: func(_ *cobra.Command, args []string) error {
 			switch {
 			case len(args) != 1:
 				return usagef("give exactly one BACKUP_KEY_OR_MANIFEST")
-			case to == "":
-				return usagef("--to URL is required")
 			}
-			return nil
+			if pf.targetDir != "" && (o.DropExisting || o.SinglePass || o.Restore.NoPrivileges || len(fallbacks) > 0) {
+				return usagef("--drop-existing, --single-pass, --no-privileges and --fallback-storage are for logical dumps (--to)")
+			}
+			return pf.usage(to)
 		},
 	}
 	f := cmd.Flags()
@@ -78,7 +101,17 @@ func (a *app) restoreCommand() *cobra.Command {
 	f.BoolVar(&o.Restore.NoPrivileges, "no-privileges", false,
 		"PostgreSQL: skip the dump's GRANT and REVOKE statements, for a server that lacks the source's roles")
 	f.DurationVar(&timeout, "timeout", 6*time.Hour, "give up after this `DURATION`")
+	pf = addPhysicalRestoreFlags(f)
 	cmd.RunE = func(_ *cobra.Command, pos []string) error {
+		if pf.targetDir != "" {
+			if err := prepareStorageAndKeys(&o, sf, pos, keyFile, keyID, identities, a.env); err != nil {
+				return err
+			}
+			if err := pf.fill(&o, a.env); err != nil {
+				return err
+			}
+			return a.restorePhysical(o, timeout)
+		}
 		if err := prepareRestore(&o, sf, pos, keyFile, keyID, to, identities, a.env); err != nil {
 			return err
 		}
@@ -111,6 +144,19 @@ func (a *app) restoreCommand() *cobra.Command {
 // prepareRestore fills o from the parsed command line and the environment.
 func prepareRestore(o *engine.OfflineRestoreOptions, sf *storageFlags, pos []string, keyFile, keyID, to string,
 	identities []string, env func(string) (string, bool)) error {
+	if err := prepareStorageAndKeys(o, sf, pos, keyFile, keyID, identities, env); err != nil {
+		return err
+	}
+	var err error
+	if o.Target, err = parseTargetURL(to, env); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+// prepareStorageAndKeys opens the storage and reads the keys.
+func prepareStorageAndKeys(o *engine.OfflineRestoreOptions, sf *storageFlags, pos []string, keyFile, keyID string,
+	identities []string, env func(string) (string, bool)) error {
 	spec, err := sf.spec(env)
 	if err != nil {
 		return err
@@ -119,9 +165,6 @@ func prepareRestore(o *engine.OfflineRestoreOptions, sf *storageFlags, pos []str
 		return err
 	}
 	o.Key, o.KeyID = pos[0], keyID
-	if o.Target, err = parseTargetURL(to, env); err != nil {
-		return usageError{err}
-	}
 	if o.EncryptionKey, err = readKey(keyFile, env); err != nil {
 		return err
 	}
