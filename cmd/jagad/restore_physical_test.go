@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/engine/dump"
+	"github.com/jagad/jagad/engine/mariaphys"
 	"github.com/jagad/jagad/engine/pgphys"
 	"github.com/jagad/jagad/engine/pgwal"
 	"github.com/jagad/jagad/state"
@@ -371,4 +373,185 @@ func requireTools(t *testing.T, tools ...string) {
 			t.Skipf("%s not installed: %v", tool, err)
 		}
 	}
+}
+
+// itemsFingerprint is the content of shop.items on a MariaDB server.
+func itemsFingerprint(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var s sql.NullString
+	if err := db.QueryRow("SELECT GROUP_CONCAT(CONCAT_WS(':', id, name, qty) ORDER BY id SEPARATOR ',') FROM items").Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s.String
+}
+
+// restoredMaria starts a throwaway mariadbd on a restored data directory
+// and fingerprints shop.items.
+func restoredMaria(t *testing.T, dir string) string {
+	t.Helper()
+	srv, err := mariaphys.StartServer(context.Background(), mariaphys.ServerOptions{Datadir: dir, SkipGrants: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	db := srv.DB("root", "", "shop")
+	defer db.Close()
+	return itemsFingerprint(t, db)
+}
+
+// TestOfflineRestoreMariaChain: with the daemon's data dir gone, `jagad
+// restore --target-dir` restores each point of a full + 2 incrementals
+// chain (found through the manifests), and a point in time from the
+// archived binary logs; a missing link is named and nothing is written.
+func TestOfflineRestoreMariaChain(t *testing.T) {
+	requireTools(t, "mariadb-backup", "mbstream", "mariadb-install-db", "mariadb-binlog", "mariadb")
+	const pw = `Off pw:"x'#;`
+	base, err := os.MkdirTemp("", "jagad-offline-maria-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil { // mariadbd runs as mysql under root
+		t.Fatal(err)
+	}
+	srv, err := mariaphys.StartFresh(context.Background(), base, pw, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	root := srv.DB("root", "", "")
+	for _, q := range []string{"CREATE DATABASE shop", "CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(64), qty INT)"} {
+		if _, err := root.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root.Close()
+	db := srv.DB("root", "", "shop")
+	defer db.Close()
+	run := func(qs ...string) {
+		t.Helper()
+		for _, q := range qs {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+
+	site := newOfflineSite(t, func(o *engine.Options) {
+		o.BinlogArchive = engine.BinlogArchiveOptions{SpoolDir: t.TempDir(), PollEvery: 50 * time.Millisecond, MaxBackoff: time.Second}
+	})
+	c, dbs := site.connection(state.ConnectionSpec{Name: "maria", DBType: "mariadb", Host: "127.0.0.1", Port: srv.Port,
+		Username: "root", Password: state.Secret(pw), SSLMode: "disable",
+		Physical:      &state.PhysicalSpec{Datadir: srv.Datadir},
+		BinlogArchive: &state.BinlogArchiveSpec{Enabled: true, Storage: "local"}}, "shop")
+	shop := dbs["shop"]
+	current := func() string {
+		var file string
+		var pos int64
+		var a, b []byte
+		if err := db.QueryRow("SHOW MASTER STATUS").Scan(&file, &pos, &a, &b); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+
+	run("INSERT INTO items VALUES (1, 'full', 1), (2, 'full', 2)")
+	full := site.backup(c, shop, engine.TypePhysical)
+	fp0 := itemsFingerprint(t, db)
+	run("INSERT INTO items VALUES (3, 'incr1', 3)", "UPDATE items SET qty = 20 WHERE id = 2")
+	incr1 := site.backup(c, shop, engine.TypeIncremental)
+	fp1 := itemsFingerprint(t, db)
+	run("DELETE FROM items WHERE id = 1", "INSERT INTO items VALUES (4, 'incr2', 4)")
+	incr2 := site.backup(c, shop, engine.TypeIncremental)
+	fp2 := itemsFingerprint(t, db)
+	if incr1.ParentID != full.ID || incr2.ParentID != incr1.ID || full.BinlogFile == "" {
+		t.Fatalf("chain: %s <- %s (parent %s) <- %s (parent %s), binlog %q", full.ID, incr1.ID, incr1.ParentID, incr2.ID, incr2.ParentID, full.BinlogFile)
+	}
+	// T1 spans binary logs; the target is the second after it, T2 (destructive) a second later.
+	run("FLUSH BINARY LOGS", "INSERT INTO items VALUES (5, 't1', 5)", "FLUSH BINARY LOGS", "UPDATE items SET qty = 99 WHERE id = 3")
+	fpT1 := itemsFingerprint(t, db)
+	target := time.Now().Truncate(time.Second).Add(time.Second)
+	time.Sleep(time.Until(target.Add(1100 * time.Millisecond)))
+	run("DELETE FROM items WHERE id > 2", "UPDATE items SET name = 'oops'")
+	last := current()
+	run("FLUSH BINARY LOGS")
+	waitFor(t, "binary log "+last+" archived", func() bool {
+		_, err := os.Stat(filepath.Join(site.storage, "binlogs", "maria", last+engine.BinlogObjectSuffix))
+		return err == nil
+	})
+	for i, fp := range []string{fp0, fp1, fp2, fpT1} {
+		for _, other := range []string{fp0, fp1, fp2, fpT1}[i+1:] {
+			if fp == other {
+				t.Fatalf("two points have the same content: %s", fp)
+			}
+		}
+	}
+	site.lose() // the disaster: only the storage is left
+
+	for _, tc := range []struct {
+		b    state.Backup
+		want string
+	}{{full, fp0}, {incr1, fp1}, {incr2, fp2}} {
+		dir := newTargetDir(t)
+		code, out, errOut := site.restore(tc.b.StoragePath, "--target-dir", dir)
+		if code != 0 {
+			t.Fatalf("restore %s: exit %d\n%s", tc.b.ID, code, errOut)
+		}
+		if !strings.Contains(errOut, "CHAIN: restored") || !strings.Contains(out, tc.b.ID) {
+			t.Errorf("restore %s: stdout:\n%s\nstderr:\n%s", tc.b.ID, out, errOut)
+		}
+		if got := restoredMaria(t, dir); got != tc.want {
+			t.Errorf("restore of %s: %s, want %s", tc.b.ID, got, tc.want)
+		}
+	}
+
+	t.Run("point in time, checked", func(t *testing.T) {
+		dir := newTargetDir(t)
+		code, out, errOut := site.restore(full.StoragePath+".manifest.json", "--target-dir", dir,
+			"--to-time", target.UTC().Format(time.RFC3339), "--check")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, errOut)
+		}
+		if !strings.Contains(out, "(3 links: "+full.ID+", "+incr1.ID+", "+incr2.ID+")") ||
+			!strings.Contains(out, "check: database shop answers: 1 tables, 4 rows") || !strings.Contains(errOut, "PITR: ") {
+			t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
+		}
+		if got := restoredMaria(t, dir); got != fpT1 {
+			t.Errorf("restored to %s: %s, want the T1 rows %s", target.Format(time.RFC3339), got, fpT1)
+		}
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		dir := newTargetDir(t)
+		code, _, errOut := site.restore(incr2.StoragePath, "--target-dir", dir, "--to-lsn", "0/1")
+		if code != 1 || !strings.Contains(errOut, "--to-lsn and --latest are for PostgreSQL") {
+			t.Errorf("--to-lsn: exit %d\n%s", code, errOut)
+		}
+		if code, _, errOut = site.restore(incr2.StoragePath, "--target-dir", dir, "--to-time", full.CreatedAt.Add(-time.Hour).Format(time.RFC3339)); code != 1 ||
+			!strings.Contains(errOut, "no physical backup of connection maria with binary log coordinates") {
+			t.Errorf("--to-time before the full: exit %d\n%s", code, errOut)
+		}
+		if code, _, errOut = site.restore(incr2.StoragePath, "--target-dir", dir, "--to", "mysql://root@127.0.0.1/shop"); code != 2 {
+			t.Errorf("--to with --target-dir: exit %d\n%s", code, errOut)
+		}
+		// The middle link's object is gone: named, nothing written.
+		if err := os.Remove(filepath.Join(site.storage, incr1.StoragePath)); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut = site.restore(incr2.StoragePath, "--target-dir", dir)
+		if code != 1 || !strings.Contains(errOut, "link 2 (incremental "+incr1.ID+") failed its check, nothing was written") {
+			t.Errorf("with the object of %s gone: exit %d\n%s", incr1.ID, code, errOut)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("the refused restore created %s: %v", dir, err)
+		}
+		// Its manifest too: the chain cannot be followed.
+		if err := os.Remove(filepath.Join(site.storage, incr1.StoragePath+".manifest.json")); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut = site.restore(incr2.StoragePath, "--target-dir", dir)
+		if code != 1 || !strings.Contains(errOut, "parent "+incr1.ID+" of "+incr2.ID+" is missing") {
+			t.Errorf("with %s gone: exit %d\n%s", incr1.ID, code, errOut)
+		}
+	})
 }
