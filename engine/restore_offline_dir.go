@@ -73,6 +73,12 @@ func RestoreOfflineDir(ctx context.Context, o OfflineRestoreOptions) (OfflineDir
 
 func restoreOfflineDir(ctx context.Context, o OfflineRestoreOptions, log *lineLog) (OfflineDirResult, error) {
 	var res OfflineDirResult
+	if err := checkNewDataDir(o.TargetDir); err != nil {
+		return res, err
+	}
+	if n := countTrue(o.ToTime != nil, o.ToLSN != "", o.Latest); n > 1 {
+		return res, errors.New("give at most one of --to-time, --to-lsn and --latest")
+	}
 	mkey := o.Key
 	if !strings.HasSuffix(mkey, objfmt.ManifestSuffix) {
 		mkey += objfmt.ManifestSuffix
@@ -89,12 +95,6 @@ func restoreOfflineDir(ctx context.Context, o OfflineRestoreOptions, log *lineLo
 			m.BackupID, m.DBType, m.ConnectionName, m.DatabaseName)
 	}
 	res.Backup = m
-	if err := checkNewDataDir(o.TargetDir); err != nil {
-		return res, err
-	}
-	if n := countTrue(o.ToTime != nil, o.ToLSN != "", o.Latest); n > 1 {
-		return res, errors.New("give at most one of --to-time, --to-lsn and --latest")
-	}
 	if m.DBType == dbclient.PostgreSQL {
 		return offlinePGDir(ctx, o, m, log)
 	}

@@ -555,3 +555,32 @@ func TestOfflineRestoreMariaChain(t *testing.T) {
 		}
 	})
 }
+
+// The flag combinations `jagad restore` refuses as usage errors (exit 2)
+// before opening anything.
+func TestOfflineRestoreUsage(t *testing.T) {
+	dir := t.TempDir()
+	local := []string{"restore", "--storage-type", "local", "--path", dir, "key"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "give --to URL (a logical dump) or --target-dir DIR"},
+		{[]string{"--to", "postgres://u@h/db", "--target-dir", "/x"}, "exclude each other"},
+		{[]string{"--to", "postgres://u@h/db", "--latest"}, "are for physical backups"},
+		{[]string{"--target-dir", "/x", "--latest", "--to-lsn", "0/1"}, "at most one of"},
+		{[]string{"--target-dir", "/x", "--single-pass"}, "are for logical dumps"},
+		{[]string{"--target-dir", "/x", "--fallback-storage", "local:" + dir}, "are for logical dumps"},
+		{[]string{"--target-dir", "/x", "--to-time", "yesterday"}, "--to-time"},
+	} {
+		code, _, errOut := runCLI(t, nil, append(local, tc.args...)...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q (want %q)", tc.args, code, errOut, tc.want)
+		}
+	}
+	// A relative --target-dir is refused before the storage is read.
+	code, _, errOut := runCLI(t, nil, append(local, "--target-dir", "rel")...)
+	if code != 1 || !strings.Contains(errOut, "--target-dir must be an absolute path") {
+		t.Errorf("relative --target-dir: exit %d, stderr %q", code, errOut)
+	}
+}
