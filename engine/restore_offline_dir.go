@@ -237,8 +237,8 @@ func offlinePGDir(ctx context.Context, o OfflineRestoreOptions, m objfmt.Manifes
 		m = byID[base.ID]
 		res.Backup = m
 		target = &pgphys.Target{Time: o.ToTime, LSN: o.ToLSN}
-		log.Printf("RECOVER: base backup %s (completed %s, stop LSN %s) of %d in storage; WAL from %s",
-			m.BackupID, m.CompletedAt.Format(time.RFC3339), m.Physical.StopLSN, len(all), archiveStore(o))
+		log.Printf("RECOVER: base backup %s (completed %s, stop LSN %s) chosen from %d physical backup(s) of connection %s in storage; WAL from %s",
+			m.BackupID, m.CompletedAt.Format(time.RFC3339), m.Physical.StopLSN, len(all), m.ConnectionName, archiveStore(o))
 	}
 	res.Chain = []string{m.BackupID}
 	keys, err := offlineRing(o, m)

@@ -61,7 +61,8 @@ manifests, whichever backup was named) plus the archived WAL
 the server recovers to the point and promotes when started) or, for
 MariaDB/MySQL, replays the archived binary logs (binlogs/<connection>/)
 up to TIME on a throwaway mariadbd. --archive-storage SPEC names the
-archive's storage when it is not the backup's.
+archive's storage when it is not the backup's. --fallback-storage,
+--drop-existing, --single-pass and --no-privileges are for logical dumps.
 
 Exit status: 0 restored, 1 failure, 2 usage error.`
 
