@@ -29,8 +29,19 @@ func newKeySource(envKey string) *keySource {
 
 func (k *keySource) setFile(f *config.File) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	k.enc, k.built = f.Encryption, false
+	k.mu.Unlock()
+	k.prepare()
+}
+
+// prepare stretches the active passphrase key (crypt.Keyring.Prepare)
+// while nothing else is big: at start, before the API serves, and after a
+// reload that changes it (an unchanged one is in the cache: no cost).
+// Errors surface where the keyring is used.
+func (k *keySource) prepare() {
+	if kr, err := k.keyring(); err == nil && kr != nil {
+		_ = kr.Prepare()
+	}
 }
 
 // keyring returns the current keyring, or nil when no key is configured.

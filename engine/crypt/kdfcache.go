@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"fmt"
-	"runtime"
 	"runtime/debug"
 	"sync"
 
@@ -130,9 +129,11 @@ func samePass(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
 // argon2Key runs Argon2id with a 32-byte output.
 func argon2Key(pass, salt []byte, p argon2Params) []byte {
-	// Collect pending garbage (an admin login's Argon2 hash, say) so
-	// that Argon2's blocks reuse its pages rather than add fresh ones.
-	runtime.GC()
+	// Collect pending garbage (start-up's, an admin login's Argon2 hash)
+	// and return its pages to the OS: Argon2's 64 MiB are one contiguous
+	// allocation that freed small-object pages cannot hold, so the process
+	// peaks at what it keeps plus those 64 MiB.
+	debug.FreeOSMemory()
 	k := argon2.IDKey(pass, salt, p.time, p.memoryKiB, p.threads, KeySize)
 	// Argon2id's memory (64 MiB by default) is garbage now. Left to the GC
 	// it raises the heap goal and the pipeline's buffers get fresh pages

@@ -120,6 +120,19 @@ func parseRecipient(s string) (age.Recipient, error) {
 	return r, nil
 }
 
+// Prepare stretches the active key, if it is a passphrase, into the
+// keyring's KDFCache now (one Argon2id, the first time for that cache),
+// so that the first object sealed afterwards costs none. A daemon calls it
+// when its configuration is applied, before any backup holds buffers.
+func (k *Keyring) Prepare() error {
+	e, ok := k.keys[k.active]
+	if !ok || e.passphrase == nil {
+		return nil
+	}
+	_, _, err := k.cache.writerKey(e.passphrase, k.kdf)
+	return err
+}
+
 // Active returns the id new objects are sealed with ("" if none).
 func (k *Keyring) Active() string { return k.active }
 
