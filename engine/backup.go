@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -199,6 +200,12 @@ func (e *Engine) runBackup(ctx context.Context, j *job) {
 	res, err := e.execute(ctx, &b, j, log)
 	e.metrics.running.Dec()
 	e.slots.release()
+	// The pipeline's buffers (compressor window, async chunks) are garbage
+	// now. Without this the heap goal lets each backup's garbage pile onto
+	// the last one's and the background scavenger returns it only slowly:
+	// the idle daemon kept ~60 MiB more after 10 backups (rss.sh,
+	// PERF-NOTES.md Goal 2). One GC per backup.
+	debug.FreeOSMemory()
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
 		err = fmt.Errorf("timed out after %s: %w", timeout, err)
 	}

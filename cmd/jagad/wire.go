@@ -10,9 +10,12 @@ import (
 )
 
 // keySource hands the engine the keyring of the last accepted jagad.yaml,
-// plus JAGAD_ENCRYPTION_KEY as key id "default".
+// plus JAGAD_ENCRYPTION_KEY as key id "default". Its keyrings share one
+// KDFCache, so a passphrase key costs one Argon2id per process, not one per
+// reload or per object.
 type keySource struct {
 	envKey string
+	cache  *crypt.KDFCache
 	mu     sync.Mutex
 	enc    *config.Encryption
 	kr     *crypt.Keyring
@@ -20,12 +23,25 @@ type keySource struct {
 	built  bool
 }
 
-func newKeySource(envKey string) *keySource { return &keySource{envKey: envKey} }
+func newKeySource(envKey string) *keySource {
+	return &keySource{envKey: envKey, cache: crypt.NewKDFCache(crypt.DefaultKDFCacheSize)}
+}
 
 func (k *keySource) setFile(f *config.File) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	k.enc, k.built = f.Encryption, false
+	k.mu.Unlock()
+	k.prepare()
+}
+
+// prepare stretches the active passphrase key (crypt.Keyring.Prepare)
+// while nothing else is big: at start, before the API serves, and after a
+// reload that changes it (an unchanged one is in the cache: no cost).
+// Errors surface where the keyring is used.
+func (k *keySource) prepare() {
+	if kr, err := k.keyring(); err == nil && kr != nil {
+		_ = kr.Prepare()
+	}
 }
 
 // keyring returns the current keyring, or nil when no key is configured.
@@ -33,7 +49,7 @@ func (k *keySource) keyring() (*crypt.Keyring, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if !k.built {
-		k.kr, k.err = buildKeyring(k.enc, k.envKey)
+		k.kr, k.err = buildKeyring(k.enc, k.envKey, k.cache)
 		k.built = true
 	}
 	return k.kr, k.err
@@ -41,8 +57,8 @@ func (k *keySource) keyring() (*crypt.Keyring, error) {
 
 // buildKeyring applies crypt's key-selection rules to jagad.yaml's
 // encryption block and JAGAD_ENCRYPTION_KEY.
-func buildKeyring(enc *config.Encryption, envKey string) (*crypt.Keyring, error) {
-	c := crypt.KeyConfig{EnvKey: envKey}
+func buildKeyring(enc *config.Encryption, envKey string, cache *crypt.KDFCache) (*crypt.Keyring, error) {
+	c := crypt.KeyConfig{EnvKey: envKey, Cache: cache}
 	if enc != nil {
 		c.Keys = make(map[string]string, len(enc.Keys))
 		for _, key := range enc.Keys {

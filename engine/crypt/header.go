@@ -23,6 +23,9 @@ const (
 	stanzaKey        = 0x01
 	stanzaPassphrase = 0x02
 	stanzaAge        = 0x03
+	// stanzaPassphrase2 is a passphrase key stretched once per key salt
+	// (FORMAT.md §3.5); writers use it instead of stanzaPassphrase.
+	stanzaPassphrase2 = 0x04
 
 	maxStanzaLen = 0xFFFF
 	wrappedSize  = KeySize + tagSize // 48
@@ -32,10 +35,14 @@ const (
 type keyStanza struct {
 	typ     byte
 	id      string
-	salt    []byte
-	params  argon2Params // type 0x02 only
+	salt    []byte       // stanza salt: random per object
+	keySalt []byte       // type 0x04 only: Argon2id salt, one per writing process and key
+	params  argon2Params // types 0x02 and 0x04
 	wrapped []byte
 }
+
+// isPassphrase reports whether a keyring stanza type is a passphrase key.
+func isPassphrase(typ byte) bool { return typ == stanzaPassphrase || typ == stanzaPassphrase2 }
 
 // header is a parsed or built .jgd header.
 type header struct {
@@ -71,7 +78,7 @@ func (h *header) info() HeaderInfo {
 		Version:     version1,
 		ChunkSize:   chunkSize,
 		KeyID:       h.key.id,
-		Passphrase:  h.key.typ == stanzaPassphrase,
+		Passphrase:  isPassphrase(h.key.typ),
 		HasRecovery: h.age != nil,
 		HeaderSize:  len(h.raw),
 	}
@@ -104,14 +111,21 @@ func appendStanza(b []byte, typ byte, body []byte) []byte {
 }
 
 func (s *keyStanza) marshal() []byte {
-	b := make([]byte, 0, 1+len(s.id)+saltSize+9+wrappedSize)
+	b := make([]byte, 0, 1+len(s.id)+2*saltSize+9+wrappedSize)
 	b = append(b, byte(len(s.id)))
 	b = append(b, s.id...)
-	b = append(b, s.salt...)
-	if s.typ == stanzaPassphrase {
+	if s.typ == stanzaPassphrase2 {
+		b = append(b, s.keySalt...)
+	} else {
+		b = append(b, s.salt...)
+	}
+	if isPassphrase(s.typ) {
 		b = binary.BigEndian.AppendUint32(b, s.params.time)
 		b = binary.BigEndian.AppendUint32(b, s.params.memoryKiB)
 		b = append(b, s.params.threads)
+	}
+	if s.typ == stanzaPassphrase2 {
+		b = append(b, s.salt...)
 	}
 	return append(b, s.wrapped...)
 }
@@ -208,7 +222,7 @@ func readStanza(r io.Reader) (byte, []byte, error) {
 // second (if any) the age recovery stanza.
 func (h *header) addStanza(i int, typ byte, body []byte) error {
 	switch {
-	case typ != stanzaKey && typ != stanzaPassphrase && typ != stanzaAge:
+	case typ != stanzaKey && !isPassphrase(typ) && typ != stanzaAge:
 		return fmt.Errorf("%w: stanza type %#02x", ErrUnsupported, typ)
 	case i == 0 && typ == stanzaAge, i == 1 && typ != stanzaAge:
 		return fmt.Errorf("stanza %d has type %#02x out of order: %w", i, typ, ErrCorrupt)
@@ -234,16 +248,23 @@ func parseKeyStanza(typ byte, b []byte) (keyStanza, error) {
 	}
 	idLen := int(b[0])
 	want := 1 + idLen + saltSize + wrappedSize
-	if typ == stanzaPassphrase {
+	switch typ {
+	case stanzaPassphrase:
 		want += 9
+	case stanzaPassphrase2:
+		want += 9 + saltSize
 	}
 	if idLen == 0 || len(b) != want {
 		return keyStanza{}, bad
 	}
 	s := keyStanza{typ: typ, id: string(b[1 : 1+idLen])}
 	b = b[1+idLen:]
-	s.salt, b = b[:saltSize], b[saltSize:]
-	if typ == stanzaPassphrase {
+	if typ == stanzaPassphrase2 {
+		s.keySalt, b = b[:saltSize], b[saltSize:]
+	} else {
+		s.salt, b = b[:saltSize], b[saltSize:]
+	}
+	if isPassphrase(typ) {
 		s.params = argon2Params{
 			time:      binary.BigEndian.Uint32(b[0:4]),
 			memoryKiB: binary.BigEndian.Uint32(b[4:8]),
@@ -253,6 +274,9 @@ func parseKeyStanza(typ byte, b []byte) (keyStanza, error) {
 			return keyStanza{}, err
 		}
 		b = b[9:]
+	}
+	if typ == stanzaPassphrase2 {
+		s.salt, b = b[:saltSize], b[saltSize:]
 	}
 	s.wrapped = b
 	return s, nil

@@ -10,17 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
-	"runtime/debug"
 
 	"filippo.io/age"
-
-	"golang.org/x/crypto/argon2"
 )
 
 // HKDF info strings (FORMAT.md §4).
 const (
 	infoWrap    = "jagad key wrap v1"
+	infoWrap2   = "jagad key wrap v2" // type 0x04 stanzas (FORMAT.md §3.5)
 	infoMAC     = "jagad header mac v1"
 	infoPayload = "jagad payload v1"
 )
@@ -76,24 +73,16 @@ func newGCM(key []byte) cipher.AEAD {
 	return a
 }
 
-// kek derives the key-encryption key of a keyring stanza.
-func kek(e keyEntry, s *keyStanza) []byte {
-	ikm := e.raw
-	if s.typ == stanzaPassphrase {
-		p := s.params
-		// Collect pending garbage (an admin login's Argon2 hash, say) so
-		// that Argon2's blocks reuse its pages rather than add fresh ones.
-		runtime.GC()
-		ikm = argon2.IDKey(e.passphrase, s.salt, p.time, p.memoryKiB, p.threads, KeySize)
-		// Argon2id's memory (64 MiB by default) is garbage now. Left to
-		// the GC it raises the heap goal and the next derivation gets fresh
-		// pages before this one is collected: the daemon's peak RSS grew
-		// 64 MiB per backup (engine/bench/rss.sh, PERF-NOTES.md). Collecting
-		// and returning it here costs one GC per derivation, next to
-		// Argon2's own ~0.1–0.2 CPU-s.
-		debug.FreeOSMemory()
+// kek derives the key-encryption key of a keyring stanza. Passphrase
+// stanzas take their Argon2id output from cache (nil: derive every time).
+func kek(e keyEntry, s *keyStanza, cache *KDFCache) []byte {
+	switch s.typ {
+	case stanzaPassphrase: // Argon2id per object (FORMAT.md §3.2)
+		return hkdfKey(cache.key(e.passphrase, s.salt, s.params), s.salt, infoWrap)
+	case stanzaPassphrase2: // Argon2id per key salt (FORMAT.md §3.5)
+		return hkdfKey(cache.key(e.passphrase, s.keySalt, s.params), s.salt, infoWrap2)
 	}
-	return hkdfKey(ikm, s.salt, infoWrap)
+	return hkdfKey(e.raw, s.salt, infoWrap)
 }
 
 // wrapAAD binds a wrapped key to its stanza type and key id.
@@ -101,20 +90,20 @@ func wrapAAD(s *keyStanza) []byte {
 	return append([]byte{s.typ}, s.id...)
 }
 
-func wrapDataKey(e keyEntry, s *keyStanza, dataKey []byte) {
-	var nonce [12]byte // all zero: each KEK comes from a fresh salt and seals once
-	s.wrapped = newGCM(kek(e, s)).Seal(nil, nonce[:], dataKey, wrapAAD(s))
+func wrapDataKey(e keyEntry, s *keyStanza, dataKey []byte, cache *KDFCache) {
+	var nonce [12]byte // all zero: each KEK comes from a fresh stanza salt and seals once
+	s.wrapped = newGCM(kek(e, s, cache)).Seal(nil, nonce[:], dataKey, wrapAAD(s))
 }
 
 // unwrapDataKey opens a keyring stanza. A key of the wrong kind (raw key for a
 // passphrase stanza or the reverse) is a wrong key.
-func unwrapDataKey(e keyEntry, s *keyStanza) ([]byte, error) {
-	if (s.typ == stanzaPassphrase) != (e.passphrase != nil) {
+func unwrapDataKey(e keyEntry, s *keyStanza, cache *KDFCache) ([]byte, error) {
+	if isPassphrase(s.typ) != (e.passphrase != nil) {
 		return nil, fmt.Errorf("key %q is a %s but the object was sealed with a %s: %w",
 			s.id, e.kind(), kindOf(s.typ), ErrWrongKey)
 	}
 	var nonce [12]byte
-	dk, err := newGCM(kek(e, s)).Open(nil, nonce[:], s.wrapped, wrapAAD(s))
+	dk, err := newGCM(kek(e, s, cache)).Open(nil, nonce[:], s.wrapped, wrapAAD(s))
 	if err != nil {
 		return nil, fmt.Errorf("unwrap data key with key %q: %w", s.id, ErrWrongKey)
 	}
@@ -129,7 +118,7 @@ func (e keyEntry) kind() string {
 }
 
 func kindOf(typ byte) string {
-	if typ == stanzaPassphrase {
+	if isPassphrase(typ) {
 		return "passphrase"
 	}
 	return "raw key"

@@ -62,7 +62,7 @@ func OpenWithKey(in io.Reader, key string, ids []age.Identity) (io.Reader, error
 		if err != nil {
 			return nil, err
 		}
-		kr = &Keyring{keys: map[string]keyEntry{h.key.id: e}}
+		kr = &Keyring{keys: map[string]keyEntry{h.key.id: e}, cache: NewKDFCache(1)}
 	}
 	return openBody(in, h, kr, ids)
 }

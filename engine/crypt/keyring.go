@@ -31,6 +31,7 @@ type Keyring struct {
 	keys      map[string]keyEntry
 	recipient age.Recipient
 	kdf       argon2Params // parameters for new passphrase stanzas
+	cache     *KDFCache    // Argon2id outputs of passphrase keys
 }
 
 // NewKeyring builds a keyring. Each value of keys is either the standard
@@ -40,8 +41,22 @@ type Keyring struct {
 // keyring that only decrypts. recoveryRecipient is "" or an age recipient
 // ("age1…" X25519 or "age1pq1…" hybrid) every new object is also sealed to.
 // Errors never contain key material.
+//
+// The keyring stretches each passphrase with Argon2id once per key salt and
+// keeps the result in a KDFCache of its own (FORMAT.md §3.5); use
+// NewKeyringCached to share one among keyrings rebuilt from a configuration.
 func NewKeyring(active string, keys map[string]string, recoveryRecipient string) (*Keyring, error) {
-	kr := &Keyring{active: active, keys: make(map[string]keyEntry, len(keys)), kdf: defaultArgon2Params()}
+	return NewKeyringCached(active, keys, recoveryRecipient, nil)
+}
+
+// NewKeyringCached is NewKeyring with the KDFCache the keyring's passphrase
+// keys use (nil: a new one). Keyrings sharing a cache seal with the same key
+// salt per passphrase, so a rebuilt keyring costs no Argon2id.
+func NewKeyringCached(active string, keys map[string]string, recoveryRecipient string, cache *KDFCache) (*Keyring, error) {
+	if cache == nil {
+		cache = NewKDFCache(DefaultKDFCacheSize)
+	}
+	kr := &Keyring{active: active, keys: make(map[string]keyEntry, len(keys)), kdf: defaultArgon2Params(), cache: cache}
 	for id, v := range keys {
 		if err := validKeyID(id); err != nil {
 			return nil, err
@@ -103,6 +118,19 @@ func parseRecipient(s string) (age.Recipient, error) {
 		return nil, fmt.Errorf("parse recovery recipient: %w", err)
 	}
 	return r, nil
+}
+
+// Prepare stretches the active key, if it is a passphrase, into the
+// keyring's KDFCache now (one Argon2id, the first time for that cache),
+// so that the first object sealed afterwards costs none. A daemon calls it
+// when its configuration is applied, before any backup holds buffers.
+func (k *Keyring) Prepare() error {
+	e, ok := k.keys[k.active]
+	if !ok || e.passphrase == nil {
+		return nil
+	}
+	_, _, err := k.cache.writerKey(e.passphrase, k.kdf)
+	return err
 }
 
 // Active returns the id new objects are sealed with ("" if none).

@@ -70,7 +70,7 @@ func unwrapHeader(h *header, kr *Keyring, ids []age.Identity) ([]byte, error) {
 	var keyErr error
 	if kr != nil {
 		if e, ok := kr.keys[h.key.id]; ok {
-			dk, err := unwrapDataKey(e, &h.key)
+			dk, err := unwrapDataKey(e, &h.key, kr.cache)
 			if err == nil {
 				return dk, nil
 			}

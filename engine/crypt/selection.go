@@ -17,6 +17,9 @@ type KeyConfig struct {
 	Active            string            // the configured active key id ("" if none)
 	RecoveryRecipient string            // "" or an age recipient
 	EnvKey            string            // the value of EnvKey ("" if unset)
+	// Cache keeps Argon2id outputs across keyrings built from successive
+	// configurations (nil: each keyring has its own).
+	Cache *KDFCache
 }
 
 // SelectKeys applies the selection rules: the environment key joins as id
@@ -51,5 +54,5 @@ func KeyringFor(c KeyConfig) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	return NewKeyring(active, keys, c.RecoveryRecipient)
+	return NewKeyringCached(active, keys, c.RecoveryRecipient, c.Cache)
 }

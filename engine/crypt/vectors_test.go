@@ -53,9 +53,12 @@ func writeVectors(t *testing.T) {
 	}
 	kr := newTestKeyring(t, "k1", map[string]string{"k1": vectorKey()}, id.Recipient().String())
 	pp := newTestKeyring(t, "pp", map[string]string{"pp": vectorPassphrase}, "")
+	// v1-passphrase.jgd (a type 0x02 stanza) is kept as written by earlier
+	// builds: writers no longer produce that stanza type.
 	for name, obj := range map[string][]byte{
-		"v1-key.jgd":        seal(t, kr, vectorPlain()),
-		"v1-passphrase.jgd": seal(t, pp, []byte("hello, jagad\n")),
+		"v1-key.jgd":                  seal(t, kr, vectorPlain()),
+		"v1-passphrase-keysalt.jgd":   seal(t, pp, []byte("hello, jagad\n")),
+		"v1-passphrase-keysalt-2.jgd": seal(t, pp, vectorPlain()),
 	} {
 		if err := os.WriteFile(filepath.Join("testdata", name), obj, 0o644); err != nil {
 			t.Fatal(err)
@@ -77,8 +80,9 @@ func TestVectors(t *testing.T) {
 		return b
 	}
 	keyObj, ppObj := read("v1-key.jgd"), read("v1-passphrase.jgd")
+	ks1, ks2 := read("v1-passphrase-keysalt.jgd"), read("v1-passphrase-keysalt-2.jgd")
 	id := readIdentity(t, "testdata/recovery.txt")
-	kr := newTestKeyring(t, "", map[string]string{"k1": vectorKey(), "pp": vectorPassphrase}, "")
+	kr, kdfRuns := cachedTestKeyring(t, "", map[string]string{"k1": vectorKey(), "pp": vectorPassphrase}, DefaultKDFCacheSize)
 	tests := []struct {
 		name string
 		obj  []byte
@@ -88,7 +92,10 @@ func TestVectors(t *testing.T) {
 	}{
 		{"raw key", keyObj, kr, nil, vectorPlain()},
 		{"recovery identity", keyObj, nil, []age.Identity{id}, vectorPlain()},
-		{"passphrase", ppObj, kr, nil, []byte("hello, jagad\n")},
+		{"passphrase, per-object Argon2id (type 0x02)", ppObj, kr, nil, []byte("hello, jagad\n")},
+		{"passphrase, key salt (type 0x04)", ks1, kr, nil, []byte("hello, jagad\n")},
+		{"passphrase, same key salt (type 0x04)", ks2, kr, nil, vectorPlain()},
+		{"passphrase, per-object Argon2id again", ppObj, kr, nil, []byte("hello, jagad\n")},
 	}
 	for _, tt := range tests {
 		got, err := open(tt.obj, tt.kr, tt.ids...)
@@ -96,8 +103,22 @@ func TestVectors(t *testing.T) {
 			t.Fatalf("%s: %v (equal %t)", tt.name, err, bytes.Equal(got, tt.want))
 		}
 	}
-	h, err := readHeader(bytes.NewReader(ppObj))
-	if err != nil || h.key.params != cheapArgon2 {
-		t.Fatalf("passphrase vector params %+v, %v: want %+v", h.key.params, err, cheapArgon2)
+	// One Argon2id for the type 0x02 object (cached by its salt, so its
+	// second opening is free) and one for both type 0x04 objects.
+	if n := kdfRuns.Load(); n != 2 {
+		t.Fatalf("Argon2id ran %d times, want 2", n)
+	}
+	for name, obj := range map[string][]byte{"v1-passphrase.jgd": ppObj, "v1-passphrase-keysalt.jgd": ks1} {
+		want := byte(stanzaPassphrase2)
+		if name == "v1-passphrase.jgd" {
+			want = stanzaPassphrase
+		}
+		h, err := readHeader(bytes.NewReader(obj))
+		if err != nil || h.key.params != cheapArgon2 || h.key.typ != want {
+			t.Fatalf("%s: stanza type %#x params %+v, %v: want type %#x with %+v", name, h.key.typ, h.key.params, err, want, cheapArgon2)
+		}
+	}
+	if !bytes.Equal(stanzaOf(t, ks1).keySalt, stanzaOf(t, ks2).keySalt) {
+		t.Fatal("the two key-salt vectors were written with different key salts")
 	}
 }

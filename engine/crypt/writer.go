@@ -29,7 +29,8 @@ var errClosed = errors.New("crypt: write to closed writer")
 // NewWriter writes a .jgd header for kr's active key (and recovery recipient,
 // if any) to dst and returns a writer that seals what is written to it.
 // Close writes the final chunk and must be called; it does not close dst.
-// A passphrase key costs one Argon2id derivation here.
+// A passphrase key costs one Argon2id derivation the first time kr's
+// KDFCache seals with it (FORMAT.md §3.5), none after.
 func NewWriter(dst io.Writer, kr *Keyring) (io.WriteCloser, error) {
 	if kr == nil || kr.active == "" {
 		return nil, errors.New("crypt: keyring has no active key")
@@ -64,10 +65,13 @@ func newHeader(kr *Keyring) (*header, []byte, error) {
 	e := kr.keys[kr.active]
 	h.key = keyStanza{typ: stanzaKey, id: kr.active, salt: random[KeySize+saltSize+prefixSize:]}
 	if e.passphrase != nil {
-		h.key.typ = stanzaPassphrase
-		h.key.params = kr.kdf
+		keySalt, _, err := kr.cache.writerKey(e.passphrase, kr.kdf)
+		if err != nil {
+			return nil, nil, err
+		}
+		h.key.typ, h.key.keySalt, h.key.params = stanzaPassphrase2, keySalt, kr.kdf
 	}
-	wrapDataKey(e, &h.key, dataKey)
+	wrapDataKey(e, &h.key, dataKey, kr.cache)
 	if kr.recipient != nil {
 		a, err := ageWrap(kr.recipient, dataKey)
 		if err != nil {
