@@ -29,6 +29,7 @@ func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
 		return
 	}
 	e.retain(ctx, sch.ID, sch.Name, schedulePolicies(sch), backups, loc)
+	e.retainArchives(ctx, sch.ConnectionID)
 }
 
 // sweepRemovedSchedules applies retention to the backups of schedules that
@@ -67,6 +68,7 @@ func (e *Engine) sweepRemovedSchedules(ctx context.Context) {
 			groups[b.ScheduleID] = append(groups[b.ScheduleID], b)
 		}
 	}
+	conns := map[string]bool{} // whose archives follow their backups
 	for id, bs := range groups {
 		if ctx.Err() != nil {
 			return
@@ -76,6 +78,10 @@ func (e *Engine) sweepRemovedSchedules(ctx context.Context) {
 			continue // no recorded policy: kept
 		}
 		e.retain(ctx, id, bs[i].ScheduleName+" (removed)", recordedPolicies(*bs[i].Retention), bs, loc)
+		conns[bs[i].ConnectionID] = true
+	}
+	for id := range conns {
+		e.retainArchives(ctx, id)
 	}
 }
 
