@@ -163,7 +163,7 @@ func assertGone(t *testing.T, st storage.Store, keys ...string) {
 // TestBinlogArchiveRetention: two scheduled physical fulls with
 // retention_full 1. The second run's retention deletes the first full and
 // every archived binary log before the second full's file (descriptor and
-// object); verify of the kept full finds the archive continuous and a
+// object) but the newest archived one; verify of the kept full finds the archive continuous and a
 // point-in-time restore from it replays to a later point.
 func TestBinlogArchiveRetention(t *testing.T) {
 	e, _ := newBinlogEnv(t)
@@ -205,9 +205,14 @@ func TestBinlogArchiveRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone := 0
+	newest := before[len(before)-1] // kept: the archiver resumes after it
 	for _, n := range before {
 		still := slices.Contains(after, n)
 		switch {
+		case n == newest:
+			if !still {
+				t.Errorf("the newest archived binary log %s deleted", n)
+			}
 		case compareBinlogNames(n, p2.BinlogFile) < 0 && still:
 			t.Errorf("binary log %s, before full 2's %s, kept (archive %v)", n, p2.BinlogFile, after)
 		case compareBinlogNames(n, p2.BinlogFile) >= 0 && !still:
