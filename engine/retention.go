@@ -19,7 +19,8 @@ import (
 // one-shot backups stay. The object and manifest go first, then the record;
 // a failed deletion is logged, counted and noted on the record
 // (RetentionError), and retried at the next run because the record stays.
-// Passes are serialised, so two runs never delete the same backup.
+// Passes are serialised, so two runs never delete the same backup. The
+// connection's continuous archive is pruned after (archive_retention.go).
 func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
 	e.retMu.Lock()
 	defer e.retMu.Unlock()
