@@ -119,7 +119,7 @@ func (e *Engine) retainWAL(ctx context.Context, c state.Connection, backups []st
 		return
 	}
 	res := retention.PruneWAL(bases, mapKeys(keys))
-	e.pruneArchive(ctx, st, res, keys, e.wal.m.prune, c.Name, log)
+	pruneArchive(ctx, st, res, keys, e.wal.m.prune, c.Name, log)
 }
 
 // retainBinlogs prunes a MySQL/MariaDB connection's binary log archive.
@@ -152,14 +152,14 @@ func (e *Engine) retainBinlogs(ctx context.Context, c state.Connection, backups 
 		return
 	}
 	res := retention.PruneBinlogs(bases, mapKeys(keys))
-	e.pruneArchive(ctx, sink.st, res, keys, m, c.Name, log)
+	pruneArchive(ctx, sink.st, res, keys, m, c.Name, log)
 }
 
 // pruneArchive deletes the files res decided to delete, in archive order,
 // each file's manifest or descriptor before its object. It stops at the
 // first failure (a later file is never deleted before an earlier one, so
 // no gap opens); an object under an object lock stops it quietly.
-func (e *Engine) pruneArchive(ctx context.Context, st storage.Store, res retention.ArchiveResult,
+func pruneArchive(ctx context.Context, st storage.Store, res retention.ArchiveResult,
 	keys map[string][]string, m archivePruneMetrics, conn string, log *slog.Logger) {
 	n := 0
 	for _, d := range res.Delete {

@@ -1,18 +1,23 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/engine/pgwal"
+	"github.com/jagad/jagad/engine/retention"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
@@ -251,5 +256,88 @@ func TestBinlogArchiveRetention(t *testing.T) {
 	dir := filepath.Join(openTempDir(t), "datadir")
 	if got := e.restoreAt(t, p2.ID, target, dir); got != want {
 		t.Fatalf("PITR from the kept full to %s: %s, want %s", target.Format(time.RFC3339), got, want)
+	}
+}
+
+// failingDeletes is a local store whose Delete fails with err for the
+// keys fail picks.
+type failingDeletes struct {
+	*storage.Local
+	fail func(key string) bool
+	err  error
+}
+
+func (f *failingDeletes) Delete(ctx context.Context, key string) error {
+	if f.fail(key) {
+		return f.err
+	}
+	return f.Local.Delete(ctx, key)
+}
+
+// A failed deletion is counted and logged, stops the pass there (no later
+// file goes before it, so no gap opens) and is finished by the next pass;
+// a locked object stops the pass without counting an error.
+func TestPruneArchiveFailures(t *testing.T) {
+	ctx := context.Background()
+	local := storage.NewLocal(t.TempDir())
+	var segs []string
+	for n := range uint64(4) {
+		name := pgwal.Segment{TLI: 1, No: n + 1}.Name()
+		segs = append(segs, name)
+		for _, k := range []string{name + ".zst", name + ".zst" + objfmt.ManifestSuffix} {
+			if _, err := local.Put(ctx, "wal/c/"+k, strings.NewReader("x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	reg := prometheus.NewRegistry()
+	m := newArchivePruneMetrics(reg, "wal", "WAL files")
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	bases := []retention.WALBase{{ID: "b", Timeline: 1, StartLSN: "0/4000028"}} // segments 1-3 go
+	pass := func(st storage.Store) map[string][]string {
+		t.Helper()
+		keys, err := archiveKeys(ctx, st, "wal/c/", walFileOfKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pruneArchive(ctx, st, retention.PruneWAL(bases, mapKeys(keys)), keys, m, "c", log)
+		left, err := archiveKeys(ctx, st, "wal/c/", walFileOfKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return left
+	}
+	// Segment 2's object cannot be deleted: 1 goes, 2 loses its manifest
+	// only, 3 stays whole.
+	object2 := func(k string) bool { return strings.HasSuffix(k, segs[1]+".zst") }
+	left := pass(&failingDeletes{Local: local, fail: object2, err: errors.New("disk says no")})
+	if _, ok := left[segs[0]]; ok {
+		t.Errorf("segment %s kept", segs[0])
+	}
+	if k := left[segs[1]]; len(k) != 1 || strings.HasSuffix(k[0], objfmt.ManifestSuffix) {
+		t.Errorf("segment %s: keys %v, want its object alone (manifest first)", segs[1], k)
+	}
+	if len(left[segs[2]]) != 2 || len(left[segs[3]]) != 2 {
+		t.Errorf("after a failure at %s: %v", segs[1], left)
+	}
+	if got := testutil.ToFloat64(m.errors.WithLabelValues("c")); got != 1 {
+		t.Errorf("errors counted %v, want 1", got)
+	}
+	if !strings.Contains(logs.String(), "will retry at the next run") || !strings.Contains(logs.String(), "disk says no") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+	// Locked: stops quietly.
+	left = pass(&failingDeletes{Local: local, fail: object2, err: fmt.Errorf("locked: %w", storage.ErrLocked)})
+	if got := testutil.ToFloat64(m.errors.WithLabelValues("c")); got != 1 || len(left) != 3 {
+		t.Errorf("locked pass: errors %v, left %v", got, left)
+	}
+	// The next pass finishes the job; the start segment stays.
+	left = pass(local)
+	if len(left) != 1 || len(left[segs[3]]) != 2 {
+		t.Fatalf("after the retry: %v", left)
+	}
+	if got := testutil.ToFloat64(m.deleted.WithLabelValues("c")); got != 3 {
+		t.Errorf("deleted counted %v, want 3", got)
 	}
 }
