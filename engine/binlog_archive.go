@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -115,6 +114,7 @@ func (o BinlogArchiveOptions) withDefaults() BinlogArchiveOptions {
 type binlogMetrics struct {
 	up, lastArchived, lag *prometheus.GaugeVec
 	files, bytes, errors  *prometheus.CounterVec
+	prune                 archivePruneMetrics // archive_retention.go
 }
 
 func newBinlogMetrics(reg prometheus.Registerer) *binlogMetrics {
@@ -134,27 +134,21 @@ func newBinlogMetrics(reg prometheus.Registerer) *binlogMetrics {
 			Help: "Binary log stream or upload failures."}, l),
 	}
 	reg.MustRegister(m.up, m.lastArchived, m.lag, m.files, m.bytes, m.errors)
+	m.prune = newArchivePruneMetrics(reg, "binlog", "Archived binary log files")
 	return m
 }
 
-// binlogArchivers supervises one archiver per enabled connection.
+// binlogArchivers supervises one archiver per enabled connection
+// (archive_supervisor.go).
 type binlogArchivers struct {
 	e       *Engine
 	opts    BinlogArchiveOptions
 	metrics *binlogMetrics
-	mu      sync.Mutex
-	running map[string]*binlogRun // connection ID
-}
-
-type binlogRun struct {
-	key    string // what the run was started with (restart when it changes)
-	name   string
-	cancel context.CancelFunc
-	done   chan struct{}
+	runs    *archiveRuns
 }
 
 func newBinlogArchivers(e *Engine, o BinlogArchiveOptions, reg prometheus.Registerer) *binlogArchivers {
-	return &binlogArchivers{e: e, opts: o.withDefaults(), metrics: newBinlogMetrics(reg), running: map[string]*binlogRun{}}
+	return &binlogArchivers{e: e, opts: o.withDefaults(), metrics: newBinlogMetrics(reg), runs: newArchiveRuns()}
 }
 
 // sync starts, restarts and stops archivers to match the store.
@@ -173,74 +167,42 @@ func (a *binlogArchivers) sync() {
 		a.e.log.Error("binlog archive: read connections", "err", err)
 		return
 	}
-	want := map[string]state.Connection{}
+	want := map[string]archiveWant{}
 	for _, c := range conns {
-		if c.BinlogArchive != nil && c.BinlogArchive.Enabled && (c.DBType == "mysql" || c.DBType == "mariadb") {
-			want[c.ID] = c
-		}
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for id, r := range a.running {
-		c, ok := want[id]
-		if ok && r.key == runKey(c, provs) {
-			delete(want, id)
+		if c.BinlogArchive == nil || !c.BinlogArchive.Enabled || (c.DBType != "mysql" && c.DBType != "mariadb") {
 			continue
 		}
-		r.cancel()
-		<-r.done
-		a.metrics.up.DeleteLabelValues(r.name)
-		delete(a.running, id)
+		// Anything the archiver was started with: the connection and the
+		// providers (its storage may be the default one).
+		key, err := archiveKey(struct {
+			C state.ConnectionSpec
+			P []state.Provider
+		}{c.ConnectionSpec, provs})
+		if err != nil {
+			a.e.log.Error("binlog archive: spec", "connection", c.Name, "err", err)
+			continue
+		}
+		want[c.ID] = archiveWant{key: key,
+			run:     func(ctx context.Context) { a.supervise(ctx, c) },
+			stopped: func(bool) { a.metrics.up.DeleteLabelValues(c.Name) }}
 	}
-	if a.e.ctx.Err() != nil {
-		return
-	}
-	for id, c := range want {
-		ctx, cancel := context.WithCancel(a.e.ctx)
-		r := &binlogRun{key: runKey(c, provs), name: c.Name, cancel: cancel, done: make(chan struct{})}
-		a.running[id] = r
-		a.e.loops.Add(1)
-		go func() {
-			defer a.e.loops.Done()
-			defer close(r.done)
-			a.supervise(ctx, c)
-		}()
-	}
-}
-
-// runKey changes when anything an archiver was started with changes.
-func runKey(c state.Connection, provs []state.Provider) string {
-	b, _ := json.Marshal(struct {
-		C state.ConnectionSpec
-		P []state.Provider
-	}{c.ConnectionSpec, provs})
-	return string(b)
+	a.runs.sync(a.e, want)
 }
 
 // supervise runs the connection's archiver until ctx ends, restarting it
 // with backoff.
 func (a *binlogArchivers) supervise(ctx context.Context, c state.Connection) {
 	log := a.e.log.With("connection", c.Name, "component", "binlog-archive")
-	backoff := time.Second
-	for ctx.Err() == nil {
-		start := time.Now()
-		err := a.runOnce(ctx, c, log)
-		a.metrics.up.WithLabelValues(c.Name).Set(0)
-		if ctx.Err() != nil {
-			return
+	superviseArchive(ctx, a.opts.MaxBackoff, 5*time.Minute, func(ctx context.Context) error {
+		defer a.metrics.up.WithLabelValues(c.Name).Set(0)
+		if err := a.runOnce(ctx, c, log); err != nil {
+			return err
 		}
+		return errors.New("binary log stream ended") // it never ends on its own
+	}, func(err error, wait time.Duration) {
 		a.metrics.errors.WithLabelValues(c.Name).Inc()
-		if time.Since(start) > 5*time.Minute {
-			backoff = time.Second // it ran fine for a while
-		}
-		log.Warn("binary log archive stopped; restarting", "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, a.opts.MaxBackoff)
-	}
+		log.Warn("binary log archive stopped; restarting", "err", err, "in", wait)
+	})
 }
 
 // binlogSink is where one connection's files go.
@@ -326,8 +288,9 @@ func (a *binlogArchivers) runOnce(ctx context.Context, c state.Connection, log *
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	streamDone := make(chan error, 1)
+	stderr := toolLog{log: log, level: slog.LevelWarn, tool: "mariadb-binlog", secrets: []string{target.Password}}
 	go func() {
-		streamDone <- dump.StreamBinlogs(sctx, target, dump.BinlogStreamOptions{Dir: spool, First: first}, logWriter{log})
+		streamDone <- dump.StreamBinlogs(sctx, target, dump.BinlogStreamOptions{Dir: spool, First: first}, stderr)
 	}()
 	a.metrics.up.WithLabelValues(c.Name).Set(1)
 	tick := time.NewTicker(a.opts.PollEvery)
@@ -357,16 +320,6 @@ func (a *binlogArchivers) runOnce(ctx context.Context, c state.Connection, log *
 			return fmt.Errorf("binlog spool holds %d bytes, over its bound of %d: stream paused until uploads catch up", n, a.opts.MaxSpoolBytes)
 		}
 	}
-}
-
-// logWriter turns a tool's stderr lines into log records.
-type logWriter struct{ log *slog.Logger }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	if s := strings.TrimSpace(string(p)); s != "" {
-		w.log.Warn("mariadb-binlog: " + s)
-	}
-	return len(p), nil
 }
 
 // firstFile is where a stream starts: the file still in the spool (after

@@ -133,7 +133,7 @@ func New(o Options) (*Engine, error) {
 		ctx:      ctx,
 		cancel:   cancel,
 		running:  map[string]bool{},
-		wal:      &walArchivers{running: map[string]*walRunning{}, m: newWalMetrics(o.Registerer)},
+		wal:      &walArchivers{runs: newArchiveRuns(), m: newWalMetrics(o.Registerer)},
 	}
 	e.sched = e.newScheduler()
 	e.binlogs = newBinlogArchivers(e, o.BinlogArchive, o.Registerer)

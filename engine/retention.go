@@ -19,7 +19,8 @@ import (
 // one-shot backups stay. The object and manifest go first, then the record;
 // a failed deletion is logged, counted and noted on the record
 // (RetentionError), and retried at the next run because the record stays.
-// Passes are serialised, so two runs never delete the same backup.
+// Passes are serialised, so two runs never delete the same backup. The
+// connection's continuous archive is pruned after (archive_retention.go).
 func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
 	e.retMu.Lock()
 	defer e.retMu.Unlock()
@@ -29,6 +30,7 @@ func (e *Engine) applyRetention(ctx context.Context, sch state.Schedule) {
 		return
 	}
 	e.retain(ctx, sch.ID, sch.Name, schedulePolicies(sch), backups, loc)
+	e.retainArchives(ctx, sch.ConnectionID)
 }
 
 // sweepRemovedSchedules applies retention to the backups of schedules that
@@ -67,6 +69,7 @@ func (e *Engine) sweepRemovedSchedules(ctx context.Context) {
 			groups[b.ScheduleID] = append(groups[b.ScheduleID], b)
 		}
 	}
+	conns := map[string]bool{} // whose archives follow their backups
 	for id, bs := range groups {
 		if ctx.Err() != nil {
 			return
@@ -76,6 +79,10 @@ func (e *Engine) sweepRemovedSchedules(ctx context.Context) {
 			continue // no recorded policy: kept
 		}
 		e.retain(ctx, id, bs[i].ScheduleName+" (removed)", recordedPolicies(*bs[i].Retention), bs, loc)
+		conns[bs[i].ConnectionID] = true
+	}
+	for id := range conns {
+		e.retainArchives(ctx, id)
 	}
 }
 

@@ -3,9 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -41,23 +41,18 @@ type walSpec struct {
 	provider state.ProviderSpec
 }
 
-type walRunning struct {
-	spec   walSpec
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// walArchivers are the running archivers by connection ID.
+// walArchivers are the running archivers (archive_supervisor.go) and
+// their metrics.
 type walArchivers struct {
-	mu      sync.Mutex
-	running map[string]*walRunning
-	m       *walMetrics
+	runs *archiveRuns
+	m    *walMetrics
 }
 
 type walMetrics struct {
 	segments, bytes, errors *prometheus.CounterVec
 	last, lagBytes, lagSecs *prometheus.GaugeVec
 	spool                   *prometheus.GaugeVec
+	prune                   archivePruneMetrics // archive_retention.go
 }
 
 func newWalMetrics(reg prometheus.Registerer) *walMetrics {
@@ -82,6 +77,7 @@ func newWalMetrics(reg prometheus.Registerer) *walMetrics {
 		reg = prometheus.NewRegistry()
 	}
 	reg.MustRegister(m.segments, m.bytes, m.errors, m.last, m.lagBytes, m.lagSecs, m.spool)
+	m.prune = newArchivePruneMetrics(reg, "wal", "Archived WAL files")
 	return m
 }
 
@@ -145,34 +141,25 @@ func (e *Engine) syncArchivers() {
 		e.log.Error("wal archive: read connections", "err", err)
 		return
 	}
-	a := e.wal
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for id, r := range a.running {
-		if s, ok := want[id]; ok && reflect.DeepEqual(s, r.spec) {
+	runs := map[string]archiveWant{}
+	for id, spec := range want {
+		key, err := archiveKey(struct {
+			C state.ConnectionSpec
+			P state.ProviderSpec
+		}{spec.conn, spec.provider})
+		if err != nil {
+			e.log.Error("wal archive: spec", "connection", names[id], "err", err)
 			continue
 		}
-		r.cancel()
-		<-r.done
-		delete(a.running, id)
-		if _, ok := want[id]; !ok {
-			e.dropArchive(r.spec)
-		}
+		runs[id] = archiveWant{key: key,
+			run: func(ctx context.Context) { e.runArchiver(ctx, id, spec) },
+			stopped: func(removed bool) {
+				if removed {
+					e.dropArchive(spec)
+				}
+			}}
 	}
-	for id, s := range want {
-		if _, ok := a.running[id]; ok {
-			continue
-		}
-		ctx, cancel := context.WithCancel(e.ctx)
-		r := &walRunning{spec: s, cancel: cancel, done: make(chan struct{})}
-		a.running[id] = r
-		e.loops.Add(1)
-		go func() {
-			defer e.loops.Done()
-			defer close(r.done)
-			e.runArchiver(ctx, id, s)
-		}()
-	}
+	e.wal.runs.sync(e, runs)
 }
 
 // dropArchive drops the slot of an archiver that was turned off and
@@ -207,21 +194,15 @@ func (e *Engine) runArchiver(ctx context.Context, connID string, s walSpec) {
 		return
 	}
 	tools := e.tools(settings)
-	stderr := &slogWriter{log: log, secrets: []string{t.Password}}
-	backoff := time.Second
-	for {
-		err := dump.CreateSlot(ctx, t, tools, slot, stderr)
-		if err == nil {
-			break
-		}
+	stderr := toolLog{log: log, level: slog.LevelInfo, tool: "pg_receivewal", secrets: []string{t.Password}}
+	superviseArchive(ctx, time.Minute, time.Hour, func(ctx context.Context) error {
+		return dump.CreateSlot(ctx, t, tools, slot, stderr)
+	}, func(err error, _ time.Duration) {
 		e.wal.m.errors.WithLabelValues(name).Inc()
 		log.Error("wal archive: create replication slot", "slot", slot, "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, time.Minute)
+	})
+	if ctx.Err() != nil {
+		return
 	}
 	st, err := e.stores.open(state.Provider{ProviderSpec: s.provider})
 	if err != nil {
@@ -385,22 +366,4 @@ func (e *Engine) uploadWAL(ctx context.Context, st storage.Store, connID, connNa
 		return 0, err
 	}
 	return b.SizeBytes, nil
-}
-
-// slogWriter turns a tool's stderr lines into log records.
-type slogWriter struct {
-	log     interface{ Info(string, ...any) }
-	secrets []string
-}
-
-func (w *slogWriter) Write(p []byte) (int, error) {
-	for _, line := range strings.Split(strings.TrimSpace(string(p)), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			for _, s := range w.secrets {
-				line = dbclient.Scrub(line, s)
-			}
-			w.log.Info("pg_receivewal", "line", line)
-		}
-	}
-	return len(p), nil
 }
