@@ -40,7 +40,8 @@ func newCopiesEnv(t *testing.T, mb int) *copiesEnv {
 }
 
 // newCopiesEnvOn sets up the env with the versitygw and gofakes3 buckets
-// of versity and fake, and a database of about mb MB (0: a small one).
+// of versity and fake (a zero Config: no such provider), and a database of
+// about mb MB (0: a small one).
 func newCopiesEnvOn(t *testing.T, mb int, versity, fake storage.Config) *copiesEnv {
 	t.Helper()
 	srv := dbtest.Postgres(t)
@@ -55,8 +56,12 @@ func newCopiesEnvOn(t *testing.T, mb int, versity, fake storage.Config) *copiesE
 	h := newHarness(t, withKeyring(kr), withOptions(func(o *Options) { o.RepairEvery = -1 }))
 	env := &copiesEnv{harness: h, srv: srv, key: key}
 	env.local = h.addLocalProvider("local")
-	env.versity = h.addS3Provider("versity", versity)
-	env.fake = h.addS3Provider("fake", fake)
+	if versity.Endpoint != "" {
+		env.versity = h.addS3Provider("versity", versity)
+	}
+	if fake.Endpoint != "" {
+		env.fake = h.addS3Provider("fake", fake)
+	}
 	// Uncompressed, so the object is several multipart parts.
 	h.setSetting("compression", "none")
 	env.conn = h.addConnection("pg", srv, "")
