@@ -156,17 +156,23 @@ func (e *Engine) copyReplica(ctx context.Context, id, dstID, why string) error {
 	if errors.Is(err, errNoDestination) {
 		return errors.Join(err, e.forgetReplica(id, dstID))
 	}
+	checked := false
 	if err == nil {
 		log.Printf("COPY (%s): %s from %s to %s", why, b.StoragePath, src.name, dst.name)
-		err = e.transfer(ctx, b, src, dst)
+		checked, err = e.transfer(ctx, b, src, dst)
 	}
 	ok := err == nil
 	msg := ""
-	if err != nil {
+	switch {
+	case err != nil:
 		msg = log.scrub(err.Error())
 		log.Printf("COPY FAILED (%s): %s", why, msg)
-	} else {
+	case checked:
 		log.Printf("COPY: %d bytes stored on %s, sha256 %s MATCH", b.StoredSizeBytes, dst.name, b.EncryptedChecksum)
+	default:
+		log.Printf("COPY: %d bytes stored on %s, size MATCH; its sha256 was not compared (a server-side copy of an "+
+			"object whose SHA-256 the service does not report, as for multipart uploads): its next verification reads it",
+			b.StoredSizeBytes, dst.name)
 	}
 	e.metrics.copies.upload(dst.name, ok)
 	now := e.now().UTC()
@@ -183,6 +189,9 @@ func (e *Engine) copyReplica(ctx context.Context, id, dstID, why string) error {
 		if ok {
 			r.Status, r.Error, r.SizeBytes, r.EncryptedChecksum, r.UploadedAt = state.ReplicaSuccess, "", cur.StoredSizeBytes, cur.EncryptedChecksum, &now
 			r.VerifyStatus, r.VerifiedAt = state.VerifyPassed, &now // checked on the way in
+			if !checked {
+				r.VerifyStatus, r.VerifiedAt = state.VerifyPending, nil // its size only
+			}
 		} else {
 			r.Status, r.Error = state.ReplicaFailed, msg
 		}
@@ -273,18 +282,21 @@ func (e *Engine) copyStores(b state.Backup, dstID string) (src, dst namedStore, 
 // storage.Copy copies server-side when both stores are S3 on one endpoint
 // (checked afterwards by size, and by SHA-256 where the service reports
 // it), else streams and hashes on the way: a mismatch leaves nothing on dst.
-func (e *Engine) transfer(ctx context.Context, b state.Backup, src, dst namedStore) error {
+// checked says the copy's SHA-256 was compared with encrypted_checksum:
+// false for a server-side copy of an object whose SHA-256 the service does
+// not report (a multipart upload's), whose size alone was checked.
+func (e *Engine) transfer(ctx context.Context, b state.Backup, src, dst namedStore) (checked bool, err error) {
 	res, err := storage.Copy(ctx, src.store, b.StoragePath, dst.store, b.StoragePath,
 		storage.Expect{Size: b.StoredSizeBytes, SHA256: b.EncryptedChecksum})
 	if err != nil {
 		if errors.Is(err, storage.ErrChecksum) {
 			err = fmt.Errorf("%w: %w", objfmt.ErrIntegrity, err)
 		}
-		return fmt.Errorf("copy from %s to %s: %w", src.name, dst.name, err)
+		return false, fmt.Errorf("copy from %s to %s: %w", src.name, dst.name, err)
 	}
 	e.log.Info("copy transferred", "backup", b.ID, "from", src.name, "to", dst.name,
 		"method", res.Method, "bytes", res.Size, "sha256_checked", res.Verified)
-	return e.writeManifest(ctx, dst.store, b)
+	return res.Verified, e.writeManifest(ctx, dst.store, b)
 }
 
 // checkedReader passes a stored object through and, before it reports

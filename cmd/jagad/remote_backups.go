@@ -127,11 +127,26 @@ func (r *remote) backupsList() *cobra.Command {
 
 func (r *remote) backupTable(bs []client.Backup) error {
 	now := r.clock()
-	return writeTable(r.stdout, bs, []string{"ID", "DATABASE", "SCHEDULE", "STATUS", "VERIFY", "SIZE", "STORED", "DURATION", "CREATED"},
+	return writeTable(r.stdout, bs, []string{"ID", "DATABASE", "SCHEDULE", "STATUS", "VERIFY", "SIZE", "STORED", "COPIES", "DURATION", "CREATED"},
 		func(b client.Backup) []string {
 			return []string{b.ID, b.ConnectionName + "/" + b.DatabaseName, b.ScheduleName, b.Status, b.VerifyStatus,
-				sizeOr(b.SizeBytes), sizeOr(b.StoredSizeBytes), duration(b.DurationMs), ago(&b.CreatedAt, now)}
+				sizeOr(b.SizeBytes), sizeOr(b.StoredSizeBytes), copiesCell(b.Replicas), duration(b.DurationMs), ago(&b.CreatedAt, now)}
 		})
+}
+
+// copiesCell is "stored/listed" over a backup's copies: 2/3 is two copies
+// stored and one pending or failed. Empty when the backup lists none.
+func copiesCell(rs []client.Replica) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	good := 0
+	for _, r := range rs {
+		if r.Status == "success" {
+			good++
+		}
+	}
+	return fmt.Sprintf("%d/%d", good, len(rs))
 }
 
 func (r *remote) backupsShow() *cobra.Command {

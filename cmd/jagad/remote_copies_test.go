@@ -58,3 +58,50 @@ func TestBackupCopiesAgainstAFakeDaemon(t *testing.T) {
 		t.Errorf("copy --wait of a copy that fails: %d %q %q", code, out, errOut)
 	}
 }
+
+// `jagad backups list` shows each backup's copies as stored/listed: a
+// pending and a failed copy do not count as stored, a failed backup shows
+// its failed primary, and a record that lists no copy shows none.
+func TestBackupsListCopiesColumn(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method+" "+r.URL.Path != "GET /api/backups" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`[
+			{"id":"bck_three","status":"success","created_at":"2026-01-01T00:00:00Z","replicas":[
+				{"provider_id":"prov_a","primary":true,"status":"success"},
+				{"provider_id":"prov_b","status":"failed","error":"reset"},
+				{"provider_id":"prov_c","status":"pending"}]},
+			{"id":"bck_two","status":"success","created_at":"2026-01-01T00:00:00Z","replicas":[
+				{"provider_id":"prov_a","primary":true,"status":"success"},
+				{"provider_id":"prov_b","status":"success"}]},
+			{"id":"bck_failed","status":"failed","created_at":"2026-01-01T00:00:00Z","replicas":[
+				{"provider_id":"prov_a","primary":true,"status":"failed"}]},
+			{"id":"bck_queued","status":"queued","created_at":"2026-01-01T00:00:00Z","replicas":[]}]`))
+	}))
+	defer srv.Close()
+	env := map[string]string{"JAGAD_URL": srv.URL, "JAGAD_TOKEN": "admin-session", "HOME": t.TempDir()}
+	code, out, errOut := runRemoteCLI(env, "", "backups", "list")
+	if code != 0 {
+		t.Fatalf("list: %d %s %s", code, out, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	head := strings.Fields(lines[0])
+	col := -1
+	for i, h := range head {
+		if h == "COPIES" {
+			col = i
+		}
+	}
+	if col < 0 || len(lines) != 5 {
+		t.Fatalf("want a COPIES column and 4 rows:\n%s", out)
+	}
+	for i, want := range map[int]string{1: "1/3", 2: "2/2", 3: "0/1", 4: "-"} { // an empty cell prints as -
+		f := strings.Fields(lines[i])
+		if len(f) <= col || f[col] != want {
+			t.Errorf("row %d: copies %q, want %q: %q", i, f, want, lines[i])
+		}
+	}
+}
