@@ -16,9 +16,12 @@ import (
 // The supervision shared by the continuous archivers (walarchive.go:
 // pg_receivewal; binlog_archive.go: mariadb-binlog): one goroutine per
 // archiving connection, started, restarted and stopped to match the
-// connections (archiveRuns), each retrying its work with a backoff
-// (superviseArchive), and the archiving tool's stderr turned into log
-// records with secrets scrubbed (toolLog).
+// connections (archiveRuns), and the archiving tool's stderr turned into
+// log records with secrets scrubbed (toolLog). Inside each goroutine both
+// run pgwal.Archiver: the tool kept running with backoff (1 s doubling to
+// 1 min), a bounded spool, completed files uploaded oldest first and
+// removed once stored, events for the metrics. superviseArchive is the
+// same backoff for a step before it (the WAL archiver's slot creation).
 
 // archiveRuns keeps one archiver per connection running as wanted.
 type archiveRuns struct {

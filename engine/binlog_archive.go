@@ -22,6 +22,7 @@ import (
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/engine/objfmt"
+	"github.com/jagad/jagad/engine/pgwal"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 )
@@ -41,9 +42,11 @@ import (
 // and is removed from the spool only after storage confirmed both. The
 // spool is a cache: when it is lost, the stream restarts at the file after
 // the newest archived one, which the server still has unless it purged it.
-// A stream that ends (network, server restart) restarts with backoff: the
-// spool's complete files are archived first, then the stream starts again
-// at the newest one, which it rewrites from its start.
+// A stream that ends (network, server restart) restarts with backoff (1 s
+// doubling to MaxBackoff) at the spool's newest file, which it rewrites
+// from its start, while the complete files go on being uploaded; over
+// MaxSpoolBytes the stream pauses until uploads catch up. The streaming
+// and uploading loops are pgwal.Archiver's, shared with the WAL archiver.
 
 // BinlogPrefix is where archived binary logs live in a storage provider.
 const BinlogPrefix = "binlogs"
@@ -83,8 +86,8 @@ type BinlogArchiveOptions struct {
 	// SpoolDir holds each connection's spool (default
 	// $TMPDIR/jagad-binlog-spool).
 	SpoolDir string
-	// MaxSpoolBytes bounds a connection's spool: above it the stream is
-	// stopped until uploads catch up (default 4 GiB).
+	// MaxSpoolBytes bounds a connection's spool: at it the stream is
+	// paused until uploads catch up (default 4 GiB).
 	MaxSpoolBytes int64
 	// PollEvery is how often the spool is scanned for complete files
 	// (default 2 s).
@@ -189,20 +192,60 @@ func (a *binlogArchivers) sync() {
 	a.runs.sync(a.e, want)
 }
 
-// supervise runs the connection's archiver until ctx ends, restarting it
-// with backoff.
+// supervise runs the connection's archiver until ctx ends: the streaming
+// and uploading loops of pgwal.Archiver (shared with the WAL archiver),
+// with mariadb-binlog as the tool, every spool file but the newest as the
+// complete ones, and BinlogObject descriptors.
 func (a *binlogArchivers) supervise(ctx context.Context, c state.Connection) {
 	log := a.e.log.With("connection", c.Name, "component", "binlog-archive")
-	superviseArchive(ctx, a.opts.MaxBackoff, 5*time.Minute, func(ctx context.Context) error {
-		defer a.metrics.up.WithLabelValues(c.Name).Set(0)
-		if err := a.runOnce(ctx, c, log); err != nil {
-			return err
-		}
-		return errors.New("binary log stream ended") // it never ends on its own
-	}, func(err error, wait time.Duration) {
-		a.metrics.errors.WithLabelValues(c.Name).Inc()
-		log.Warn("binary log archive stopped; restarting", "err", err, "in", wait)
+	m := a.metrics
+	target := connTarget(c, "")
+	stderr := toolLog{log: log, level: slog.LevelWarn, tool: "mariadb-binlog", secrets: []string{target.Password}}
+	arch := pgwal.New(pgwal.Config{
+		SpoolDir: filepath.Join(a.opts.SpoolDir, c.ID), SpoolMax: a.opts.MaxSpoolBytes, Log: log,
+		Tool: "mariadb-binlog", Poll: a.opts.PollEvery, MaxBackoff: a.opts.MaxBackoff,
+		Ready: func(dir string) ([]string, int64) { return a.completeFiles(c, dir) },
+		Receive: func(ctx context.Context, dir string) error {
+			sink, err := a.e.binlogSinkFor(c)
+			if err != nil {
+				return err
+			}
+			first, err := a.firstFile(ctx, sink, dir, target)
+			if err != nil {
+				return err
+			}
+			// The newest spool file may be partial: it is fetched again
+			// from its start (nothing in the spool comes after it).
+			if err := os.Remove(filepath.Join(dir, first)); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+			log.Info("binary log archive started", "from", first)
+			m.up.WithLabelValues(c.Name).Set(1)
+			defer m.up.WithLabelValues(c.Name).Set(0)
+			return dump.StreamBinlogs(ctx, target, dump.BinlogStreamOptions{Dir: dir, First: first}, stderr)
+		},
+		Upload: func(ctx context.Context, name, path string) (int64, error) {
+			sink, err := a.e.binlogSinkFor(c)
+			if err != nil {
+				return 0, err
+			}
+			return a.e.archiveBinlog(ctx, c, sink, path)
+		},
+		Observe: func(ev pgwal.Event) {
+			switch ev.Kind {
+			case pgwal.EventArchived:
+				m.files.WithLabelValues(c.Name).Inc()
+				m.bytes.WithLabelValues(c.Name).Add(float64(ev.Bytes))
+				m.lastArchived.WithLabelValues(c.Name).Set(float64(a.e.now().Unix()))
+			case pgwal.EventError:
+				m.errors.WithLabelValues(c.Name).Inc()
+			}
+		},
 	})
+	if err := arch.Run(ctx); err != nil {
+		m.errors.WithLabelValues(c.Name).Inc()
+		log.Error("binary log archive", "err", err)
+	}
 }
 
 // binlogSink is where one connection's files go.
@@ -260,73 +303,12 @@ func (e *Engine) binlogSinkFor(c state.Connection) (*binlogSink, error) {
 	return &binlogSink{st: st, prefix: prefix, compression: settings.Compression(), kr: kr}, nil
 }
 
-// runOnce streams and archives until the stream ends or fails.
-func (a *binlogArchivers) runOnce(ctx context.Context, c state.Connection, log *slog.Logger) error {
-	sink, err := a.e.binlogSinkFor(c)
-	if err != nil {
-		return err
-	}
-	spool := filepath.Join(a.opts.SpoolDir, c.ID)
-	if err := os.MkdirAll(spool, 0o700); err != nil {
-		return fmt.Errorf("binlog spool: %w", err)
-	}
-	// Only the spool's newest file can be partial: archive the others
-	// first, then restart the stream at the newest, rewriting it from its
-	// start (so no stale file ever sits after one being rewritten).
-	if err := a.archiveComplete(ctx, c, sink, spool); err != nil {
-		return err
-	}
-	target := connTarget(c, "")
-	first, err := a.firstFile(ctx, c, sink, spool, target)
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(filepath.Join(spool, first)); err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	log.Info("binary log archive started", "from", first)
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	streamDone := make(chan error, 1)
-	stderr := toolLog{log: log, level: slog.LevelWarn, tool: "mariadb-binlog", secrets: []string{target.Password}}
-	go func() {
-		streamDone <- dump.StreamBinlogs(sctx, target, dump.BinlogStreamOptions{Dir: spool, First: first}, stderr)
-	}()
-	a.metrics.up.WithLabelValues(c.Name).Set(1)
-	tick := time.NewTicker(a.opts.PollEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case serr := <-streamDone:
-			// Archive what completed before returning (the stream's
-			// last file is re-read from its start by the next run).
-			if err := a.archiveComplete(ctx, c, sink, spool); err != nil {
-				return err
-			}
-			if serr == nil {
-				serr = errors.New("mariadb-binlog exited")
-			}
-			return serr
-		case <-tick.C:
-		}
-		if err := a.archiveComplete(ctx, c, sink, spool); err != nil {
-			stop()
-			<-streamDone
-			return err
-		}
-		if n := spoolBytes(spool); n > a.opts.MaxSpoolBytes {
-			stop()
-			<-streamDone
-			return fmt.Errorf("binlog spool holds %d bytes, over its bound of %d: stream paused until uploads catch up", n, a.opts.MaxSpoolBytes)
-		}
-	}
-}
-
-// firstFile is where a stream starts: the file still in the spool (after
-// archiveComplete, only the newest is left), else the file after the newest archived one, else the server's oldest.
-func (a *binlogArchivers) firstFile(ctx context.Context, c state.Connection, sink *binlogSink, spool string, t dbclient.Target) (string, error) {
+// firstFile is where a stream starts: the newest file of the spool (the
+// one that was being written), else the file after the newest archived
+// one, else the server's oldest.
+func (a *binlogArchivers) firstFile(ctx context.Context, sink *binlogSink, spool string, t dbclient.Target) (string, error) {
 	if files, _ := spoolFiles(spool); len(files) > 0 {
-		return files[0].name, nil
+		return files[len(files)-1].name, nil
 	}
 	archived, err := listBinlogObjects(ctx, sink.st, sink.prefix)
 	if err != nil {
@@ -452,56 +434,38 @@ func compareBinlogNames(x, y string) int {
 	return 0
 }
 
-func spoolBytes(dir string) int64 {
-	files, _ := spoolFiles(dir)
-	var n int64
-	for _, f := range files {
-		n += f.size
-	}
-	return n
-}
-
-// archiveComplete uploads every complete file of the spool (all but the
-// newest, which the stream is still writing), oldest first, and removes
-// each once storage confirmed it.
-func (a *binlogArchivers) archiveComplete(ctx context.Context, c state.Connection, sink *binlogSink, spool string) error {
+// completeFiles lists the complete files of the spool (all but the
+// newest, which the stream is still writing), oldest first, and its size;
+// it sets the lag gauge: a complete file is no longer written, so its
+// modification time is when it was completed.
+func (a *binlogArchivers) completeFiles(c state.Connection, spool string) ([]string, int64) {
 	files, err := spoolFiles(spool)
 	if err != nil {
-		return err
+		return nil, 0
 	}
-	// A complete file is no longer written: its modification time is
-	// when it was completed.
 	lag := 0.0
 	if len(files) > 1 {
 		lag = time.Since(files[0].mod).Seconds()
 	}
 	a.metrics.lag.WithLabelValues(c.Name).Set(max(lag, 0))
-	for i := 0; i+1 < len(files); i++ {
-		f := files[i]
-		if err := a.e.archiveBinlog(ctx, c, sink, filepath.Join(spool, f.name)); err != nil {
-			return fmt.Errorf("archive %s: %w", f.name, err)
+	var names []string
+	var size int64
+	for i, f := range files {
+		size += f.size
+		if i+1 < len(files) {
+			names = append(names, f.name)
 		}
-		if err := os.Remove(filepath.Join(spool, f.name)); err != nil {
-			return err
-		}
-		a.metrics.files.WithLabelValues(c.Name).Inc()
-		a.metrics.bytes.WithLabelValues(c.Name).Add(float64(f.size))
-		a.metrics.lastArchived.WithLabelValues(c.Name).Set(float64(a.e.now().Unix()))
-		next := 0.0
-		if i+2 < len(files) {
-			next = time.Since(files[i+1].mod).Seconds()
-		}
-		a.metrics.lag.WithLabelValues(c.Name).Set(max(next, 0))
 	}
-	return nil
+	return names, size
 }
 
-// archiveBinlog stores one file and then its descriptor.
-func (e *Engine) archiveBinlog(ctx context.Context, c state.Connection, sink *binlogSink, path string) error {
+// archiveBinlog stores one file and then its descriptor, and returns the
+// file's size.
+func (e *Engine) archiveBinlog(ctx context.Context, c state.Connection, sink *binlogSink, path string) (int64, error) {
 	name := filepath.Base(path)
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	ext := objfmt.CompressExt(sink.compression)
@@ -514,27 +478,27 @@ func (e *Engine) archiveBinlog(ctx context.Context, c state.Connection, sink *bi
 	obj.ObjectKey = sink.prefix + "/" + name + ext
 	up, err := objfmt.StartUpload(ctx, sink.st, obj.ObjectKey, sink.compression, sink.kr)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := io.Copy(up.Writer(), f); err != nil {
 		_, err = up.Abort(err)
-		return err
+		return 0, err
 	}
 	res, err := up.Finish()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	obj.SizeBytes, obj.StoredSizeBytes = up.RawBytes(), res.N
 	obj.Checksum, obj.EncryptedChecksum = up.Checksum(), up.StoredChecksum()
 	obj.ArchivedAt = e.now().UTC()
 	b, err := json.MarshalIndent(obj, "", "  ")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := sink.st.Put(ctx, sink.prefix+"/"+name+BinlogObjectSuffix, strings.NewReader(string(b))); err != nil {
-		return fmt.Errorf("store descriptor: %w", err)
+		return 0, fmt.Errorf("store descriptor: %w", err)
 	}
-	return nil
+	return obj.SizeBytes, nil
 }
 
 // listBinlogObjects lists the archived file names under prefix, in

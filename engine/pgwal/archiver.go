@@ -27,6 +27,13 @@ type Config struct {
 	// Observe receives what happens (metrics); may be nil.
 	Observe func(Event)
 	Log     *slog.Logger
+	// Tool names what Receive runs, in log records (default pg_receivewal).
+	Tool string
+	// Ready, when set, replaces the WAL rule for which files of the spool
+	// are complete (segments and history files, history first): it returns
+	// them in upload order, and the spool's size in bytes. The binary log
+	// archiver uses the archiver this way (every file but the newest).
+	Ready func(dir string) (names []string, size int64)
 	// Poll is how often the spool is scanned (default 500 ms); backoff
 	// after a failure doubles from MinBackoff (1 s) to MaxBackoff (1 min).
 	Poll, MinBackoff, MaxBackoff time.Duration
@@ -48,7 +55,8 @@ type Event struct {
 	Err        error
 }
 
-// Archiver keeps pg_receivewal running and uploads what it writes.
+// Archiver keeps pg_receivewal (or another streaming tool: Config.Tool,
+// Config.Ready) running and uploads what it writes.
 type Archiver struct{ c Config }
 
 // New returns an archiver with defaults filled in.
@@ -67,6 +75,12 @@ func New(c Config) *Archiver {
 	}
 	if c.Observe == nil {
 		c.Observe = func(Event) {}
+	}
+	if c.Tool == "" {
+		c.Tool = "pg_receivewal"
+	}
+	if c.Ready == nil {
+		c.Ready = scanWAL
 	}
 	return &Archiver{c: c}
 }
@@ -109,7 +123,7 @@ func (a *Archiver) receiveLoop(ctx context.Context) {
 				break wait
 			case <-time.After(a.c.Poll):
 				if a.spoolFull() {
-					a.c.Log.Warn("wal spool full: pausing pg_receivewal until uploads catch up", "spool", a.c.SpoolDir)
+					a.c.Log.Warn("spool full: pausing "+a.c.Tool+" until uploads catch up", "spool", a.c.SpoolDir)
 					paused = true
 					cancel()
 				}
@@ -126,9 +140,9 @@ func (a *Archiver) receiveLoop(ctx context.Context) {
 			backoff = a.c.MinBackoff
 		}
 		if err == nil {
-			err = errors.New("pg_receivewal exited")
+			err = errors.New(a.c.Tool + " exited")
 		}
-		a.c.Log.Warn("pg_receivewal stopped; restarting", "err", err, "backoff", backoff)
+		a.c.Log.Warn(a.c.Tool+" stopped; restarting", "err", err, "backoff", backoff)
 		a.c.Observe(Event{Kind: EventError, Err: err})
 		sleep(ctx, backoff)
 		backoff = min(backoff*2, a.c.MaxBackoff)
@@ -140,7 +154,7 @@ func (a *Archiver) receiveLoop(ctx context.Context) {
 func (a *Archiver) uploadLoop(ctx context.Context) {
 	backoff := a.c.MinBackoff
 	for ctx.Err() == nil {
-		names, size := a.scan()
+		names, size := a.c.Ready(a.c.SpoolDir)
 		a.c.Observe(Event{Kind: EventSpool, SpoolBytes: size})
 		failed := false
 		for _, name := range names {
@@ -150,13 +164,13 @@ func (a *Archiver) uploadLoop(ctx context.Context) {
 				return
 			}
 			if err != nil {
-				a.c.Log.Error("wal upload failed; retrying", "segment", name, "err", err, "backoff", backoff)
+				a.c.Log.Error("archive upload failed; retrying", "file", name, "err", err, "backoff", backoff)
 				a.c.Observe(Event{Kind: EventError, Name: name, Err: err})
 				failed = true
 				break
 			}
 			if err := os.Remove(path); err != nil {
-				a.c.Log.Error("remove archived wal file", "segment", name, "err", err)
+				a.c.Log.Error("remove archived file from the spool", "file", name, "err", err)
 			}
 			a.c.Observe(Event{Kind: EventArchived, Name: name, Bytes: n})
 		}
@@ -170,10 +184,10 @@ func (a *Archiver) uploadLoop(ctx context.Context) {
 	}
 }
 
-// scan returns the completed files of the spool in WAL order and the
+// scanWAL returns the completed files of a WAL spool in WAL order and the
 // spool's size.
-func (a *Archiver) scan() ([]string, int64) {
-	entries, err := os.ReadDir(a.c.SpoolDir)
+func scanWAL(dir string) ([]string, int64) {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, 0
 	}
@@ -206,7 +220,7 @@ func (a *Archiver) spoolFull() bool {
 	if max <= 0 {
 		return false
 	}
-	_, size := a.scan()
+	_, size := a.c.Ready(a.c.SpoolDir)
 	return size >= max
 }
 

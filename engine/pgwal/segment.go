@@ -3,7 +3,9 @@
 // segment through a caller's function and removes the local copy only
 // after the upload is confirmed, with a bounded spool and restart with
 // backoff; and the arithmetic of WAL segment names and LSNs that restores
-// and verification need.
+// and verification need. The supervisor is not WAL-specific underneath
+// (Config.Tool, Config.Ready): the binary log archiver runs mariadb-binlog
+// through it too.
 package pgwal
 
 import (
