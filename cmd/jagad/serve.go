@@ -278,6 +278,7 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 		}()
 	} else {
 		log.Info("no config file: API-only mode")
+		d.keys.prepare() // JAGAD_ENCRYPTION_KEY, if a passphrase (the reconciler does it with a file)
 	}
 	if err := eng.Start(ctx); err != nil {
 		d.stopWatch()
