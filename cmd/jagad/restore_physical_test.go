@@ -279,6 +279,11 @@ func TestOfflineRestorePGPhysical(t *testing.T) {
 		if got := restoredPG(t, dir); got != atBase {
 			t.Errorf("restored %s, want the base's %s", got, atBase)
 		}
+		// A base backup given --to: pointed at --target-dir.
+		code, _, errOut = site.restore(manifest, "--to", dbURL("postgres", srv, "app"))
+		if code != 1 || !strings.Contains(errOut, "use --target-dir DIR instead of --to") {
+			t.Errorf("a base backup with --to: exit %d\n%s", code, errOut)
+		}
 		// The same directory again: refused before anything is read.
 		code, _, errOut = site.restore(manifest, "--target-dir", dir)
 		if code != 1 || !strings.Contains(errOut, "target dir "+dir+" is not empty") {
