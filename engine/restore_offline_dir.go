@@ -236,6 +236,17 @@ func offlinePGDir(ctx context.Context, o OfflineRestoreOptions, m objfmt.Manifes
 		}
 		m = byID[base.ID]
 		res.Backup = m
+		// Unlike the daemon, which knows where the archive is, a restore by
+		// hand may be pointed at the wrong storage: no archive at all is an
+		// error, not a restore to the base's end.
+		infos, err := archiveStore(o).List(ctx, walPrefix(m.ConnectionName))
+		if err != nil {
+			return res, fmt.Errorf("list WAL archive: %w", err)
+		}
+		if len(infos) == 0 {
+			return res, fmt.Errorf("no archived WAL under %s in %s (--archive-storage names the archive's storage when it is not the backup's)",
+				walPrefix(m.ConnectionName), archiveStore(o))
+		}
 		target = &pgphys.Target{Time: o.ToTime, LSN: o.ToLSN}
 		log.Printf("RECOVER: base backup %s (completed %s, stop LSN %s) chosen from %d physical backup(s) of connection %s in storage; WAL from %s",
 			m.BackupID, m.CompletedAt.Format(time.RFC3339), m.Physical.StopLSN, len(all), m.ConnectionName, archiveStore(o))

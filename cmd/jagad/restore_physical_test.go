@@ -319,6 +319,30 @@ func TestOfflineRestorePGPhysical(t *testing.T) {
 		})
 	}
 
+	t.Run("archive on another storage", func(t *testing.T) {
+		other := t.TempDir()
+		if err := os.Rename(filepath.Join(site.storage, "wal"), filepath.Join(other, "wal")); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := os.Rename(filepath.Join(other, "wal"), filepath.Join(site.storage, "wal")); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		dir := newTargetDir(t)
+		code, _, errOut := site.restore(manifest, "--target-dir", dir, "--latest")
+		if code != 1 || !strings.Contains(errOut, "no archived WAL under wal/phys/") {
+			t.Errorf("without the archive: exit %d\n%s", code, errOut)
+		}
+		code, _, errOut = site.restore(manifest, "--target-dir", dir, "--latest", "--archive-storage", "local:"+other)
+		if code != 0 {
+			t.Fatalf("with --archive-storage: exit %d\n%s", code, errOut)
+		}
+		if got := restoredPG(t, dir); got != atT3 {
+			t.Errorf("restored %s, want %s", got, atT3)
+		}
+	})
+
 	t.Run("no base before the point", func(t *testing.T) {
 		dir := newTargetDir(t)
 		before := base.CreatedAt.Add(-time.Hour).UTC().Format(time.RFC3339)
