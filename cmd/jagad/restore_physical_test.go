@@ -493,8 +493,9 @@ func TestOfflineRestoreMariaChain(t *testing.T) {
 	run("DELETE FROM items WHERE id = 1", "INSERT INTO items VALUES (4, 'incr2', 4)")
 	incr2 := site.backup(c, shop, engine.TypeIncremental)
 	fp2 := itemsFingerprint(t, db)
-	if incr1.ParentID != full.ID || incr2.ParentID != incr1.ID || full.BinlogFile == "" {
-		t.Fatalf("chain: %s <- %s (parent %s) <- %s (parent %s), binlog %q", full.ID, incr1.ID, incr1.ParentID, incr2.ID, incr2.ParentID, full.BinlogFile)
+	if incr1.ParentID != full.ID || incr2.ParentID != incr1.ID || full.BinlogFile == "" || incr2.EncryptionAlgo == "" {
+		t.Fatalf("chain: %s <- %s (parent %s) <- %s (parent %s), binlog %q, encryption %q",
+			full.ID, incr1.ID, incr1.ParentID, incr2.ID, incr2.ParentID, full.BinlogFile, incr2.EncryptionAlgo)
 	}
 	// T1 spans binary logs; the target is the second after it, T2 (destructive) a second later.
 	run("FLUSH BINARY LOGS", "INSERT INTO items VALUES (5, 't1', 5)", "FLUSH BINARY LOGS", "UPDATE items SET qty = 99 WHERE id = 3")
