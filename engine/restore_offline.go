@@ -71,7 +71,13 @@ type OfflineRestoreOptions struct {
 // other destinations of a backup with copies), a destination whose
 // manifest or object cannot be read, or whose object fails verification,
 // is skipped for the next one; the log says which one was restored from.
+//
+// With o.TargetDir it is RestoreOfflineDir (a physical backup).
 func RestoreOffline(ctx context.Context, o OfflineRestoreOptions) (objfmt.Manifest, error) {
+	if o.TargetDir != "" {
+		res, err := RestoreOfflineDir(ctx, o)
+		return res.Backup, err
+	}
 	mkey := o.Key
 	if !strings.HasSuffix(mkey, objfmt.ManifestSuffix) {
 		mkey += objfmt.ManifestSuffix

@@ -170,27 +170,24 @@ func backupOfManifest(m objfmt.Manifest) state.Backup {
 }
 
 // offlineRing is the keyring of an offline physical restore: o's key
-// under o.KeyID, or else under the key ids the manifests name (one key
-// decrypts the objects it encrypted; another key's objects fail naming
-// its id).
+// under o.KeyID, or else under the key id of the first encrypted manifest
+// of ms (the base, or the chain's full first). Objects encrypted under
+// another key id fail naming it.
 func offlineRing(o OfflineRestoreOptions, ms ...objfmt.Manifest) (objfmt.Keys, error) {
 	keys := objfmt.Keys{Identities: o.Identities}
 	if o.EncryptionKey == "" {
 		return keys, nil
 	}
-	ids := map[string]string{}
-	if o.KeyID != "" {
-		ids[o.KeyID] = o.EncryptionKey
-	}
+	id := o.KeyID
 	for _, m := range ms {
-		if o.KeyID == "" && m.Encrypted && m.EncryptionKeyID != "" {
-			ids[m.EncryptionKeyID] = o.EncryptionKey
+		if id == "" && m.Encrypted {
+			id = m.EncryptionKeyID
 		}
 	}
-	if len(ids) == 0 {
+	if id == "" {
 		return keys, nil
 	}
-	kr, err := crypt.NewKeyring("", ids, "")
+	kr, err := crypt.NewKeyring("", map[string]string{id: o.EncryptionKey}, "")
 	if err != nil {
 		return keys, fmt.Errorf("encryption key: %w", err)
 	}
@@ -236,6 +233,17 @@ func offlinePGDir(ctx context.Context, o OfflineRestoreOptions, m objfmt.Manifes
 		}
 		m = byID[base.ID]
 		res.Backup = m
+		// Unlike the daemon, which knows where the archive is, a restore by
+		// hand may be pointed at the wrong storage: no archive at all is an
+		// error, not a restore to the base's end.
+		infos, err := archiveStore(o).List(ctx, walPrefix(m.ConnectionName))
+		if err != nil {
+			return res, fmt.Errorf("list WAL archive: %w", err)
+		}
+		if len(infos) == 0 {
+			return res, fmt.Errorf("no archived WAL under %s in %s (--archive-storage names the archive's storage when it is not the backup's)",
+				walPrefix(m.ConnectionName), archiveStore(o))
+		}
 		target = &pgphys.Target{Time: o.ToTime, LSN: o.ToLSN}
 		log.Printf("RECOVER: base backup %s (completed %s, stop LSN %s) chosen from %d physical backup(s) of connection %s in storage; WAL from %s",
 			m.BackupID, m.CompletedAt.Format(time.RFC3339), m.Physical.StopLSN, len(all), m.ConnectionName, archiveStore(o))
@@ -312,7 +320,7 @@ func offlineChainDir(ctx context.Context, o OfflineRestoreOptions, m objfmt.Mani
 	if o.ToTime == nil {
 		err = restoreLinks(ctx, links, dir, log)
 	} else {
-		err = offlineReplay(ctx, o, end, links, dir, log)
+		err = offlineReplay(ctx, o, end, links, keys, dir, log)
 	}
 	if err != nil || !o.Check {
 		return res, err
@@ -323,7 +331,7 @@ func offlineChainDir(ctx context.Context, o OfflineRestoreOptions, m objfmt.Mani
 
 // offlineReplay restores links into dir and replays the binary logs
 // archived under binlogs/<connection>/ up to o.ToTime.
-func offlineReplay(ctx context.Context, o OfflineRestoreOptions, base state.Backup, links []mariaphys.Link, dir string, log restoreLog) error {
+func offlineReplay(ctx context.Context, o OfflineRestoreOptions, base state.Backup, links []mariaphys.Link, keys objfmt.Keys, dir string, log restoreLog) error {
 	logPITRBase(log, base, *o.ToTime)
 	prefix, err := storage.SafeKey(BinlogPrefix, base.ConnectionName)
 	if err != nil {
@@ -331,14 +339,6 @@ func offlineReplay(ctx context.Context, o OfflineRestoreOptions, base state.Back
 	}
 	st := archiveStore(o)
 	objs, err := binlogsFrom(ctx, st, prefix, base.BinlogFile)
-	if err != nil {
-		return err
-	}
-	ms := []objfmt.Manifest{}
-	for _, ob := range objs {
-		ms = append(ms, objfmt.Manifest{Encrypted: ob.Encrypted, EncryptionKeyID: ob.EncryptionKeyID})
-	}
-	keys, err := offlineRing(o, ms...)
 	if err != nil {
 		return err
 	}

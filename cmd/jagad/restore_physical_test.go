@@ -279,6 +279,11 @@ func TestOfflineRestorePGPhysical(t *testing.T) {
 		if got := restoredPG(t, dir); got != atBase {
 			t.Errorf("restored %s, want the base's %s", got, atBase)
 		}
+		// A base backup given --to: pointed at --target-dir.
+		code, _, errOut = site.restore(manifest, "--to", dbURL("postgres", srv, "app"))
+		if code != 1 || !strings.Contains(errOut, "use --target-dir DIR instead of --to") {
+			t.Errorf("a base backup with --to: exit %d\n%s", code, errOut)
+		}
 		// The same directory again: refused before anything is read.
 		code, _, errOut = site.restore(manifest, "--target-dir", dir)
 		if code != 1 || !strings.Contains(errOut, "target dir "+dir+" is not empty") {
@@ -313,6 +318,30 @@ func TestOfflineRestorePGPhysical(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("archive on another storage", func(t *testing.T) {
+		other := t.TempDir()
+		if err := os.Rename(filepath.Join(site.storage, "wal"), filepath.Join(other, "wal")); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := os.Rename(filepath.Join(other, "wal"), filepath.Join(site.storage, "wal")); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		dir := newTargetDir(t)
+		code, _, errOut := site.restore(manifest, "--target-dir", dir, "--latest")
+		if code != 1 || !strings.Contains(errOut, "no archived WAL under wal/phys/") {
+			t.Errorf("without the archive: exit %d\n%s", code, errOut)
+		}
+		code, _, errOut = site.restore(manifest, "--target-dir", dir, "--latest", "--archive-storage", "local:"+other)
+		if code != 0 {
+			t.Fatalf("with --archive-storage: exit %d\n%s", code, errOut)
+		}
+		if got := restoredPG(t, dir); got != atT3 {
+			t.Errorf("restored %s, want %s", got, atT3)
+		}
+	})
 
 	t.Run("no base before the point", func(t *testing.T) {
 		dir := newTargetDir(t)
@@ -464,8 +493,9 @@ func TestOfflineRestoreMariaChain(t *testing.T) {
 	run("DELETE FROM items WHERE id = 1", "INSERT INTO items VALUES (4, 'incr2', 4)")
 	incr2 := site.backup(c, shop, engine.TypeIncremental)
 	fp2 := itemsFingerprint(t, db)
-	if incr1.ParentID != full.ID || incr2.ParentID != incr1.ID || full.BinlogFile == "" {
-		t.Fatalf("chain: %s <- %s (parent %s) <- %s (parent %s), binlog %q", full.ID, incr1.ID, incr1.ParentID, incr2.ID, incr2.ParentID, full.BinlogFile)
+	if incr1.ParentID != full.ID || incr2.ParentID != incr1.ID || full.BinlogFile == "" || incr2.EncryptionAlgo == "" {
+		t.Fatalf("chain: %s <- %s (parent %s) <- %s (parent %s), binlog %q, encryption %q",
+			full.ID, incr1.ID, incr1.ParentID, incr2.ID, incr2.ParentID, full.BinlogFile, incr2.EncryptionAlgo)
 	}
 	// T1 spans binary logs; the target is the second after it, T2 (destructive) a second later.
 	run("FLUSH BINARY LOGS", "INSERT INTO items VALUES (5, 't1', 5)", "FLUSH BINARY LOGS", "UPDATE items SET qty = 99 WHERE id = 3")
