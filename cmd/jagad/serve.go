@@ -343,6 +343,9 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 		SessionIdleTimeout: c.sessionIdle,
 		Progress:           d.eng, Done: d.httpDone, UI: true,
 	}
+	if d.member != nil { // cluster mode: configuration writes answer 409 (api/clustermode.go)
+		deps.ClusterGroup = d.member.Group()
+	}
 	if d.rec != nil {
 		deps.Config = d.rec
 	}

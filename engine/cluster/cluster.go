@@ -147,6 +147,9 @@ func Join(opts Options) (*Member, error) {
 // ID is this member's ID.
 func (m *Member) ID() string { return m.opts.ID }
 
+// Group is the group's name.
+func (m *Member) Group() string { return m.opts.Group }
+
 // Close leaves the group (revoking the lease, so the member's share moves
 // at once) and closes the client.
 func (m *Member) Close() error {
