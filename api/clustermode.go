@@ -23,21 +23,21 @@ import (
 // as in routeTable. TestClusterModeClassifiesEveryWrite fails on a write
 // route in neither this table nor clusterAllowed.
 var clusterRefused = map[string]string{
-	"POST /api/connections":                            "connections",
-	"PUT /api/connections/:id":                         "connections",
-	"DELETE /api/connections/:id":                      "connections",
-	"PUT /api/connections/:id/:dbid":                   "connections", // database selection
-	"POST /api/schedules":                              "schedules",
-	"PUT /api/schedules/:id":                           "schedules", // also the enabled override
-	"DELETE /api/schedules/:id":                        "schedules",
-	"POST /api/storage-providers":                      "storage",
-	"PUT /api/storage-providers/:id":                   "storage",
-	"DELETE /api/storage-providers/:id":                "storage",
-	"POST /api/storage-providers/:id/set-default":      "storage",
-	"POST /api/notifications":                          "notifications",
-	"PUT /api/notifications/:id":                       "notifications",
-	"DELETE /api/notifications/:id":                    "notifications",
-	"PUT /api/settings":                                "settings",
+	"POST /api/connections":                       "connections",
+	"PUT /api/connections/:id":                    "connections",
+	"DELETE /api/connections/:id":                 "connections",
+	"PUT /api/connections/:id/:dbid":              "connections", // database selection
+	"POST /api/schedules":                         "schedules",
+	"PUT /api/schedules/:id":                      "schedules", // also the enabled override
+	"DELETE /api/schedules/:id":                   "schedules",
+	"POST /api/storage-providers":                 "storage",
+	"PUT /api/storage-providers/:id":              "storage",
+	"DELETE /api/storage-providers/:id":           "storage",
+	"POST /api/storage-providers/:id/set-default": "storage",
+	"POST /api/notifications":                     "notifications",
+	"PUT /api/notifications/:id":                  "notifications",
+	"DELETE /api/notifications/:id":               "notifications",
+	"PUT /api/settings":                           "settings",
 }
 
 // clusterAllowed lists the write routes that stay allowed in cluster mode:
@@ -49,7 +49,7 @@ var clusterAllowed = map[string]bool{
 	"POST /api/backups/:id/restore": true, "POST /api/backups/:id/copies": true,
 	"POST /api/schedules/:id/run": true, "POST /api/storage-providers/:id/test": true,
 	"POST /api/notifications/:id/test": true,
-	"POST /api/config/plan": true, "POST /api/config/reload": true, // plans, or reloads the shared file
+	"POST /api/config/plan":            true, "POST /api/config/reload": true, // plans, or reloads the shared file
 	"POST /api/tokens": true, "DELETE /api/tokens/:id": true,
 }
 

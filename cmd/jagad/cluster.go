@@ -16,6 +16,7 @@ import (
 
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/engine/cluster"
+	"github.com/jagad/jagad/engine/schedule"
 	"github.com/jagad/jagad/state"
 )
 
@@ -130,7 +131,7 @@ type sharedGate struct {
 	store  *state.Store
 }
 
-func (g sharedGate) Claim(scheduleID string, slot time.Time) (func(), bool) {
+func (g sharedGate) Claim(scheduleID string, slot time.Time) (schedule.Claim, bool) {
 	var s state.Schedule
 	err := g.store.View(func(tx *state.Tx) error {
 		var err error
@@ -138,9 +139,10 @@ func (g sharedGate) Claim(scheduleID string, slot time.Time) (func(), bool) {
 		return err
 	})
 	if err == nil && s.ManagedBy != state.ManagedByFile {
-		return func() {}, true
+		return schedule.Claim{Release: func() {}}, true
 	}
-	return g.member.Claim(scheduleID, slot)
+	c, ok := g.member.ClaimSlot(scheduleID, slot)
+	return schedule.Claim{Release: c.Release, Lost: c.Lost}, ok
 }
 
 // startFollow runs the member's catch-up passes into the engine until

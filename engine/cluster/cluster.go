@@ -9,7 +9,11 @@
 // Fail safe: a member whose lease expired (etcd unreachable for longer
 // than the TTL) is out of the group and refuses every claim; a claim is a
 // transaction in etcd, so a member that cannot reach etcd cannot claim at
-// all. Two members therefore never run the same slot.
+// all. A run still going when its member loses the lease is cut off: every
+// claim carries the session's Lost channel, closed before the lease can
+// have expired in etcd (see guard) or as soon as it is seen revoked, and
+// such a slot is not recorded as finished, so its new owner runs it. Two
+// members therefore never run the same slot.
 //
 // Keys, under /jagad/<group>/:
 //
@@ -35,6 +39,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
@@ -72,12 +77,13 @@ type Member struct {
 	done    chan struct{}
 	retries sync.WaitGroup // background attempts to record finished slots
 
-	mu      sync.Mutex
-	sess    *concurrency.Session // nil while out of the group
-	members []string             // live member IDs, sorted
-	owned   map[string]bool      // schedules owned at the last membership change
-	changed chan struct{}        // closed and replaced on every membership change
-	lost    bool                 // a claim failed for want of a lease or of etcd since the last catch-up pass
+	mu       sync.Mutex
+	sess     *concurrency.Session // nil while out of the group
+	sessLost <-chan struct{}      // closed when sess's lease is lost (claims made under it must stop)
+	members  []string             // live member IDs, sorted
+	owned    map[string]bool      // schedules owned at the last membership change
+	changed  chan struct{}        // closed and replaced on every membership change
+	lost     bool                 // a claim failed for want of a lease or of etcd since the last catch-up pass
 
 	prevLease clientv3.LeaseID // the lease of the last session (only run's goroutine uses it)
 }
@@ -242,11 +248,33 @@ func (m *Member) run(ctx context.Context) {
 // session holds one session: it creates the lease, puts the member key,
 // follows the member keys, and returns when the lease is lost or ctx ends.
 func (m *Member) session(ctx context.Context) error {
+	granted := time.Now() // the lease cannot expire in etcd before granted + TTL
 	sess, err := concurrency.NewSession(m.cli, concurrency.WithTTL(int(m.opts.LeaseTTL/time.Second)),
 		concurrency.WithContext(ctx))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
+	lost := make(chan struct{})
+	var lostOnce sync.Once
+	cut := func(why string) {
+		lostOnce.Do(func() {
+			close(lost)
+			if ctx.Err() == nil {
+				m.log.Warn("cluster: lease lost: runs under it are cut off", "why", why)
+			}
+		})
+	}
+	gctx, gcancel := context.WithCancel(ctx)
+	guarded := make(chan struct{})
+	go func() {
+		defer close(guarded)
+		m.guard(gctx, sess.Lease(), granted, cut)
+	}()
+	defer func() {
+		gcancel()
+		<-guarded
+		cut("session ended")
+	}()
 	defer func() {
 		// Revoke on leave so the share moves at once; a lost lease is gone anyway.
 		rctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
@@ -259,13 +287,15 @@ func (m *Member) session(ctx context.Context) error {
 	}
 	m.prevLease = sess.Lease()
 	for {
-		err := m.follow(ctx, sess)
+		err := m.follow(ctx, sess, lost, cut)
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
 		select {
 		case <-sess.Done():
 			return errors.New("lease lost (etcd unreachable for longer than the lease TTL?)")
+		case <-lost:
+			return errors.New("lease lost (not confirmed within its TTL, or revoked)")
 		default:
 		}
 		// A broken watch alone does not end the session: its lease, and the
@@ -276,7 +306,58 @@ func (m *Member) session(ctx context.Context) error {
 			return nil
 		case <-sess.Done():
 			return errors.New("lease lost (etcd unreachable for longer than the lease TTL?)")
+		case <-lost:
+			return errors.New("lease lost (not confirmed within its TTL, or revoked)")
 		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// guardMargin is how long before the earliest instant etcd may expire the
+// lease the guard gives up on it: room for the guard's own wake-up and for
+// clocks that tick at slightly different rates.
+func guardMargin(ttl time.Duration) time.Duration { return max(500*time.Millisecond, ttl/10) }
+
+// guard confirms the lease itself, every quarter TTL, with a keep-alive of
+// its own (besides the session's): a lease refreshed by a request sent at
+// t cannot expire in etcd before t + TTL. It calls cut once the lease is
+// not confirmed until guardMargin before that instant (etcd unreachable),
+// or at once when etcd answers that the lease is gone (revoked or
+// expired). The session's own loss detection (its keep-alive channel
+// closing) comes only after etcd has expired the lease: too late to stop
+// a run before the slot's new owner starts it.
+func (m *Member) guard(ctx context.Context, lease clientv3.LeaseID, granted time.Time, cut func(string)) {
+	ttl := m.opts.LeaseTTL
+	margin := guardMargin(ttl)
+	validUntil := granted.Add(ttl)
+	every := ttl / 4
+	for {
+		wait := min(every, time.Until(validUntil.Add(-margin)))
+		if wait <= 0 {
+			cut(fmt.Sprintf("etcd did not confirm the lease within %s of its TTL", margin))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if !time.Now().Before(validUntil.Add(-margin)) {
+			cut(fmt.Sprintf("etcd did not confirm the lease within %s of its TTL", margin))
+			return
+		}
+		sent := time.Now()
+		cctx, cancel := context.WithDeadline(ctx, validUntil.Add(-margin))
+		resp, err := m.cli.KeepAliveOnce(cctx, lease)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && resp.TTL <= 0):
+			cut("etcd says the lease is gone (revoked or expired)")
+			return
+		case err == nil:
+			validUntil = sent.Add(time.Duration(resp.TTL) * time.Second)
 		}
 	}
 }
@@ -325,7 +406,7 @@ type mvccKV struct {
 
 // follow lists the member keys and follows their changes until the lease
 // is lost (an error), ctx ends (nil) or the watch breaks (an error).
-func (m *Member) follow(ctx context.Context, sess *concurrency.Session) error {
+func (m *Member) follow(ctx context.Context, sess *concurrency.Session, lost <-chan struct{}, cut func(string)) error {
 	wctx, wcancel := context.WithCancel(ctx)
 	defer wcancel()
 	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
@@ -338,8 +419,12 @@ func (m *Member) follow(ctx context.Context, sess *concurrency.Session) error {
 	for _, kv := range resp.Kvs {
 		live[strings.TrimPrefix(string(kv.Key), m.prefix+"members/")] = true
 	}
+	if !live[m.opts.ID] {
+		cut("this member's key is gone from etcd")
+		return errors.New("member key gone")
+	}
 	wasIn := m.InGroup()
-	m.setIn(sess, live)
+	m.setIn(sess, lost, live)
 	if !wasIn {
 		m.log.Info("cluster: in the group", "members", len(live), "lease_ttl", m.opts.LeaseTTL.String())
 	}
@@ -350,6 +435,8 @@ func (m *Member) follow(ctx context.Context, sess *concurrency.Session) error {
 		case <-ctx.Done():
 			return nil
 		case <-sess.Done():
+			return errors.New("lease lost")
+		case <-lost:
 			return errors.New("lease lost")
 		case wr, ok := <-wch:
 			if !ok {
@@ -366,14 +453,19 @@ func (m *Member) follow(ctx context.Context, sess *concurrency.Session) error {
 					live[id] = true
 				}
 			}
-			m.setIn(sess, live)
+			if !live[m.opts.ID] {
+				// Deleted with its lease: revoked, or expired in etcd.
+				cut("this member's key was deleted from etcd (lease revoked or expired)")
+				return errors.New("member key deleted")
+			}
+			m.setIn(sess, lost, live)
 		}
 	}
 }
 
 // setIn records a session and the live members, and counts the schedules
 // whose ownership by this member changed.
-func (m *Member) setIn(sess *concurrency.Session, live map[string]bool) {
+func (m *Member) setIn(sess *concurrency.Session, lost <-chan struct{}, live map[string]bool) {
 	ids := make([]string, 0, len(live))
 	for id := range live {
 		ids = append(ids, id)
@@ -381,7 +473,7 @@ func (m *Member) setIn(sess *concurrency.Session, live map[string]bool) {
 	sort.Strings(ids)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sess, m.members = sess, ids
+	m.sess, m.sessLost, m.members = sess, lost, ids
 	m.recount()
 }
 
@@ -392,7 +484,7 @@ func (m *Member) setOut() {
 	if m.sess == nil && m.members == nil {
 		return
 	}
-	m.sess, m.members = nil, nil
+	m.sess, m.sessLost, m.members = nil, nil, nil
 	m.recount()
 }
 
@@ -443,14 +535,15 @@ func (m *Member) ownedNow() int {
 	return n
 }
 
-// lease is the current session's lease, or false out of the group.
-func (m *Member) lease() (clientv3.LeaseID, bool) {
+// lease is the current session's lease and the channel closed when it is
+// lost, or false out of the group.
+func (m *Member) lease() (clientv3.LeaseID, <-chan struct{}, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.sess == nil {
-		return 0, false
+		return 0, nil, false
 	}
-	return m.sess.Lease(), true
+	return m.sess.Lease(), m.sessLost, true
 }
 
 // slotKey formats a slot so that byte order is time order.
@@ -462,34 +555,58 @@ func (m *Member) claimKey(scheduleID string, slot time.Time) string {
 
 func (m *Member) doneKey(scheduleID string) string { return m.prefix + "slots/" + scheduleID }
 
+// Claimed is a slot this member won.
+type Claimed struct {
+	// Release must be called once when the run has ended: it records the
+	// slot as finished, unless Lost closed before (the run was cut off; the
+	// slot's new owner runs it).
+	Release func()
+	// Lost closes when the member's lease is lost: the claim is gone with
+	// it, and the run must stop at once.
+	Lost <-chan struct{}
+}
+
 // Claim is the scheduler's question "may I run this slot?": it is true
 // only when this member is in the group, owns the schedule, the slot has
 // not run and this member won the slot's claim key. release must be called
 // once when the run has ended: it records the slot as finished. A
 // non-owner's refusal is silent; the others are counted and logged.
 func (m *Member) Claim(scheduleID string, slot time.Time) (release func(), ok bool) {
+	c, ok := m.ClaimSlot(scheduleID, slot)
+	return c.Release, ok
+}
+
+// ClaimSlot is Claim with the channel that closes when the claim is lost.
+func (m *Member) ClaimSlot(scheduleID string, slot time.Time) (Claimed, bool) {
 	if !m.InGroup() {
 		m.refused(scheduleID, slot, ReasonNotInGroup, nil)
-		return nil, false
+		return Claimed{}, false
 	}
 	if m.Owner(scheduleID) != m.opts.ID {
-		return nil, false
+		return Claimed{}, false
 	}
-	release, err := m.TryClaim(scheduleID, slot)
+	c, err := m.TryClaimSlot(scheduleID, slot)
 	if err != nil {
-		return nil, false
+		return Claimed{}, false
 	}
-	return release, true
+	return c, true
 }
 
 // TryClaim claims a slot whatever the ownership: one transaction that
 // puts the claim key bound to this member's lease if no member holds it
 // and the slot is newer than the newest finished one.
 func (m *Member) TryClaim(scheduleID string, slot time.Time) (release func(), err error) {
-	lease, ok := m.lease()
+	c, err := m.TryClaimSlot(scheduleID, slot)
+	return c.Release, err
+}
+
+// TryClaimSlot is TryClaim with the channel that closes when the claim is
+// lost.
+func (m *Member) TryClaimSlot(scheduleID string, slot time.Time) (Claimed, error) {
+	lease, lost, ok := m.lease()
 	if !ok {
 		m.refused(scheduleID, slot, ReasonNotInGroup, nil)
-		return nil, fmt.Errorf("%w: %s", ErrRefused, ReasonNotInGroup)
+		return Claimed{}, fmt.Errorf("%w: %s", ErrRefused, ReasonNotInGroup)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
 	defer cancel()
@@ -497,14 +614,14 @@ func (m *Member) TryClaim(scheduleID string, slot time.Time) (release func(), er
 	got, err := m.cli.Get(ctx, dk)
 	if err != nil {
 		m.refused(scheduleID, slot, ReasonEtcd, err)
-		return nil, fmt.Errorf("%w: read slot record: %v", ErrRefused, err)
+		return Claimed{}, fmt.Errorf("%w: read slot record: %v", ErrRefused, err)
 	}
 	var doneRev int64
 	if len(got.Kvs) > 0 {
 		doneRev = got.Kvs[0].ModRevision
 		if string(got.Kvs[0].Value) >= slotKey(slot) {
 			m.refused(scheduleID, slot, ReasonFinished, nil)
-			return nil, fmt.Errorf("%w: %s", ErrRefused, ReasonFinished)
+			return Claimed{}, fmt.Errorf("%w: %s", ErrRefused, ReasonFinished)
 		}
 	}
 	then := []clientv3.Op{clientv3.OpPut(ck, m.opts.ID, clientv3.WithLease(lease))}
@@ -519,21 +636,38 @@ func (m *Member) TryClaim(scheduleID string, slot time.Time) (release func(), er
 	).Then(then...).Else(clientv3.OpGet(ck)).Commit()
 	if err != nil {
 		m.refused(scheduleID, slot, ReasonEtcd, err)
-		return nil, fmt.Errorf("%w: claim: %v", ErrRefused, err)
+		return Claimed{}, fmt.Errorf("%w: claim: %v", ErrRefused, err)
 	}
 	if !resp.Succeeded {
 		if r := resp.Responses; len(r) == 1 && r[0].GetResponseRange() != nil {
 			if kvs := r[0].GetResponseRange().Kvs; len(kvs) == 1 && string(kvs[0].Value) == m.opts.ID {
 				// This member runs the slot already (a catch-up pass met its own run).
-				return nil, fmt.Errorf("%w: %s by this member", ErrRefused, ReasonClaimed)
+				return Claimed{}, fmt.Errorf("%w: %s by this member", ErrRefused, ReasonClaimed)
 			}
 		}
 		m.refused(scheduleID, slot, ReasonClaimed, nil)
-		return nil, fmt.Errorf("%w: %s", ErrRefused, ReasonClaimed)
+		return Claimed{}, fmt.Errorf("%w: %s", ErrRefused, ReasonClaimed)
+	}
+	select {
+	case <-lost: // lost while claiming: the claim went with the lease
+		m.refused(scheduleID, slot, ReasonNotInGroup, nil)
+		return Claimed{}, fmt.Errorf("%w: %s", ErrRefused, ReasonNotInGroup)
+	default:
 	}
 	m.met.claims.Inc()
 	var once sync.Once
-	return func() { once.Do(func() { m.finish(scheduleID, slot) }) }, nil
+	release := func() {
+		once.Do(func() {
+			select {
+			case <-lost:
+				m.log.Warn("cluster: a run ended after its lease was lost; its slot is not recorded as finished: the slot's new owner runs it",
+					"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339))
+			default:
+				m.finish(scheduleID, slot)
+			}
+		})
+	}
+	return Claimed{Release: release, Lost: lost}, nil
 }
 
 // finishRetryFor bounds how long a member keeps trying to record a

@@ -18,18 +18,18 @@ type fakeGate struct {
 	released int
 }
 
-func (g *fakeGate) Claim(_ string, slot time.Time) (func(), bool) {
+func (g *fakeGate) Claim(_ string, slot time.Time) (Claim, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.asked = append(g.asked, slot)
 	if !g.allow {
-		return nil, false
+		return Claim{}, false
 	}
-	return func() {
+	return Claim{Release: func() {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		g.released++
-	}, true
+	}}, true
 }
 
 func (g *fakeGate) state() (asked []time.Time, released int) {

@@ -5,6 +5,7 @@
 package schedule
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -25,9 +26,10 @@ type Config struct {
 	// Run starts a cron run of a schedule whose slot is due; the owner
 	// loads the schedule itself, so the run follows the stored record even
 	// before the next Sync. It returns the schedule's name as loaded, or ""
-	// when it could not be loaded (removed meanwhile). It calls release
-	// exactly once, when the run has ended or did not start.
-	Run func(scheduleID string, release func()) (name string)
+	// when it could not be loaded (removed meanwhile). It calls
+	// claim.Release exactly once, when the run has ended or did not start,
+	// and cuts the run off (ErrClaimLost) when claim.Lost closes first.
+	Run func(scheduleID string, claim Claim) (name string)
 	// Gate, in a group of daemons (cluster mode), decides whether this
 	// daemon runs a due slot; nil: the daemon runs alone, every slot.
 	Gate Gate
@@ -43,12 +45,27 @@ type Config struct {
 
 // Gate is the one question a group of daemons adds to the scheduler: may
 // this daemon run this schedule's slot? ok is true only when it won the
-// slot's claim; release is then called once when the run has ended (the
-// slot is recorded as finished for the whole group). engine/cluster
+// slot's claim; the claim's Release is then called once when the run has
+// ended (the slot is recorded as finished for the whole group). engine/cluster
 // implements it on etcd.
 type Gate interface {
-	Claim(scheduleID string, slot time.Time) (release func(), ok bool)
+	Claim(scheduleID string, slot time.Time) (c Claim, ok bool)
 }
+
+// Claim is a slot this daemon won. Release is called once when the run has
+// ended or did not start. Lost, when not nil, closes if the claim ends
+// before (cluster mode: the member's lease expired or was revoked, so
+// another member may now run the slot): the run must stop at once, failing
+// with ErrClaimLost.
+type Claim struct {
+	Release func()
+	Lost    <-chan struct{}
+}
+
+// ErrClaimLost is why a run is cut off when its claim's Lost closes.
+var ErrClaimLost = errors.New("cluster lease lost: this member lost its claim on the slot " +
+	"(etcd unreachable for longer than the lease TTL, or the lease was revoked), so the run was cut off; " +
+	"the slot's new owner runs it")
 
 // Scheduler registers one gocron job per enabled schedule. It is
 // level-triggered: Sync compares the schedules it is given with the
@@ -298,15 +315,18 @@ func (s *Scheduler) Tick(scheduleID string) {
 
 // run asks the gate (cluster mode) for slot and runs the schedule.
 func (s *Scheduler) run(scheduleID string, slot time.Time) {
-	release := func() {}
+	claim := Claim{Release: func() {}}
 	if s.cfg.Gate != nil {
-		rel, ok := s.cfg.Gate.Claim(scheduleID, slot)
+		c, ok := s.cfg.Gate.Claim(scheduleID, slot)
 		if !ok {
 			return
 		}
-		release = rel
+		claim = c
+		if claim.Release == nil {
+			claim.Release = func() {}
+		}
 	}
-	if name := s.cfg.Run(scheduleID, release); name != "" {
+	if name := s.cfg.Run(scheduleID, claim); name != "" {
 		s.cfg.NextRun(name, s.slots.nextRun(scheduleID, s.cfg.Clock.Now()))
 	}
 }
