@@ -74,7 +74,11 @@ func (e *Engine) runSchedule(s state.Schedule, trigger string, claim schedule.Cl
 		return nil
 	}
 	if !e.markRunning(s.ID) {
-		release()
+		if claim.Abandon != nil { // a catch-up: the slot stays due
+			claim.Abandon()
+		} else {
+			release()
+		}
 		if trigger == "cron" {
 			e.metrics.skipped.WithLabelValues(scheduleLabel(s.Name)).Inc()
 		}
@@ -128,11 +132,12 @@ func cutOffOnLoss(ctx context.Context, lost <-chan struct{}) (context.Context, f
 	return ctx, func() { cancel(nil) }
 }
 
-// CatchUp runs, in cluster mode, the newest slot of a schedule this
-// member took over that lies after finished, the newest slot the group
-// finished (see schedule.Scheduler.CatchUp).
-func (e *Engine) CatchUp(scheduleID string, finished time.Time) {
-	e.sched.CatchUp(scheduleID, finished)
+// CatchUp runs, in cluster mode, a missed slot of a schedule this member
+// owns: interrupted (a slot whose run was cut off), else the newest slot
+// after finished, the newest slot the group finished (see
+// schedule.Scheduler.CatchUp).
+func (e *Engine) CatchUp(scheduleID string, finished, interrupted time.Time) {
+	e.sched.CatchUp(scheduleID, finished, interrupted)
 }
 
 // markRunning sets the schedule's running flag; false when it was set.

@@ -142,7 +142,7 @@ func (g sharedGate) Claim(scheduleID string, slot time.Time) (schedule.Claim, bo
 		return schedule.Claim{Release: func() {}}, true
 	}
 	c, ok := g.member.ClaimSlot(scheduleID, slot)
-	return schedule.Claim{Release: c.Release, Lost: c.Lost}, ok
+	return schedule.Claim{Release: c.Release, Lost: c.Lost, Abandon: c.Abandon}, ok
 }
 
 // startFollow runs the member's catch-up passes into the engine until

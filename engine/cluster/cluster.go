@@ -19,8 +19,17 @@
 //
 //	members/<id>              the member's ID, bound to its lease
 //	claims/<schedule>/<slot>  the member running that slot, bound to its lease
+//	started/<schedule>/<slot> the member that claimed that slot, not bound to a
+//	                          lease: dropped when the slot is recorded as
+//	                          finished, so one left without a claim key is a
+//	                          run cut off (its member died or lost its lease)
 //	slots/<schedule>          the newest finished slot (Unix seconds, 20 digits;
 //	                          the first claim sets it to just before its slot)
+//
+// Catch-up rule (Follow): a new owner runs, oldest first, every slot whose
+// run was cut off after the newest finished one, then the newest due slot
+// after those if no member claimed it (a stretch of slots nobody claimed
+// runs once, as after a clock jump); never a slot recorded as finished.
 package cluster
 
 import (
@@ -84,6 +93,8 @@ type Member struct {
 	owned    map[string]bool      // schedules owned at the last membership change
 	changed  chan struct{}        // closed and replaced on every membership change
 	lost     bool                 // a claim failed for want of a lease or of etcd since the last catch-up pass
+	pending  map[string]bool      // schedules whose slot just finished: look again for missed slots
+	kick     chan struct{}        // signals pending (buffered, 1)
 
 	prevLease clientv3.LeaseID // the lease of the last session (only run's goroutine uses it)
 }
@@ -144,6 +155,7 @@ func Join(opts Options) (*Member, error) {
 		opts: opts, log: opts.Logger.With("component", "cluster", "group", opts.Group, "member", opts.ID),
 		cli: cli, prefix: "/jagad/" + opts.Group + "/", ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		owned: map[string]bool{}, changed: make(chan struct{}),
+		pending: map[string]bool{}, kick: make(chan struct{}, 1),
 	}
 	m.met = newMetrics(opts.Registerer, m)
 	go m.run(ctx)
@@ -555,6 +567,10 @@ func (m *Member) claimKey(scheduleID string, slot time.Time) string {
 
 func (m *Member) doneKey(scheduleID string) string { return m.prefix + "slots/" + scheduleID }
 
+func (m *Member) startedKey(scheduleID string, slot time.Time) string {
+	return m.prefix + "started/" + scheduleID + "/" + slotKey(slot)
+}
+
 // Claimed is a slot this member won.
 type Claimed struct {
 	// Release must be called once when the run has ended: it records the
@@ -564,6 +580,10 @@ type Claimed struct {
 	// Lost closes when the member's lease is lost: the claim is gone with
 	// it, and the run must stop at once.
 	Lost <-chan struct{}
+	// Abandon, instead of Release, gives the slot up without recording it
+	// as finished (a catch-up that could not start because a run of the
+	// schedule was still going): a later catch-up pass runs it.
+	Abandon func()
 }
 
 // Claim is the scheduler's question "may I run this slot?": it is true
@@ -624,7 +644,8 @@ func (m *Member) TryClaimSlot(scheduleID string, slot time.Time) (Claimed, error
 			return Claimed{}, fmt.Errorf("%w: %s", ErrRefused, ReasonFinished)
 		}
 	}
-	then := []clientv3.Op{clientv3.OpPut(ck, m.opts.ID, clientv3.WithLease(lease))}
+	then := []clientv3.Op{clientv3.OpPut(ck, m.opts.ID, clientv3.WithLease(lease)),
+		clientv3.OpPut(m.startedKey(scheduleID, slot), m.opts.ID)}
 	if doneRev == 0 {
 		// The group's first slot of this schedule: its record starts just
 		// before it, so a slot cut off now is caught up like any other.
@@ -667,7 +688,19 @@ func (m *Member) TryClaimSlot(scheduleID string, slot time.Time) (Claimed, error
 			}
 		})
 	}
-	return Claimed{Release: release, Lost: lost}, nil
+	abandon := func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
+			defer cancel()
+			if _, err := m.cli.Delete(ctx, ck); err != nil {
+				m.log.Warn("cluster: give up a claim", "schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339), "err", err)
+			}
+			m.mu.Lock()
+			m.lost = true // the next retry interval looks again
+			m.mu.Unlock()
+		})
+	}
+	return Claimed{Release: release, Lost: lost, Abandon: abandon}, nil
 }
 
 // finishRetryFor bounds how long a member keeps trying to record a
@@ -681,6 +714,7 @@ const finishRetryFor = 10 * time.Minute
 func (m *Member) finish(scheduleID string, slot time.Time) {
 	err := m.recordFinished(scheduleID, slot)
 	if err == nil {
+		m.lookAgain(scheduleID)
 		return
 	}
 	m.log.Warn("cluster: record finished slot; retrying in the background", "schedule_id", scheduleID,
@@ -701,6 +735,7 @@ func (m *Member) finish(scheduleID string, slot time.Time) {
 			}
 			if err := m.recordFinished(scheduleID, slot); err == nil {
 				m.log.Info("cluster: finished slot recorded", "schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339))
+				m.lookAgain(scheduleID)
 				return
 			}
 		}
@@ -712,6 +747,7 @@ func (m *Member) finish(scheduleID string, slot time.Time) {
 // recordFinished is one attempt of finish.
 func (m *Member) recordFinished(scheduleID string, slot time.Time) error {
 	ck, dk, sk := m.claimKey(scheduleID, slot), m.doneKey(scheduleID), slotKey(slot)
+	started := m.startedKey(scheduleID, slot)
 	for attempt := 0; attempt < 3; attempt++ { // a concurrent update of the record: read again
 		ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
 		got, err := m.cli.Get(ctx, dk)
@@ -723,13 +759,13 @@ func (m *Member) recordFinished(scheduleID string, slot time.Time) error {
 		if len(got.Kvs) > 0 {
 			rev = got.Kvs[0].ModRevision
 			if string(got.Kvs[0].Value) >= sk {
-				_, err = m.cli.Delete(ctx, ck)
+				_, err = m.cli.Txn(ctx).Then(clientv3.OpDelete(ck), clientv3.OpDelete(started)).Commit()
 				cancel()
 				return err
 			}
 		}
 		resp, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(dk), "=", rev)).
-			Then(clientv3.OpPut(dk, sk), clientv3.OpDelete(ck)).Commit()
+			Then(clientv3.OpPut(dk, sk), clientv3.OpDelete(ck), clientv3.OpDelete(started)).Commit()
 		cancel()
 		if err != nil {
 			return err
@@ -741,13 +777,31 @@ func (m *Member) recordFinished(scheduleID string, slot time.Time) error {
 	return errors.New("the slot record keeps changing")
 }
 
+// lookAgain asks Follow for a catch-up pass over one schedule (its slot
+// just finished: a slot missed meanwhile may now run).
+func (m *Member) lookAgain(scheduleID string) {
+	m.mu.Lock()
+	m.pending[scheduleID] = true
+	m.mu.Unlock()
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// CatchUpFunc runs a schedule's missed slot, if one is due: interrupted,
+// when not zero, is the oldest slot after finished whose run was cut off,
+// to run first; else the newest due slot after finished runs (see
+// schedule.Scheduler.CatchUp).
+type CatchUpFunc func(scheduleID string, finished, interrupted time.Time)
+
 // Follow runs catch-up passes until ctx ends: after each change of the
-// group's members (a member joined or left, or this one rejoined) and,
-// every retry interval, after a claim failed for want of a lease or of
-// etcd (and once at the first interval). A pass calls catchUp with the newest finished slot of every
-// schedule this member owns; the scheduler runs the newest slot after it,
-// if one is due, through Claim (see schedule.Scheduler.CatchUp).
-func (m *Member) Follow(ctx context.Context, retry time.Duration, catchUp func(scheduleID string, finished time.Time)) {
+// group's members (a member joined or left, or this one rejoined); every
+// retry interval, after a claim failed for want of a lease or of etcd (and
+// once at the first interval); and for one schedule after each of its
+// slots finished here. A pass calls catchUp for every schedule this member
+// owns with the newest finished slot and the oldest cut-off one after it.
+func (m *Member) Follow(ctx context.Context, retry time.Duration, catchUp CatchUpFunc) {
 	if retry <= 0 {
 		retry = 10 * time.Second
 	}
@@ -759,10 +813,15 @@ func (m *Member) Follow(ctx context.Context, retry time.Duration, catchUp func(s
 	m.mu.Unlock()
 	for {
 		changed := m.Changed()
+		var only map[string]bool // nil: every owned schedule
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
+		case <-m.kick:
+			m.mu.Lock()
+			only, m.pending = m.pending, map[string]bool{}
+			m.mu.Unlock()
 		case <-t.C:
 			m.mu.Lock()
 			lost := m.lost
@@ -774,23 +833,26 @@ func (m *Member) Follow(ctx context.Context, retry time.Duration, catchUp func(s
 		if !m.InGroup() {
 			continue
 		}
-		m.mu.Lock()
-		m.lost = false
-		m.mu.Unlock()
-		m.catchUpPass(ctx, catchUp)
+		if only == nil {
+			m.mu.Lock()
+			m.lost = false
+			m.mu.Unlock()
+		}
+		m.catchUpPass(ctx, only, catchUp)
 	}
 }
 
-// catchUpPass calls catchUp for every schedule this member owns.
-func (m *Member) catchUpPass(ctx context.Context, catchUp func(string, time.Time)) {
+// catchUpPass calls catchUp for every schedule this member owns (of only,
+// when not nil).
+func (m *Member) catchUpPass(ctx context.Context, only map[string]bool, catchUp CatchUpFunc) {
 	for _, id := range m.opts.Schedules() {
 		if ctx.Err() != nil {
 			return
 		}
-		if !m.Owns(id) {
+		if (only != nil && !only[id]) || !m.Owns(id) {
 			continue
 		}
-		last, err := m.LastFinished(ctx, id)
+		last, cut, err := m.missed(ctx, id)
 		if err != nil {
 			m.log.Warn("cluster: catch-up pass", "schedule_id", id, "err", err)
 			m.mu.Lock()
@@ -798,8 +860,66 @@ func (m *Member) catchUpPass(ctx context.Context, catchUp func(string, time.Time
 			m.mu.Unlock()
 			return
 		}
-		catchUp(id, last)
+		catchUp(id, last, cut)
 	}
+}
+
+// missed reads, in one transaction, a schedule's newest finished slot and
+// its started and claimed slots. It returns the newest finished slot and
+// the oldest slot after it that was started but is no longer claimed (its
+// run was cut off; zero if none), and drops the started marks of cut-off
+// slots a newer finished one made moot.
+func (m *Member) missed(ctx context.Context, scheduleID string) (finished, cut time.Time, err error) {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	defer cancel()
+	sp, cp := m.prefix+"started/"+scheduleID+"/", m.prefix+"claims/"+scheduleID+"/"
+	resp, err := m.cli.Txn(ctx).Then(
+		clientv3.OpGet(m.doneKey(scheduleID)),
+		clientv3.OpGet(sp, clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+		clientv3.OpGet(cp, clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+	).Commit()
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("read slot records: %w", err)
+	}
+	r := resp.Responses
+	done := ""
+	if kvs := r[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		done = string(kvs[0].Value)
+		if finished, err = parseSlot(done); err != nil {
+			return time.Time{}, time.Time{}, fmt.Errorf("slot record of %s: %w", scheduleID, err)
+		}
+	}
+	claimed := map[string]bool{}
+	for _, kv := range r[2].GetResponseRange().Kvs {
+		claimed[strings.TrimPrefix(string(kv.Key), cp)] = true
+	}
+	var moot []clientv3.Op
+	for _, kv := range r[1].GetResponseRange().Kvs { // in key order: oldest first
+		sk := strings.TrimPrefix(string(kv.Key), sp)
+		switch {
+		case claimed[sk]:
+		case sk <= done:
+			moot = append(moot, clientv3.OpDelete(string(kv.Key)))
+		case cut.IsZero():
+			if cut, err = parseSlot(sk); err != nil {
+				return time.Time{}, time.Time{}, fmt.Errorf("started slot of %s: %w", scheduleID, err)
+			}
+		}
+	}
+	if len(moot) > 0 {
+		if _, err := m.cli.Txn(ctx).Then(moot...).Commit(); err != nil {
+			m.log.Debug("cluster: drop moot started marks", "schedule_id", scheduleID, "err", err)
+		}
+	}
+	return finished, cut, nil
+}
+
+func parseSlot(v string) (time.Time, error) {
+	sec, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(sec, 0).UTC(), nil
 }
 
 // LastFinished is the newest finished slot of scheduleID recorded in etcd

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"io"
 	"net"
 	"strings"
@@ -184,5 +185,91 @@ func (p *proxy) cut() {
 	p.ln.Close()
 	for _, c := range p.conns {
 		c.Close()
+	}
+}
+
+// TestCatchUpEveryCutOffSlot: the catch-up rule on a real etcd. A new
+// owner's pass reports the slot its predecessor was running when it died
+// (even when newer slots were due meanwhile: the scheduler runs it first);
+// once that slot finishes, the next pass (kicked by the finish) reports no
+// cut-off slot and the newest finished one, so the newest due slot after it
+// runs; a slot the predecessor finished is never claimable again; a cut-off
+// slot made moot by a newer finished one is not reported, and its mark is
+// dropped.
+func TestCatchUpEveryCutOffSlot(t *testing.T) {
+	srv := etcdtest.Start(t)
+	x := ownedBy("a", "a", "b")
+	a, _ := join(t, srv, "a", 2*time.Second, []string{x})
+	b, _ := join(t, srv, "b", 2*time.Second, []string{x})
+	waitFor(t, "both in the group", seeMembers([]*Member{a, b}, "a", "b"))
+	s0 := time.Date(2026, 12, 6, 14, 0, 0, 0, time.UTC)
+	s1, s2, s3 := s0.Add(time.Minute), s0.Add(2*time.Minute), s0.Add(3*time.Minute)
+	rel, ok := a.Claim(x, s0)
+	if !ok {
+		t.Fatal("the owner could not claim s0")
+	}
+	rel()
+	if _, ok := a.Claim(x, s1); !ok {
+		t.Fatal("the owner could not claim s1")
+	}
+	type call struct{ finished, cut time.Time }
+	calls := make(chan call, 100)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go b.Follow(ctx, time.Second, func(id string, finished, cut time.Time) {
+		if id == x {
+			calls <- call{finished, cut}
+		}
+	})
+	if err := a.Close(); err != nil { // dies mid-run of s1
+		t.Fatal(err)
+	}
+	waitCall := func(what string, want call) {
+		t.Helper()
+		deadline := time.After(time.Minute)
+		for {
+			select {
+			case c := <-calls:
+				if c.finished.Equal(want.finished) && c.cut.Equal(want.cut) {
+					return
+				}
+				t.Logf("catch-up call %v (waiting for %v)", c, want)
+			case <-deadline:
+				t.Fatalf("no catch-up call for %s", what)
+			}
+		}
+	}
+	waitCall("the cut-off slot s1", call{s0, s1})
+	if _, err := b.TryClaim(x, s0); err == nil || !strings.Contains(err.Error(), ReasonFinished) {
+		t.Fatalf("claim of s0, which the predecessor finished: %v, want refused", err)
+	}
+	rel, err := b.TryClaim(x, s1)
+	if err != nil {
+		t.Fatalf("the new owner could not claim the cut-off s1: %v", err)
+	}
+	rel()
+	waitCall("the pass after s1 finished", call{s1, time.Time{}})
+	if _, err := b.TryClaim(x, s1); err == nil {
+		t.Fatal("the cut-off slot s1 ran twice")
+	}
+
+	// A cut-off s2 made moot by a finished s3.
+	_, err = b.TryClaim(x, s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := srv.Client()
+	if _, err := cli.Delete(t.Context(), "/jagad/test/claims/"+x+"/"+slotKey(s2)); err != nil { // as if its lease had gone
+		t.Fatal(err)
+	}
+	rel, err = b.TryClaim(x, s3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel()
+	waitCall("the pass after s3 finished, s2 moot", call{s3, time.Time{}})
+	left, err := cli.Get(t.Context(), "/jagad/test/started/"+x+"/", clientv3.WithPrefix())
+	if err != nil || len(left.Kvs) != 0 {
+		t.Fatalf("started marks left: %v %v, want none", left.Kvs, err)
 	}
 }

@@ -60,6 +60,11 @@ type Gate interface {
 type Claim struct {
 	Release func()
 	Lost    <-chan struct{}
+	// Abandon, when not nil, is called instead of Release when the run
+	// did not start because a run of the schedule was still going: the
+	// slot stays due. The scheduler keeps it only for catch-up runs; a
+	// tick during a run is skipped and its slot counts as run.
+	Abandon func()
 }
 
 // ErrClaimLost is why a run is cut off when its claim's Lost closes.
@@ -310,11 +315,12 @@ func (s *Scheduler) Tick(scheduleID string) {
 		s.cfg.Log.Warn("scheduler: catch-up run for a missed slot (the clock jumped forward or the daemon was stalled)",
 			"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339), "also_missed", missed)
 	}
-	s.run(scheduleID, slot)
+	s.run(scheduleID, slot, false)
 }
 
 // run asks the gate (cluster mode) for slot and runs the schedule.
-func (s *Scheduler) run(scheduleID string, slot time.Time) {
+// catchUp keeps the claim's Abandon.
+func (s *Scheduler) run(scheduleID string, slot time.Time, catchUp bool) {
 	claim := Claim{Release: func() {}}
 	if s.cfg.Gate != nil {
 		c, ok := s.cfg.Gate.Claim(scheduleID, slot)
@@ -324,6 +330,9 @@ func (s *Scheduler) run(scheduleID string, slot time.Time) {
 		claim = c
 		if claim.Release == nil {
 			claim.Release = func() {}
+		}
+		if !catchUp {
+			claim.Abandon = nil
 		}
 	}
 	if name := s.cfg.Run(scheduleID, claim); name != "" {
@@ -337,23 +346,32 @@ func (s *Scheduler) run(scheduleID string, slot time.Time) {
 // it before NextRun.
 func (s *Scheduler) Version() uint64 { return s.slots.version.Load() }
 
-// CatchUp runs, through the gate, the newest slot of a registered schedule
-// that lies in (finished, now], if there is one: a member that takes over a
-// schedule (cluster mode) runs the slot its predecessor missed or did not
-// finish, once; older missed slots are not run, as after a clock jump.
-// finished zero (no slot of the schedule ever finished in the group) does
-// nothing. It reports whether a slot was due.
-func (s *Scheduler) CatchUp(scheduleID string, finished time.Time) bool {
+// CatchUp runs, through the gate, a missed slot of a registered schedule
+// (cluster mode: a member that takes over a schedule, or whose slot just
+// finished). interrupted, when not zero, is a slot whose run was cut off
+// (its member died or lost its lease) and runs first, once. Otherwise the
+// newest slot in (finished, now] runs, if there is one: older slots that no
+// member claimed are not run, as after a clock jump. finished zero (no
+// slot of the schedule ever claimed in the group) does nothing. It reports
+// whether a slot was due.
+func (s *Scheduler) CatchUp(scheduleID string, finished, interrupted time.Time) bool {
+	now := s.cfg.Clock.Now()
+	if !interrupted.IsZero() && s.slots.registered(scheduleID) && !interrupted.After(now) {
+		s.cfg.Log.Info("scheduler: catch-up of a slot whose run was cut off", "schedule_id", scheduleID,
+			"slot", interrupted.UTC().Format(time.RFC3339))
+		s.run(scheduleID, interrupted, true)
+		return true
+	}
 	if finished.IsZero() {
 		return false
 	}
-	slot := s.slots.newestSince(scheduleID, finished, s.cfg.Clock.Now())
+	slot := s.slots.newestSince(scheduleID, finished, now)
 	if slot.IsZero() {
 		return false
 	}
 	s.cfg.Log.Info("scheduler: catch-up of a slot not finished in the group", "schedule_id", scheduleID,
 		"slot", slot.UTC().Format(time.RFC3339))
-	s.run(scheduleID, slot)
+	s.run(scheduleID, slot, true)
 	return true
 }
 
