@@ -271,7 +271,7 @@ func (m *Member) session(ctx context.Context) error {
 	cut := func(why string) {
 		lostOnce.Do(func() {
 			close(lost)
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && m.InGroup() { // not when it never got in (a duplicate ID waiting)
 				m.log.Warn("cluster: lease lost: runs under it are cut off", "why", why)
 			}
 		})
@@ -283,16 +283,16 @@ func (m *Member) session(ctx context.Context) error {
 		m.guard(gctx, sess.Lease(), granted, cut)
 	}()
 	defer func() {
-		gcancel()
-		<-guarded
-		cut("session ended")
-	}()
-	defer func() {
 		// Revoke on leave so the share moves at once; a lost lease is gone anyway.
 		rctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
 		defer cancel()
 		_, _ = m.cli.Revoke(rctx, sess.Lease())
 		sess.Orphan()
+	}()
+	defer func() { // first, before the revoke: runs under this lease stop at once
+		gcancel()
+		<-guarded
+		cut("session ended")
 	}()
 	if err := m.putMemberKey(ctx, sess.Lease()); err != nil {
 		return err
