@@ -44,6 +44,7 @@ bench: services build
 	go test -run '^$$' -bench . ./api/ ./engine/crypt/   # BenchmarkLoadP99: bin/jagad under open-loop load, ~2 min
 	go test -run '^$$' -bench RowCounter ./engine/dump/
 	go test -run '^$$' -bench ClaimRelease -benchtime 3000x ./engine/cluster/   # p99-ms: claim + release per run, real etcd
+	go test -run '^$$' -bench Failover -benchtime 3x ./engine/cluster/   # a member cut from etcd: its share claimed elsewhere (detect-s, worst/ttl; goal TTL + 5 s)
 	go test -run '^$$' -bench RestorePostgres -benchtime 1x -timeout 30m ./engine/   # JAGAD_BENCH_ROWS=5000000: the ~1 GB database
 	go test -run '^$$' -bench PhysicalBackup -benchtime 1x -timeout 30m ./engine/    # base backup vs pg_basebackup -Ft -D - > /dev/null
 	bash engine/bench/run.sh

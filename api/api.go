@@ -81,6 +81,9 @@ type Deps struct {
 	// UI serves the dashboard (package api/web) at / and every other GET
 	// path outside /api/ that the API does not answer.
 	UI bool
+	// ClusterGroup is the group's name in cluster mode ("" alone): writes
+	// of configuration records answer 409 (clustermode.go).
+	ClusterGroup string
 }
 
 type server struct {
@@ -105,6 +108,7 @@ type server struct {
 	done         <-chan struct{}
 	heartbeat    time.Duration
 	ui           http.Handler // nil: no dashboard
+	clusterGroup string       // cluster mode: configuration writes refused (clustermode.go)
 }
 
 // New returns the API handler. It seeds the admin account when the store has
@@ -114,6 +118,7 @@ func New(d Deps) http.Handler {
 		store: d.Store, engine: d.Engine, config: d.Config, db: d.DB, log: d.Logger,
 		version: d.Version, now: d.Now, metrics: d.Metrics, metricsToken: d.MetricsToken,
 		ready: d.Ready, health: d.Health, tls: d.TLS, proxies: d.TrustedProxies,
+		clusterGroup: d.ClusterGroup,
 	}
 	if s.metricsToken == nil {
 		s.metricsToken = func() string { return "" }

@@ -20,7 +20,7 @@ func (s *server) routes() http.Handler {
 	rt := httprouter.New()
 	cond := s.conditionals() // conditional.go: version-tagged lists
 	for _, r := range s.routeTable() {
-		rt.Handle(r.method, r.path, s.wrap(cond(r.method, r.path, r.fn), r.opts))
+		rt.Handle(r.method, r.path, s.wrap(cond(r.method, r.path, s.clusterGuard(r.method, r.path, r.fn)), r.opts))
 	}
 
 	rt.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -20,6 +20,7 @@ func (s *server) newUI() (http.Handler, error) {
 			return a.user, err == nil
 		},
 		ScheduleInfo: s.engine.ScheduleInfo,
+		ClusterGroup: s.clusterGroup,
 	}
 	if s.config != nil {
 		d.ConfigStatus = func() (state.ConfigStatus, error) { return s.config.Status(), nil }

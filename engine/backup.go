@@ -12,6 +12,7 @@ import (
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/engine/objfmt"
+	"github.com/jagad/jagad/engine/schedule"
 	"github.com/jagad/jagad/engine/storage"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
@@ -193,7 +194,7 @@ func (e *Engine) runBackup(ctx context.Context, j *job) {
 	e.metrics.queued.Dec()
 	if err != nil {
 		log.Printf("QUEUE: gave up waiting for a slot: %v", err)
-		e.finishBackup(b, log, err, nil)
+		e.finishBackup(b, log, claimLost(ctx, err), nil)
 		return
 	}
 	e.metrics.running.Inc()
@@ -209,7 +210,16 @@ func (e *Engine) runBackup(ctx context.Context, j *job) {
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
 		err = fmt.Errorf("timed out after %s: %w", timeout, err)
 	}
-	e.finishBackup(b, log, err, res)
+	e.finishBackup(b, log, claimLost(ctx, err), res)
+}
+
+// claimLost names the cause of a run cut off because its cluster claim was
+// lost (schedrun.go: cutOffOnLoss); other errors pass unchanged.
+func claimLost(ctx context.Context, err error) error {
+	if err != nil && errors.Is(context.Cause(ctx), schedule.ErrClaimLost) {
+		return fmt.Errorf("%w (%v)", schedule.ErrClaimLost, err)
+	}
+	return err
 }
 
 // execute runs the pipeline for one backup and fills b.

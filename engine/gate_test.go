@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/jagad/jagad/engine/dbtest"
+	"github.com/jagad/jagad/engine/schedule"
 	"github.com/jagad/jagad/state"
 )
 
@@ -20,21 +22,22 @@ type recordingGate struct {
 	atRelease [][]state.Backup
 	h         *harness
 	sched     string
+	lost      chan struct{} // handed out with every claim (nil: never lost)
 }
 
-func (g *recordingGate) Claim(scheduleID string, slot time.Time) (func(), bool) {
+func (g *recordingGate) Claim(scheduleID string, slot time.Time) (schedule.Claim, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.asked = append(g.asked, slot)
 	if !g.allow {
-		return nil, false
+		return schedule.Claim{}, false
 	}
-	return func() {
+	return schedule.Claim{Release: func() {
 		bs := g.h.schedBackups(scheduleID)
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		g.atRelease = append(g.atRelease, bs)
-	}, true
+	}, Lost: g.lost}, true
 }
 
 func (g *recordingGate) snapshot() (int, int) {
@@ -93,4 +96,44 @@ func TestScheduleGateClaimsEachSlot(t *testing.T) {
 	if len(at) != 1 || at[0].Status != state.StatusSuccess {
 		t.Fatalf("backups when the claim was released: %+v, want one finished successfully", at)
 	}
+}
+
+// TestScheduleRunCutOffWhenClaimLost: a run whose claim is lost while it
+// dumps (cluster mode: the member's lease expired or was revoked) is cut
+// off at once: the dump is stopped, the backup ends failed saying "cluster
+// lease lost", and the claim is released after that outcome.
+func TestScheduleRunCutOffWhenClaimLost(t *testing.T) {
+	g := &recordingGate{allow: true, lost: make(chan struct{})}
+	srv := dbtest.Postgres(t)
+	clk := clockwork.NewFakeClockAt(utc("2026-03-02T10:00:00Z"))
+	h := newHarness(t, withOptions(func(o *Options) { o.Clock, o.Now, o.Gate = clk, clk.Now, g }))
+	h.setSetting("timezone", "UTC")
+	h.setSetting("pg_dump_path", slowDumpTool(t, "120"))
+	env := &schedEnv{harness: h, clk: clk, srv: srv}
+	env.prov = h.addLocalProvider("local")
+	name := srv.CreateDB(t, "cutoff")
+	srv.Exec(t, name, "CREATE TABLE t (id int primary key); INSERT INTO t SELECT generate_series(1, 10);")
+	env.conn = h.addConnection("pg", srv, "")
+	env.db = h.addDatabase(env.conn, name)
+	g.h = h
+	sc := env.addSchedule("cutoff", "*/5 * * * *", nil)
+	env.waitNext(sc.ID, utc("2026-03-02T10:05:00Z"))
+
+	env.clk.Advance(5 * time.Minute)
+	waitFor(t, 10*time.Second, func() bool {
+		bs := env.schedBackups(sc.ID)
+		return len(bs) == 1 && bs[0].Status == state.StatusRunning
+	})
+	if _, released := g.snapshot(); released != 0 {
+		t.Fatal("the claim was released while the run was going")
+	}
+	close(g.lost)
+	waitFor(t, 30*time.Second, func() bool { _, released := g.snapshot(); return released == 1 })
+	g.mu.Lock()
+	at := g.atRelease[0]
+	g.mu.Unlock()
+	if len(at) != 1 || at[0].Status != state.StatusFailed || !strings.Contains(at[0].LogOutput, "cluster lease lost") {
+		t.Fatalf("backups when the lost claim was released: %+v, want one failed with \"cluster lease lost\"", at)
+	}
+	assertFailed(t, h, h.storeFor(env.prov), at[0], "cluster lease lost")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jagad/jagad/engine/schedule"
 	"github.com/jagad/jagad/state"
 	"github.com/jagad/jagad/state/fault"
 )
@@ -18,20 +19,21 @@ func (e *Engine) RunSchedule(_ context.Context, scheduleID string) error {
 	if err != nil {
 		return err
 	}
-	return e.runSchedule(s, "api", nil)
+	return e.runSchedule(s, "api", schedule.Claim{})
 }
 
 // runDue is the scheduler's callback for a due cron slot: it loads the
 // schedule (the one read of its record for this run; see afterBackup for
 // the read after it) and runs it. It returns the name it loaded, or "" when
-// the schedule is gone. release (the slot's claim in cluster mode) is called
-// once the run has ended or did not start.
-func (e *Engine) runDue(scheduleID string, release func()) string {
+// the schedule is gone. The claim's release (the slot's claim in cluster
+// mode) is called once the run has ended or did not start; the run is cut
+// off when the claim is lost (schedule.ErrClaimLost).
+func (e *Engine) runDue(scheduleID string, claim schedule.Claim) string {
 	s, err := e.loadSchedule(scheduleID)
 	if err == nil {
-		err = e.runSchedule(s, "cron", release)
-	} else {
-		release()
+		err = e.runSchedule(s, "cron", claim)
+	} else if claim.Release != nil {
+		claim.Release()
 	}
 	if err != nil {
 		e.log.Warn("scheduled run not started", "schedule_id", scheduleID, "err", err)
@@ -58,9 +60,12 @@ func (e *Engine) loadSchedule(scheduleID string) (state.Schedule, error) {
 
 // runSchedule starts one run of the loaded schedule s unless one is
 // already going. The run, including its notifications, verification and
-// retention, holds the schedule's running flag until it is done. release,
-// when not nil, is called once when the run has ended or did not start.
-func (e *Engine) runSchedule(s state.Schedule, trigger string, release func()) error {
+// retention, holds the schedule's running flag until it is done. The
+// claim's Release, when not nil, is called once when the run has ended or
+// did not start; when its Lost closes first, the run's context is cancelled
+// with schedule.ErrClaimLost (cluster mode: the member lost its lease).
+func (e *Engine) runSchedule(s state.Schedule, trigger string, claim schedule.Claim) error {
+	release := claim.Release
 	if release == nil {
 		release = func() {}
 	}
@@ -69,7 +74,11 @@ func (e *Engine) runSchedule(s state.Schedule, trigger string, release func()) e
 		return nil
 	}
 	if !e.markRunning(s.ID) {
-		release()
+		if claim.Abandon != nil { // a catch-up: the slot stays due
+			claim.Abandon()
+		} else {
+			release()
+		}
 		if trigger == "cron" {
 			e.metrics.skipped.WithLabelValues(scheduleLabel(s.Name)).Inc()
 		}
@@ -99,16 +108,36 @@ func (e *Engine) runSchedule(s state.Schedule, trigger string, release func()) e
 	e.log.Info("schedule run", "schedule", s.Name, "trigger", trigger, "backup", j.backup.ID)
 	e.goJob(func(ctx context.Context) {
 		defer done()
+		ctx, stop := cutOffOnLoss(ctx, claim.Lost)
+		defer stop()
 		e.runBackup(ctx, j)
 	})
 	return nil
 }
 
-// CatchUp runs, in cluster mode, the newest slot of a schedule this
-// member took over that lies after finished, the newest slot the group
-// finished (see schedule.Scheduler.CatchUp).
-func (e *Engine) CatchUp(scheduleID string, finished time.Time) {
-	e.sched.CatchUp(scheduleID, finished)
+// cutOffOnLoss returns a context cancelled with schedule.ErrClaimLost when
+// lost closes (nil: never), and the function that releases it.
+func cutOffOnLoss(ctx context.Context, lost <-chan struct{}) (context.Context, func()) {
+	if lost == nil {
+		return ctx, func() {}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-lost:
+			cancel(schedule.ErrClaimLost)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(nil) }
+}
+
+// CatchUp runs, in cluster mode, a missed slot of a schedule this member
+// owns: interrupted (a slot whose run was cut off), else the newest slot
+// after finished, the newest slot the group finished (see
+// schedule.Scheduler.CatchUp).
+func (e *Engine) CatchUp(scheduleID string, finished, interrupted time.Time) {
+	e.sched.CatchUp(scheduleID, finished, interrupted)
 }
 
 // markRunning sets the schedule's running flag; false when it was set.

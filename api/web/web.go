@@ -55,6 +55,10 @@ type Deps struct {
 	Version      string
 	Now          func() time.Time
 	Logger       *slog.Logger
+	// ClusterGroup is the group's name in cluster mode ("" alone): the
+	// API refuses configuration writes, so the pages say so and offer no
+	// "New …" forms.
+	ClusterGroup string
 }
 
 type ui struct {
@@ -160,6 +164,7 @@ type page struct {
 	Data     any
 	User     string
 	Version  string
+	Cluster  string // the group in cluster mode: configuration comes from jagad.yaml only
 	// Live: the page wants live updates (change events swap its <main>).
 	Live bool
 	// Watch names the changes a live page re-reads on, space-separated:
@@ -214,6 +219,7 @@ func (u *ui) render(w http.ResponseWriter, status int, p page) {
 		return
 	}
 	p.Version = u.d.Version
+	p.Cluster = u.d.ClusterGroup
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		u.log.Error("execute template", "page", p.Template, "err", err)

@@ -9,13 +9,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/engine/cluster"
+	"github.com/jagad/jagad/engine/schedule"
 	"github.com/jagad/jagad/state"
 )
 
@@ -29,9 +32,10 @@ const clusterRetry = 10 * time.Second
 
 // joinCluster joins the group named by jagad.yaml's cluster: section and
 // JAGAD_CLUSTER_* (read once, at start). It returns nil when neither
-// declares one: Jagad runs alone, with no etcd at all.
+// declares one: Jagad runs alone, with no etcd at all. The section it
+// started with goes to watch (nil: alone).
 func joinCluster(c *serveConfig, log *slog.Logger, reg prometheus.Registerer, store *state.Store,
-	env func(string) (string, bool)) (*cluster.Member, error) {
+	env func(string) (string, bool), watch *clusterSectionWatch) (*cluster.Member, error) {
 	var section *config.Cluster
 	if c.configPath != "" {
 		f, rep := config.Load(c.configPath, config.Options{LookupEnv: env, Resolve: true})
@@ -48,6 +52,7 @@ func joinCluster(c *serveConfig, log *slog.Logger, reg prometheus.Registerer, st
 	if err != nil || cl == nil {
 		return nil, err
 	}
+	watch.started = cl
 	tlsCfg, err := clusterTLS(*cl)
 	if err != nil {
 		return nil, err
@@ -130,7 +135,7 @@ type sharedGate struct {
 	store  *state.Store
 }
 
-func (g sharedGate) Claim(scheduleID string, slot time.Time) (func(), bool) {
+func (g sharedGate) Claim(scheduleID string, slot time.Time) (schedule.Claim, bool) {
 	var s state.Schedule
 	err := g.store.View(func(tx *state.Tx) error {
 		var err error
@@ -138,9 +143,10 @@ func (g sharedGate) Claim(scheduleID string, slot time.Time) (func(), bool) {
 		return err
 	})
 	if err == nil && s.ManagedBy != state.ManagedByFile {
-		return func() {}, true
+		return schedule.Claim{Release: func() {}}, true
 	}
-	return g.member.Claim(scheduleID, slot)
+	c, ok := g.member.ClaimSlot(scheduleID, slot)
+	return schedule.Claim{Release: c.Release, Lost: c.Lost, Abandon: c.Abandon}, ok
 }
 
 // startFollow runs the member's catch-up passes into the engine until
@@ -195,4 +201,67 @@ func (d *daemon) leaveCluster() {
 			d.log.Warn("leave cluster group", "err", err)
 		}
 	}
+}
+
+// clusterSectionWatch reports, after every accepted reload, a cluster:
+// section (with JAGAD_CLUSTER_*) that differs from the one the daemon
+// started with: the section is read at start only, so the change waits for
+// a restart, and saying so beats ignoring it silently.
+type clusterSectionWatch struct {
+	log     *slog.Logger
+	env     func(string) (string, bool)
+	started *config.Cluster // nil: alone
+
+	mu       sync.Mutex
+	reported string // the difference last reported ("" none)
+}
+
+// check compares f's section with the one the daemon started with and
+// logs a difference once (again when it changes).
+func (w *clusterSectionWatch) check(f *config.File) {
+	now, err := config.ClusterFromEnv(f.Cluster, w.env)
+	var diff []string
+	if err != nil {
+		diff = []string{"invalid: " + err.Error()} // never quotes the password
+	} else {
+		diff = clusterDiff(w.started, now)
+	}
+	key := strings.Join(diff, "; ")
+	w.mu.Lock()
+	same := key == w.reported
+	w.reported = key
+	w.mu.Unlock()
+	if key == "" || same {
+		return
+	}
+	w.log.Warn("jagad.yaml: the cluster: section changed, but it is read only when the daemon starts: "+
+		"restart the daemon to apply it (until then it keeps the group settings it started with)", "changed", key)
+}
+
+// clusterDiff names the fields that differ between a and b (nil: no
+// section), never their values.
+func clusterDiff(a, b *config.Cluster) []string {
+	switch {
+	case a == nil && b == nil:
+		return nil
+	case a == nil:
+		return []string{"section added (this daemon runs alone)"}
+	case b == nil:
+		return []string{"section removed (this daemon stays in its group)"}
+	}
+	var d []string
+	add := func(name string, differ bool) {
+		if differ {
+			d = append(d, name)
+		}
+	}
+	add("endpoints", !slices.Equal(a.Endpoints, b.Endpoints))
+	add("group", a.Group != b.Group)
+	add("lease_ttl", a.LeaseTTL != b.LeaseTTL)
+	add("ca_file", a.CAFile != b.CAFile)
+	add("cert_file", a.CertFile != b.CertFile)
+	add("key_file", a.KeyFile != b.KeyFile)
+	add("username", a.Username != b.Username)
+	add("password", a.Password != b.Password)
+	return d
 }

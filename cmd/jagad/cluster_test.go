@@ -65,6 +65,14 @@ func TestClusterReadyzFollowsTheGroup(t *testing.T) {
 			t.Errorf("the example alerts use %s, which a cluster member does not expose", m)
 		}
 	}
+	// Cluster mode: configuration writes through the API are refused,
+	// naming the file; operational calls are not.
+	od.login("admin", env["JAGAD_ADMIN_PASS"])
+	if msg := string(od.api("POST", "/api/notifications", map[string]any{"name": "n", "notif_type": "webhook"},
+		http.StatusConflict)); !strings.Contains(msg, "jagad.yaml") || !strings.Contains(msg, "cluster mode") {
+		t.Errorf("POST /api/notifications in cluster mode says %s, want jagad.yaml and cluster mode named", msg)
+	}
+	od.api("POST", "/api/tokens", map[string]any{"name": "ci", "scope": "read"}, http.StatusCreated)
 	members, err := srv.Client().Get(t.Context(), "/jagad/jagad-test/members/", clientv3.WithPrefix())
 	if err != nil || len(members.Kvs) != 1 || string(members.Kvs[0].Value) != "solo" {
 		t.Fatalf("member keys in etcd: %v, %v; want solo", members, err)

@@ -231,7 +231,8 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 	}
 	d.registry = reg
 
-	member, err := joinCluster(c, log, reg, store, env)
+	clusterWatch := &clusterSectionWatch{log: log, env: env}
+	member, err := joinCluster(c, log, reg, store, env, clusterWatch)
 	if err != nil {
 		return fail(err)
 	}
@@ -258,7 +259,7 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 		rec, err := reconcile.New(reconcile.Options{
 			Path: c.configPath, Store: store, Logger: log, Env: env,
 			Metrics:   reconcile.NewMetrics(reg),
-			OnApplied: func(f *config.File) { d.keys.setFile(f) },
+			OnApplied: func(f *config.File) { d.keys.setFile(f); clusterWatch.check(f) },
 			OnFailed:  eng.NotifyConfigFailed,
 			// JAGAD_ENCRYPTION_KEY is a key as much as one in the file.
 			ProcessKey: c.encryptionKey != "",
@@ -343,6 +344,9 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 		TLS: c.tlsCert != "", TrustedProxies: c.trustedProxies, TrustedOrigins: c.trustedOrigins,
 		SessionIdleTimeout: c.sessionIdle,
 		Progress:           d.eng, Done: d.httpDone, UI: true,
+	}
+	if d.member != nil { // cluster mode: configuration writes answer 409 (api/clustermode.go)
+		deps.ClusterGroup = d.member.Group()
 	}
 	if d.rec != nil {
 		deps.Config = d.rec

@@ -9,14 +9,27 @@
 // Fail safe: a member whose lease expired (etcd unreachable for longer
 // than the TTL) is out of the group and refuses every claim; a claim is a
 // transaction in etcd, so a member that cannot reach etcd cannot claim at
-// all. Two members therefore never run the same slot.
+// all. A run still going when its member loses the lease is cut off: every
+// claim carries the session's Lost channel, closed before the lease can
+// have expired in etcd (see guard) or as soon as it is seen revoked, and
+// such a slot is not recorded as finished, so its new owner runs it. Two
+// members therefore never run the same slot.
 //
 // Keys, under /jagad/<group>/:
 //
 //	members/<id>              the member's ID, bound to its lease
 //	claims/<schedule>/<slot>  the member running that slot, bound to its lease
+//	started/<schedule>/<slot> the member that claimed that slot, not bound to a
+//	                          lease: dropped when the slot is recorded as
+//	                          finished, so one left without a claim key is a
+//	                          run cut off (its member died or lost its lease)
 //	slots/<schedule>          the newest finished slot (Unix seconds, 20 digits;
 //	                          the first claim sets it to just before its slot)
+//
+// Catch-up rule (Follow): a new owner runs, oldest first, every slot whose
+// run was cut off after the newest finished one, then the newest due slot
+// after those if no member claimed it (a stretch of slots nobody claimed
+// runs once, as after a clock jump); never a slot recorded as finished.
 package cluster
 
 import (
@@ -35,6 +48,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
@@ -72,12 +86,15 @@ type Member struct {
 	done    chan struct{}
 	retries sync.WaitGroup // background attempts to record finished slots
 
-	mu      sync.Mutex
-	sess    *concurrency.Session // nil while out of the group
-	members []string             // live member IDs, sorted
-	owned   map[string]bool      // schedules owned at the last membership change
-	changed chan struct{}        // closed and replaced on every membership change
-	lost    bool                 // a claim failed for want of a lease or of etcd since the last catch-up pass
+	mu       sync.Mutex
+	sess     *concurrency.Session // nil while out of the group
+	sessLost <-chan struct{}      // closed when sess's lease is lost (claims made under it must stop)
+	members  []string             // live member IDs, sorted
+	owned    map[string]bool      // schedules owned at the last membership change
+	changed  chan struct{}        // closed and replaced on every membership change
+	lost     bool                 // a claim failed for want of a lease or of etcd since the last catch-up pass
+	pending  map[string]bool      // schedules whose slot just finished: look again for missed slots
+	kick     chan struct{}        // signals pending (buffered, 1)
 
 	prevLease clientv3.LeaseID // the lease of the last session (only run's goroutine uses it)
 }
@@ -138,6 +155,7 @@ func Join(opts Options) (*Member, error) {
 		opts: opts, log: opts.Logger.With("component", "cluster", "group", opts.Group, "member", opts.ID),
 		cli: cli, prefix: "/jagad/" + opts.Group + "/", ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		owned: map[string]bool{}, changed: make(chan struct{}),
+		pending: map[string]bool{}, kick: make(chan struct{}, 1),
 	}
 	m.met = newMetrics(opts.Registerer, m)
 	go m.run(ctx)
@@ -146,6 +164,9 @@ func Join(opts Options) (*Member, error) {
 
 // ID is this member's ID.
 func (m *Member) ID() string { return m.opts.ID }
+
+// Group is the group's name.
+func (m *Member) Group() string { return m.opts.Group }
 
 // Close leaves the group (revoking the lease, so the member's share moves
 // at once) and closes the client.
@@ -239,11 +260,28 @@ func (m *Member) run(ctx context.Context) {
 // session holds one session: it creates the lease, puts the member key,
 // follows the member keys, and returns when the lease is lost or ctx ends.
 func (m *Member) session(ctx context.Context) error {
+	granted := time.Now() // the lease cannot expire in etcd before granted + TTL
 	sess, err := concurrency.NewSession(m.cli, concurrency.WithTTL(int(m.opts.LeaseTTL/time.Second)),
 		concurrency.WithContext(ctx))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
+	lost := make(chan struct{})
+	var lostOnce sync.Once
+	cut := func(why string) {
+		lostOnce.Do(func() {
+			close(lost)
+			if ctx.Err() == nil && m.InGroup() { // not when it never got in (a duplicate ID waiting)
+				m.log.Warn("cluster: lease lost: runs under it are cut off", "why", why)
+			}
+		})
+	}
+	gctx, gcancel := context.WithCancel(ctx)
+	guarded := make(chan struct{})
+	go func() {
+		defer close(guarded)
+		m.guard(gctx, sess.Lease(), granted, cut)
+	}()
 	defer func() {
 		// Revoke on leave so the share moves at once; a lost lease is gone anyway.
 		rctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
@@ -251,18 +289,25 @@ func (m *Member) session(ctx context.Context) error {
 		_, _ = m.cli.Revoke(rctx, sess.Lease())
 		sess.Orphan()
 	}()
+	defer func() { // first, before the revoke: runs under this lease stop at once
+		gcancel()
+		<-guarded
+		cut("session ended")
+	}()
 	if err := m.putMemberKey(ctx, sess.Lease()); err != nil {
 		return err
 	}
 	m.prevLease = sess.Lease()
 	for {
-		err := m.follow(ctx, sess)
+		err := m.follow(ctx, sess, lost, cut)
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
 		select {
 		case <-sess.Done():
 			return errors.New("lease lost (etcd unreachable for longer than the lease TTL?)")
+		case <-lost:
+			return errors.New("lease lost (not confirmed within its TTL, or revoked)")
 		default:
 		}
 		// A broken watch alone does not end the session: its lease, and the
@@ -273,7 +318,58 @@ func (m *Member) session(ctx context.Context) error {
 			return nil
 		case <-sess.Done():
 			return errors.New("lease lost (etcd unreachable for longer than the lease TTL?)")
+		case <-lost:
+			return errors.New("lease lost (not confirmed within its TTL, or revoked)")
 		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// guardMargin is how long before the earliest instant etcd may expire the
+// lease the guard gives up on it: room for the guard's own wake-up and for
+// clocks that tick at slightly different rates.
+func guardMargin(ttl time.Duration) time.Duration { return max(500*time.Millisecond, ttl/10) }
+
+// guard confirms the lease itself, every quarter TTL, with a keep-alive of
+// its own (besides the session's): a lease refreshed by a request sent at
+// t cannot expire in etcd before t + TTL. It calls cut once the lease is
+// not confirmed until guardMargin before that instant (etcd unreachable),
+// or at once when etcd answers that the lease is gone (revoked or
+// expired). The session's own loss detection (its keep-alive channel
+// closing) comes only after etcd has expired the lease: too late to stop
+// a run before the slot's new owner starts it.
+func (m *Member) guard(ctx context.Context, lease clientv3.LeaseID, granted time.Time, cut func(string)) {
+	ttl := m.opts.LeaseTTL
+	margin := guardMargin(ttl)
+	validUntil := granted.Add(ttl)
+	every := ttl / 4
+	for {
+		wait := min(every, time.Until(validUntil.Add(-margin)))
+		if wait <= 0 {
+			cut(fmt.Sprintf("etcd did not confirm the lease within %s of its TTL", margin))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if !time.Now().Before(validUntil.Add(-margin)) {
+			cut(fmt.Sprintf("etcd did not confirm the lease within %s of its TTL", margin))
+			return
+		}
+		sent := time.Now()
+		cctx, cancel := context.WithDeadline(ctx, validUntil.Add(-margin))
+		resp, err := m.cli.KeepAliveOnce(cctx, lease)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && resp.TTL <= 0):
+			cut("etcd says the lease is gone (revoked or expired)")
+			return
+		case err == nil:
+			validUntil = sent.Add(time.Duration(resp.TTL) * time.Second)
 		}
 	}
 }
@@ -322,7 +418,7 @@ type mvccKV struct {
 
 // follow lists the member keys and follows their changes until the lease
 // is lost (an error), ctx ends (nil) or the watch breaks (an error).
-func (m *Member) follow(ctx context.Context, sess *concurrency.Session) error {
+func (m *Member) follow(ctx context.Context, sess *concurrency.Session, lost <-chan struct{}, cut func(string)) error {
 	wctx, wcancel := context.WithCancel(ctx)
 	defer wcancel()
 	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
@@ -335,8 +431,12 @@ func (m *Member) follow(ctx context.Context, sess *concurrency.Session) error {
 	for _, kv := range resp.Kvs {
 		live[strings.TrimPrefix(string(kv.Key), m.prefix+"members/")] = true
 	}
+	if !live[m.opts.ID] {
+		cut("this member's key is gone from etcd")
+		return errors.New("member key gone")
+	}
 	wasIn := m.InGroup()
-	m.setIn(sess, live)
+	m.setIn(sess, lost, live)
 	if !wasIn {
 		m.log.Info("cluster: in the group", "members", len(live), "lease_ttl", m.opts.LeaseTTL.String())
 	}
@@ -347,6 +447,8 @@ func (m *Member) follow(ctx context.Context, sess *concurrency.Session) error {
 		case <-ctx.Done():
 			return nil
 		case <-sess.Done():
+			return errors.New("lease lost")
+		case <-lost:
 			return errors.New("lease lost")
 		case wr, ok := <-wch:
 			if !ok {
@@ -363,14 +465,19 @@ func (m *Member) follow(ctx context.Context, sess *concurrency.Session) error {
 					live[id] = true
 				}
 			}
-			m.setIn(sess, live)
+			if !live[m.opts.ID] {
+				// Deleted with its lease: revoked, or expired in etcd.
+				cut("this member's key was deleted from etcd (lease revoked or expired)")
+				return errors.New("member key deleted")
+			}
+			m.setIn(sess, lost, live)
 		}
 	}
 }
 
 // setIn records a session and the live members, and counts the schedules
 // whose ownership by this member changed.
-func (m *Member) setIn(sess *concurrency.Session, live map[string]bool) {
+func (m *Member) setIn(sess *concurrency.Session, lost <-chan struct{}, live map[string]bool) {
 	ids := make([]string, 0, len(live))
 	for id := range live {
 		ids = append(ids, id)
@@ -378,7 +485,7 @@ func (m *Member) setIn(sess *concurrency.Session, live map[string]bool) {
 	sort.Strings(ids)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sess, m.members = sess, ids
+	m.sess, m.sessLost, m.members = sess, lost, ids
 	m.recount()
 }
 
@@ -389,7 +496,7 @@ func (m *Member) setOut() {
 	if m.sess == nil && m.members == nil {
 		return
 	}
-	m.sess, m.members = nil, nil
+	m.sess, m.sessLost, m.members = nil, nil, nil
 	m.recount()
 }
 
@@ -440,14 +547,15 @@ func (m *Member) ownedNow() int {
 	return n
 }
 
-// lease is the current session's lease, or false out of the group.
-func (m *Member) lease() (clientv3.LeaseID, bool) {
+// lease is the current session's lease and the channel closed when it is
+// lost, or false out of the group.
+func (m *Member) lease() (clientv3.LeaseID, <-chan struct{}, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.sess == nil {
-		return 0, false
+		return 0, nil, false
 	}
-	return m.sess.Lease(), true
+	return m.sess.Lease(), m.sessLost, true
 }
 
 // slotKey formats a slot so that byte order is time order.
@@ -459,34 +567,66 @@ func (m *Member) claimKey(scheduleID string, slot time.Time) string {
 
 func (m *Member) doneKey(scheduleID string) string { return m.prefix + "slots/" + scheduleID }
 
+func (m *Member) startedKey(scheduleID string, slot time.Time) string {
+	return m.prefix + "started/" + scheduleID + "/" + slotKey(slot)
+}
+
+// Claimed is a slot this member won.
+type Claimed struct {
+	// Release must be called once when the run has ended: it records the
+	// slot as finished, unless Lost closed before (the run was cut off; the
+	// slot's new owner runs it).
+	Release func()
+	// Lost closes when the member's lease is lost: the claim is gone with
+	// it, and the run must stop at once.
+	Lost <-chan struct{}
+	// Abandon, instead of Release, gives the slot up without recording it
+	// as finished (a catch-up that could not start because a run of the
+	// schedule was still going): a later catch-up pass runs it.
+	Abandon func()
+}
+
 // Claim is the scheduler's question "may I run this slot?": it is true
 // only when this member is in the group, owns the schedule, the slot has
 // not run and this member won the slot's claim key. release must be called
 // once when the run has ended: it records the slot as finished. A
 // non-owner's refusal is silent; the others are counted and logged.
 func (m *Member) Claim(scheduleID string, slot time.Time) (release func(), ok bool) {
+	c, ok := m.ClaimSlot(scheduleID, slot)
+	return c.Release, ok
+}
+
+// ClaimSlot is Claim with the channel that closes when the claim is lost.
+func (m *Member) ClaimSlot(scheduleID string, slot time.Time) (Claimed, bool) {
 	if !m.InGroup() {
 		m.refused(scheduleID, slot, ReasonNotInGroup, nil)
-		return nil, false
+		return Claimed{}, false
 	}
 	if m.Owner(scheduleID) != m.opts.ID {
-		return nil, false
+		return Claimed{}, false
 	}
-	release, err := m.TryClaim(scheduleID, slot)
+	c, err := m.TryClaimSlot(scheduleID, slot)
 	if err != nil {
-		return nil, false
+		return Claimed{}, false
 	}
-	return release, true
+	return c, true
 }
 
 // TryClaim claims a slot whatever the ownership: one transaction that
 // puts the claim key bound to this member's lease if no member holds it
 // and the slot is newer than the newest finished one.
 func (m *Member) TryClaim(scheduleID string, slot time.Time) (release func(), err error) {
-	lease, ok := m.lease()
+	c, err := m.TryClaimSlot(scheduleID, slot)
+	return c.Release, err
+}
+
+// TryClaimSlot is TryClaim with the channel that closes when the claim is
+// lost.
+func (m *Member) TryClaimSlot(scheduleID string, slot time.Time) (Claimed, error) {
+	lease, lost, ok := m.lease()
 	if !ok {
 		m.refused(scheduleID, slot, ReasonNotInGroup, nil)
-		return nil, fmt.Errorf("%w: %s", ErrRefused, ReasonNotInGroup)
+		return Claimed{}, fmt.Errorf("%w: %s", ErrRefused, ReasonNotInGroup)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
 	defer cancel()
@@ -494,17 +634,18 @@ func (m *Member) TryClaim(scheduleID string, slot time.Time) (release func(), er
 	got, err := m.cli.Get(ctx, dk)
 	if err != nil {
 		m.refused(scheduleID, slot, ReasonEtcd, err)
-		return nil, fmt.Errorf("%w: read slot record: %v", ErrRefused, err)
+		return Claimed{}, fmt.Errorf("%w: read slot record: %v", ErrRefused, err)
 	}
 	var doneRev int64
 	if len(got.Kvs) > 0 {
 		doneRev = got.Kvs[0].ModRevision
 		if string(got.Kvs[0].Value) >= slotKey(slot) {
 			m.refused(scheduleID, slot, ReasonFinished, nil)
-			return nil, fmt.Errorf("%w: %s", ErrRefused, ReasonFinished)
+			return Claimed{}, fmt.Errorf("%w: %s", ErrRefused, ReasonFinished)
 		}
 	}
-	then := []clientv3.Op{clientv3.OpPut(ck, m.opts.ID, clientv3.WithLease(lease))}
+	then := []clientv3.Op{clientv3.OpPut(ck, m.opts.ID, clientv3.WithLease(lease)),
+		clientv3.OpPut(m.startedKey(scheduleID, slot), m.opts.ID)}
 	if doneRev == 0 {
 		// The group's first slot of this schedule: its record starts just
 		// before it, so a slot cut off now is caught up like any other.
@@ -516,21 +657,50 @@ func (m *Member) TryClaim(scheduleID string, slot time.Time) (release func(), er
 	).Then(then...).Else(clientv3.OpGet(ck)).Commit()
 	if err != nil {
 		m.refused(scheduleID, slot, ReasonEtcd, err)
-		return nil, fmt.Errorf("%w: claim: %v", ErrRefused, err)
+		return Claimed{}, fmt.Errorf("%w: claim: %v", ErrRefused, err)
 	}
 	if !resp.Succeeded {
 		if r := resp.Responses; len(r) == 1 && r[0].GetResponseRange() != nil {
 			if kvs := r[0].GetResponseRange().Kvs; len(kvs) == 1 && string(kvs[0].Value) == m.opts.ID {
 				// This member runs the slot already (a catch-up pass met its own run).
-				return nil, fmt.Errorf("%w: %s by this member", ErrRefused, ReasonClaimed)
+				return Claimed{}, fmt.Errorf("%w: %s by this member", ErrRefused, ReasonClaimed)
 			}
 		}
 		m.refused(scheduleID, slot, ReasonClaimed, nil)
-		return nil, fmt.Errorf("%w: %s", ErrRefused, ReasonClaimed)
+		return Claimed{}, fmt.Errorf("%w: %s", ErrRefused, ReasonClaimed)
+	}
+	select {
+	case <-lost: // lost while claiming: the claim went with the lease
+		m.refused(scheduleID, slot, ReasonNotInGroup, nil)
+		return Claimed{}, fmt.Errorf("%w: %s", ErrRefused, ReasonNotInGroup)
+	default:
 	}
 	m.met.claims.Inc()
 	var once sync.Once
-	return func() { once.Do(func() { m.finish(scheduleID, slot) }) }, nil
+	release := func() {
+		once.Do(func() {
+			select {
+			case <-lost:
+				m.log.Warn("cluster: a run ended after its lease was lost; its slot is not recorded as finished: the slot's new owner runs it",
+					"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339))
+			default:
+				m.finish(scheduleID, slot)
+			}
+		})
+	}
+	abandon := func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
+			defer cancel()
+			if _, err := m.cli.Delete(ctx, ck); err != nil {
+				m.log.Warn("cluster: give up a claim", "schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339), "err", err)
+			}
+			m.mu.Lock()
+			m.lost = true // the next retry interval looks again
+			m.mu.Unlock()
+		})
+	}
+	return Claimed{Release: release, Lost: lost, Abandon: abandon}, nil
 }
 
 // finishRetryFor bounds how long a member keeps trying to record a
@@ -544,6 +714,7 @@ const finishRetryFor = 10 * time.Minute
 func (m *Member) finish(scheduleID string, slot time.Time) {
 	err := m.recordFinished(scheduleID, slot)
 	if err == nil {
+		m.lookAgain(scheduleID)
 		return
 	}
 	m.log.Warn("cluster: record finished slot; retrying in the background", "schedule_id", scheduleID,
@@ -564,6 +735,7 @@ func (m *Member) finish(scheduleID string, slot time.Time) {
 			}
 			if err := m.recordFinished(scheduleID, slot); err == nil {
 				m.log.Info("cluster: finished slot recorded", "schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339))
+				m.lookAgain(scheduleID)
 				return
 			}
 		}
@@ -575,6 +747,7 @@ func (m *Member) finish(scheduleID string, slot time.Time) {
 // recordFinished is one attempt of finish.
 func (m *Member) recordFinished(scheduleID string, slot time.Time) error {
 	ck, dk, sk := m.claimKey(scheduleID, slot), m.doneKey(scheduleID), slotKey(slot)
+	started := m.startedKey(scheduleID, slot)
 	for attempt := 0; attempt < 3; attempt++ { // a concurrent update of the record: read again
 		ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
 		got, err := m.cli.Get(ctx, dk)
@@ -586,13 +759,13 @@ func (m *Member) recordFinished(scheduleID string, slot time.Time) error {
 		if len(got.Kvs) > 0 {
 			rev = got.Kvs[0].ModRevision
 			if string(got.Kvs[0].Value) >= sk {
-				_, err = m.cli.Delete(ctx, ck)
+				_, err = m.cli.Txn(ctx).Then(clientv3.OpDelete(ck), clientv3.OpDelete(started)).Commit()
 				cancel()
 				return err
 			}
 		}
 		resp, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(dk), "=", rev)).
-			Then(clientv3.OpPut(dk, sk), clientv3.OpDelete(ck)).Commit()
+			Then(clientv3.OpPut(dk, sk), clientv3.OpDelete(ck), clientv3.OpDelete(started)).Commit()
 		cancel()
 		if err != nil {
 			return err
@@ -604,13 +777,31 @@ func (m *Member) recordFinished(scheduleID string, slot time.Time) error {
 	return errors.New("the slot record keeps changing")
 }
 
+// lookAgain asks Follow for a catch-up pass over one schedule (its slot
+// just finished: a slot missed meanwhile may now run).
+func (m *Member) lookAgain(scheduleID string) {
+	m.mu.Lock()
+	m.pending[scheduleID] = true
+	m.mu.Unlock()
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// CatchUpFunc runs a schedule's missed slot, if one is due: interrupted,
+// when not zero, is the oldest slot after finished whose run was cut off,
+// to run first; else the newest due slot after finished runs (see
+// schedule.Scheduler.CatchUp).
+type CatchUpFunc func(scheduleID string, finished, interrupted time.Time)
+
 // Follow runs catch-up passes until ctx ends: after each change of the
-// group's members (a member joined or left, or this one rejoined) and,
-// every retry interval, after a claim failed for want of a lease or of
-// etcd (and once at the first interval). A pass calls catchUp with the newest finished slot of every
-// schedule this member owns; the scheduler runs the newest slot after it,
-// if one is due, through Claim (see schedule.Scheduler.CatchUp).
-func (m *Member) Follow(ctx context.Context, retry time.Duration, catchUp func(scheduleID string, finished time.Time)) {
+// group's members (a member joined or left, or this one rejoined); every
+// retry interval, after a claim failed for want of a lease or of etcd (and
+// once at the first interval); and for one schedule after each of its
+// slots finished here. A pass calls catchUp for every schedule this member
+// owns with the newest finished slot and the oldest cut-off one after it.
+func (m *Member) Follow(ctx context.Context, retry time.Duration, catchUp CatchUpFunc) {
 	if retry <= 0 {
 		retry = 10 * time.Second
 	}
@@ -622,10 +813,15 @@ func (m *Member) Follow(ctx context.Context, retry time.Duration, catchUp func(s
 	m.mu.Unlock()
 	for {
 		changed := m.Changed()
+		var only map[string]bool // nil: every owned schedule
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
+		case <-m.kick:
+			m.mu.Lock()
+			only, m.pending = m.pending, map[string]bool{}
+			m.mu.Unlock()
 		case <-t.C:
 			m.mu.Lock()
 			lost := m.lost
@@ -637,23 +833,26 @@ func (m *Member) Follow(ctx context.Context, retry time.Duration, catchUp func(s
 		if !m.InGroup() {
 			continue
 		}
-		m.mu.Lock()
-		m.lost = false
-		m.mu.Unlock()
-		m.catchUpPass(ctx, catchUp)
+		if only == nil {
+			m.mu.Lock()
+			m.lost = false
+			m.mu.Unlock()
+		}
+		m.catchUpPass(ctx, only, catchUp)
 	}
 }
 
-// catchUpPass calls catchUp for every schedule this member owns.
-func (m *Member) catchUpPass(ctx context.Context, catchUp func(string, time.Time)) {
+// catchUpPass calls catchUp for every schedule this member owns (of only,
+// when not nil).
+func (m *Member) catchUpPass(ctx context.Context, only map[string]bool, catchUp CatchUpFunc) {
 	for _, id := range m.opts.Schedules() {
 		if ctx.Err() != nil {
 			return
 		}
-		if !m.Owns(id) {
+		if (only != nil && !only[id]) || !m.Owns(id) {
 			continue
 		}
-		last, err := m.LastFinished(ctx, id)
+		last, cut, err := m.missed(ctx, id)
 		if err != nil {
 			m.log.Warn("cluster: catch-up pass", "schedule_id", id, "err", err)
 			m.mu.Lock()
@@ -661,8 +860,66 @@ func (m *Member) catchUpPass(ctx context.Context, catchUp func(string, time.Time
 			m.mu.Unlock()
 			return
 		}
-		catchUp(id, last)
+		catchUp(id, last, cut)
 	}
+}
+
+// missed reads, in one transaction, a schedule's newest finished slot and
+// its started and claimed slots. It returns the newest finished slot and
+// the oldest slot after it that was started but is no longer claimed (its
+// run was cut off; zero if none), and drops the started marks of cut-off
+// slots a newer finished one made moot.
+func (m *Member) missed(ctx context.Context, scheduleID string) (finished, cut time.Time, err error) {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	defer cancel()
+	sp, cp := m.prefix+"started/"+scheduleID+"/", m.prefix+"claims/"+scheduleID+"/"
+	resp, err := m.cli.Txn(ctx).Then(
+		clientv3.OpGet(m.doneKey(scheduleID)),
+		clientv3.OpGet(sp, clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+		clientv3.OpGet(cp, clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+	).Commit()
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("read slot records: %w", err)
+	}
+	r := resp.Responses
+	done := ""
+	if kvs := r[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		done = string(kvs[0].Value)
+		if finished, err = parseSlot(done); err != nil {
+			return time.Time{}, time.Time{}, fmt.Errorf("slot record of %s: %w", scheduleID, err)
+		}
+	}
+	claimed := map[string]bool{}
+	for _, kv := range r[2].GetResponseRange().Kvs {
+		claimed[strings.TrimPrefix(string(kv.Key), cp)] = true
+	}
+	var moot []clientv3.Op
+	for _, kv := range r[1].GetResponseRange().Kvs { // in key order: oldest first
+		sk := strings.TrimPrefix(string(kv.Key), sp)
+		switch {
+		case claimed[sk]:
+		case sk <= done:
+			moot = append(moot, clientv3.OpDelete(string(kv.Key)))
+		case cut.IsZero():
+			if cut, err = parseSlot(sk); err != nil {
+				return time.Time{}, time.Time{}, fmt.Errorf("started slot of %s: %w", scheduleID, err)
+			}
+		}
+	}
+	if len(moot) > 0 {
+		if _, err := m.cli.Txn(ctx).Then(moot...).Commit(); err != nil {
+			m.log.Debug("cluster: drop moot started marks", "schedule_id", scheduleID, "err", err)
+		}
+	}
+	return finished, cut, nil
+}
+
+func parseSlot(v string) (time.Time, error) {
+	sec, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(sec, 0).UTC(), nil
 }
 
 // LastFinished is the newest finished slot of scheduleID recorded in etcd

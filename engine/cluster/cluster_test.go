@@ -365,7 +365,7 @@ func TestTakeoverCatchesUpTheCutOffSlot(t *testing.T) {
 			calls := make(chan call, 10)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			go b.Follow(ctx, time.Second, func(id string, finished time.Time) { calls <- call{id, finished} })
+			go b.Follow(ctx, time.Second, func(id string, finished, _ time.Time) { calls <- call{id, finished} })
 			if err := a.Close(); err != nil { // gone mid-run, no release (a kill -9 loses the lease after the TTL instead)
 				t.Fatalf("close a: %v", err)
 			}

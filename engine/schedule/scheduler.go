@@ -5,6 +5,7 @@
 package schedule
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -25,9 +26,10 @@ type Config struct {
 	// Run starts a cron run of a schedule whose slot is due; the owner
 	// loads the schedule itself, so the run follows the stored record even
 	// before the next Sync. It returns the schedule's name as loaded, or ""
-	// when it could not be loaded (removed meanwhile). It calls release
-	// exactly once, when the run has ended or did not start.
-	Run func(scheduleID string, release func()) (name string)
+	// when it could not be loaded (removed meanwhile). It calls
+	// claim.Release exactly once, when the run has ended or did not start,
+	// and cuts the run off (ErrClaimLost) when claim.Lost closes first.
+	Run func(scheduleID string, claim Claim) (name string)
 	// Gate, in a group of daemons (cluster mode), decides whether this
 	// daemon runs a due slot; nil: the daemon runs alone, every slot.
 	Gate Gate
@@ -43,12 +45,32 @@ type Config struct {
 
 // Gate is the one question a group of daemons adds to the scheduler: may
 // this daemon run this schedule's slot? ok is true only when it won the
-// slot's claim; release is then called once when the run has ended (the
-// slot is recorded as finished for the whole group). engine/cluster
+// slot's claim; the claim's Release is then called once when the run has
+// ended (the slot is recorded as finished for the whole group). engine/cluster
 // implements it on etcd.
 type Gate interface {
-	Claim(scheduleID string, slot time.Time) (release func(), ok bool)
+	Claim(scheduleID string, slot time.Time) (c Claim, ok bool)
 }
+
+// Claim is a slot this daemon won. Release is called once when the run has
+// ended or did not start. Lost, when not nil, closes if the claim ends
+// before (cluster mode: the member's lease expired or was revoked, so
+// another member may now run the slot): the run must stop at once, failing
+// with ErrClaimLost.
+type Claim struct {
+	Release func()
+	Lost    <-chan struct{}
+	// Abandon, when not nil, is called instead of Release when the run
+	// did not start because a run of the schedule was still going: the
+	// slot stays due. The scheduler keeps it only for catch-up runs; a
+	// tick during a run is skipped and its slot counts as run.
+	Abandon func()
+}
+
+// ErrClaimLost is why a run is cut off when its claim's Lost closes.
+var ErrClaimLost = errors.New("cluster lease lost: this member lost its claim on the slot " +
+	"(etcd unreachable for longer than the lease TTL, or the lease was revoked), so the run was cut off; " +
+	"the slot's new owner runs it")
 
 // Scheduler registers one gocron job per enabled schedule. It is
 // level-triggered: Sync compares the schedules it is given with the
@@ -293,20 +315,27 @@ func (s *Scheduler) Tick(scheduleID string) {
 		s.cfg.Log.Warn("scheduler: catch-up run for a missed slot (the clock jumped forward or the daemon was stalled)",
 			"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339), "also_missed", missed)
 	}
-	s.run(scheduleID, slot)
+	s.run(scheduleID, slot, false)
 }
 
 // run asks the gate (cluster mode) for slot and runs the schedule.
-func (s *Scheduler) run(scheduleID string, slot time.Time) {
-	release := func() {}
+// catchUp keeps the claim's Abandon.
+func (s *Scheduler) run(scheduleID string, slot time.Time, catchUp bool) {
+	claim := Claim{Release: func() {}}
 	if s.cfg.Gate != nil {
-		rel, ok := s.cfg.Gate.Claim(scheduleID, slot)
+		c, ok := s.cfg.Gate.Claim(scheduleID, slot)
 		if !ok {
 			return
 		}
-		release = rel
+		claim = c
+		if claim.Release == nil {
+			claim.Release = func() {}
+		}
+		if !catchUp {
+			claim.Abandon = nil
+		}
 	}
-	if name := s.cfg.Run(scheduleID, release); name != "" {
+	if name := s.cfg.Run(scheduleID, claim); name != "" {
 		s.cfg.NextRun(name, s.slots.nextRun(scheduleID, s.cfg.Clock.Now()))
 	}
 }
@@ -317,23 +346,32 @@ func (s *Scheduler) run(scheduleID string, slot time.Time) {
 // it before NextRun.
 func (s *Scheduler) Version() uint64 { return s.slots.version.Load() }
 
-// CatchUp runs, through the gate, the newest slot of a registered schedule
-// that lies in (finished, now], if there is one: a member that takes over a
-// schedule (cluster mode) runs the slot its predecessor missed or did not
-// finish, once; older missed slots are not run, as after a clock jump.
-// finished zero (no slot of the schedule ever finished in the group) does
-// nothing. It reports whether a slot was due.
-func (s *Scheduler) CatchUp(scheduleID string, finished time.Time) bool {
+// CatchUp runs, through the gate, a missed slot of a registered schedule
+// (cluster mode: a member that takes over a schedule, or whose slot just
+// finished). interrupted, when not zero, is a slot whose run was cut off
+// (its member died or lost its lease) and runs first, once. Otherwise the
+// newest slot in (finished, now] runs, if there is one: older slots that no
+// member claimed are not run, as after a clock jump. finished zero (no
+// slot of the schedule ever claimed in the group) does nothing. It reports
+// whether a slot was due.
+func (s *Scheduler) CatchUp(scheduleID string, finished, interrupted time.Time) bool {
+	now := s.cfg.Clock.Now()
+	if !interrupted.IsZero() && s.slots.registered(scheduleID) && !interrupted.After(now) {
+		s.cfg.Log.Info("scheduler: catch-up of a slot whose run was cut off", "schedule_id", scheduleID,
+			"slot", interrupted.UTC().Format(time.RFC3339))
+		s.run(scheduleID, interrupted, true)
+		return true
+	}
 	if finished.IsZero() {
 		return false
 	}
-	slot := s.slots.newestSince(scheduleID, finished, s.cfg.Clock.Now())
+	slot := s.slots.newestSince(scheduleID, finished, now)
 	if slot.IsZero() {
 		return false
 	}
 	s.cfg.Log.Info("scheduler: catch-up of a slot not finished in the group", "schedule_id", scheduleID,
 		"slot", slot.UTC().Format(time.RFC3339))
-	s.run(scheduleID, slot)
+	s.run(scheduleID, slot, true)
 	return true
 }
 

@@ -27,8 +27,8 @@ func newRecorder() *recorder {
 func (r *recorder) config(clk clockwork.Clock, names map[string]string) Config {
 	return Config{
 		Clock: clk,
-		Run: func(id string, release func()) string {
-			defer release()
+		Run: func(id string, claim Claim) string {
+			defer claim.Release()
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			r.runs = append(r.runs, id)

@@ -103,6 +103,13 @@ func (b *slotBook) claim(id string, now time.Time) (slot time.Time, missed int, 
 	return slot, missed, true
 }
 
+// registered reports whether a schedule has a job.
+func (b *slotBook) registered(id string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.specs[id] != nil
+}
+
 // newestSince is the newest slot of a registered schedule in (after, now],
 // or zero.
 func (b *slotBook) newestSince(id string, after, now time.Time) time.Time {
