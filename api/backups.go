@@ -233,8 +233,25 @@ func (s *server) createBackup(r *http.Request, _ httprouter.Params) (any, error)
 	return created(viewBackup(b)), nil
 }
 
+// deleteBackup is DELETE /api/backups/{id}: 409 naming the dependants of a
+// chain link others need, unless ?force=true (chains.go).
 func (s *server) deleteBackup(r *http.Request, p httprouter.Params) (any, error) {
-	if _, err := s.readBackup(p.ByName("id")); err != nil {
+	force, err := forceParam(r)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.View(func(tx *state.Tx) error {
+		b, err := getRec[state.Backup](tx, p.ByName("id"), wordBackup)
+		if err != nil || force {
+			return err
+		}
+		why, err := chainDependants(tx, b)
+		if err == nil && why != "" {
+			err = fault.Conflict(why)
+		}
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := s.engine.DeleteBackup(r.Context(), p.ByName("id")); err != nil {

@@ -35,6 +35,9 @@ type Engine interface {
 	TestNotification(ctx context.Context, notifID string) error
 	// ScheduleInfo reports a schedule's next and last run and the last status.
 	ScheduleInfo(scheduleID string) (next, last *time.Time, lastStatus string)
+	// VerifyArchive checks a connection's WAL or binary log archive and
+	// reports its gaps and damaged files.
+	VerifyArchive(ctx context.Context, connID string) (engine.ArchiveReport, error)
 }
 
 var _ Engine = (*engine.Engine)(nil)
@@ -114,6 +117,11 @@ func (NotReadyEngine) TestStorage(context.Context, string) error { return errNoE
 
 // TestNotification implements Engine.
 func (NotReadyEngine) TestNotification(context.Context, string) error { return errNoEngine }
+
+// VerifyArchive implements Engine.
+func (NotReadyEngine) VerifyArchive(context.Context, string) (engine.ArchiveReport, error) {
+	return engine.ArchiveReport{}, errNoEngine
+}
 
 // ScheduleInfo implements Engine.
 func (NotReadyEngine) ScheduleInfo(string) (next, last *time.Time, lastStatus string) {

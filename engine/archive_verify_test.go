@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/jagad/jagad/engine/objfmt"
+	"github.com/jagad/jagad/state"
+)
+
+// verifyBase verifies b (deep or quick) and returns the record after it.
+func verifyBase(t *testing.T, h *harness, id string, deep bool) state.Backup {
+	t.Helper()
+	if err := h.eng.Verify(context.Background(), id, deep); err != nil {
+		t.Fatal(err)
+	}
+	return h.waitVerified(id)
+}
+
+// TestVerifyBaseFollowsWAL: verifying a PostgreSQL base backup follows the
+// archived WAL after it. Continuous, it passes (quick and deep) and says
+// so; with a segment gone (object and manifest, later segments archived)
+// both modes fail naming it, the failure is in the checks history, the
+// gauge jagad_archive_verify_failed is 1, and VerifyArchive lists the gap;
+// a later clean check (after the segment is back) clears the gauge.
+func TestVerifyBaseFollowsWAL(t *testing.T) {
+	h, srv, c, db, p := walFixture(t)
+	st := h.storeFor(p)
+	b := physicalBackup(t, h, c, db)
+	victim := switchWAL(t, srv)
+	after := switchWAL(t, srv)
+	segs := waitArchived(t, st, c.Name, after)
+	if _, ok := segs[victim]; !ok {
+		t.Fatalf("segment %s not archived: %v", victim, segs)
+	}
+	gauge := h.eng.archiveChecks.failed.WithLabelValues(c.Name, ArchiveWAL)
+
+	for _, deep := range []bool{true, false} {
+		v := verifyBase(t, h, b.ID, deep)
+		if v.VerifyStatus != state.VerifyPassed || !strings.Contains(v.LogOutput, "VERIFY: WAL archive continuous after the base backup") ||
+			!strings.Contains(v.LogOutput, after) {
+			t.Fatalf("verify (deep %v) of a base with a continuous archive: %s\n%s", deep, v.VerifyStatus, v.LogOutput)
+		}
+	}
+	if testutil.ToFloat64(gauge) != 0 {
+		t.Fatal("jagad_archive_verify_failed is not 0 after a passing check")
+	}
+	requireSeries(t, h.reg, "connection", c.Name, "jagad_archive_verify_failed", "jagad_archive_verify_timestamp_seconds")
+
+	// Remove the victim: its object and its manifest.
+	m := segs[victim]
+	obj, man := readObject(t, st, m.ObjectKey), readObject(t, st, m.ObjectKey+objfmt.ManifestSuffix)
+	for _, k := range []string{m.ObjectKey, m.ObjectKey + objfmt.ManifestSuffix} {
+		if err := st.Delete(context.Background(), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, deep := range []bool{true, false} {
+		v := verifyBase(t, h, b.ID, deep)
+		if v.VerifyStatus != state.VerifyFailed || !strings.Contains(v.LogOutput, "WAL segment "+victim+" is missing") {
+			t.Fatalf("verify (deep %v) over a gap: %s\n%s", deep, v.VerifyStatus, v.LogOutput)
+		}
+		if len(v.Checks) == 0 || v.Checks[0].Result != state.VerifyFailed || !strings.Contains(v.Checks[0].Error, victim) {
+			t.Fatalf("checks history after a gap: %+v", v.Checks)
+		}
+		if testutil.ToFloat64(gauge) != 1 {
+			t.Fatal("jagad_archive_verify_failed is not 1 after a gap")
+		}
+	}
+	rep, err := h.eng.VerifyArchive(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK || rep.Archive != ArchiveWAL || !slices.Equal(rep.Gaps, []string{victim}) || rep.Last < after {
+		t.Fatalf("archive report over a gap: %+v", rep)
+	}
+
+	// Put it back: the archive is whole again and the gauge clears.
+	if _, err := st.Put(context.Background(), m.ObjectKey, bytes.NewReader(obj)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Put(context.Background(), m.ObjectKey+objfmt.ManifestSuffix, bytes.NewReader(man)); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = h.eng.VerifyArchive(context.Background(), c.ID); err != nil || !rep.OK || len(rep.Gaps) != 0 {
+		t.Fatalf("archive report once whole: %+v, %v", rep, err)
+	}
+	if testutil.ToFloat64(gauge) != 0 {
+		t.Fatal("jagad_archive_verify_failed is not 0 after a passing archive check")
+	}
+}
+
+// TestVerifyArchiveNeedsAnArchive: a connection that archives nothing is
+// refused with a message saying what to set.
+func TestVerifyArchiveNeedsAnArchive(t *testing.T) {
+	h := newHarness(t)
+	h.addLocalProvider("local")
+	_, c, _ := physicalFixture(t, h)
+	if _, err := h.eng.VerifyArchive(context.Background(), c.ID); err == nil || !strings.Contains(err.Error(), "wal_archive") {
+		t.Fatalf("VerifyArchive without an archive: %v", err)
+	}
+	if _, err := h.eng.VerifyArchive(context.Background(), "conn_nope"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("VerifyArchive of a missing connection: %v", err)
+	}
+}
