@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jagad/jagad/engine"
 	"github.com/jagad/jagad/state"
 )
 
@@ -127,4 +128,41 @@ func TestConnectionWalArchive(t *testing.T) {
 		t.Errorf("archive verify answer: %+v", rep)
 	}
 	e.call("POST", "/api/connections/conn_nope/archive/verify", nil, http.StatusNotFound)
+}
+
+// The stats count the WAL archived since each PostgreSQL connection's
+// newest base backup as incrementals (the reference's shape, with
+// incremental_wal added); GET /api/backups/{id} of a base shows its
+// physical info and its WAL span.
+func TestStatsCountWALAsIncremental(t *testing.T) {
+	e := newEnv(t)
+	newFixture(e) // one full backup
+	at := time.Now().UTC()
+	base := physBackup("bck_base", "conn_pg", "postgresql", "physical", "", at)
+	base.Physical = &state.PhysicalInfo{StartLSN: "0/2000028", StopLSN: "0/2000100", Timeline: 1, SystemID: "7301"}
+	put(t, e.store, base)
+	var before struct {
+		Total  int64            `json:"total_backups"`
+		ByType map[string]int64 `json:"by_type"`
+		WAL    []map[string]any `json:"incremental_wal"`
+	}
+	mustJSON(t, e.call("GET", "/api/backups/stats", nil, http.StatusOK), &before)
+	if before.ByType["incremental"] != 0 || before.WAL == nil || len(before.WAL) != 0 {
+		t.Fatalf("stats without WAL: %+v", before)
+	}
+	e.eng.walSpans = []engine.WALSpan{{BaseBackupID: "bck_base", ConnectionID: "conn_pg", ConnectionName: "pg",
+		StartSegment: "000000010000000000000002", Segments: 7, First: "000000010000000000000003", Last: "000000010000000000000009"}}
+	after := before
+	mustJSON(t, e.call("GET", "/api/backups/stats", nil, http.StatusOK), &after)
+	if after.ByType["incremental"] != 7 || after.Total != before.Total || len(after.WAL) != 1 || after.WAL[0]["segments"] != float64(7) {
+		t.Fatalf("stats with 7 segments since the base: %+v", after)
+	}
+	var v struct {
+		Physical *state.PhysicalInfo `json:"physical"`
+		WALSpan  *engine.WALSpan     `json:"wal_span"`
+	}
+	mustJSON(t, e.call("GET", "/api/backups/bck_base", nil, http.StatusOK), &v)
+	if v.Physical == nil || v.Physical.StopLSN != "0/2000100" || v.WALSpan == nil || v.WALSpan.Last != "000000010000000000000009" {
+		t.Fatalf("base backup view: %+v %+v", v.Physical, v.WALSpan)
+	}
 }

@@ -75,6 +75,9 @@ type liveBackup struct {
 	// Capabilities: what the backup supports beyond a whole restore (a
 	// point in time when its connection archives WAL or binary logs).
 	Capabilities engine.Capabilities `json:"capabilities"`
+	// WALSpan: a PostgreSQL base backup's WAL archived after it (GET
+	// /api/backups/{id} only).
+	WALSpan *engine.WALSpan `json:"wal_span,omitempty"`
 }
 
 // liveBackup is GET /api/backups/{id}'s view of b.
@@ -91,7 +94,7 @@ func (s *server) liveBackup(b state.Backup) liveBackup {
 		}
 		return nil
 	})
-	return liveBackup{viewBackup(b), s.progressOf(b.ID), checks, engine.CapabilitiesOf(b, conn)}
+	return liveBackup{backupView: viewBackup(b), Progress: s.progressOf(b.ID), Checks: checks, Capabilities: engine.CapabilitiesOf(b, conn)}
 }
 
 type liveRestore struct {

@@ -208,6 +208,7 @@ type fakeEngine struct {
 	leak     bool // test actions fail with the record's secrets in the message
 	payload  []byte
 	verifies int
+	walSpans []engine.WALSpan // WALIncrementals' answer; WALSpanOf finds a base's in it
 }
 
 func (f *fakeEngine) record(s string) {
@@ -342,3 +343,14 @@ func (f *fakeEngine) VerifyArchive(_ context.Context, id string) (engine.Archive
 		Files: 3, Gaps: []string{"000000010000000000000002"}, Problems: []string{"gap: WAL segment 000000010000000000000002 is missing"}}
 	return rep, nil
 }
+
+func (f *fakeEngine) WALSpanOf(_ context.Context, b state.Backup) (*engine.WALSpan, error) {
+	for _, sp := range f.walSpans {
+		if sp.BaseBackupID == b.ID {
+			return &sp, nil
+		}
+	}
+	return nil, nil
+}
+
+func (f *fakeEngine) WALIncrementals(context.Context) ([]engine.WALSpan, error) { return f.walSpans, nil }

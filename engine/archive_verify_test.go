@@ -40,6 +40,17 @@ func TestVerifyBaseFollowsWAL(t *testing.T) {
 	}
 	gauge := h.eng.archiveChecks.failed.WithLabelValues(c.Name, ArchiveWAL)
 
+	// The WAL since the base: its span, and the stats' incrementals.
+	b = h.backup(b.ID)
+	sp, err := h.eng.WALSpanOf(context.Background(), b)
+	if err != nil || sp == nil || sp.Segments < 2 || sp.Last < after || sp.First > victim || sp.NextBaseID != "" {
+		t.Fatalf("WAL span of the base: %+v, %v", sp, err)
+	}
+	incs, err := h.eng.WALIncrementals(context.Background())
+	if err != nil || len(incs) != 1 || incs[0] != *sp {
+		t.Fatalf("WAL incrementals: %+v, %v (span %+v)", incs, err, sp)
+	}
+
 	for _, deep := range []bool{true, false} {
 		v := verifyBase(t, h, b.ID, deep)
 		if v.VerifyStatus != state.VerifyPassed || !strings.Contains(v.LogOutput, "VERIFY: WAL archive continuous after the base backup") ||
@@ -106,5 +117,25 @@ func TestVerifyArchiveNeedsAnArchive(t *testing.T) {
 	}
 	if _, err := h.eng.VerifyArchive(context.Background(), "conn_nope"); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("VerifyArchive of a missing connection: %v", err)
+	}
+}
+
+// TestSpanOf: the segments after a base's stop segment, up to the next
+// base's, on its timeline or later ones.
+func TestSpanOf(t *testing.T) {
+	phys := func(start, stop string) *state.PhysicalInfo {
+		return &state.PhysicalInfo{StartLSN: start, StopLSN: stop, Timeline: 1}
+	}
+	b := state.Backup{ID: "bck_a", Physical: phys("0/2000028", "0/3000100")}
+	next := state.Backup{ID: "bck_b", Physical: phys("0/5000028", "0/5000100")}
+	names := []string{"000000010000000000000002", "000000010000000000000003", "000000010000000000000004",
+		"000000010000000000000005", "000000010000000000000006", "000000020000000000000007"}
+	sp := spanOf(b, nil, state.Connection{}, names)
+	if sp.StartSegment != "000000010000000000000002" || sp.Segments != 4 || sp.First != "000000010000000000000004" || sp.Last != "000000020000000000000007" {
+		t.Errorf("newest base: %+v", sp)
+	}
+	sp = spanOf(b, &next, state.Connection{}, names)
+	if sp.Segments != 2 || sp.Last != "000000010000000000000005" || sp.NextBaseID != "bck_b" {
+		t.Errorf("base with a next one: %+v", sp)
 	}
 }

@@ -89,6 +89,7 @@ type Engine struct {
 	wal     *walArchivers    // continuous WAL archiving (walarchive.go)
 	// archiveChecks meter the archive verifications (archive_verify.go).
 	archiveChecks *archiveMetrics
+	walList       walListing // cached WAL archive listings (walspan.go)
 }
 
 // New returns an engine; it does not start anything.

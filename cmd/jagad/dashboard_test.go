@@ -16,6 +16,8 @@ import (
 //     to an unrelated record leaving the page alone;
 //   - a restore through the wizard into a new database, rows checked in
 //     PostgreSQL;
+//   - a physical base backup of a connection archiving its WAL restored
+//     to a point in time through the wizard (dashboard_pitr_test.go);
 //   - a file-managed schedule that is read-only and whose pause shows as an
 //     override; a broken jagad.yaml whose error and line show on the config
 //     page (goal: within 2 s, logged); a plan preview; a cross-site form
@@ -37,6 +39,7 @@ func TestDashboardBrowser(t *testing.T) {
 	d.step(t, "backups and detail", d.backupsAndDetail)
 	d.step(t, "verify quick, then deep, from the detail page", d.verifyFromDetail)
 	d.step(t, "restore through the wizard", d.restoreWizard)
+	d.step(t, "restore a physical backup to a point in time through the wizard", d.pitrWizard)
 	d.step(t, "file-managed schedule is read-only; pause is an override", d.fileManagedSchedule)
 	d.step(t, "broken jagad.yaml shows on the config page", d.brokenConfig)
 	d.step(t, "preview a pasted jagad.yaml", d.planPreview)
