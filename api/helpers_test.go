@@ -353,4 +353,6 @@ func (f *fakeEngine) WALSpanOf(_ context.Context, b state.Backup) (*engine.WALSp
 	return nil, nil
 }
 
-func (f *fakeEngine) WALIncrementals(context.Context) ([]engine.WALSpan, error) { return f.walSpans, nil }
+func (f *fakeEngine) WALIncrementals(context.Context) ([]engine.WALSpan, error) {
+	return f.walSpans, nil
+}

@@ -22,13 +22,13 @@ type Capabilities struct {
 	PointInTimeTo   *time.Time `json:"point_in_time_to,omitempty"`
 	// Latest: the backup can be restored to the end of the archive
 	// (latest; PostgreSQL), as can a target_lsn.
-	Latest bool `json:"latest"`
+	Latest bool `json:"latest,omitempty"`
 	// TargetDir: the backup restores a whole server into a new data
 	// directory (target_dir), not into a connection's database.
-	TargetDir bool `json:"target_dir"`
+	TargetDir bool `json:"target_dir,omitempty"`
 	// Check: the restore can start a throwaway server on the restored
 	// directory to check it (check; PostgreSQL base backups).
-	Check bool `json:"check"`
+	Check bool `json:"check,omitempty"`
 }
 
 // CapabilitiesOf returns the capabilities of b, a backup of conn (nil:

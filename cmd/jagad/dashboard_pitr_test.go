@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +106,15 @@ func (d *dash) pitrWizard(t *testing.T) {
 		t.Errorf("physical wizard (target connection, latest, check, time disabled) = %s", got)
 	}
 	b.checkA11y("restore wizard, point in time")
-	dir := t.TempDir() + "/pgdata"
+	// A directory the postgres user (the throwaway server's, when the
+	// tests run as root) can reach.
+	base := t.TempDir()
+	for _, d := range []string{filepath.Dir(base), base} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(base, "pgdata")
 	b.do(10*time.Second, chromedp.Click(chromedp.ID("w-pit")),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("r-pit").value = "`+target.UTC().Format("2006-01-02T15:04:05")+`"`),
 		chromedp.SendKeys(chromedp.ID("r-dir"), dir), chromedp.Click(chromedp.ID("r-check")))

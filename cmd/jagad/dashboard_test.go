@@ -39,7 +39,6 @@ func TestDashboardBrowser(t *testing.T) {
 	d.step(t, "backups and detail", d.backupsAndDetail)
 	d.step(t, "verify quick, then deep, from the detail page", d.verifyFromDetail)
 	d.step(t, "restore through the wizard", d.restoreWizard)
-	d.step(t, "restore a physical backup to a point in time through the wizard", d.pitrWizard)
 	d.step(t, "file-managed schedule is read-only; pause is an override", d.fileManagedSchedule)
 	d.step(t, "broken jagad.yaml shows on the config page", d.brokenConfig)
 	d.step(t, "preview a pasted jagad.yaml", d.planPreview)
@@ -48,5 +47,6 @@ func TestDashboardBrowser(t *testing.T) {
 	d.step(t, "connection, storage and notification forms", d.forms)
 	d.step(t, "copy a backup to another destination; schedule copies_to", d.copyToAnother)
 	d.step(t, "phone layout", d.phoneLayout)
+	d.step(t, "restore a physical backup to a point in time through the wizard", d.pitrWizard)
 	t.Logf("browser steps took %s", time.Since(start).Round(time.Millisecond))
 }
