@@ -108,13 +108,13 @@ func (d *dash) pitrWizard(t *testing.T) {
 	b.checkA11y("restore wizard, point in time")
 	// A directory the postgres user (the throwaway server's, when the
 	// tests run as root) can reach.
-	base := t.TempDir()
-	for _, d := range []string{filepath.Dir(base), base} {
+	tmp := t.TempDir()
+	for _, d := range []string{filepath.Dir(tmp), tmp} {
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	dir := filepath.Join(base, "pgdata")
+	dir := filepath.Join(tmp, "pgdata")
 	b.do(10*time.Second, chromedp.Click(chromedp.ID("w-pit")),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("r-pit").value = "`+target.UTC().Format("2006-01-02T15:04:05")+`"`),
 		chromedp.SendKeys(chromedp.ID("r-dir"), dir), chromedp.Click(chromedp.ID("r-check")))
