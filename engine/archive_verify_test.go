@@ -104,6 +104,21 @@ func TestVerifyBaseFollowsWAL(t *testing.T) {
 	if testutil.ToFloat64(gauge) != 0 {
 		t.Fatal("jagad_archive_verify_failed is not 0 after a passing archive check")
 	}
+
+	// A damaged segment of the chain (one byte flipped): both modes fail,
+	// naming it.
+	key := segs[after].ObjectKey
+	damaged := readObject(t, st, key)
+	damaged[len(damaged)/2] ^= 0xff
+	if _, err := st.Put(context.Background(), key, bytes.NewReader(damaged)); err != nil {
+		t.Fatal(err)
+	}
+	for _, deep := range []bool{true, false} {
+		v := verifyBase(t, h, b.ID, deep)
+		if v.VerifyStatus != state.VerifyFailed || !strings.Contains(v.Checks[0].Error, "WAL segment "+after) {
+			t.Fatalf("verify (deep %v) of a damaged segment: %s %+v\n%s", deep, v.VerifyStatus, v.Checks[0], v.LogOutput)
+		}
+	}
 }
 
 // TestVerifyArchiveNeedsAnArchive: a connection that archives nothing is
