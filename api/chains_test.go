@@ -118,6 +118,11 @@ func TestConnectionWalArchive(t *testing.T) {
 		t.Errorf("file-managed wal_archive not shown: %+v", v.WalArchive)
 	}
 	e.call("PUT", "/api/connections/conn_file", map[string]any{"wal_archive": map[string]any{"enabled": false}}, http.StatusConflict)
+	// The export of API-made resources carries it.
+	if y := e.call("GET", "/api/config/export", nil, http.StatusOK).Body.String(); !strings.Contains(y, "wal_archive:") ||
+		!strings.Contains(y, "storage: s3") {
+		t.Errorf("export lacks the wal_archive:\n%s", y)
+	}
 
 	var rep struct {
 		OK   bool     `json:"ok"`
