@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"mime"
@@ -69,6 +70,9 @@ type backupView struct {
 	ChainNote  string `json:"chain_note,omitempty"`
 	BinlogFile string `json:"binlog_file,omitempty"`
 	BinlogPos  uint64 `json:"binlog_pos,omitempty"`
+	// Physical: a PostgreSQL base backup's start and stop LSN, timeline
+	// and system identifier.
+	Physical *state.PhysicalInfo `json:"physical,omitempty"`
 	// Replicas are the copies of the object, the primary first; a record
 	// made before several destinations shows its primary alone.
 	Replicas []state.Replica `json:"replicas"`
@@ -88,7 +92,7 @@ func viewBackup(b state.Backup) backupView {
 		NotifyOnFailure: b.NotifyOnFailure, ToolVersion: b.ToolVersion, ServerVersion: b.ServerVersion,
 		Tables: b.Tables, RetentionError: b.RetentionError, Replicas: nonNil(b.Copies()),
 		FromLSN: b.FromLSN, ToLSN: b.ToLSN, ChainID: b.ChainID, ParentID: b.ParentID, ChainNote: b.ChainNote,
-		BinlogFile: b.BinlogFile, BinlogPos: b.BinlogPos,
+		BinlogFile: b.BinlogFile, BinlogPos: b.BinlogPos, Physical: b.Physical,
 	}
 }
 
@@ -147,7 +151,16 @@ func (s *server) listBackups(r *http.Request, _ httprouter.Params) (any, error) 
 	return listPage{items: out, total: total}, nil
 }
 
-func (s *server) backupStats() (any, error) {
+// statsView is GET /api/backups/stats: the reference's shape, with the
+// WAL archived since each PostgreSQL connection's newest base backup
+// counted in by_type.incremental (PostgreSQL's incremental is that WAL
+// stream) and detailed in incremental_wal.
+type statsView struct {
+	state.BackupStats
+	IncrementalWAL []engine.WALSpan `json:"incremental_wal"`
+}
+
+func (s *server) backupStats(ctx context.Context) (any, error) {
 	var st state.BackupStats
 	err := s.store.View(func(tx *state.Tx) (err error) {
 		st, err = tx.BackupStats()
@@ -162,7 +175,16 @@ func (s *server) backupStats() (any, error) {
 	if st.ByStatus == nil {
 		st.ByStatus = map[string]int64{}
 	}
-	return st, nil
+	spans, err := s.engine.WALIncrementals(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("backup stats: WAL archives: %w", err)
+	}
+	for _, sp := range spans {
+		if sp.Segments > 0 {
+			st.ByType[engine.TypeIncremental] += int64(sp.Segments)
+		}
+	}
+	return statsView{BackupStats: st, IncrementalWAL: nonNil(spans)}, nil
 }
 
 func (s *server) readBackup(id string) (state.Backup, error) {
@@ -175,15 +197,19 @@ func (s *server) readBackup(id string) (state.Backup, error) {
 }
 
 // getBackup is GET /api/backups/{id}, and GET /api/backups/stats.
-func (s *server) getBackup(_ *http.Request, p httprouter.Params) (any, error) {
+func (s *server) getBackup(r *http.Request, p httprouter.Params) (any, error) {
 	if p.ByName("id") == "stats" {
-		return s.backupStats()
+		return s.backupStats(r.Context())
 	}
 	b, err := s.readBackup(p.ByName("id"))
 	if err != nil {
 		return nil, err
 	}
-	return s.liveBackup(b), nil
+	v := s.liveBackup(b)
+	if v.WALSpan, err = s.engine.WALSpanOf(r.Context(), b); err != nil {
+		s.log.Warn("WAL span of a base backup", "backup", b.ID, "err", err) // the backup shows without it
+	}
+	return v, nil
 }
 
 type backupInput struct {
@@ -233,8 +259,25 @@ func (s *server) createBackup(r *http.Request, _ httprouter.Params) (any, error)
 	return created(viewBackup(b)), nil
 }
 
+// deleteBackup is DELETE /api/backups/{id}: 409 naming the dependants of a
+// chain link others need, unless ?force=true (chains.go).
 func (s *server) deleteBackup(r *http.Request, p httprouter.Params) (any, error) {
-	if _, err := s.readBackup(p.ByName("id")); err != nil {
+	force, err := forceParam(r)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.View(func(tx *state.Tx) error {
+		b, err := getRec[state.Backup](tx, p.ByName("id"), wordBackup)
+		if err != nil || force {
+			return err
+		}
+		why, err := chainDependants(tx, b)
+		if err == nil && why != "" {
+			err = fault.Conflict(why)
+		}
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := s.engine.DeleteBackup(r.Context(), p.ByName("id")); err != nil {

@@ -32,13 +32,15 @@ type connectionView struct {
 	Physical *state.PhysicalSpec `json:"physical,omitempty"` // mysql/mariadb physical backups
 
 	BinlogArchive *state.BinlogArchiveSpec `json:"binlog_archive,omitempty"` // mysql/mariadb binary log archive
+
+	WalArchive *state.WalArchive `json:"wal_archive,omitempty"` // postgresql continuous WAL archiving (a provider name, no secret)
 }
 
 func viewConnection(c state.Connection) connectionView {
 	return connectionView{
 		ID: c.ID, Name: c.Name, DBType: c.DBType, Host: c.Host, Port: c.Port, Username: c.Username,
 		SSLMode: c.SSLMode, Physical: c.Physical, ManagedBy: c.ManagedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		BinlogArchive: c.BinlogArchive,
+		BinlogArchive: c.BinlogArchive, WalArchive: c.WalArchive,
 	}
 }
 
@@ -57,6 +59,8 @@ type connectionInput struct {
 	Physical *state.PhysicalSpec `json:"physical"`
 	// BinlogArchive: absent keeps the stored value; {"enabled": false} turns it off.
 	BinlogArchive *state.BinlogArchiveSpec `json:"binlog_archive"`
+	// WalArchive: absent keeps the stored value; {"enabled": false} turns it off.
+	WalArchive *state.WalArchive `json:"wal_archive"`
 	readOnly
 }
 
@@ -72,7 +76,7 @@ type readOnly struct {
 func (in connectionInput) any() bool {
 	return in.Name != nil || in.DBType != nil || in.Host != nil || in.Port != nil || in.Username != nil ||
 		in.Password != nil || in.SSLMode != nil || in.Physical != nil ||
-		in.BinlogArchive != nil
+		in.BinlogArchive != nil || in.WalArchive != nil
 }
 
 func (in connectionInput) apply(c *state.ConnectionSpec) {
@@ -87,6 +91,9 @@ func (in connectionInput) apply(c *state.ConnectionSpec) {
 	}
 	if in.BinlogArchive != nil {
 		c.BinlogArchive = in.BinlogArchive
+	}
+	if in.WalArchive != nil {
+		c.WalArchive = in.WalArchive
 	}
 	if in.Password != nil && *in.Password != "" && *in.Password != mask {
 		c.Password = state.Secret(*in.Password)
@@ -107,6 +114,7 @@ func validateConnection(c *state.ConnectionSpec, skipName bool) error {
 	fc.SetDefaults()
 	c.Port, c.SSLMode = fc.Port, fc.SSLMode
 	errs := config.ValidateConnection(fc)
+	errs = append(errs, walArchiveErrors(*c)...) // chains.go
 	if skipName {
 		errs = slices.DeleteFunc(errs, func(e config.FieldError) bool { return e.Field == "name" })
 	}
@@ -140,7 +148,7 @@ func (s *server) createConnection(r *http.Request, _ httprouter.Params) (any, er
 	}
 	now := s.now().UTC()
 	c := state.Connection{Meta: apiMeta(state.KindConnection, now), ConnectionSpec: spec}
-	if err := connections.create(s, &c, nil); err != nil {
+	if err := connections.create(s, &c, func(tx *state.Tx, c *state.Connection) error { return walStorageExists(tx, c.ConnectionSpec) }); err != nil {
 		return nil, err
 	}
 	return created(viewConnection(c)), nil
@@ -155,9 +163,12 @@ func (s *server) updateConnection(r *http.Request, p httprouter.Params) (any, er
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
-	c, err := connections.update(s, p.ByName("id"), func(_ *state.Tx, c *state.Connection) error {
+	c, err := connections.update(s, p.ByName("id"), func(tx *state.Tx, c *state.Connection) error {
 		in.apply(&c.ConnectionSpec)
-		return validateConnection(&c.ConnectionSpec, false)
+		if err := validateConnection(&c.ConnectionSpec, false); err != nil {
+			return err
+		}
+		return walStorageExists(tx, c.ConnectionSpec)
 	})
 	if err != nil {
 		return nil, err

@@ -72,9 +72,12 @@ type liveBackup struct {
 	backupView
 	Progress *engine.Progress    `json:"progress,omitempty"`
 	Checks   []state.BackupCheck `json:"checks"`
-	// Capabilities: what the backup's kind supports beyond a whole
-	// restore (no kind supports a point in time yet).
+	// Capabilities: what the backup supports beyond a whole restore (a
+	// point in time when its connection archives WAL or binary logs).
 	Capabilities engine.Capabilities `json:"capabilities"`
+	// WALSpan: a PostgreSQL base backup's WAL archived after it (GET
+	// /api/backups/{id} only).
+	WALSpan *engine.WALSpan `json:"wal_span,omitempty"`
 }
 
 // liveBackup is GET /api/backups/{id}'s view of b.
@@ -83,7 +86,15 @@ func (s *server) liveBackup(b state.Backup) liveBackup {
 	if checks == nil {
 		checks = []state.BackupCheck{}
 	}
-	return liveBackup{viewBackup(b), s.progressOf(b.ID), checks, engine.CapabilitiesOf(b)}
+	var conn *state.Connection
+	_ = s.store.View(func(tx *state.Tx) error { // a connection gone (or unreadable) declares no archive
+		c, err := state.Get[state.Connection](tx, b.ConnectionID)
+		if err == nil {
+			conn = &c
+		}
+		return nil
+	})
+	return liveBackup{backupView: viewBackup(b), Progress: s.progressOf(b.ID), Checks: checks, Capabilities: engine.CapabilitiesOf(b, conn)}
 }
 
 type liveRestore struct {

@@ -152,6 +152,9 @@ func exportConnection(c state.Connection, dbs []state.Database) config.Connectio
 	if a := c.BinlogArchive; a != nil {
 		out.BinlogArchive = &config.BinlogArchive{Enabled: a.Enabled, Storage: a.Storage}
 	}
+	if w := c.WalArchive; w != nil {
+		out.WalArchive = &config.WalArchive{Enabled: w.Enabled, Storage: w.Storage, SpoolMaxBytes: w.SpoolMaxBytes}
+	}
 	if c.Password != "" {
 		out.Password = envName("CONN", c.Name, "PASSWORD")
 	}

@@ -208,6 +208,7 @@ type fakeEngine struct {
 	leak     bool // test actions fail with the record's secrets in the message
 	payload  []byte
 	verifies int
+	walSpans []engine.WALSpan // WALIncrementals' answer; WALSpanOf finds a base's in it
 }
 
 func (f *fakeEngine) record(s string) {
@@ -326,3 +327,32 @@ func (f *fakeConfig) Reload(_ context.Context, _ string, confirm bool) reconcile
 }
 
 var _ = fault.Invalid
+
+// VerifyArchive reports, for a connection with wal_archive, the gap a test
+// planted in archiveGaps (the engine's own tests check real archives).
+func (f *fakeEngine) VerifyArchive(_ context.Context, id string) (engine.ArchiveReport, error) {
+	f.record("verify-archive " + id)
+	var c state.Connection
+	if err := f.store.View(func(tx *state.Tx) (err error) { c, err = state.Get[state.Connection](tx, id); return }); err != nil {
+		return engine.ArchiveReport{}, err
+	}
+	if c.WalArchive == nil || !c.WalArchive.Enabled {
+		return engine.ArchiveReport{}, fault.Invalid("connection " + c.Name + " archives nothing")
+	}
+	rep := engine.ArchiveReport{ConnectionID: c.ID, ConnectionName: c.Name, Archive: engine.ArchiveWAL, Mode: engine.VerifyDeep,
+		Files: 3, Gaps: []string{"000000010000000000000002"}, Problems: []string{"gap: WAL segment 000000010000000000000002 is missing"}}
+	return rep, nil
+}
+
+func (f *fakeEngine) WALSpanOf(_ context.Context, b state.Backup) (*engine.WALSpan, error) {
+	for _, sp := range f.walSpans {
+		if sp.BaseBackupID == b.ID {
+			return &sp, nil
+		}
+	}
+	return nil, nil
+}
+
+func (f *fakeEngine) WALIncrementals(context.Context) ([]engine.WALSpan, error) {
+	return f.walSpans, nil
+}

@@ -125,6 +125,10 @@ type restoreView struct {
 	CompletedAt      *time.Time `json:"completed_at"`
 	CreatedAt        time.Time  `json:"created_at"`
 	PointInTime      string     `json:"point_in_time,omitempty"`
+	// The point the request asked for (point-in-time restores).
+	TargetTime *time.Time `json:"target_time,omitempty"`
+	TargetLSN  string     `json:"target_lsn,omitempty"`
+	Latest     bool       `json:"latest,omitempty"`
 }
 
 func viewRestore(r state.Restore) restoreView {
@@ -134,7 +138,7 @@ func viewRestore(r state.Restore) restoreView {
 	return restoreView{ID: r.ID, BackupID: r.BackupID, TargetConnection: r.TargetConnection,
 		TargetDatabase: r.TargetDatabase, DropExisting: r.DropExisting, NoPrivileges: r.NoPrivileges, RestoreType: r.RestoreType, TargetDir: r.TargetDir, Drill: r.Drill, Status: r.Status,
 		DurationMs: r.DurationMs, LogOutput: r.LogOutput, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
-		CreatedAt: r.CreatedAt, PointInTime: r.PointInTime}
+		CreatedAt: r.CreatedAt, PointInTime: r.PointInTime, TargetTime: r.TargetTime, TargetLSN: r.TargetLSN, Latest: r.Latest}
 }
 
 // listRestores lists restores newest first.

@@ -82,7 +82,8 @@ func (s *server) routeTable() []route {
 	h("POST", "/api/connections/:id/test", s.testConnection, operate) // also _new
 	h("GET", "/api/connections/:id/databases", s.listDatabases, read)
 	h("POST", "/api/connections/:id/discover", s.discoverDatabases, operate)
-	h("PUT", "/api/connections/:id/:dbid", s.updateDatabase, admin) // :id == "databases"
+	h("PUT", "/api/connections/:id/:dbid", s.updateDatabase, admin)            // :id == "databases"
+	h("POST", "/api/connections/:id/archive/verify", s.verifyArchive, operate) // archive.go
 
 	h("GET", "/api/backups", s.listBackups, read)
 	h("POST", "/api/backups", s.createBackup, operate)

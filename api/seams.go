@@ -35,6 +35,15 @@ type Engine interface {
 	TestNotification(ctx context.Context, notifID string) error
 	// ScheduleInfo reports a schedule's next and last run and the last status.
 	ScheduleInfo(scheduleID string) (next, last *time.Time, lastStatus string)
+	// VerifyArchive checks a connection's WAL or binary log archive and
+	// reports its gaps and damaged files.
+	VerifyArchive(ctx context.Context, connID string) (engine.ArchiveReport, error)
+	// WALSpanOf is the WAL archived after a PostgreSQL base backup (nil:
+	// not a base of a connection archiving its WAL).
+	WALSpanOf(ctx context.Context, b state.Backup) (*engine.WALSpan, error)
+	// WALIncrementals are the WAL spans since each archiving PostgreSQL
+	// connection's newest base backup (the stats' incrementals).
+	WALIncrementals(ctx context.Context) ([]engine.WALSpan, error)
 }
 
 var _ Engine = (*engine.Engine)(nil)
@@ -114,6 +123,19 @@ func (NotReadyEngine) TestStorage(context.Context, string) error { return errNoE
 
 // TestNotification implements Engine.
 func (NotReadyEngine) TestNotification(context.Context, string) error { return errNoEngine }
+
+// VerifyArchive implements Engine.
+func (NotReadyEngine) VerifyArchive(context.Context, string) (engine.ArchiveReport, error) {
+	return engine.ArchiveReport{}, errNoEngine
+}
+
+// WALSpanOf implements Engine: no span while the engine is not ready.
+func (NotReadyEngine) WALSpanOf(context.Context, state.Backup) (*engine.WALSpan, error) {
+	return nil, nil
+}
+
+// WALIncrementals implements Engine: none while the engine is not ready.
+func (NotReadyEngine) WALIncrementals(context.Context) ([]engine.WALSpan, error) { return nil, nil }
 
 // ScheduleInfo implements Engine.
 func (NotReadyEngine) ScheduleInfo(string) (next, last *time.Time, lastStatus string) {

@@ -35,6 +35,7 @@ var wantScopes = map[string]string{
 	"GET /api/connections/:id/databases":          "read",
 	"POST /api/connections/:id/discover":          "operate",
 	"PUT /api/connections/:id/:dbid":              "admin",
+	"POST /api/connections/:id/archive/verify":    "operate",
 	"GET /api/backups":                            "read",
 	"POST /api/backups":                           "operate",
 	"GET /api/backups/:id":                        "read",

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -290,6 +291,15 @@ func TestBinlogPITRRestore(t *testing.T) {
 	if _, _, err := e.h.eng.archivedBinlogs(context.Background(), e.conn.ID, b.BinlogFile); err == nil || !strings.Contains(err.Error(), gone+" is missing") {
 		t.Fatalf("continuity with %s gone: %v", gone, err)
 	}
+	// The failed verifies metered the binary log archive; the archive
+	// check on its own lists the gap (archive_verify.go).
+	if v := testutil.ToFloat64(e.h.eng.archiveChecks.failed.WithLabelValues("maria", ArchiveBinlog)); v != 1 {
+		t.Errorf("jagad_archive_verify_failed{archive=binlog} = %v after a gap, want 1", v)
+	}
+	rep, err := e.h.eng.VerifyArchive(context.Background(), e.conn.ID)
+	if err != nil || rep.OK || rep.Archive != ArchiveBinlog || !slices.Contains(rep.Gaps, gone) {
+		t.Fatalf("archive report with %s gone: %+v, %v", gone, rep, err)
+	}
 }
 
 // restoreAt restores backupID to target into dir and fingerprints it.
@@ -302,6 +312,9 @@ func (e *physEnv) restoreAt(t *testing.T, backupID string, target time.Time, dir
 	rec = waitRestore(t, e.h, rec.ID)
 	if rec.Status != state.StatusSuccess {
 		t.Fatalf("restore: %s\n%s", rec.Status, rec.LogOutput)
+	}
+	if rec.TargetTime == nil || !rec.TargetTime.Equal(target) || rec.PointInTime == "" {
+		t.Errorf("restore record's point: target_time %v, point_in_time %q; asked for %v", rec.TargetTime, rec.PointInTime, target)
 	}
 	srv, err := mariaphys.StartServer(context.Background(), mariaphys.ServerOptions{Datadir: dir, SkipGrants: true})
 	if err != nil {

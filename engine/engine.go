@@ -87,6 +87,9 @@ type Engine struct {
 	sched   *schedule.Scheduler
 	binlogs *binlogArchivers // binlog_archive.go
 	wal     *walArchivers    // continuous WAL archiving (walarchive.go)
+	// archiveChecks meter the archive verifications (archive_verify.go).
+	archiveChecks *archiveMetrics
+	walList       walListing // cached WAL archive listings (walspan.go)
 }
 
 // New returns an engine; it does not start anything.
@@ -121,19 +124,20 @@ func New(o Options) (*Engine, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{
-		opts:     o,
-		store:    o.Store,
-		log:      log,
-		now:      o.Now,
-		metrics:  newMetrics(o.Registerer),
-		notify:   o.Notifier,
-		slots:    newLimiter(state.Settings{}.ConcurrentBackups()),
-		stores:   newStoreCache(o.Storage),
-		progress: newProgressBoard(o.Now),
-		ctx:      ctx,
-		cancel:   cancel,
-		running:  map[string]bool{},
-		wal:      &walArchivers{runs: newArchiveRuns(), m: newWalMetrics(o.Registerer)},
+		opts:          o,
+		store:         o.Store,
+		log:           log,
+		now:           o.Now,
+		metrics:       newMetrics(o.Registerer),
+		archiveChecks: newArchiveMetrics(o.Registerer),
+		notify:        o.Notifier,
+		slots:         newLimiter(state.Settings{}.ConcurrentBackups()),
+		stores:        newStoreCache(o.Storage),
+		progress:      newProgressBoard(o.Now),
+		ctx:           ctx,
+		cancel:        cancel,
+		running:       map[string]bool{},
+		wal:           &walArchivers{runs: newArchiveRuns(), m: newWalMetrics(o.Registerer)},
 	}
 	e.sched = e.newScheduler()
 	e.binlogs = newBinlogArchivers(e, o.BinlogArchive, o.Registerer)

@@ -67,13 +67,13 @@ func TestPITR(t *testing.T) {
 	r := h.restore(b.ID, RestoreRequest{TargetDir: targetDir(t), Check: true, TargetTime: &t2})
 	checkRows(t, r, map[string]int64{"public.t1": 5, "public.t2": 5})
 	if !strings.Contains(r.LogOutput, "recovers to recovery_target_time") || r.BackupID != b.ID ||
-		r.PointInTime != t2.UTC().Format(time.RFC3339Nano) {
+		r.PointInTime != t2.UTC().Format(time.RFC3339Nano) || r.TargetTime == nil || !r.TargetTime.Equal(t2) || r.Latest {
 		t.Errorf("restore record %s / log:\n%s", r.BackupID, r.LogOutput)
 	}
 
 	r = h.restore(b.ID, RestoreRequest{TargetDir: targetDir(t), Check: true, Latest: true})
 	checkRows(t, r, map[string]int64{"public.t1": 105}, "public.t2")
-	if r.PointInTime != "latest" {
+	if r.PointInTime != "latest" || !r.Latest || r.TargetTime != nil {
 		t.Errorf("point_in_time = %q, want latest", r.PointInTime)
 	}
 

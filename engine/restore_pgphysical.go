@@ -71,6 +71,7 @@ func (e *Engine) maybeRestorePGPhysical(backupID string, req RestoreRequest) (ha
 	now := e.now().UTC()
 	rec = state.Restore{ID: state.NewID(state.KindRestore), BackupID: p.backup.ID, TargetConnection: b.ConnectionID,
 		TargetDir: p.dir, PointInTime: pointInTime(req), RestoreType: RestoreFull, Status: state.StatusRunning, StartedAt: &now, CreatedAt: now}
+	stampPoint(&rec, req) // restore_point.go
 	err = e.store.Update(func(tx *state.Tx) error {
 		all, err := state.List[state.Restore](tx)
 		if err != nil {

@@ -49,6 +49,7 @@ func (e *Engine) restorePhysical(b state.Backup, req RestoreRequest) (state.Rest
 	rec := state.Restore{ID: state.NewID(state.KindRestore), BackupID: b.ID, TargetConnection: b.ConnectionID,
 		TargetDatabase: b.DatabaseName, TargetDir: filepath.Clean(req.TargetDir), RestoreType: RestoreFull,
 		Status: state.StatusRunning, StartedAt: &now, CreatedAt: now}
+	stampPoint(&rec, req) // restore_point.go
 	if err := e.store.Update(func(tx *state.Tx) error { return state.Put(tx, rec) }); err != nil {
 		return state.Restore{}, err
 	}

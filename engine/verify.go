@@ -103,7 +103,7 @@ func (e *Engine) runVerify(ctx context.Context, b state.Backup, deep bool) {
 	} else {
 		mode, checks, err = e.verifyCopies(ctx, b, deep, log)
 		if err == nil {
-			err = e.verifyBinlogs(ctx, b, mode, log) // binlog_verify.go
+			err = e.verifyArchiveAfter(ctx, b, mode, log) // archive_verify.go: WAL or binary logs
 		}
 		e.slots.release()
 	}

@@ -416,6 +416,11 @@ type Restore struct {
 	// PointInTime is the recovery target of a point-in-time restore: an
 	// RFC 3339 time, an LSN, or "latest".
 	PointInTime string `json:"point_in_time,omitempty"`
+	// TargetTime, TargetLSN and Latest are the point the request asked for
+	// (one of them), as given.
+	TargetTime *time.Time `json:"target_time,omitempty"`
+	TargetLSN  string     `json:"target_lsn,omitempty"`
+	Latest     bool       `json:"latest,omitempty"`
 }
 
 // Kind implements Record.

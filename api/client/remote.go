@@ -376,6 +376,9 @@ type Restore struct {
 	Progress         *Progress  `json:"progress,omitempty"`
 	TargetDir        string     `json:"target_dir,omitempty"`
 	PointInTime      string     `json:"point_in_time,omitempty"`
+	TargetTime       *time.Time `json:"target_time,omitempty"`
+	TargetLSN        string     `json:"target_lsn,omitempty"`
+	Latest           bool       `json:"latest,omitempty"`
 }
 
 // RestoreBackup starts restoring a backup.

@@ -411,6 +411,7 @@ func (u *ui) restoreWizard(_ http.ResponseWriter, r *http.Request) (page, error)
 		// Caps: the restore options the backup's kind declares (a point
 		// in time only when it supports one).
 		Caps engine.Capabilities
+		conn *state.Connection
 	}
 	id := r.URL.Query().Get("backup")
 	err := u.d.Store.View(func(tx *state.Tx) error {
@@ -433,6 +434,9 @@ func (u *ui) restoreWizard(_ http.ResponseWriter, r *http.Request) (page, error)
 			if c.DBType == b.DBType {
 				d.Connections = append(d.Connections, c)
 			}
+			if c.ID == b.ConnectionID {
+				d.conn = &c
+			}
 		}
 		slices.SortFunc(d.Connections, func(a, b state.Connection) int { return strings.Compare(a.Name, b.Name) })
 		return err
@@ -444,7 +448,7 @@ func (u *ui) restoreWizard(_ http.ResponseWriter, r *http.Request) (page, error)
 		return page{}, err
 	}
 	if d.Backup != nil {
-		d.Caps = u.d.Capabilities(*d.Backup)
+		d.Caps = u.d.Capabilities(*d.Backup, d.conn)
 		d.SuggestedDB = fmt.Sprintf("%s_restored_%s", d.Backup.DatabaseName, u.now().UTC().Format("20060102_1504"))
 	}
 	return page{Template: "wizard", Title: "Restore a backup", Nav: "restores", Data: d}, nil

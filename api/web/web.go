@@ -49,9 +49,9 @@ type Deps struct {
 	ConfigStatus func() (state.ConfigStatus, error)
 	// Progress is the live progress of running jobs; nil: none.
 	Progress func() []engine.Progress
-	// Capabilities is what a backup's kind supports beyond a whole restore;
-	// nil: engine.CapabilitiesOf.
-	Capabilities func(state.Backup) engine.Capabilities
+	// Capabilities is what a backup of a connection (nil: gone) supports
+	// beyond a whole restore; nil: engine.CapabilitiesOf.
+	Capabilities func(state.Backup, *state.Connection) engine.Capabilities
 	Version      string
 	Now          func() time.Time
 	Logger       *slog.Logger

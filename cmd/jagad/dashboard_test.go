@@ -16,6 +16,8 @@ import (
 //     to an unrelated record leaving the page alone;
 //   - a restore through the wizard into a new database, rows checked in
 //     PostgreSQL;
+//   - a physical base backup of a connection archiving its WAL restored
+//     to a point in time through the wizard (dashboard_pitr_test.go);
 //   - a file-managed schedule that is read-only and whose pause shows as an
 //     override; a broken jagad.yaml whose error and line show on the config
 //     page (goal: within 2 s, logged); a plan preview; a cross-site form
@@ -45,5 +47,6 @@ func TestDashboardBrowser(t *testing.T) {
 	d.step(t, "connection, storage and notification forms", d.forms)
 	d.step(t, "copy a backup to another destination; schedule copies_to", d.copyToAnother)
 	d.step(t, "phone layout", d.phoneLayout)
+	d.step(t, "restore a physical backup to a point in time through the wizard", d.pitrWizard)
 	t.Logf("browser steps took %s", time.Since(start).Round(time.Millisecond))
 }

@@ -234,7 +234,7 @@ func TestDaemonObservability(t *testing.T) {
 			if strings.HasPrefix(m, "jagad_cluster_") {
 				continue // cluster mode only: TestClusterReadyzFollowsTheGroup
 			}
-			if strings.HasPrefix(m, "jagad_binlog_") || strings.HasPrefix(m, "jagad_wal_") {
+			if strings.HasPrefix(m, "jagad_binlog_") || strings.HasPrefix(m, "jagad_wal_") || strings.HasPrefix(m, "jagad_archive_") {
 				// A series per archiving connection only, and this daemon
 				// archives nothing: TestBinlogArchiveUploadsCompletedFiles and
 				// TestWalArchiving (engine) check them (requireSeries).

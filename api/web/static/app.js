@@ -392,8 +392,10 @@
   const rf = $("#restore-form");
   if (rf) {
     const db = $("#r-db", rf);
+    const dir = $("#r-dir", rf); // a physical backup: a new data directory
     const dataOnly = $("#r-dataonly", rf);
     const sync = () => {
+      if (!db) return;
       // Data only fills existing tables: not with replace, and a new
       // database has no tables, so it restores into an existing one.
       const only = !!(dataOnly && dataOnly.checked);
@@ -405,29 +407,40 @@
       db.value = mode === "new" ? db.dataset.new : db.dataset.existing;
     };
     $$("input[name=mode]", rf).forEach((r) => r.addEventListener("change", sync));
-    // A point in time: offered only when the backup's kind declares it
-    // (no kind does yet); the API refuses the field until one does.
+    // A point in time: offered only when the backup declares it (a
+    // physical backup whose connection archives its WAL or binary logs).
     const pit = $("#r-pit", rf);
+    const when = () => { const w = $("input[name=when]:checked", rf); return w ? w.value : "backup"; };
     if (pit) $$("input[name=when]", rf).forEach((r) => r.addEventListener("change", () => {
-      pit.disabled = !$("#w-pit", rf).checked;
+      pit.disabled = when() !== "pit";
+      if (!pit.disabled) pit.focus();
     }));
     if (dataOnly) dataOnly.addEventListener("change", sync);
     rf.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const err = $("#restore-error");
       err.hidden = true;
-      const mode = $("input[name=mode]:checked", rf).value;
-      if (mode === "replace" && !window.confirm("Replace database " + db.value + " once the restore has succeeded?")) return;
-      const np = $("#r-nopriv", rf);
       try {
-        const body = {
-          target_connection: rf.target_connection.value, target_database: db.value,
-          drop_existing: mode === "replace", no_privileges: !!(np && np.checked),
-          restore_type: dataOnly && dataOnly.checked ? "data-only" : "full",
-        };
-        if (pit && !pit.disabled) {
-          if (!pit.value) throw new Error("choose the point in time to restore to");
-          body.point_in_time = new Date(pit.value + "Z").toISOString();
+        let body;
+        if (dir) {
+          if (!dir.value.startsWith("/")) throw new Error("give the new data directory as an absolute path");
+          const check = $("#r-check", rf);
+          body = { target_dir: dir.value, check: !!(check && check.checked) };
+          if (when() === "pit") {
+            if (!pit.value) throw new Error("choose the point in time to restore to");
+            body.target_time = new Date(pit.value + "Z").toISOString();
+          } else if (when() === "latest") {
+            body.latest = true;
+          }
+        } else {
+          const mode = $("input[name=mode]:checked", rf).value;
+          if (mode === "replace" && !window.confirm("Replace database " + db.value + " once the restore has succeeded?")) return;
+          const np = $("#r-nopriv", rf);
+          body = {
+            target_connection: rf.target_connection.value, target_database: db.value,
+            drop_existing: mode === "replace", no_privileges: !!(np && np.checked),
+            restore_type: dataOnly && dataOnly.checked ? "data-only" : "full",
+          };
         }
         const r = await api("POST", "/api/backups/" + rf.dataset.backup + "/restore", body);
         location.assign("/restores/" + r.id);
