@@ -1,7 +1,9 @@
 // Command bench times one Jagad backup through the engine package, as the
 // daemon runs it: a real store, a real engine, the real dump tool and
 // storage. It prints one line of key=value results (duration, sizes, peak
-// RSS of this process) for engine/bench/run.sh to tabulate.
+// RSS and CPU-seconds of this process, the zstd encoder it was built with:
+// libzstd with cgo, pure Go with CGO_ENABLED=0) for engine/bench/run.sh to
+// tabulate.
 //
 // Secrets come from the environment, never from flags: BENCH_DB_PASSWORD
 // (the database password, may be empty) and BENCH_S3_SECRET.
@@ -23,6 +25,7 @@ import (
 
 	"github.com/jagad/jagad/engine"
 	"github.com/jagad/jagad/engine/crypt"
+	"github.com/jagad/jagad/engine/objfmt"
 	"github.com/jagad/jagad/state"
 )
 
@@ -107,9 +110,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "seconds=%.3f job_ms=%d raw_bytes=%d stored_bytes=%d peak_rss_kib=%d alloc_mib=%d cpu_seconds=%.3f\n",
+	fmt.Fprintf(stdout, "seconds=%.3f job_ms=%d raw_bytes=%d stored_bytes=%d peak_rss_kib=%d alloc_mib=%d cpu_seconds=%.3f zstd_encoder=%q\n",
 		res.elapsed.Seconds(), res.backup.DurationMs, res.backup.SizeBytes, res.backup.StoredSizeBytes, res.peakKiB, res.allocMiB,
-		res.cpu.Seconds())
+		res.cpu.Seconds(), objfmt.ZstdEncoder)
 	return 0
 }
 
