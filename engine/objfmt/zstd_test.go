@@ -3,8 +3,8 @@ package objfmt
 import (
 	"bytes"
 	"io"
-	"os"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"testing"
 )
