@@ -182,6 +182,10 @@ func bench(c config, stderr io.Writer) (result, error) {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// Wait on the store's change feed, not a 10 ms poll: polling cost ~8% of
+	// the CPU-seconds this process reports for a 72 MB backup (pprof).
+	changes, stop := store.Subscribe(state.KindBackup)
+	defer stop()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	cpu0 := selfCPU()
@@ -193,13 +197,13 @@ func bench(c config, stderr io.Writer) (result, error) {
 		if q, err = eng.StartBackup(ctx, engine.BackupRequest{ConnectionID: conn.ID, DatabaseID: db.ID, Encrypt: &enc}); err != nil {
 			return result{}, err
 		}
-		b, err = waitDone(store, q.ID)
+		b, err = waitDone(store, changes, q.ID)
 	} else {
 		// Copies come with a schedule: run it once (its cron never fires).
 		if err = eng.RunSchedule(ctx, sched.ID); err != nil {
 			return result{}, err
 		}
-		b, err = waitScheduled(store, sched.ID)
+		b, err = waitScheduled(store, changes, sched.ID)
 	}
 	elapsed := time.Since(start)
 	if err != nil {
@@ -218,8 +222,11 @@ func bench(c config, stderr io.Writer) (result, error) {
 		cpu: selfCPU() - cpu0}, nil
 }
 
-// waitDone polls the store until the backup finished.
-func waitDone(store *state.Store, id string) (state.Backup, error) {
+// waitDone reads the backup after each change of a backup record (and at
+// least every second) until it finished.
+func waitDone(store *state.Store, changes <-chan struct{}, id string) (state.Backup, error) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		var b state.Backup
 		err := store.View(func(tx *state.Tx) (err error) { b, err = state.Get[state.Backup](tx, id); return err })
@@ -229,7 +236,10 @@ func waitDone(store *state.Store, id string) (state.Backup, error) {
 		if b.Status == state.StatusSuccess || b.Status == state.StatusFailed {
 			return b, nil
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-changes:
+		case <-tick.C:
+		}
 	}
 }
 
@@ -248,8 +258,10 @@ func keySource(encrypt bool) (engine.KeySource, error) {
 	return func() (*crypt.Keyring, error) { return kr, nil }, nil
 }
 
-// waitScheduled polls the store until the schedule's backup finished.
-func waitScheduled(store *state.Store, scheduleID string) (state.Backup, error) {
+// waitScheduled waits for the schedule's backup to appear, then to finish.
+func waitScheduled(store *state.Store, changes <-chan struct{}, scheduleID string) (state.Backup, error) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		var list []state.Backup
 		err := store.View(func(tx *state.Tx) (err error) {
@@ -260,9 +272,12 @@ func waitScheduled(store *state.Store, scheduleID string) (state.Backup, error) 
 			return state.Backup{}, err
 		}
 		if len(list) > 0 {
-			return waitDone(store, list[0].ID)
+			return waitDone(store, changes, list[0].ID)
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-changes:
+		case <-tick.C:
+		}
 	}
 }
 
