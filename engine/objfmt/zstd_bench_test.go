@@ -64,7 +64,7 @@ func BenchmarkZstdEncoders(b *testing.B) {
 				}
 				out = cw.n
 			}
-			b.ReportMetric((processCPU() - cpu0).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((processCPU()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 			b.ReportMetric(float64(out)/float64(len(data)), "ratio")
 		})
 	}
