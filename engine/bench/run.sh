@@ -325,7 +325,9 @@ bench_db() {
 echo "bench: building engine/bench ..." >&2
 # Two builds of the same code: with cgo (libzstd, as shipped) and without
 # (the pure-Go zstd encoder), for goal 1's side-by-side rounds.
-(cd "$ROOT" && go build -o "$WORK/jagad-bench-cgo" ./engine/bench && CGO_ENABLED=0 go build -o "$WORK/jagad-bench-purego" ./engine/bench)
+# CGO_ENABLED=1 is explicit: without a C compiler Go would quietly build pure Go.
+(cd "$ROOT" && CGO_ENABLED=1 go build -o "$WORK/jagad-bench-cgo" ./engine/bench &&
+  CGO_ENABLED=0 go build -o "$WORK/jagad-bench-purego" ./engine/bench)
 start_versity
 echo "# Jagad backup benchmark — $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for kind in $DBS; do bench_db "$kind"; done
