@@ -1,7 +1,11 @@
 # syntax=docker/dockerfile:1
 #
-# Jagad's container image: a static binary built with the Go toolchain go.mod
-# names, on Debian bookworm-slim with the client tools the engine execs
+# Jagad's container image: the binary built with the Go toolchain go.mod names
+# (with cgo, so zstd compresses with the C library libzstd, bundled and
+# compiled in; it links glibc, which bookworm-slim has; netgo and osusergo keep
+# the pure-Go DNS resolver and user lookup of a CGO_ENABLED=0 build, which
+# still builds and falls back to the pure-Go zstd encoder),
+# on Debian bookworm-slim with the client tools the engine execs
 # (pg_dump, pg_restore from postgresql-client; mariadb-dump, mariadb and their
 # mysqldump/mysql names from mariadb-client; git for the config's commit).
 #
@@ -29,7 +33,7 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 ARG COMMIT=unknown
-RUN CGO_ENABLED=0 go build -trimpath \
+RUN CGO_ENABLED=1 go build -trimpath -tags netgo,osusergo \
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
       -o /out/jagad ./cmd/jagad
 

@@ -15,6 +15,8 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # curl and jq run README's examples (cmd/jagad/readme_test.go).
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+# zstd: engine/objfmt's interop test decodes Jagad's frames with the command line.
+command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
 # etcd for the cluster tests (engine/cluster/etcdtest starts its own on loopback).
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
 # The packaging tests (examples/): systemd-analyze verifies the unit; git and
