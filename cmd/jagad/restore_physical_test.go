@@ -131,16 +131,6 @@ func (s *offlineSite) restore(args ...string) (code int, stdout, stderr string) 
 	return runCLI(s.t, nil, all...)
 }
 
-// waitFor polls cond for up to two minutes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // newTargetDir is a path for a new data directory whose parents the
 // database server's user can traverse.
 func newTargetDir(t *testing.T) string {
@@ -228,7 +218,7 @@ func TestOfflineRestorePGPhysical(t *testing.T) {
 	c, dbs := site.connection(state.ConnectionSpec{Name: "phys", DBType: srv.DBType, Host: srv.Host, Port: srv.Port,
 		Username: srv.User, Password: state.Secret(srv.Password), SSLMode: "disable",
 		WalArchive: &state.WalArchive{Enabled: true, Storage: "local", SpoolMaxBytes: 8 << 24}}, "app")
-	waitFor(t, "pg_receivewal on slot jagad_phys", func() bool {
+	waitFor(t, 2*time.Minute, "pg_receivewal on slot jagad_phys", func() bool {
 		var active bool
 		err := srv.DB(t, "app").QueryRow("SELECT active FROM pg_replication_slots WHERE slot_name = 'jagad_phys'").Scan(&active)
 		return err == nil && active
@@ -256,7 +246,7 @@ func TestOfflineRestorePGPhysical(t *testing.T) {
 		t.Fatal(err)
 	}
 	walDir := filepath.Join(site.storage, "wal", "phys")
-	waitFor(t, "WAL segment "+seg+" archived", func() bool {
+	waitFor(t, 2*time.Minute, "WAL segment "+seg+" archived", func() bool {
 		m, _ := filepath.Glob(filepath.Join(walDir, seg+"*.manifest.json"))
 		return len(m) == 1
 	})
@@ -505,7 +495,7 @@ func TestOfflineRestoreMariaChain(t *testing.T) {
 	run("DELETE FROM items WHERE id > 2", "UPDATE items SET name = 'oops'")
 	last := current()
 	run("FLUSH BINARY LOGS")
-	waitFor(t, "binary log "+last+" archived", func() bool {
+	waitFor(t, 2*time.Minute, "binary log "+last+" archived", func() bool {
 		_, err := os.Stat(filepath.Join(site.storage, "binlogs", "maria", last+engine.BinlogObjectSuffix))
 		return err == nil
 	})
