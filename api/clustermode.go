@@ -48,8 +48,8 @@ var clusterAllowed = map[string]bool{
 	"POST /api/backups": true, "DELETE /api/backups/:id": true, "POST /api/backups/:id/verify": true,
 	"POST /api/backups/:id/restore": true, "POST /api/backups/:id/copies": true,
 	"POST /api/schedules/:id/run": true, "POST /api/storage-providers/:id/test": true,
-	"POST /api/notifications/:id/test": true,
-	"POST /api/config/plan":            true, "POST /api/config/reload": true, // plans, or reloads the shared file
+	"POST /api/notifications/:id/test": true, "POST /api/connections/:id/archive/verify": true,
+	"POST /api/config/plan": true, "POST /api/config/reload": true, // plans, or reloads the shared file
 	"POST /api/tokens": true, "DELETE /api/tokens/:id": true,
 }
 
