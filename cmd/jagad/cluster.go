@@ -31,7 +31,7 @@ const clusterRetry = 10 * time.Second
 // JAGAD_CLUSTER_* (read once, at start). It returns nil when neither
 // declares one: Jagad runs alone, with no etcd at all.
 func joinCluster(c *serveConfig, log *slog.Logger, reg prometheus.Registerer, store *state.Store,
-	env func(string) (string, bool)) (*cluster.Member, error) {
+	env func(string) (string, bool)) (groupMember, error) {
 	var section *config.Cluster
 	if c.configPath != "" {
 		f, rep := config.Load(c.configPath, config.Options{LookupEnv: env, Resolve: true})
@@ -47,6 +47,9 @@ func joinCluster(c *serveConfig, log *slog.Logger, reg prometheus.Registerer, st
 	cl, err := config.ClusterFromEnv(section, env)
 	if err != nil || cl == nil {
 		return nil, err
+	}
+	if cl.KubernetesLease != nil { // cluster_k8s.go
+		return joinLease(*cl, log, reg, store, env)
 	}
 	tlsCfg, err := clusterTLS(*cl)
 	if err != nil {
@@ -126,7 +129,7 @@ func scheduleIDs(store *state.Store) []string {
 // schedule made through the API lives in one member's store, so that
 // member alone runs it, as it would without a group.
 type sharedGate struct {
-	member *cluster.Member
+	member groupMember
 	store  *state.Store
 }
 
