@@ -21,6 +21,9 @@ type Cluster struct {
 	KeyFile   string   `yaml:"key_file"`
 	Username  string   `yaml:"username"`
 	Password  string   `yaml:"password"` // secret
+	// KubernetesLease selects the single-leader mode on a Kubernetes Lease
+	// instead of etcd (cluster_k8s.go).
+	KubernetesLease *KubernetesLease `yaml:"kubernetes_lease"`
 }
 
 // Cluster defaults and bounds.
@@ -59,6 +62,9 @@ func (c Cluster) TLS() bool {
 
 // ValidateCluster checks every field of c (defaults not applied).
 func ValidateCluster(c Cluster) []FieldError {
+	if c.KubernetesLease != nil {
+		return validateKubernetesLease(c)
+	}
 	var errs fieldErrs
 	if len(c.Endpoints) == 0 {
 		errs.add("endpoints", "is required: the etcd client URLs, such as http://etcd-0:2379")
@@ -165,6 +171,9 @@ func ClusterFromEnv(file *Cluster, lookup func(string) (string, bool)) (*Cluster
 			return nil, fmt.Errorf("JAGAD_CLUSTER_LEASE_TTL: %w", err)
 		}
 		c.LeaseTTL, set = d, true
+	}
+	if err := kubernetesLeaseFromEnv(&c, lookup, &set); err != nil {
+		return nil, err
 	}
 	if !set {
 		return nil, nil

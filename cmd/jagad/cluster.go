@@ -35,7 +35,7 @@ const clusterRetry = 10 * time.Second
 // declares one: Jagad runs alone, with no etcd at all. The section it
 // started with goes to watch (nil: alone).
 func joinCluster(c *serveConfig, log *slog.Logger, reg prometheus.Registerer, store *state.Store,
-	env func(string) (string, bool), watch *clusterSectionWatch) (*cluster.Member, error) {
+	env func(string) (string, bool), watch *clusterSectionWatch) (groupMember, error) {
 	var section *config.Cluster
 	if c.configPath != "" {
 		f, rep := config.Load(c.configPath, config.Options{LookupEnv: env, Resolve: true})
@@ -53,6 +53,9 @@ func joinCluster(c *serveConfig, log *slog.Logger, reg prometheus.Registerer, st
 		return nil, err
 	}
 	watch.started = cl
+	if cl.KubernetesLease != nil { // cluster_k8s.go
+		return joinLease(*cl, log, reg, store, env)
+	}
 	tlsCfg, err := clusterTLS(*cl)
 	if err != nil {
 		return nil, err
@@ -131,7 +134,7 @@ func scheduleIDs(store *state.Store) []string {
 // schedule made through the API lives in one member's store, so that
 // member alone runs it, as it would without a group.
 type sharedGate struct {
-	member *cluster.Member
+	member groupMember
 	store  *state.Store
 }
 

@@ -23,7 +23,6 @@ import (
 	"github.com/jagad/jagad/api"
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/engine"
-	"github.com/jagad/jagad/engine/cluster"
 	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
 )
@@ -97,7 +96,7 @@ type daemon struct {
 	watchStop context.CancelFunc
 	watchDone chan struct{}
 	// member is this daemon's membership in a cluster group (cluster.go); nil: alone.
-	member     *cluster.Member
+	member     groupMember
 	followStop context.CancelFunc
 	followDone chan struct{}
 }

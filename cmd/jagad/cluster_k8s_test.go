@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// leaseOnlyMetrics are the jagad_cluster_* series only the Kubernetes Lease
+// mode exports (the etcd mode's test skips them).
+var leaseOnlyMetrics = map[string]bool{"jagad_cluster_leader": true, "jagad_cluster_leadership_changes_total": true}
+
+// TestClusterLeaseModeWithoutTheAPIServer: a daemon in the Lease mode
+// (JAGAD_CLUSTER_K8S_*, a kubeconfig naming a loopback port nothing listens
+// on) starts, serves, is not ready while it cannot reach the API server
+// (/readyz names the Lease), does not lead, and exposes the Lease mode's
+// series, including every jagad_cluster_* one the example alerts use but
+// jagad_cluster_members. (No Kubernetes API server can run here: the
+// election itself is tested in engine/cluster/k8slease.)
+func TestClusterLeaseModeWithoutTheAPIServer(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "jagad.yaml")
+	writeFile(t, cfg, strings.Replace(readyGoodConfig, "%s", filepath.Join(dir, "backups"), 1))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close() // nothing listens there now: connection refused
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	writeFile(t, kubeconfig, fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+  - name: none
+    cluster:
+      server: https://127.0.0.1:%d
+      insecure-skip-tls-verify: true
+users:
+  - name: none
+    user:
+      token: fake-token-for-an-absent-server
+contexts:
+  - name: none
+    context: {cluster: none, user: none}
+current-context: none
+`, port))
+	env := readyEnv(dir, cfg)
+	env["JAGAD_CLUSTER_K8S_NAMESPACE"] = "backups"
+	env["JAGAD_CLUSTER_K8S_KUBECONFIG"] = kubeconfig
+	env["JAGAD_CLUSTER_K8S_LEASE_DURATION"] = "2s"
+	env["JAGAD_CLUSTER_K8S_RENEW_DEADLINE"] = "1s"
+	env["JAGAD_CLUSTER_K8S_RETRY_PERIOD"] = "200ms"
+	env["JAGAD_CLUSTER_MEMBER"] = "jagad-0"
+	od := startObsDaemon(t, env)
+	body := od.waitCode("/readyz", http.StatusServiceUnavailable)
+	if !strings.Contains(body, "backups/jagad") || strings.Contains(body, "fake-token") {
+		t.Errorf("/readyz says %s: want the Lease named, and no token", body)
+	}
+	_, metrics := od.do("GET", "/metrics", "", nil)
+	for _, want := range []string{"jagad_cluster_member_up 0", "jagad_cluster_leader 0", "jagad_cluster_schedules_owned 0",
+		`jagad_cluster_claims_refused_total{reason="not_in_group"} 0`, "jagad_cluster_leadership_changes_total 0"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("the scrape has no %q", want)
+		}
+	}
+	if strings.Contains(string(metrics), "jagad_cluster_members") {
+		t.Error("the Lease mode exports jagad_cluster_members, which it cannot know")
+	}
+	checkMetrics(t, metrics)
+	for _, m := range referencedMetrics(t) {
+		if strings.HasPrefix(m, "jagad_cluster_") && m != "jagad_cluster_members" && !strings.Contains(string(metrics), "\n"+m) {
+			t.Errorf("the example alerts use %s, which a Lease-mode member does not expose", m)
+		}
+	}
+}
+
+// TestClusterLeaseAndEtcdRefused: the Lease mode beside etcd endpoints
+// stops the daemon at start.
+func TestClusterLeaseAndEtcdRefused(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "jagad.yaml")
+	writeFile(t, cfg, strings.Replace(readyGoodConfig, "%s", filepath.Join(dir, "backups"), 1))
+	env := readyEnv(dir, cfg)
+	env["JAGAD_CLUSTER_ENDPOINTS"] = "http://127.0.0.1:2379"
+	env["JAGAD_CLUSTER_K8S_NAMESPACE"] = "backups"
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	c, err := parseServeFlags(nil, io.Discard, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = joinCluster(c, nil, nil, nil, lookup, &clusterSectionWatch{})
+	if err == nil || !strings.Contains(err.Error(), "kubernetes_lease: cannot be used with endpoints") {
+		t.Fatalf("etcd and the Lease both: %v", err)
+	}
+}
