@@ -1,0 +1,58 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/jagad/jagad/engine/cluster/k8slease"
+)
+
+// TestLeaseMemberCutsOffOnLostLeadership: a run claimed in the Lease mode
+// gets a Lost channel that closes once the daemon no longer leads (here it
+// hands the Lease back by closing), so the scheduler cuts the run off as
+// in the etcd mode. The API server is client-go's fake clientset: no
+// Kubernetes API server can run on a test machine (see engine/cluster/k8slease).
+func TestLeaseMemberCutsOffOnLostLeadership(t *testing.T) {
+	api := fake.NewSimpleClientset()
+	e, err := k8slease.Start(k8slease.Options{Client: api.CoordinationV1(), Namespace: "backups", Name: "jagad",
+		ID: "jagad-0", LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := leaseMember{Elector: e, group: "backups/jagad"}
+	slot := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	deadline := time.Now().Add(time.Minute)
+	for !m.Leading() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the only candidate to lead")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c, ok := m.ClaimSlot("a", slot)
+	if !ok || c.Lost == nil || c.Release == nil {
+		t.Fatalf("the leader's claim: ok=%v lost=%v", ok, c.Lost != nil)
+	}
+	select {
+	case <-c.Lost:
+		t.Fatal("Lost closed while the daemon leads")
+	case <-time.After(3 * leaseCheckEvery):
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Lost:
+	case <-time.After(time.Minute):
+		t.Fatal("Lost did not close after the daemon stopped leading")
+	}
+	c.Release() // once the run has ended; a second end is harmless
+	c.Abandon()
+	if _, ok := m.ClaimSlot("a", slot.Add(time.Minute)); ok {
+		t.Fatal("a closed daemon claimed a slot")
+	}
+	if m.Group() != "backups/jagad" {
+		t.Fatalf("group %q", m.Group())
+	}
+}
