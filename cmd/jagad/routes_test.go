@@ -199,6 +199,16 @@ func connectionCases() []routeCase {
 			}
 			w.ids["api-db"] = str(d, "id")
 		}},
+		{"POST /api/connections/:id/archive/verify", func(t *testing.T, w *routeWorld) {
+			// The world's connections archive nothing (the archive tests run
+			// real archives: engine TestVerifyBaseFollowsWAL, api chains_test).
+			var e map[string]any
+			w.call(t, "POST", "/api/connections/"+w.ids["file-conn"]+"/archive/verify", nil, http.StatusBadRequest, &e)
+			if msg, _ := e["error"].(string); !strings.Contains(msg, "archives nothing") {
+				t.Errorf("archive verify without an archive: %v", e)
+			}
+			w.call(t, "POST", "/api/connections/con_missing/archive/verify", nil, http.StatusNotFound, nil)
+		}},
 		{"GET /api/connections/:id/databases", func(t *testing.T, w *routeWorld) {
 			var l list
 			w.call(t, "GET", "/api/connections/"+w.ids["file-conn"]+"/databases", nil, http.StatusOK, &l)
