@@ -7,9 +7,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/state"
@@ -38,9 +40,12 @@ func BenchmarkPhysicalBackup(b *testing.B) {
 		b.Fatal(err)
 	}
 	var raw, jagad time.Duration
+	var rawCPU, jagadCPU float64
 	var size int64
+
 	for b.Loop() {
 		start := time.Now()
+		cpu0 := cpuSeconds(b)
 		cmd := exec.Command(tool, "-D", "-", "-Ft", "-X", "fetch", "--checkpoint=fast", "--no-password",
 			"-h", srv.Host, "-p", strconv.Itoa(srv.Port), "-U", srv.User)
 		cmd.Env = append(os.Environ(), "PGPASSWORD="+srv.Password)
@@ -56,16 +61,60 @@ func BenchmarkPhysicalBackup(b *testing.B) {
 			b.Fatalf("pg_basebackup: %v: %s", err, stderr.String())
 		}
 		raw += time.Since(start)
+		rawCPU += cpuSeconds(b) - cpu0
 		start = time.Now()
+		cpu0 = cpuSeconds(b)
 		bk := bb.physicalBackup(b, conn, "bench")
 		jagad += time.Since(start)
+		jagadCPU += cpuSeconds(b) - cpu0
 		size = bk.SizeBytes
 	}
 	n := float64(b.N)
+	t := dbclient.Target{DBType: srv.DBType, Host: srv.Host, Port: srv.Port, User: srv.User, Password: srv.Password, SSLMode: "disable", Database: "bench"}
+	// The row counts Jagad records run beside the copy (dump.BaseBackup);
+	// their time alone, for scale.
+	start := time.Now()
+	if _, err := dbclient.TableCounts(context.Background(), t, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(time.Since(start).Seconds(), "rowcount-s")
 	b.Logf("cluster tar %d bytes (%d rows of events)", size, rows)
 	b.ReportMetric(raw.Seconds()/n, "pg_basebackup-s")
 	b.ReportMetric(jagad.Seconds()/n, "jagad-s")
 	b.ReportMetric(jagad.Seconds()/raw.Seconds(), "jagad/pg_basebackup")
+	b.ReportMetric(rawCPU/n, "pg_basebackup-cpu-s")
+	b.ReportMetric(jagadCPU/n, "jagad-cpu-s")
+	b.ReportMetric(loadAvg(), "load1")
+}
+
+// cpuSeconds is the user+system CPU time of this process (the engine's
+// pipeline: compression, hashing, encryption) and of its waited-for
+// children (pg_basebackup, mariadb-backup) so far.
+func cpuSeconds(b *testing.B) float64 {
+	var self, kids syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &self); err != nil {
+		b.Fatal(err)
+	}
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids); err != nil {
+		b.Fatal(err)
+	}
+	sec := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return sec(self.Utime) + sec(self.Stime) + sec(kids.Utime) + sec(kids.Stime)
+}
+
+// loadAvg is the machine's 1-minute load average (0 when unreadable), so a
+// ratio measured on a busy machine says so.
+func loadAvg() float64 {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(raw))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // physicalBackup runs an encrypted physical backup and waits for it.
