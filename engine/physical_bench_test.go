@@ -119,22 +119,5 @@ func loadAvg() float64 {
 
 // physicalBackup runs an encrypted physical backup and waits for it.
 func (bb *benchEngine) physicalBackup(b *testing.B, c state.Connection, db string) state.Backup {
-	d := state.Database{ID: state.DerivedID(state.KindDatabase, c.ID+"/"+db), ConnectionID: c.ID, DBName: db, IsSelected: true}
-	bb.put(b, func(tx *state.Tx) error { return state.Put(tx, d) })
-	enc := true
-	bk, err := bb.eng.StartBackup(context.Background(), BackupRequest{ConnectionID: c.ID, DatabaseID: d.ID,
-		BackupType: state.BackupPhysical, Encrypt: &enc})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for bk.Status != state.StatusSuccess {
-		if bk.Status == state.StatusFailed {
-			b.Fatalf("physical backup failed:\n%s", bk.LogOutput)
-		}
-		time.Sleep(20 * time.Millisecond)
-		if bk, err = bb.eng.getBackup(bk.ID); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return bk
+	return bb.typedBackup(b, c, db, state.BackupPhysical)
 }
