@@ -7,9 +7,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dbtest"
 	"github.com/jagad/jagad/engine/dump"
 	"github.com/jagad/jagad/state"
@@ -20,6 +22,7 @@ import (
 // /dev/null on a private server holding the benchmark's events table of
 // JAGAD_BENCH_ROWS rows (default 300000). The ratio jagad/pg_basebackup is
 // the acceptance figure (<= 1.2 on the 731 MB database).
+// JAGAD_BENCH_COMPRESSION (none, gzip; default zstd) changes Jagad's side.
 func BenchmarkPhysicalBackup(b *testing.B) {
 	srv := dbtest.PrivatePostgres(b)
 	rows := 300000
@@ -32,15 +35,22 @@ func BenchmarkPhysicalBackup(b *testing.B) {
 	srv.Exec(b, "bench", "CHECKPOINT")
 	bb := newBenchEngine(b)
 	conn := bb.add(b, srv)
-	bb.setCompression(b, "zstd")
+	comp := "zstd"
+	if v := os.Getenv("JAGAD_BENCH_COMPRESSION"); v != "" {
+		comp = v // none or gzip: how much of the gap compression is
+	}
+	bb.setCompression(b, comp)
 	tool, err := dump.PgTool(context.Background(), dump.Tools{}, "pg_basebackup")
 	if err != nil {
 		b.Fatal(err)
 	}
 	var raw, jagad time.Duration
+	var rawCPU, jagadCPU float64
 	var size int64
+
 	for b.Loop() {
 		start := time.Now()
+		cpu0 := cpuSeconds(b)
 		cmd := exec.Command(tool, "-D", "-", "-Ft", "-X", "fetch", "--checkpoint=fast", "--no-password",
 			"-h", srv.Host, "-p", strconv.Itoa(srv.Port), "-U", srv.User)
 		cmd.Env = append(os.Environ(), "PGPASSWORD="+srv.Password)
@@ -56,36 +66,63 @@ func BenchmarkPhysicalBackup(b *testing.B) {
 			b.Fatalf("pg_basebackup: %v: %s", err, stderr.String())
 		}
 		raw += time.Since(start)
+		rawCPU += cpuSeconds(b) - cpu0
 		start = time.Now()
+		cpu0 = cpuSeconds(b)
 		bk := bb.physicalBackup(b, conn, "bench")
 		jagad += time.Since(start)
+		jagadCPU += cpuSeconds(b) - cpu0
 		size = bk.SizeBytes
 	}
 	n := float64(b.N)
-	b.Logf("cluster tar %d bytes (%d rows of events)", size, rows)
+	t := dbclient.Target{DBType: srv.DBType, Host: srv.Host, Port: srv.Port, User: srv.User, Password: srv.Password, SSLMode: "disable", Database: "bench"}
+	// The row counts Jagad records run beside the copy (dump.BaseBackup);
+	// their time alone, for scale.
+	start := time.Now()
+	if _, err := dbclient.TableCounts(context.Background(), t, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(time.Since(start).Seconds(), "rowcount-s")
+	b.Logf("cluster tar %d bytes (%d rows of events), compression %s", size, rows, comp)
 	b.ReportMetric(raw.Seconds()/n, "pg_basebackup-s")
 	b.ReportMetric(jagad.Seconds()/n, "jagad-s")
 	b.ReportMetric(jagad.Seconds()/raw.Seconds(), "jagad/pg_basebackup")
+	b.ReportMetric(rawCPU/n, "pg_basebackup-cpu-s")
+	b.ReportMetric(jagadCPU/n, "jagad-cpu-s")
+	b.ReportMetric(loadAvg(), "load1")
+}
+
+// cpuSeconds is the user+system CPU time of this process (the engine's
+// pipeline: compression, hashing, encryption) and of its waited-for
+// children (pg_basebackup, mariadb-backup) so far.
+func cpuSeconds(b *testing.B) float64 {
+	var self, kids syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &self); err != nil {
+		b.Fatal(err)
+	}
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids); err != nil {
+		b.Fatal(err)
+	}
+	sec := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return sec(self.Utime) + sec(self.Stime) + sec(kids.Utime) + sec(kids.Stime)
+}
+
+// loadAvg is the machine's 1-minute load average (0 when unreadable), so a
+// ratio measured on a busy machine says so.
+func loadAvg() float64 {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(raw))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // physicalBackup runs an encrypted physical backup and waits for it.
 func (bb *benchEngine) physicalBackup(b *testing.B, c state.Connection, db string) state.Backup {
-	d := state.Database{ID: state.DerivedID(state.KindDatabase, c.ID+"/"+db), ConnectionID: c.ID, DBName: db, IsSelected: true}
-	bb.put(b, func(tx *state.Tx) error { return state.Put(tx, d) })
-	enc := true
-	bk, err := bb.eng.StartBackup(context.Background(), BackupRequest{ConnectionID: c.ID, DatabaseID: d.ID,
-		BackupType: state.BackupPhysical, Encrypt: &enc})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for bk.Status != state.StatusSuccess {
-		if bk.Status == state.StatusFailed {
-			b.Fatalf("physical backup failed:\n%s", bk.LogOutput)
-		}
-		time.Sleep(20 * time.Millisecond)
-		if bk, err = bb.eng.getBackup(bk.ID); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return bk
+	return bb.typedBackup(b, c, db, state.BackupPhysical)
 }

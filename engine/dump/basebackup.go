@@ -115,8 +115,8 @@ func PgTool(ctx context.Context, tools Tools, name string) (string, error) {
 // with the WAL needed for consistency included. It checks first that the
 // user may open a replication connection and that the cluster has no
 // tablespaces besides the default ones (pg_basebackup refuses to write
-// several tars to stdout). res.Tables counts the rows of t.Database as of
-// the backup's start.
+// several tars to stdout). res.Tables counts the rows of t.Database, counted
+// while the copy runs.
 func BaseBackup(ctx context.Context, t dbclient.Target, tools Tools, w io.Writer, log io.Writer) (Result, BaseInfo, error) {
 	var res Result
 	var ph BaseInfo
@@ -149,14 +149,33 @@ func BaseBackup(ctx context.Context, t dbclient.Target, tools Tools, w io.Writer
 	} else if n > 0 {
 		return res, ph, fmt.Errorf("base backup preflight: the cluster at %s has %d tablespace(s) besides pg_default and pg_global; pg_basebackup can stream only a cluster without extra tablespaces as one tar", t.Addr(), n)
 	}
-	if counts, err := dbclient.TableCounts(ctx, t, t.Database); err == nil {
-		res.Tables = counts
-	} else {
-		logf(log, "BASEBACKUP: no row counts of %s: %s", t.Database, scrub(err.Error(), secretForms(t.Password)))
+	// The row counts (a COUNT(*) of every table: a scan of the whole
+	// database) run beside the copy instead of before it, where they added
+	// their whole time to the backup's (BenchmarkPhysicalBackup).
+	type countResult struct {
+		counts map[string]int64
+		err    error
+	}
+	countCtx, stopCount := context.WithCancel(ctx)
+	defer stopCount()
+	counted := make(chan countResult, 1)
+	go func() {
+		c, err := dbclient.TableCounts(countCtx, t, t.Database)
+		counted <- countResult{c, err}
+	}()
+	waitCounts := func() {
+		r := <-counted
+		if r.err == nil {
+			res.Tables = r.counts
+		} else {
+			logf(log, "BASEBACKUP: no row counts of %s: %s", t.Database, scrub(r.err.Error(), secretForms(t.Password)))
+		}
 	}
 	cmd, err := pgCommand(t, []string{"--pgdata=-", "--format=tar", "--wal-method=fetch",
 		"--checkpoint=fast", "--verbose", "--label=jagad"})
 	if err != nil {
+		stopCount()
+		<-counted
 		return res, ph, fmt.Errorf("base backup: %w", err)
 	}
 	defer cmd.cleanup()
@@ -179,9 +198,12 @@ func BaseBackup(ctx context.Context, t dbclient.Target, tools Tools, w io.Writer
 		}
 	}
 	if err != nil {
+		stopCount()
+		<-counted
 		logf(log, "BASEBACKUP ERROR: %s", scrub(err.Error(), secretForms(t.Password)))
 		return res, ph, fmt.Errorf("base backup: %w", err)
 	}
+	waitCounts()
 	logf(log, "BASEBACKUP: %d bytes of tar, WAL %s to %s on timeline %d", out.n, ph.StartLSN, ph.StopLSN, ph.Timeline)
 	return res, ph, nil
 }

@@ -165,8 +165,12 @@ func Physical(ctx context.Context, t dbclient.Target, o PhysicalOptions, w io.Wr
 		return res, err
 	}
 	// --defaults-file must come first; it replaces every other option file.
+	// --log-copy-interval: the redo log copier polls every second by
+	// default, and the backup's end waits for its next round: ~0.8 s of
+	// every run, most of a small incremental's (BenchmarkMariaPhysical).
 	args := append([]string{"--defaults-file=" + cnf, "--backup", "--stream=xbstream",
-		"--target-dir=" + work, "--extra-lsndir=" + lsnDir, "--datadir=" + res.Datadir}, ssl...)
+		"--target-dir=" + work, "--extra-lsndir=" + lsnDir, "--datadir=" + res.Datadir,
+		"--log-copy-interval=100"}, ssl...)
 	if o.IncrementalLSN > 0 {
 		args = append(args, "--incremental-lsn="+strconv.FormatUint(o.IncrementalLSN, 10))
 	}
