@@ -18,9 +18,15 @@ import (
 	"github.com/jagad/jagad/engine/cluster/etcdtest"
 )
 
-// clusterSection is the cluster: section naming etcd at endpoint.
+// clusterSection is the cluster: section naming etcd at endpoint, with a
+// 2 s lease TTL: failures are detected quickly.
 func clusterSection(endpoint string) string {
-	return fmt.Sprintf("cluster:\n  endpoints: [%q]\n  group: jagad-test\n  lease_ttl: 2s\n", endpoint)
+	return clusterSectionTTL(endpoint, "2s")
+}
+
+// clusterSectionTTL is clusterSection with another lease TTL.
+func clusterSectionTTL(endpoint, ttl string) string {
+	return fmt.Sprintf("cluster:\n  endpoints: [%q]\n  group: jagad-test\n  lease_ttl: %s\n", endpoint, ttl)
 }
 
 // waitCode polls path until it answers want, failing after a minute.
@@ -142,7 +148,13 @@ func TestThreeDaemonsRunEachSlotOnce(t *testing.T) {
 	for i := range clusterSchedules {
 		fmt.Fprintf(&b, "  - name: every-minute-%d\n    connection: pg\n    database: postgres\n    cron_expr: \"* * * * *\"\n    encryption_enabled: false\n", i)
 	}
-	b.WriteString(clusterSection(srv.Endpoint()))
+	// A 6 s TTL: this test counts runs, and each member's lease guard cuts
+	// a run off (a failed record, then the slot runs again) when it has not
+	// confirmed its lease for TTL - max(0.5 s, TTL/10); with 2 s, a busy
+	// machine running make test's -race packages delayed keep-alives past
+	// that and the count saw those cut-offs as doubled slots. Cut-offs have
+	// their own tests (TestLeaseGuardCutsOffBeforeExpiry, TestClusterLeaseRevokedMidRun).
+	b.WriteString(clusterSectionTTL(srv.Endpoint(), "6s"))
 	writeFile(t, cfg, b.String())
 	var ods []*obsDaemon
 	for i := range 3 {
