@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,12 +96,8 @@ func (e *Engine) VerifyArchive(ctx context.Context, connID string) (ArchiveRepor
 			return rep, err
 		}
 		rep.Files, rep.First, rep.Last = w.Segments, w.First, w.Last
-		for _, p := range w.Problems {
-			rep.Problems = append(rep.Problems, p)
-			if name, ok := walGapOf(p); ok {
-				rep.Gaps = append(rep.Gaps, name)
-			}
-		}
+		rep.Problems = append(rep.Problems, w.Problems...)
+		rep.Gaps = append(rep.Gaps, w.Gaps...)
 	case c.DBType != dbclient.PostgreSQL && c.BinlogArchive != nil && c.BinlogArchive.Enabled:
 		rep.Archive = ArchiveBinlog
 		if err := e.verifyBinlogArchive(ctx, c, &rep); err != nil {
@@ -116,17 +111,6 @@ func (e *Engine) VerifyArchive(ctx context.Context, connID string) (ArchiveRepor
 	rep.CheckedAt = e.now().UTC()
 	e.archiveChecks.record(c.Name, rep.Archive, !rep.OK, rep.CheckedAt)
 	return rep, nil
-}
-
-// walGapRe finds the segment a VerifyWAL gap names.
-var walGapRe = regexp.MustCompile(`^gap: WAL segment ([0-9A-F]{24}) `)
-
-func walGapOf(problem string) (string, bool) {
-	m := walGapRe.FindStringSubmatch(problem)
-	if m == nil {
-		return "", false
-	}
-	return m[1], true
 }
 
 // verifyBinlogArchive checks every archived binary log of c: the sequence

@@ -286,6 +286,7 @@ type WALReport struct {
 	First    string   `json:"first,omitempty"`
 	Last     string   `json:"last,omitempty"`
 	Problems []string `json:"problems,omitempty"` // gaps, missing or damaged objects, each naming its segment
+	Gaps     []string `json:"gaps,omitempty"`     // the segments missing from the sequence (also in Problems)
 }
 
 // VerifyWAL reads every archived segment of a connection through its
@@ -328,6 +329,7 @@ func (e *Engine) VerifyWAL(ctx context.Context, connID string) (WALReport, error
 		seg, _ := pgwal.ParseSegment(n)
 		if prev != nil && prev.TLI == seg.TLI {
 			for s := prev.Next(); s.No < seg.No; s = s.Next() {
+				rep.Gaps = append(rep.Gaps, s.Name())
 				rep.Problems = append(rep.Problems, fmt.Sprintf("gap: WAL segment %s is missing", s.Name()))
 			}
 		}
