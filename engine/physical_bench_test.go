@@ -23,6 +23,10 @@ import (
 // JAGAD_BENCH_ROWS rows (default 300000). The ratio jagad/pg_basebackup is
 // the acceptance figure (<= 1.2 on the 731 MB database).
 // JAGAD_BENCH_COMPRESSION (none, gzip; default zstd) changes Jagad's side.
+// The server's CPU seconds are reported for both (Jagad's include the row
+// counts it takes beside the copy). JAGAD_BENCH_FLOOR=1 adds the per-stage
+// CPU floor (physical_stages_bench_test.go); JAGAD_BENCH_ZSTD_VARIANTS=1
+// also times libzstd with 2 workers and at negative levels there.
 func BenchmarkPhysicalBackup(b *testing.B) {
 	srv := dbtest.PrivatePostgres(b)
 	rows := 300000
@@ -45,10 +49,11 @@ func BenchmarkPhysicalBackup(b *testing.B) {
 		b.Fatal(err)
 	}
 	var raw, jagad time.Duration
-	var rawCPU, jagadCPU float64
+	var rawCPU, jagadCPU, rawSrv, jagadSrv float64
 	var size int64
 
 	for b.Loop() {
+		srv0 := serverCPU(b, srv)
 		start := time.Now()
 		cpu0 := cpuSeconds(b)
 		cmd := exec.Command(tool, "-D", "-", "-Ft", "-X", "fetch", "--checkpoint=fast", "--no-password",
@@ -67,11 +72,16 @@ func BenchmarkPhysicalBackup(b *testing.B) {
 		}
 		raw += time.Since(start)
 		rawCPU += cpuSeconds(b) - cpu0
+		time.Sleep(200 * time.Millisecond) // the walsender's exit reaches the postmaster's counts
+		srv1 := serverCPU(b, srv)
+		rawSrv += srv1 - srv0
 		start = time.Now()
 		cpu0 = cpuSeconds(b)
 		bk := bb.physicalBackup(b, conn, "bench")
 		jagad += time.Since(start)
 		jagadCPU += cpuSeconds(b) - cpu0
+		time.Sleep(200 * time.Millisecond)
+		jagadSrv += serverCPU(b, srv) - srv1
 		size = bk.SizeBytes
 	}
 	n := float64(b.N)
@@ -89,7 +99,12 @@ func BenchmarkPhysicalBackup(b *testing.B) {
 	b.ReportMetric(jagad.Seconds()/raw.Seconds(), "jagad/pg_basebackup")
 	b.ReportMetric(rawCPU/n, "pg_basebackup-cpu-s")
 	b.ReportMetric(jagadCPU/n, "jagad-cpu-s")
+	b.ReportMetric(rawSrv/n, "pg_basebackup-server-cpu-s")
+	b.ReportMetric(jagadSrv/n, "jagad-server-cpu-s")
 	b.ReportMetric(loadAvg(), "load1")
+	if os.Getenv("JAGAD_BENCH_FLOOR") != "" {
+		pipelineFloor(b, srv, tool, raw.Seconds()/n, rawCPU/n) // physical_stages_bench_test.go
+	}
 }
 
 // cpuSeconds is the user+system CPU time of this process (the engine's
