@@ -56,9 +56,7 @@ func BenchmarkPhysicalBackup(b *testing.B) {
 		srv0 := serverCPU(b, srv)
 		start := time.Now()
 		cpu0 := cpuSeconds(b)
-		cmd := exec.Command(tool, "-D", "-", "-Ft", "-X", "fetch", "--checkpoint=fast", "--no-password",
-			"-h", srv.Host, "-p", strconv.Itoa(srv.Port), "-U", srv.User)
-		cmd.Env = append(os.Environ(), "PGPASSWORD="+srv.Password)
+		cmd := plainBaseBackup(srv, tool)
 		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 		if err != nil {
 			b.Fatal(err)
@@ -103,7 +101,7 @@ func BenchmarkPhysicalBackup(b *testing.B) {
 	b.ReportMetric(jagadSrv/n, "jagad-server-cpu-s")
 	b.ReportMetric(loadAvg(), "load1")
 	if os.Getenv("JAGAD_BENCH_FLOOR") != "" {
-		pipelineFloor(b, srv, tool, raw.Seconds()/n, rawCPU/n) // physical_stages_bench_test.go
+		pipelineFloor(b, srv, tool, size, raw.Seconds()/n, rawCPU/n) // physical_stages_bench_test.go
 	}
 }
 
@@ -118,8 +116,18 @@ func cpuSeconds(b *testing.B) float64 {
 	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids); err != nil {
 		b.Fatal(err)
 	}
-	sec := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-	return sec(self.Utime) + sec(self.Stime) + sec(kids.Utime) + sec(kids.Stime)
+	return tvSec(self.Utime) + tvSec(self.Stime) + tvSec(kids.Utime) + tvSec(kids.Stime)
+}
+
+func tvSec(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+// plainBaseBackup is the benchmark's baseline: pg_basebackup of srv as one
+// tar on stdout, with the flags Jagad uses (dump.BaseBackup).
+func plainBaseBackup(srv *dbtest.Server, tool string) *exec.Cmd {
+	cmd := exec.Command(tool, "-D", "-", "-Ft", "-X", "fetch", "--checkpoint=fast", "--no-password",
+		"-h", srv.Host, "-p", strconv.Itoa(srv.Port), "-U", srv.User)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+srv.Password)
+	return cmd
 }
 
 // loadAvg is the machine's 1-minute load average (0 when unreadable), so a

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -31,8 +30,7 @@ func selfCPU(b *testing.B) float64 {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
 	}
-	sec := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-	return sec(ru.Utime) + sec(ru.Stime)
+	return tvSec(ru.Utime) + tvSec(ru.Stime)
 }
 
 // measureStage runs fn alone and returns its CPU and wall time.
@@ -67,12 +65,11 @@ func writeChunks(w io.Writer, data []byte) error {
 // the machine allows:
 //
 //	floor wall >= max(pg_basebackup wall, (server + pg_basebackup + stages CPU) / cores)
-func pipelineFloor(b *testing.B, srv *dbtest.Server, tool string, rawWall, rawCPU float64) {
+func pipelineFloor(b *testing.B, srv *dbtest.Server, tool string, size int64, rawWall, rawCPU float64) {
 	var tar bytes.Buffer
+	tar.Grow(int(size) + 16<<20) // the tar of the loop's backups and some WAL more
 	serverCPU0 := serverCPU(b, srv)
-	cmd := exec.Command(tool, "-D", "-", "-Ft", "-X", "fetch", "--checkpoint=fast", "--no-password",
-		"-h", srv.Host, "-p", strconv.Itoa(srv.Port), "-U", srv.User)
-	cmd.Env = append(os.Environ(), "PGPASSWORD="+srv.Password)
+	cmd := plainBaseBackup(srv, tool)
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &tar, &stderr
 	if err := cmd.Run(); err != nil {
@@ -132,7 +129,7 @@ func pipelineFloor(b *testing.B, srv *dbtest.Server, tool string, rawWall, rawCP
 	b.ReportMetric(aes.cpu, "floor-aesgcm-cpu-s")
 	b.ReportMetric(store.cpu, "floor-store-cpu-s")
 	b.ReportMetric(stages, "floor-stages-cpu-s")
-	b.ReportMetric(srvCPU, "server-cpu-s")
+	b.ReportMetric(srvCPU, "floor-server-cpu-s")
 	cores := float64(runtime.NumCPU())
 	floor := max(rawWall, (srvCPU+rawCPU+stages)/cores)
 	b.ReportMetric(floor/rawWall, "floor-ratio")
