@@ -200,9 +200,11 @@ func Physical(ctx context.Context, t dbclient.Target, o PhysicalOptions, w io.Wr
 		counting.cancel()
 		return res, fmt.Errorf("mariadb-backup: %w", err)
 	}
-	if res.Tables, err = counting.wait(); err != nil {
-		logf(log, "PHYSICAL: no row counts of %s: %s", t.Database, scrub(err.Error(), secretForms(t.Password)))
+	counts, cerr := counting.wait()
+	if cerr != nil {
+		logf(log, "PHYSICAL: no row counts of %s: %s", t.Database, scrub(cerr.Error(), secretForms(t.Password)))
 	}
+	res.Tables = counts
 	f, err := os.Open(filepath.Join(lsnDir, "xtrabackup_checkpoints"))
 	if err != nil {
 		return res, fmt.Errorf("mariadb-backup wrote no checkpoints: %w", err)
