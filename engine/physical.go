@@ -185,10 +185,6 @@ func (e *Engine) runSource(ctx context.Context, b *state.Backup, j *job, setting
 	}
 	b.FromLSN, b.ToLSN = pr.Checkpoints.FromLSN, pr.Checkpoints.ToLSN
 	b.BinlogFile, b.BinlogPos = pr.BinlogFile, pr.BinlogPos
-	// Row counts of the database right after the copy, for drills'
-	// reports (a physical copy has no consistent count of its own).
-	if counts, cerr := dbclient.TableCounts(ctx, target, b.DatabaseName); cerr == nil {
-		res.Tables = counts
-	}
+	res.Tables = pr.Tables // counted beside the copy
 	return res, nil
 }
