@@ -89,8 +89,7 @@ func run(ctx context.Context, s spec) error {
 	}
 	var copyErr error
 	if stdout != nil {
-		// A read takes up to a whole (grown) pipe (pipe.go).
-		if _, copyErr = io.CopyBuffer(s.stdout, stdout, make([]byte, pipeSize)); copyErr != nil {
+		if _, copyErr = copyOut(s.stdout, stdout); copyErr != nil {
 			_ = killGroup(cmd)
 		}
 	}
@@ -104,6 +103,16 @@ func run(ctx context.Context, s spec) error {
 		feedErr = fd.wait()
 	}
 	return runError(ctx, s.tool.name, copyErr, feedErr, waitErr, errLines.last())
+}
+
+// copyOut copies a tool's output to w. A w that reads by itself (the
+// pipeline's outputCheck) reads it into its own buffers; any other gets
+// reads of up to a whole (grown) pipe.
+func copyOut(w io.Writer, r io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.CopyBuffer(w, r, make([]byte, pipeSize))
 }
 
 // runError picks the root cause: cancellation, our output/input side, then

@@ -1,6 +1,9 @@
 package objfmt
 
-import "io"
+import (
+	"errors"
+	"io"
+)
 
 // Buffering between the dump tool and the compressor: the tool's pipe is
 // drained into these chunks while the compressor works on earlier ones, so
@@ -70,6 +73,36 @@ func (a *asyncWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// ReadFrom reads r straight into the chunks until EOF: the dump tool's pipe
+// is read into the buffers the compressor takes, without Write's copy. What
+// it read stays buffered, as after Write, until a chunk is full or Close.
+func (a *asyncWriter) ReadFrom(r io.Reader) (int64, error) {
+	var n int64
+	for {
+		if a.cur == nil {
+			select {
+			case a.cur = <-a.free:
+			case <-a.failed:
+				return n, a.err
+			}
+		}
+		m, err := r.Read(a.cur[len(a.cur):cap(a.cur)])
+		a.cur = a.cur[:len(a.cur)+m]
+		n += int64(m)
+		if len(a.cur) == cap(a.cur) {
+			if serr := a.send(); serr != nil {
+				return n, serr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 // send queues the current chunk.
