@@ -49,7 +49,10 @@ type toolPipe struct {
 	// paced: the pipe grew to pipeSize, so waiting paceWait after a short
 	// read does not hold the tool back. A smaller pipe is read at once.
 	paced bool
-	short bool      // the last read was short: wait before the next
+	short bool // the last read was short: wait before the next
+	// stray: how long after ctx is done Read still waits for EOF (a stray
+	// process may hold the pipe open; waitDelay, as exec.Cmd waits).
+	stray time.Duration
 	gone  time.Time // when ctx was seen done
 	once  sync.Once
 }
@@ -70,7 +73,7 @@ func newToolPipe(ctx context.Context) (r *toolPipe, w *os.File, err error) {
 		_ = syscall.Close(fds[1])
 		return nil, nil, os.NewSyscallError("setnonblock", err)
 	}
-	r = &toolPipe{fd: fds[0], ctx: ctx, sleep: time.Sleep}
+	r = &toolPipe{fd: fds[0], ctx: ctx, sleep: time.Sleep, stray: waitDelay}
 	r.paced = growPipe(fds[0]) >= pipeSize
 	return r, os.NewFile(uintptr(fds[1]), "|1"), nil
 }
@@ -121,7 +124,7 @@ func (p *toolPipe) wait() error {
 		// stray process still holding the pipe keeps it open.
 		if p.gone.IsZero() {
 			p.gone = time.Now()
-		} else if time.Since(p.gone) > waitDelay {
+		} else if time.Since(p.gone) > p.stray {
 			return p.ctx.Err()
 		}
 	}
