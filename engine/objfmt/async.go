@@ -1,9 +1,6 @@
 package objfmt
 
-import (
-	"errors"
-	"io"
-)
+import "io"
 
 // Buffering between the dump tool and the compressor: the tool's pipe is
 // drained into these chunks while the compressor works on earlier ones, so
@@ -96,7 +93,7 @@ func (a *asyncWriter) ReadFrom(r io.Reader) (int64, error) {
 				return n, serr
 			}
 		}
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF { // exactly io.EOF, as io.Copy: a wrapped one is a failure
 			return n, nil
 		}
 		if err != nil {
