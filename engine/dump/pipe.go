@@ -23,11 +23,11 @@ import (
 // read the reader waits paceWait for the pipe to fill (at most one wake-up
 // per paceWait while the tool streams), and only an empty pipe makes it
 // wait in poll(2) for the tool. A pipeSize pipe holds a paceWait of output
-// up to ~1 GB/s, so the tool does not block on it; a read of at least
+// up to ~500 MB/s, so the tool does not block on it; a read of at least
 // paceSmall says the tool is faster than that, and the next read follows at
 // once.
 const (
-	paceWait  = time.Millisecond
+	paceWait  = 2 * time.Millisecond // 1 ms: 8% more CPU on the MariaDB bench (PERF-NOTES.md)
 	paceSmall = pipeSize / 4
 	// pollWait bounds a wait in poll(2), so that cancellation is noticed.
 	pollWait = 50 * time.Millisecond
