@@ -336,6 +336,15 @@ func (p progressWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom lets a pipeline that reads by itself read the dump into its own
+// buffers (no copy), counting on the way.
+func (p progressWriter) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := p.w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(countReader{r: r, add: p.j.addRead})
+	}
+	return io.Copy(struct{ io.Writer }{p}, r)
+}
+
 // progressStore counts the bytes a Put stores and a Get reads. A restore's
 // Gets move the phase on: with a verifying first pass the first Get is
 // PhaseVerify, every later one PhaseRestore.

@@ -69,6 +69,26 @@ type outputCheck struct {
 var errNotArchive = errors.New("output is not a pg_dump custom-format archive (no PGDMP header)")
 
 func (o *outputCheck) Write(p []byte) (int, error) {
+	if err := o.accept(p); err != nil {
+		return 0, err
+	}
+	n, err := o.w.Write(p)
+	o.passed(p[:n])
+	return n, err
+}
+
+// ReadFrom hands r, checked and counted on the way, to a w that reads by
+// itself: the pipeline then reads the tool's pipe into its own buffers,
+// without a copy.
+func (o *outputCheck) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := o.w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(checkReader{o: o, r: r})
+	}
+	return copyOut(struct{ io.Writer }{o}, r)
+}
+
+// accept checks bytes before they go on: the start of a pg_dump archive.
+func (o *outputCheck) accept(p []byte) error {
 	if o.onFirst != nil && len(p) > 0 {
 		o.onFirst()
 		o.onFirst = nil
@@ -77,16 +97,36 @@ func (o *outputCheck) Write(p []byte) (int, error) {
 		need := min(len(pgMagic)-len(o.head), len(p))
 		o.head = append(o.head, p[:need]...)
 		if !bytes.HasPrefix(pgMagic, o.head) {
-			return 0, errNotArchive
+			return errNotArchive
 		}
 	}
-	n, err := o.w.Write(p)
-	o.n += int64(n)
+	return nil
+}
+
+// passed counts and follows the bytes that went on.
+func (o *outputCheck) passed(p []byte) {
+	o.n += int64(len(p))
 	if !o.pg {
-		_, _ = o.tail.Write(p[:n])
+		_, _ = o.tail.Write(p)
 		if o.rows != nil {
-			_, _ = o.rows.Write(p[:n])
+			_, _ = o.rows.Write(p)
 		}
+	}
+}
+
+// checkReader is outputCheck on the reading side.
+type checkReader struct {
+	o *outputCheck
+	r io.Reader
+}
+
+func (c checkReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		if aerr := c.o.accept(p[:n]); aerr != nil {
+			return 0, aerr
+		}
+		c.o.passed(p[:n])
 	}
 	return n, err
 }

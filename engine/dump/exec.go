@@ -57,22 +57,28 @@ func run(ctx context.Context, s spec) error {
 	cmd.WaitDelay = waitDelay
 	errLines := &lineWriter{secrets: secretForms(s.secret), log: s.log, keep: 8}
 	cmd.Stderr = errLines
-	var stdout io.ReadCloser
+	var stdout *toolPipe
 	var stdin io.WriteCloser
 	var err error
 	if s.stdout != nil {
-		if stdout, err = cmd.StdoutPipe(); err != nil {
-			return err
+		var w *os.File
+		if stdout, w, err = newToolPipe(ctx); err != nil {
+			return fmt.Errorf("%s output: %w", s.tool.name, err)
 		}
-		growPipe(stdout)
+		defer stdout.Close()
+		cmd.Stdout = w
 	}
 	if s.stdin != nil {
 		if stdin, err = cmd.StdinPipe(); err != nil {
 			return err
 		}
 	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", s.tool.name, err)
+	startErr := cmd.Start()
+	if w, ok := cmd.Stdout.(*os.File); ok {
+		_ = w.Close() // the tool has its own; ours would keep the pipe open (no EOF)
+	}
+	if startErr != nil {
+		return fmt.Errorf("start %s: %w", s.tool.name, startErr)
 	}
 	if hook, ok := ctx.Value(pidHookKey{}).(func(int)); ok {
 		hook(cmd.Process.Pid)
@@ -83,11 +89,7 @@ func run(ctx context.Context, s spec) error {
 	}
 	var copyErr error
 	if stdout != nil {
-		// struct{ io.Reader } hides *os.File's WriteTo, which io.CopyBuffer
-		// would use, and which reads through a 32 KiB buffer of its own;
-		// here a read takes up to a whole (grown) pipe. On a 72 MB pg_dump:
-		// ~9,100–10,200 reads before, ~5,200–6,500 after (PERF-NOTES.md).
-		if _, copyErr = io.CopyBuffer(s.stdout, struct{ io.Reader }{stdout}, make([]byte, pipeSize)); copyErr != nil {
+		if _, copyErr = copyOut(s.stdout, stdout); copyErr != nil {
 			_ = killGroup(cmd)
 		}
 	}
@@ -101,6 +103,16 @@ func run(ctx context.Context, s spec) error {
 		feedErr = fd.wait()
 	}
 	return runError(ctx, s.tool.name, copyErr, feedErr, waitErr, errLines.last())
+}
+
+// copyOut copies a tool's output to w. A w that reads by itself (the
+// pipeline's outputCheck) reads it into its own buffers; any other gets
+// reads of up to a whole (grown) pipe.
+func copyOut(w io.Writer, r io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.CopyBuffer(w, r, make([]byte, pipeSize))
 }
 
 // runError picks the root cause: cancellation, our output/input side, then
@@ -275,29 +287,4 @@ func scrub(s string, secrets []string) string {
 		s = dbclient.Scrub(s, sec)
 	}
 	return s
-}
-
-// pipeSize is the capacity asked for the tool's stdout pipe (Linux's default
-// is 64 KiB). A read returns at most what the pipe holds, so a larger pipe
-// means fewer reads and wake-ups for both sides.
-const pipeSize = 1 << 20
-
-// fSetPipeSz is Linux's F_SETPIPE_SZ fcntl command.
-const fSetPipeSz = 1031
-
-// growPipe asks for a pipeSize pipe; where the kernel refuses (an
-// unprivileged user over fs.pipe-max-size or its pipe quota) the pipe keeps
-// its size. Control, not Fd, so the file stays in non-blocking mode.
-func growPipe(r io.Reader) {
-	f, ok := r.(*os.File)
-	if !ok {
-		return
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return
-	}
-	_ = rc.Control(func(fd uintptr) {
-		_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, pipeSize)
-	})
 }

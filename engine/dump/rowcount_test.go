@@ -68,6 +68,32 @@ func TestRowCounterChunking(t *testing.T) {
 	}
 }
 
+// TestRowCounterRowEnd: rows whose first ')' is inside a string, after an
+// escape or next to a '(' are followed byte by byte, the others jump to
+// their ')' (rowEnd), and both give the same count at every split point.
+func TestRowCounterRowEnd(t *testing.T) {
+	in := []byte("INSERT INTO `t` VALUES (1,')'),(2,'('),(3,'a''b)'),(4,'x\\')'),(5,NULL),\n(6,'))'),(7,''),(8,')(');\n" +
+		"INSERT INTO `t` VALUES (9,'a'),(10,'b\\\\'),(11,')'),(12,'it''s',0x29);\n")
+	for _, row := range []string{"1,')'", "2,'('", "3,'a''b)'", "4,'x\\')'", "6,'))'", "8,')('", "10,'b\\\\'"} {
+		if j := rowEnd([]byte(row + "),(")); j >= 0 {
+			t.Errorf("rowEnd(%q) = %d, want -1 (the loop must follow it)", row, j)
+		}
+	}
+	for _, row := range []string{"5,NULL", "7,''", "9,'a'", "12,'it''s',0x29"} {
+		if j := rowEnd([]byte(row + "),(")); j != len(row) {
+			t.Errorf("rowEnd(%q) = %d, want %d", row, j, len(row))
+		}
+	}
+	for i := range in {
+		c := newRowCounter([]string{"t"})
+		_, _ = c.Write(in[:i])
+		_, _ = c.Write(in[i:])
+		if got, err := c.result(); err != nil || got["t"] != 12 {
+			t.Fatalf("split at %d: %v, %v; want 12 rows", i, got, err)
+		}
+	}
+}
+
 func TestRowCounterRefusesWhatItCannotFollow(t *testing.T) {
 	for name, in := range map[string]string{
 		"two column lists": "INSERT INTO `t` (`a`) (`b`) VALUES (1);\n",

@@ -72,6 +72,36 @@ func (a *asyncWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// ReadFrom reads r straight into the chunks until EOF: the dump tool's pipe
+// is read into the buffers the compressor takes, without Write's copy. What
+// it read stays buffered, as after Write, until a chunk is full or Close.
+func (a *asyncWriter) ReadFrom(r io.Reader) (int64, error) {
+	var n int64
+	for {
+		if a.cur == nil {
+			select {
+			case a.cur = <-a.free:
+			case <-a.failed:
+				return n, a.err
+			}
+		}
+		m, err := r.Read(a.cur[len(a.cur):cap(a.cur)])
+		a.cur = a.cur[:len(a.cur)+m]
+		n += int64(m)
+		if len(a.cur) == cap(a.cur) {
+			if serr := a.send(); serr != nil {
+				return n, serr
+			}
+		}
+		if err == io.EOF { // exactly io.EOF, as io.Copy: a wrapped one is a failure
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
 // send queues the current chunk.
 func (a *asyncWriter) send() error {
 	select {

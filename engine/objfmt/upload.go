@@ -33,6 +33,18 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom passes r on to a writer that reads by itself (the dump's bytes
+// go straight into the async chunks), counting what it read.
+func (c *countWriter) ReadFrom(r io.Reader) (int64, error) {
+	rf, ok := c.w.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{c}, r)
+	}
+	n, err := rf.ReadFrom(r)
+	c.n += n
+	return n, err
+}
+
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
