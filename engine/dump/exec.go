@@ -70,6 +70,9 @@ func run(ctx context.Context, s spec) error {
 	}
 	if s.stdin != nil {
 		if stdin, err = cmd.StdinPipe(); err != nil {
+			if w, ok := cmd.Stdout.(*os.File); ok {
+				_ = w.Close()
+			}
 			return err
 		}
 	}
