@@ -1,0 +1,5 @@
+//go:build race
+
+package clustere2e
+
+const raceEnabled = true
