@@ -390,8 +390,10 @@ func waitSameView(t *testing.T, ds []*daemon, victim string) groupRuns {
 		for _, b := range bs {
 			if !b.learned() {
 				by[b.ID] = ds[i].name
+				seen[b.ID] = b // the maker's record, not a learned copy
+			} else if _, ok := seen[b.ID]; !ok {
+				seen[b.ID] = b
 			}
-			seen[b.ID] = b
 		}
 	}
 	var out groupRuns

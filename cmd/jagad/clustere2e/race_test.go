@@ -1,5 +1,0 @@
-//go:build race
-
-package clustere2e
-
-const raceEnabled = true
