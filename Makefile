@@ -27,10 +27,15 @@ run: build
 services:
 	bash .ci/services.sh
 
+# One test package more than CPUs: cmd/jagad/clustere2e waits about six
+# minutes for cron slots on a fifth of a core, and with the default (one per
+# CPU) it would hold a slot the CPU-heavy packages need.
+TEST_P ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2) + 1 )))
+
 test: services
 	@$(GOFMT_CHECK)
 	go vet ./...
-	go test -race -count=1 -timeout 30m ./...
+	go test -race -count=1 -timeout 30m -p $(TEST_P) ./...
 	cd examples && go vet ./... && go test -count=1 -timeout 10m ./...   # packaging: its own module
 
 test-short:

@@ -84,6 +84,9 @@ type Deps struct {
 	// ClusterGroup is the group's name in cluster mode ("" alone): writes
 	// of configuration records answer 409 (clustermode.go).
 	ClusterGroup string
+	// Restart names the settings that changed but apply only at a restart
+	// (the cluster: section), in the config status and plans; nil: none.
+	Restart RestartNotes
 }
 
 type server struct {
@@ -109,6 +112,7 @@ type server struct {
 	heartbeat    time.Duration
 	ui           http.Handler // nil: no dashboard
 	clusterGroup string       // cluster mode: configuration writes refused (clustermode.go)
+	restart      RestartNotes // nil: nothing waits for a restart
 }
 
 // New returns the API handler. It seeds the admin account when the store has
@@ -117,7 +121,7 @@ func New(d Deps) http.Handler {
 	s := &server{
 		store: d.Store, engine: d.Engine, config: d.Config, db: d.DB, log: d.Logger,
 		version: d.Version, now: d.Now, metrics: d.Metrics, metricsToken: d.MetricsToken,
-		ready: d.Ready, health: d.Health, tls: d.TLS, proxies: d.TrustedProxies,
+		ready: d.Ready, health: d.Health, tls: d.TLS, proxies: d.TrustedProxies, restart: d.Restart,
 		clusterGroup: d.ClusterGroup,
 	}
 	if s.metricsToken == nil {

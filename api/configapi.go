@@ -22,7 +22,10 @@ func (s *server) configStatus(_ *http.Request, _ httprouter.Params) (any, error)
 	if s.config == nil {
 		return nil, fault.NotFound(noConfigFile)
 	}
-	v := configStatusView{ConfigStatus: s.config.Status(), Overrides: []overrideView{}}
+	v := configStatusView{ConfigStatus: s.config.Status(), Overrides: []overrideView{}, NeedsRestart: []string{}}
+	if s.restart != nil {
+		v.NeedsRestart = append(v.NeedsRestart, s.restart.InForce()...)
+	}
 	err := s.store.View(func(tx *state.Tx) error {
 		all, err := state.List[state.Schedule](tx)
 		for _, sc := range all {
@@ -44,6 +47,9 @@ func (s *server) configStatus(_ *http.Request, _ httprouter.Params) (any, error)
 type configStatusView struct {
 	state.ConfigStatus
 	Overrides []overrideView `json:"overrides"`
+	// NeedsRestart: the file in force differs from the configuration the
+	// daemon started with in settings read only at start (RestartNotes).
+	NeedsRestart []string `json:"needs_restart"`
 }
 
 type overrideView struct {
@@ -79,7 +85,11 @@ func (s *server) configPlan(r *http.Request, _ httprouter.Params) (any, error) {
 	if err != nil {
 		return nil, fault.Wrap(fault.CodeInvalid, err.Error(), err)
 	}
-	return planView(p), nil
+	v := planView(p)
+	if s.restart != nil {
+		v.NeedsRestart = s.restart.ForDocument(body)
+	}
+	return v, nil
 }
 
 // configReload re-reads the config file now; ?confirm_prune=true releases a
@@ -99,7 +109,11 @@ func (s *server) configReload(r *http.Request, _ httprouter.Params) (any, error)
 	res := s.config.Reload(r.Context(), "api", confirm)
 	switch {
 	case res.Err == nil:
-		return planView(res.Plan), nil
+		v := planView(res.Plan)
+		if s.restart != nil {
+			v.NeedsRestart = s.restart.InForce()
+		}
+		return v, nil
 	case res.Result == reconcile.OutcomeHeld:
 		return nil, fault.Wrap(fault.CodeConflict, res.Err.Error(), res.Err)
 	default:

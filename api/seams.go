@@ -61,6 +61,17 @@ type ConfigController interface {
 
 var _ ConfigController = (*reconcile.Reconciler)(nil)
 
+// RestartNotes names what differs between a configuration and the one
+// the daemon started with but takes effect only when it restarts (the
+// cluster: section), one note each: "cluster.group changed". The rest of
+// the configuration applies as usual.
+type RestartNotes interface {
+	// InForce is for the file in force (GET /api/config/status).
+	InForce() []string
+	// ForDocument is for a posted jagad.yaml that PlanBytes accepted.
+	ForDocument(yaml []byte) []string
+}
+
 // PlanView is a reconcile plan as POST /api/config/plan and
 // POST /api/config/reload show it, and as `jagad plan` reads it.
 type PlanView struct {
@@ -68,6 +79,9 @@ type PlanView struct {
 	Held    string           `json:"held,omitempty"`
 	Summary string           `json:"summary"`
 	Items   []reconcile.Item `json:"items"`
+	// NeedsRestart lists the changes that apply only at a restart
+	// (RestartNotes): "cluster.group changed".
+	NeedsRestart []string `json:"needs_restart,omitempty"`
 }
 
 // planView shows p; a nil plan (a reload that failed before planning) is

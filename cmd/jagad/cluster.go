@@ -16,9 +16,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/jagad/jagad/api"
 	"github.com/jagad/jagad/config"
 	"github.com/jagad/jagad/engine/cluster"
 	"github.com/jagad/jagad/engine/schedule"
+	"github.com/jagad/jagad/reconcile"
 	"github.com/jagad/jagad/state"
 )
 
@@ -209,53 +211,77 @@ func (d *daemon) leaveCluster() {
 // clusterSectionWatch reports, after every accepted reload, a cluster:
 // section (with JAGAD_CLUSTER_*) that differs from the one the daemon
 // started with: the section is read at start only, so the change waits for
-// a restart, and saying so beats ignoring it silently.
+// a restart, and saying so beats ignoring it silently. It is the API's
+// api.RestartNotes: the config status and plans list the difference.
 type clusterSectionWatch struct {
 	log     *slog.Logger
 	env     func(string) (string, bool)
 	started *config.Cluster // nil: alone
 
-	mu       sync.Mutex
-	reported string // the difference last reported ("" none)
+	mu    sync.Mutex
+	notes []string // the difference of the file in force (nil none)
 }
+
+var _ api.RestartNotes = (*clusterSectionWatch)(nil)
 
 // check compares f's section with the one the daemon started with and
 // logs a difference once (again when it changes).
 func (w *clusterSectionWatch) check(f *config.File) {
-	now, err := config.ClusterFromEnv(f.Cluster, w.env)
-	var diff []string
-	if err != nil {
-		diff = []string{"invalid: " + err.Error()} // never quotes the password
-	} else {
-		diff = clusterDiff(w.started, now)
-	}
-	key := strings.Join(diff, "; ")
+	notes := w.diff(f.Cluster)
 	w.mu.Lock()
-	same := key == w.reported
-	w.reported = key
+	same := slices.Equal(notes, w.notes)
+	w.notes = notes
 	w.mu.Unlock()
-	if key == "" || same {
+	if len(notes) == 0 || same {
 		return
 	}
 	w.log.Warn("jagad.yaml: the cluster: section changed, but it is read only when the daemon starts: "+
-		"restart the daemon to apply it (until then it keeps the group settings it started with)", "changed", key)
+		"restart the daemon to apply it (until then it keeps the group settings it started with; the rest of the file applies)",
+		"changed", strings.Join(notes, "; "))
+}
+
+// InForce lists the differences of the file in force ("needs restart").
+func (w *clusterSectionWatch) InForce() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.notes)
+}
+
+// ForDocument lists the differences of a posted jagad.yaml (one the
+// planner accepted, parsed as it does: no ${file:...}).
+func (w *clusterSectionWatch) ForDocument(doc []byte) []string {
+	f, _ := config.Parse(reconcile.PostedName, doc, config.Options{LookupEnv: w.env, DenyFileRefs: true, Resolve: true})
+	if f == nil {
+		return nil
+	}
+	return w.diff(f.Cluster)
+}
+
+// diff is clusterDiff of the started section and section with
+// JAGAD_CLUSTER_* applied.
+func (w *clusterSectionWatch) diff(section *config.Cluster) []string {
+	now, err := config.ClusterFromEnv(section, w.env)
+	if err != nil {
+		return []string{"cluster section invalid: " + err.Error()} // never quotes the password
+	}
+	return clusterDiff(w.started, now)
 }
 
 // clusterDiff names the fields that differ between a and b (nil: no
-// section), never their values.
+// section), never their values: "cluster.group changed".
 func clusterDiff(a, b *config.Cluster) []string {
 	switch {
 	case a == nil && b == nil:
 		return nil
 	case a == nil:
-		return []string{"section added (this daemon runs alone)"}
+		return []string{"cluster section added (this daemon runs alone until restarted)"}
 	case b == nil:
-		return []string{"section removed (this daemon stays in its group)"}
+		return []string{"cluster section removed (this daemon stays in its group until restarted)"}
 	}
 	var d []string
 	add := func(name string, differ bool) {
 		if differ {
-			d = append(d, name)
+			d = append(d, "cluster."+name+" changed")
 		}
 	}
 	add("endpoints", !slices.Equal(a.Endpoints, b.Endpoints))
@@ -266,5 +292,20 @@ func clusterDiff(a, b *config.Cluster) []string {
 	add("key_file", a.KeyFile != b.KeyFile)
 	add("username", a.Username != b.Username)
 	add("password", a.Password != b.Password)
+	ka, kb := a.KubernetesLease, b.KubernetesLease
+	switch {
+	case ka == nil && kb == nil:
+	case ka == nil:
+		d = append(d, "cluster.kubernetes_lease added")
+	case kb == nil:
+		d = append(d, "cluster.kubernetes_lease removed")
+	default:
+		add("kubernetes_lease.namespace", ka.Namespace != kb.Namespace)
+		add("kubernetes_lease.name", ka.Name != kb.Name)
+		add("kubernetes_lease.lease_duration", ka.LeaseDuration != kb.LeaseDuration)
+		add("kubernetes_lease.renew_deadline", ka.RenewDeadline != kb.RenewDeadline)
+		add("kubernetes_lease.retry_period", ka.RetryPeriod != kb.RetryPeriod)
+		add("kubernetes_lease.kubeconfig", ka.Kubeconfig != kb.Kubeconfig)
+	}
 	return d
 }

@@ -39,13 +39,7 @@ func TestClusterLeaseRevokedMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "jagad.yaml")
-	var b strings.Builder
-	fmt.Fprintf(&b, "version: 1\nsettings:\n  timezone: UTC\n  pg_dump_path: %s\nstorage:\n  - name: local\n    provider_type: local\n    path: %s\n    is_default: true\n",
-		slow, filepath.Join(dir, "backups"))
-	b.WriteString("connections:\n  - name: pg\n    db_type: postgresql\n    host: 127.0.0.1\n    port: 5432\n    username: postgres\n    ssl_mode: disable\n")
-	b.WriteString("schedules:\n  - name: revoked\n    connection: pg\n    database: postgres\n    cron_expr: \"* * * * *\"\n    encryption_enabled: false\n")
-	b.WriteString(clusterSection(srv.Endpoint()))
-	writeFile(t, cfg, b.String())
+	writeFile(t, cfg, clusterYAML(dir, "  pg_dump_path: "+slow+"\n", "revoked")+clusterSection(srv))
 	var ods []*obsDaemon
 	for i := range 2 {
 		env := readyEnv(filepath.Join(dir, fmt.Sprint("m", i)), cfg)

@@ -29,16 +29,11 @@ func TestClusterEtcdOutage(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "jagad.yaml")
 	const schedules = 3
-	var b strings.Builder
-	fmt.Fprintf(&b, "version: 1\nsettings:\n  timezone: UTC\nstorage:\n  - name: local\n    provider_type: local\n    path: %s\n    is_default: true\n",
-		filepath.Join(dir, "backups"))
-	b.WriteString("connections:\n  - name: pg\n    db_type: postgresql\n    host: 127.0.0.1\n    port: 5432\n    username: postgres\n    ssl_mode: disable\n")
-	b.WriteString("schedules:\n")
+	var names []string
 	for i := range schedules {
-		fmt.Fprintf(&b, "  - name: outage-%d\n    connection: pg\n    database: postgres\n    cron_expr: \"* * * * *\"\n    encryption_enabled: false\n", i)
+		names = append(names, fmt.Sprint("outage-", i))
 	}
-	b.WriteString(clusterSection(srv.Endpoint()))
-	writeFile(t, cfg, b.String())
+	writeFile(t, cfg, clusterYAML(dir, "", names...)+clusterSection(srv))
 	var ods []*obsDaemon
 	for i := range 2 {
 		env := readyEnv(filepath.Join(dir, fmt.Sprint("m", i)), cfg)

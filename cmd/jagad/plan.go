@@ -21,6 +21,10 @@ change; nothing is applied.
 Environment: JAGAD_URL (default http://127.0.0.1:8080); JAGAD_TOKEN, or
 JAGAD_USER and JAGAD_PASSWORD to log in (the session is logged out after).
 
+Settings read only when the daemon starts (the cluster: section) are not
+applied by a reload: a change to them is listed as "! needs restart: ..."
+and counts as a change.
+
 Exit status: 0 no change, 2 changes, 1 error (usage errors included: 2 means
 "changes" here).`
 
@@ -72,7 +76,7 @@ func (a *app) plan(file string, timeout time.Duration) error {
 		return errors.New(nameDiagnostics(err.Error(), displayName(file)))
 	}
 	printPlan(a.stdout, plan)
-	if plan.Changes == 0 {
+	if plan.Changes == 0 && len(plan.NeedsRestart) == 0 {
 		return nil
 	}
 	return exitStatus(planChanges)
@@ -142,6 +146,9 @@ func printPlan(w io.Writer, p api.PlanView) {
 	}
 	if p.Held != "" {
 		fmt.Fprintf(w, "! held: %s (apply with POST /api/config/reload?confirm_prune=true)\n", p.Held)
+	}
+	for _, n := range p.NeedsRestart {
+		fmt.Fprintf(w, "! needs restart: %s (a reload applies the rest)\n", n)
 	}
 	switch {
 	case p.Summary != "":

@@ -97,6 +97,7 @@ type daemon struct {
 	watchDone chan struct{}
 	// member is this daemon's membership in a cluster group (cluster.go); nil: alone.
 	member     groupMember
+	restart    *clusterSectionWatch // the cluster: section's changes awaiting a restart
 	followStop context.CancelFunc
 	followDone chan struct{}
 }
@@ -231,6 +232,7 @@ func start(ctx context.Context, c *serveConfig, log *slog.Logger, env func(strin
 	d.registry = reg
 
 	clusterWatch := &clusterSectionWatch{log: log, env: env}
+	d.restart = clusterWatch
 	member, err := joinCluster(c, log, reg, store, env, clusterWatch)
 	if err != nil {
 		return fail(err)
@@ -349,6 +351,9 @@ func (d *daemon) handler(c *serveConfig) http.Handler {
 	}
 	if d.rec != nil {
 		deps.Config = d.rec
+		if d.restart != nil {
+			deps.Restart = d.restart
+		}
 	}
 	return api.New(deps)
 }

@@ -88,7 +88,7 @@ type Member struct {
 
 	mu       sync.Mutex
 	sess     *concurrency.Session // nil while out of the group
-	sessLost <-chan struct{}      // closed when sess's lease is lost (claims made under it must stop)
+	sessLost *leaseLoss           // sess's lease loss (claims made under it must stop)
 	members  []string             // live member IDs, sorted
 	owned    map[string]bool      // schedules owned at the last membership change
 	changed  chan struct{}        // closed and replaced on every membership change
@@ -106,6 +106,29 @@ const (
 	ReasonFinished   = "finished"     // the slot already ran
 	ReasonEtcd       = "etcd_error"   // etcd did not answer
 )
+
+// Cut-off reasons, the label of jagad_cluster_runs_cut_off_total: why the
+// lease a run was claimed under ended before the run did.
+const (
+	// CutUnconfirmed: the lease guard gave up because etcd had not
+	// confirmed the lease in time (etcd slow or unreachable, or this host
+	// too busy to renew it); the lease may still have been alive in etcd:
+	// on a busy host these are the false cut-offs.
+	CutUnconfirmed = "unconfirmed"
+	// CutLost: etcd said the lease or the member key was gone (revoked or
+	// expired), or the session's keep-alive ended.
+	CutLost = "lost"
+	// CutLeft: the member left the group (shutdown) while the run went on.
+	CutLeft = "left"
+)
+
+// leaseLoss is a session's lease loss: ch closes once, when the lease is
+// lost, after reason is set.
+type leaseLoss struct {
+	ch     chan struct{}
+	once   sync.Once
+	reason string // one of the Cut* reasons; read only after ch closed
+}
 
 // ErrRefused is returned by TryClaim for a slot this member may not run.
 var ErrRefused = errors.New("claim refused")
@@ -266,13 +289,14 @@ func (m *Member) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	lost := make(chan struct{})
-	var lostOnce sync.Once
-	cut := func(why string) {
-		lostOnce.Do(func() {
+	loss := &leaseLoss{ch: make(chan struct{})}
+	lost := loss.ch
+	cut := func(reason, why string) {
+		loss.once.Do(func() {
+			loss.reason = reason
 			close(lost)
 			if ctx.Err() == nil && m.InGroup() { // not when it never got in (a duplicate ID waiting)
-				m.log.Warn("cluster: lease lost: runs under it are cut off", "why", why)
+				m.log.Warn("cluster: lease lost: runs under it are cut off", "why", why, "reason", reason)
 			}
 		})
 	}
@@ -292,14 +316,18 @@ func (m *Member) session(ctx context.Context) error {
 	defer func() { // first, before the revoke: runs under this lease stop at once
 		gcancel()
 		<-guarded
-		cut("session ended")
+		if ctx.Err() != nil {
+			cut(CutLeft, "left the group")
+		} else {
+			cut(CutLost, "session ended")
+		}
 	}()
 	if err := m.putMemberKey(ctx, sess.Lease()); err != nil {
 		return err
 	}
 	m.prevLease = sess.Lease()
 	for {
-		err := m.follow(ctx, sess, lost, cut)
+		err := m.follow(ctx, sess, loss, cut)
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
@@ -338,7 +366,7 @@ func guardMargin(ttl time.Duration) time.Duration { return max(500*time.Millisec
 // expired). The session's own loss detection (its keep-alive channel
 // closing) comes only after etcd has expired the lease: too late to stop
 // a run before the slot's new owner starts it.
-func (m *Member) guard(ctx context.Context, lease clientv3.LeaseID, granted time.Time, cut func(string)) {
+func (m *Member) guard(ctx context.Context, lease clientv3.LeaseID, granted time.Time, cut func(reason, why string)) {
 	ttl := m.opts.LeaseTTL
 	margin := guardMargin(ttl)
 	validUntil := granted.Add(ttl)
@@ -346,7 +374,7 @@ func (m *Member) guard(ctx context.Context, lease clientv3.LeaseID, granted time
 	for {
 		wait := min(every, time.Until(validUntil.Add(-margin)))
 		if wait <= 0 {
-			cut(fmt.Sprintf("etcd did not confirm the lease within %s of its TTL", margin))
+			cut(CutUnconfirmed, fmt.Sprintf("etcd did not confirm the lease within %s of its TTL", margin))
 			return
 		}
 		select {
@@ -355,7 +383,7 @@ func (m *Member) guard(ctx context.Context, lease clientv3.LeaseID, granted time
 		case <-time.After(wait):
 		}
 		if !time.Now().Before(validUntil.Add(-margin)) {
-			cut(fmt.Sprintf("etcd did not confirm the lease within %s of its TTL", margin))
+			cut(CutUnconfirmed, fmt.Sprintf("etcd did not confirm the lease within %s of its TTL", margin))
 			return
 		}
 		sent := time.Now()
@@ -366,7 +394,7 @@ func (m *Member) guard(ctx context.Context, lease clientv3.LeaseID, granted time
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && resp.TTL <= 0):
-			cut("etcd says the lease is gone (revoked or expired)")
+			cut(CutLost, "etcd says the lease is gone (revoked or expired)")
 			return
 		case err == nil:
 			validUntil = sent.Add(time.Duration(resp.TTL) * time.Second)
@@ -418,7 +446,7 @@ type mvccKV struct {
 
 // follow lists the member keys and follows their changes until the lease
 // is lost (an error), ctx ends (nil) or the watch breaks (an error).
-func (m *Member) follow(ctx context.Context, sess *concurrency.Session, lost <-chan struct{}, cut func(string)) error {
+func (m *Member) follow(ctx context.Context, sess *concurrency.Session, loss *leaseLoss, cut func(reason, why string)) error {
 	wctx, wcancel := context.WithCancel(ctx)
 	defer wcancel()
 	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
@@ -432,11 +460,11 @@ func (m *Member) follow(ctx context.Context, sess *concurrency.Session, lost <-c
 		live[strings.TrimPrefix(string(kv.Key), m.prefix+"members/")] = true
 	}
 	if !live[m.opts.ID] {
-		cut("this member's key is gone from etcd")
+		cut(CutLost, "this member's key is gone from etcd")
 		return errors.New("member key gone")
 	}
 	wasIn := m.InGroup()
-	m.setIn(sess, lost, live)
+	m.setIn(sess, loss, live)
 	if !wasIn {
 		m.log.Info("cluster: in the group", "members", len(live), "lease_ttl", m.opts.LeaseTTL.String())
 	}
@@ -448,7 +476,7 @@ func (m *Member) follow(ctx context.Context, sess *concurrency.Session, lost <-c
 			return nil
 		case <-sess.Done():
 			return errors.New("lease lost")
-		case <-lost:
+		case <-loss.ch:
 			return errors.New("lease lost")
 		case wr, ok := <-wch:
 			if !ok {
@@ -467,17 +495,17 @@ func (m *Member) follow(ctx context.Context, sess *concurrency.Session, lost <-c
 			}
 			if !live[m.opts.ID] {
 				// Deleted with its lease: revoked, or expired in etcd.
-				cut("this member's key was deleted from etcd (lease revoked or expired)")
+				cut(CutLost, "this member's key was deleted from etcd (lease revoked or expired)")
 				return errors.New("member key deleted")
 			}
-			m.setIn(sess, lost, live)
+			m.setIn(sess, loss, live)
 		}
 	}
 }
 
 // setIn records a session and the live members, and counts the schedules
 // whose ownership by this member changed.
-func (m *Member) setIn(sess *concurrency.Session, lost <-chan struct{}, live map[string]bool) {
+func (m *Member) setIn(sess *concurrency.Session, loss *leaseLoss, live map[string]bool) {
 	ids := make([]string, 0, len(live))
 	for id := range live {
 		ids = append(ids, id)
@@ -485,7 +513,7 @@ func (m *Member) setIn(sess *concurrency.Session, lost <-chan struct{}, live map
 	sort.Strings(ids)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sess, m.sessLost, m.members = sess, lost, ids
+	m.sess, m.sessLost, m.members = sess, loss, ids
 	m.recount()
 }
 
@@ -547,9 +575,9 @@ func (m *Member) ownedNow() int {
 	return n
 }
 
-// lease is the current session's lease and the channel closed when it is
-// lost, or false out of the group.
-func (m *Member) lease() (clientv3.LeaseID, <-chan struct{}, bool) {
+// lease is the current session's lease and its loss, or false out of the
+// group.
+func (m *Member) lease() (clientv3.LeaseID, *leaseLoss, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.sess == nil {
@@ -623,7 +651,7 @@ func (m *Member) TryClaim(scheduleID string, slot time.Time) (release func(), er
 // TryClaimSlot is TryClaim with the channel that closes when the claim is
 // lost.
 func (m *Member) TryClaimSlot(scheduleID string, slot time.Time) (Claimed, error) {
-	lease, lost, ok := m.lease()
+	lease, loss, ok := m.lease()
 	if !ok {
 		m.refused(scheduleID, slot, ReasonNotInGroup, nil)
 		return Claimed{}, fmt.Errorf("%w: %s", ErrRefused, ReasonNotInGroup)
@@ -669,6 +697,7 @@ func (m *Member) TryClaimSlot(scheduleID string, slot time.Time) (Claimed, error
 		m.refused(scheduleID, slot, ReasonClaimed, nil)
 		return Claimed{}, fmt.Errorf("%w: %s", ErrRefused, ReasonClaimed)
 	}
+	lost := loss.ch
 	select {
 	case <-lost: // lost while claiming: the claim went with the lease
 		m.refused(scheduleID, slot, ReasonNotInGroup, nil)
@@ -681,8 +710,9 @@ func (m *Member) TryClaimSlot(scheduleID string, slot time.Time) (Claimed, error
 		once.Do(func() {
 			select {
 			case <-lost:
+				m.met.cutOff.WithLabelValues(loss.reason).Inc()
 				m.log.Warn("cluster: a run ended after its lease was lost; its slot is not recorded as finished: the slot's new owner runs it",
-					"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339))
+					"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339), "reason", loss.reason)
 			default:
 				m.finish(scheduleID, slot)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/jagad/jagad/engine/cluster/etcdtest"
@@ -60,6 +61,7 @@ func TestLeaseRevokedCutsOffTheRun(t *testing.T) {
 	}
 	waitFor(t, "a's claim lost", func() bool { return closed(c.Lost) })
 	c.Release() // the cut-off run ends
+	checkCutOff(t, a, map[string]float64{CutLost: 1, CutUnconfirmed: 0})
 	last, err := b.LastFinished(t.Context(), x)
 	if err != nil || !last.Before(slot) {
 		t.Fatalf("finished through %v (%v) after the cut-off run, want before %v: a lost run is not finished", last, err, slot)
@@ -120,8 +122,19 @@ func TestLeaseGuardCutsOffBeforeExpiry(t *testing.T) {
 		t.Fatal("another member claimed the slot while the cut-off member's run had not been told to stop")
 	}
 	c.Release()
+	checkCutOff(t, a, map[string]float64{CutUnconfirmed: 1, CutLost: 0})
 	if _, err := b.TryClaim(x, slot); err == nil || !strings.Contains(err.Error(), ReasonFinished) {
 		t.Fatalf("a second claim of the slot: %v, want refused as finished", err)
+	}
+}
+
+// checkCutOff compares m's jagad_cluster_runs_cut_off_total by reason with want.
+func checkCutOff(t *testing.T, m *Member, want map[string]float64) {
+	t.Helper()
+	for reason, n := range want {
+		if got := testutil.ToFloat64(m.met.cutOff.WithLabelValues(reason)); got != n {
+			t.Errorf("jagad_cluster_runs_cut_off_total{reason=%q} = %g, want %g", reason, got, n)
+		}
 	}
 }
 

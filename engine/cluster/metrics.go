@@ -7,6 +7,7 @@ type metrics struct {
 	claims           prometheus.Counter
 	refused          *prometheus.CounterVec
 	ownershipChanges prometheus.Counter
+	cutOff           *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, m *Member) *metrics {
@@ -23,11 +24,18 @@ func newMetrics(reg prometheus.Registerer, m *Member) *metrics {
 			Name: "jagad_cluster_ownership_changes_total",
 			Help: "Schedules this member gained or lost on a change of the group's members.",
 		}),
+		cutOff: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jagad_cluster_runs_cut_off_total",
+			Help: "Scheduled runs that ended after the lease they were claimed under was lost (their slot runs again on its owner), by reason: unconfirmed (the lease guard gave up because etcd had not confirmed the lease in time: etcd slow or unreachable, or this host too busy; the lease may still have been alive), lost (etcd said the lease or member key was gone), left (the member left the group).",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{CutUnconfirmed, CutLost, CutLeft} {
+		met.cutOff.WithLabelValues(r)
 	}
 	for _, r := range []string{ReasonNotInGroup, ReasonClaimed, ReasonFinished, ReasonEtcd} {
 		met.refused.WithLabelValues(r)
 	}
-	reg.MustRegister(met.claims, met.refused, met.ownershipChanges,
+	reg.MustRegister(met.claims, met.refused, met.ownershipChanges, met.cutOff,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "jagad_cluster_member_up",
 			Help: "1 while this member holds a live lease in its group, else 0 (it starts no scheduled run).",

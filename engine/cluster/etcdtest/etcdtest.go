@@ -55,6 +55,12 @@ func Start(t testing.TB) *Server {
 // Endpoint is the client URL.
 func (s *Server) Endpoint() string { return s.client }
 
+// Section is the cluster: section of a jagad.yaml joining group on this
+// server with lease TTL ttl (a duration, "6s").
+func (s *Server) Section(group, ttl string) string {
+	return fmt.Sprintf("cluster:\n  endpoints: [%q]\n  group: %s\n  lease_ttl: %s\n", s.client, group, ttl)
+}
+
 // Start starts the process (again) and waits until it serves.
 func (s *Server) Start() {
 	s.t.Helper()
