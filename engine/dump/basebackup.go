@@ -133,33 +133,20 @@ func BaseBackup(ctx context.Context, t dbclient.Target, tools Tools, w io.Writer
 	if err := pre.err(); err != nil {
 		return res, ph, fmt.Errorf("base backup preflight: %w", err)
 	}
-	// The row counts (a COUNT(*) of every table: a scan of the whole
-	// database) run beside the copy instead of before it, where they added
-	// their whole time to the backup's (BenchmarkPhysicalBackup).
-	type countResult struct {
-		counts map[string]int64
-		err    error
-	}
-	countCtx, stopCount := context.WithCancel(ctx)
-	defer stopCount()
-	counted := make(chan countResult, 1)
-	go func() {
-		c, err := dbclient.TableCounts(countCtx, t, t.Database)
-		counted <- countResult{c, err}
-	}()
+	// The row counts run beside the copy (countbeside.go).
+	counting := countBeside(ctx, t)
 	waitCounts := func() {
-		r := <-counted
-		if r.err == nil {
-			res.Tables = r.counts
+		counts, err := counting.wait()
+		if err == nil {
+			res.Tables = counts
 		} else {
-			logf(log, "BASEBACKUP: no row counts of %s: %s", t.Database, scrub(r.err.Error(), secretForms(t.Password)))
+			logf(log, "BASEBACKUP: no row counts of %s: %s", t.Database, scrub(err.Error(), secretForms(t.Password)))
 		}
 	}
 	cmd, err := pgCommand(t, []string{"--pgdata=-", "--format=tar", "--wal-method=fetch",
 		"--checkpoint=fast", "--verbose", "--label=jagad"})
 	if err != nil {
-		stopCount()
-		<-counted
+		counting.cancel()
 		return res, ph, fmt.Errorf("base backup: %w", err)
 	}
 	defer cmd.cleanup()
@@ -182,8 +169,7 @@ func BaseBackup(ctx context.Context, t dbclient.Target, tools Tools, w io.Writer
 		}
 	}
 	if err != nil {
-		stopCount()
-		<-counted
+		counting.cancel()
 		logf(log, "BASEBACKUP ERROR: %s", scrub(err.Error(), secretForms(t.Password)))
 		return res, ph, fmt.Errorf("base backup: %w", err)
 	}

@@ -255,43 +255,6 @@ func ResolveDatadir(ctx context.Context, t dbclient.Target, configured string) (
 	return "", fmt.Errorf("data directory %s has no InnoDB files (ibdata1, ib_logfile0): not the server's datadir?", dir)
 }
 
-// rowCounts is a count of a database's rows running in the background.
-type rowCounts struct {
-	stop   context.CancelFunc
-	done   chan struct{}
-	counts map[string]int64
-	err    error
-}
-
-// countBeside starts counting the rows of every table of t.Database (none
-// when it is "").
-func countBeside(ctx context.Context, t dbclient.Target) *rowCounts {
-	cctx, stop := context.WithCancel(ctx)
-	rc := &rowCounts{stop: stop, done: make(chan struct{})}
-	if t.Database == "" {
-		close(rc.done)
-		return rc
-	}
-	go func() {
-		defer close(rc.done)
-		rc.counts, rc.err = dbclient.TableCounts(cctx, t, t.Database)
-	}()
-	return rc
-}
-
-// wait returns the counts once they are done.
-func (rc *rowCounts) wait() (map[string]int64, error) {
-	<-rc.done
-	rc.stop()
-	return rc.counts, rc.err
-}
-
-// cancel stops the count and waits for it to return.
-func (rc *rowCounts) cancel() {
-	rc.stop()
-	<-rc.done
-}
-
 // countWriter counts bytes written through it.
 type countWriter struct {
 	w io.Writer
