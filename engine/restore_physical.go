@@ -180,7 +180,7 @@ func (e *Engine) drillPhysical(ctx context.Context, b state.Backup, log *jobLog)
 		n.rows += c
 	}
 	if cerr := compareCounts(b.Tables, got); cerr != nil {
-		log.Printf("DRILL: note: %v (counted after the backup)", cerr)
+		log.Printf("DRILL: note: %v (counted beside the copy, not at its consistent point)", cerr)
 		return n, nil
 	}
 	n.match = true
