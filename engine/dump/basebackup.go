@@ -84,11 +84,10 @@ func pgTool(ctx context.Context, tools Tools, name string) (tool, error) {
 		cands = append(cands, filepath.Join(filepath.Dir(tools.PgDump), name))
 	}
 	if p, err := exec.LookPath(name); err == nil {
-		cands = append(cands, p)
+		cands = append(cands, unwrapPg(p))
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/" + name)
-	for i := len(dirs) - 1; i >= 0; i-- {
-		cands = append(cands, dirs[i])
+	if p := newestPgBin(pgLibDir, name); p != "" {
+		cands = append(cands, p)
 	}
 	for _, c := range cands {
 		if p, err := checkExecutable(c); err == nil {

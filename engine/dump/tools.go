@@ -65,7 +65,7 @@ func (tl Tools) resolve(dbType string, r role) (string, error) {
 	}
 	for _, n := range names {
 		if p, err := exec.LookPath(n); err == nil {
-			return p, nil
+			return unwrapPg(p), nil
 		}
 	}
 	return "", fmt.Errorf("%s not found in PATH; install the %s client tools or set its path", strings.Join(names, " or "), dbType)
