@@ -153,17 +153,24 @@ func TestScheduleSeriesFollowStore(t *testing.T) {
 	nightly := testSchedule("nightly", "0 2 * * *")
 	nightly.MaxAge = state.Duration(26 * time.Hour)
 	put(h, nightly)
-	s := waitSeries(t, h.reg, "series of nightly", func(s map[string]float64) bool {
-		_, ok := s["jagad_backup_last_success_timestamp_seconds{schedule=nightly}"]
-		return ok
-	})
-	for id, want := range map[string]float64{
+	wantNightly := map[string]float64{
 		"jagad_backup_last_success_timestamp_seconds{schedule=nightly}": 0,
 		"jagad_backup_last_status{schedule=nightly}":                    -1,
 		"jagad_schedule_max_age_seconds{schedule=nightly}":              26 * 3600,
 		"jagad_schedule_runs_skipped_total{schedule=nightly}":           0,
 		"jagad_schedule_created_timestamp_seconds{schedule=nightly}":    float64(nightly.CreatedAt.Unix()),
-	} {
+	}
+	// The series appear one after the other: wait for all of them (a
+	// gather between two saw last_success without runs_skipped).
+	s := waitSeries(t, h.reg, "series of nightly", func(s map[string]float64) bool {
+		for id := range wantNightly {
+			if _, ok := s[id]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	for id, want := range wantNightly {
 		if got, ok := s[id]; !ok || got != want {
 			t.Errorf("%s = %g (present %v), want %g", id, got, ok, want)
 		}

@@ -25,8 +25,9 @@ const (
 	group     = "e2e"
 	schedules = 30 // every minute
 	slots     = 5  // counted, at least
-	// slowName dumps template1 through a pg_dump that sleeps slowSleep
-	// first: its run is surely in flight when its member is killed.
+	// slowName dumps a database of its own (slowDatabase) through a
+	// pg_dump that sleeps slowSleep first: its run is surely in flight when
+	// its member is killed.
 	slowName  = "every-minute-slow"
 	slowSleep = 20 * time.Second
 	// leaseTTL: each member's lease guard cuts its runs off when it has not
@@ -170,12 +171,13 @@ func TestGroupRunsEachSlotOnce(t *testing.T) {
 
 // groupConfig is the jagad.yaml (without its cluster: section) of the
 // group: local storage under dir, PostgreSQL on loopback, 29 schedules
-// dumping the postgres database and slowName dumping template1 through a
-// pg_dump that sleeps slowSleep first.
+// dumping the postgres database and slowName dumping slowDatabase's through
+// a pg_dump that sleeps slowSleep first.
 func groupConfig(t *testing.T, dir, pgDump string) string {
+	slowDB := slowDatabase(t)
 	slow := filepath.Join(dir, "slow-pg_dump")
-	writeFile(t, slow, fmt.Sprintf("#!/bin/sh\ncase \"$*\" in *dbname=*template1*) /bin/sleep %d;; esac\nexec %s \"$@\"\n",
-		int(slowSleep.Seconds()), pgDump))
+	writeFile(t, slow, fmt.Sprintf("#!/bin/sh\ncase \"$*\" in *dbname=*%s*) /bin/sleep %d;; esac\nexec %s \"$@\"\n",
+		slowDB, int(slowSleep.Seconds()), pgDump))
 	if err := os.Chmod(slow, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -187,11 +189,41 @@ func groupConfig(t *testing.T, dir, pgDump string) string {
 	for i := range schedules {
 		name, db := fmt.Sprintf("every-minute-%02d", i), "postgres"
 		if i == schedules-1 {
-			name, db = slowName, "template1"
+			name, db = slowName, slowDB
 		}
 		fmt.Fprintf(&b, "  - name: %s\n    connection: pg\n    database: %s\n    cron_expr: \"* * * * *\"\n    encryption_enabled: false\n", name, db)
 	}
 	return b.String()
+}
+
+// slowDatabase creates the database slowName dumps. Not template1: Jagad
+// holds a snapshot transaction on the dumped database for the whole dump
+// (its 20 s sleep included), and a CREATE DATABASE anywhere on the server
+// (the tests of the packages running beside this one) fails while
+// template1 has another connection.
+func slowDatabase(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("jagad_e2e_slow_%d", os.Getpid())
+	psql := func(sql string) error {
+		out, err := exec.Command("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres",
+			"-v", "ON_ERROR_STOP=1", "-c", sql).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("psql %q: %w: %s", sql, err, out)
+		}
+		return nil
+	}
+	if err := psql("DROP DATABASE IF EXISTS " + name); err != nil {
+		t.Fatal(err)
+	}
+	if err := psql("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := psql("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Log(err)
+		}
+	})
+	return name
 }
 
 // requirePostgres returns the path of pg_dump once PostgreSQL answers on
