@@ -2,7 +2,6 @@ package clustere2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -263,10 +262,9 @@ func hhmm(slot time.Time) string { return slot.UTC().Format("15:04") }
 // scheduleIDs maps schedule names to IDs, from GET /api/schedules.
 func scheduleIDs(t *testing.T, d *daemon) map[string]string {
 	t.Helper()
-	code, body := d.do("GET", "/api/schedules", "")
-	var ss []struct{ ID, Name string }
-	if code != 200 || json.Unmarshal(body, &ss) != nil || len(ss) != schedules {
-		t.Fatalf("GET /api/schedules = %d %s, want %d schedules", code, body, schedules)
+	ss, _, err := d.api.Schedules(d.ctx())
+	if err != nil || len(ss) != schedules {
+		t.Fatalf("GET /api/schedules on %s: %d schedules, %v; want %d", d.name, len(ss), err, schedules)
 	}
 	ids := map[string]string{}
 	for _, s := range ss {

@@ -2,8 +2,8 @@ package clustere2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jagad/jagad/api/client"
 	"github.com/jagad/jagad/state/logbuf"
 )
 
@@ -22,13 +23,13 @@ const adminPass = "cluster-e2e-Admin-Pass-30"
 // daemon is one `jagad serve` process. Its output (JSON logs) is kept and
 // printed when the test fails.
 type daemon struct {
-	t     *testing.T
-	name  string
-	cmd   *exec.Cmd
-	base  string
-	token string
-	log   logbuf.Buffer
-	exit  chan error // the exit status, once
+	t    *testing.T
+	name string
+	cmd  *exec.Cmd
+	base string
+	api  *client.Client // the CLI's client, logged in as the admin
+	log  logbuf.Buffer
+	exit chan error // the exit status, once
 }
 
 // startDaemon starts jagadBin with env added to this process's, waits for
@@ -76,12 +77,10 @@ func startDaemon(t *testing.T, name string, env map[string]string) *daemon {
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("%s not ready after 2 minutes", name)
 	}
-	var login struct{ Token string }
-	code, body := d.do("POST", "/api/auth/login", fmt.Sprintf(`{"username":"admin","password":%q}`, adminPass))
-	if code != http.StatusOK || json.Unmarshal(body, &login) != nil || login.Token == "" {
-		t.Fatalf("login to %s = %d %s", name, code, body)
+	d.api = client.New(d.base, "", "", "")
+	if _, err := d.api.Login(d.ctx(), "admin", adminPass); err != nil {
+		t.Fatalf("login to %s: %v", name, err)
 	}
-	d.token = login.Token
 	return d
 }
 
@@ -124,37 +123,11 @@ func (d *daemon) stop() {
 	}
 }
 
-// do sends a request with the session token.
-func (d *daemon) do(method, path, body string) (int, []byte) {
-	d.t.Helper()
-	req, err := http.NewRequest(method, d.base+path, strings.NewReader(body))
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if d.token != "" {
-		req.Header.Set("Authorization", "Bearer "+d.token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		d.t.Fatalf("%s %s on %s: %v (exited: %v)", method, path, d.name, err, d.exited())
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
+// ctx is the context of the daemon's API calls, done when the test ends.
+func (d *daemon) ctx() context.Context { return d.t.Context() }
 
 // backup is a backup as GET /api/backups lists it.
-type backup struct {
-	ID           string    `json:"id"`
-	ScheduleID   string    `json:"schedule_id"`
-	ScheduleName string    `json:"schedule_name"`
-	CreatedAt    time.Time `json:"created_at"`
-	Status       string    `json:"status"`
-	LogOutput    string    `json:"log_output"`
-}
+type backup struct{ client.Backup }
 
 // learned reports whether the record came from another member's manifest.
 func (b backup) learned() bool { return strings.HasPrefix(b.LogOutput, "CLUSTER: record learned") }
@@ -164,12 +137,13 @@ func (d *daemon) backups() []backup {
 	d.t.Helper()
 	var all []backup
 	for offset := 0; ; offset += 100 {
-		code, body := d.do("GET", fmt.Sprintf("/api/backups?limit=100&offset=%d", offset), "")
-		var page []backup
-		if code != http.StatusOK || json.Unmarshal(body, &page) != nil {
-			d.t.Fatalf("GET /api/backups on %s = %d %s", d.name, code, body)
+		page, _, err := d.api.Backups(d.ctx(), client.BackupQuery{Limit: 100, Offset: offset})
+		if err != nil {
+			d.t.Fatalf("GET /api/backups on %s: %v (exited: %v)", d.name, err, d.exited())
 		}
-		all = append(all, page...)
+		for _, b := range page {
+			all = append(all, backup{b})
+		}
 		if len(page) < 100 {
 			return all
 		}
@@ -179,7 +153,12 @@ func (d *daemon) backups() []backup {
 // metric is the value of one series line of the daemon's /metrics ("" if absent).
 func (d *daemon) metric(series string) string {
 	d.t.Helper()
-	_, body := d.do("GET", "/metrics", "")
+	resp, err := http.Get(d.base + "/metrics")
+	if err != nil {
+		d.t.Fatalf("GET /metrics on %s: %v (exited: %v)", d.name, err, d.exited())
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
 	for _, l := range strings.Split(string(body), "\n") {
 		if v, ok := strings.CutPrefix(l, series+" "); ok {
 			return v
