@@ -89,19 +89,22 @@ const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/n
 func joinLease(cl config.Cluster, log *slog.Logger, reg prometheus.Registerer, store *state.Store,
 	env func(string) (string, bool)) (groupMember, error) {
 	k := cl.KubernetesLease.WithDefaults()
+	id, _ := env("JAGAD_CLUSTER_MEMBER")
+	// One request may take half the renew deadline: a hung one cannot cost
+	// the leadership by itself.
+	cli, ctxNamespace, err := k8slease.NewClient(k.Kubeconfig, max(time.Second, k.RenewDeadline.Std()/2))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if k.Namespace == "" {
+		k.Namespace = ctxNamespace // the kubeconfig's current context's
+	}
 	if k.Namespace == "" {
 		ns, err := os.ReadFile(serviceAccountNamespace)
 		if err != nil {
 			return nil, fmt.Errorf("cluster.kubernetes_lease.namespace (JAGAD_CLUSTER_K8S_NAMESPACE) is required outside a pod: %w", err)
 		}
 		k.Namespace = strings.TrimSpace(string(ns))
-	}
-	id, _ := env("JAGAD_CLUSTER_MEMBER")
-	// One request may take half the renew deadline: a hung one cannot cost
-	// the leadership by itself.
-	cli, err := k8slease.NewClient(k.Kubeconfig, max(time.Second, k.RenewDeadline.Std()/2))
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	e, err := k8slease.Start(k8slease.Options{
 		Client: cli, Namespace: k.Namespace, Name: k.Name, ID: id,

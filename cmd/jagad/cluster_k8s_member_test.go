@@ -4,19 +4,22 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/client-go/kubernetes/fake"
-
 	"github.com/jagad/jagad/engine/cluster/k8slease"
+	"github.com/jagad/jagad/engine/cluster/k8slease/k8sleasetest"
 )
 
 // TestLeaseMemberCutsOffOnLostLeadership: a run claimed in the Lease mode
 // gets a Lost channel that closes once the daemon no longer leads (here it
 // hands the Lease back by closing), so the scheduler cuts the run off as
-// in the etcd mode. The API server is client-go's fake clientset: no
-// Kubernetes API server can run on a test machine (see engine/cluster/k8slease).
+// in the etcd mode. The API server is k8sleasetest's: no Kubernetes API
+// server can run on a test machine (see engine/cluster/k8slease).
 func TestLeaseMemberCutsOffOnLostLeadership(t *testing.T) {
-	api := fake.NewSimpleClientset()
-	e, err := k8slease.Start(k8slease.Options{Client: api.CoordinationV1(), Namespace: "backups", Name: "jagad",
+	api := k8sleasetest.New(t)
+	cli, _, err := k8slease.NewClient(api.Kubeconfig(t, "backups"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := k8slease.Start(k8slease.Options{Client: cli, Namespace: "backups", Name: "jagad",
 		ID: "jagad-0", LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

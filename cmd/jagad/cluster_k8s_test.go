@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jagad/jagad/engine/cluster/k8slease/k8sleasetest"
 )
 
 // leaseOnlyMetrics are the jagad_cluster_* series only the Kubernetes Lease
@@ -80,6 +83,46 @@ current-context: none
 		if strings.HasPrefix(m, "jagad_cluster_") && !etcdOnlyMetrics[m] && !strings.Contains(string(metrics), "\n"+m) {
 			t.Errorf("the example alerts use %s, which a Lease-mode member does not expose", m)
 		}
+	}
+}
+
+// TestClusterLeaseModeLeads: a daemon in the Lease mode, given a
+// kubeconfig whose context names the namespace, takes the Lease, is ready
+// and exports itself as the leader; at shutdown it hands the Lease back.
+// The API server is k8sleasetest's (see engine/cluster/k8slease).
+func TestClusterLeaseModeLeads(t *testing.T) {
+	api := k8sleasetest.New(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "jagad.yaml")
+	writeFile(t, cfg, strings.Replace(readyGoodConfig, "%s", filepath.Join(dir, "backups"), 1))
+	env := readyEnv(dir, cfg)
+	env["JAGAD_CLUSTER_K8S_KUBECONFIG"] = api.Kubeconfig(t, "backups")
+	env["JAGAD_CLUSTER_K8S_LEASE_DURATION"] = "2s"
+	env["JAGAD_CLUSTER_K8S_RENEW_DEADLINE"] = "1s"
+	env["JAGAD_CLUSTER_K8S_RETRY_PERIOD"] = "200ms"
+	env["JAGAD_CLUSTER_MEMBER"] = "jagad-0"
+	od := startObsDaemon(t, env)
+	od.waitCode("/readyz", http.StatusOK)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, metrics := od.do("GET", "/metrics", "", nil)
+		if strings.Contains(string(metrics), "\njagad_cluster_leader 1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the only daemon did not lead within a minute")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if h, ok := api.Holder("backups", "jagad"); !ok || h != "jagad-0" {
+		t.Fatalf("the Lease (in the kubeconfig's namespace) is held by %q (exists %v)", h, ok)
+	}
+	od.stop()
+	if h, _ := api.Holder("backups", "jagad"); h != "" {
+		t.Errorf("after shutdown the Lease is held by %q, want released", h)
+	}
+	if logs := od.logs.String(); strings.Contains(logs, api.Token) {
+		t.Error("the token is in the daemon's log")
 	}
 }
 

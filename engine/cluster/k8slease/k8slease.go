@@ -1,5 +1,7 @@
 // Package k8slease runs Jagad's single-leader mode on a Kubernetes
-// coordination.k8s.io Lease, through client-go's leaderelection: of the
+// coordination.k8s.io Lease, with client-go's leader-election protocol on
+// the Lease's fields but without client-go (which would more than add half
+// to the daemon's resident memory): of the
 // daemons sharing one jagad.yaml (the replicas of a Deployment or
 // StatefulSet), the one holding the Lease runs every schedule; the others
 // run none, serve the API and metrics, and learn the leader's backups from
@@ -9,8 +11,8 @@
 // scheduler asks it before each due slot. Fail safe: the gate is open only
 // while the last write of the Lease naming this daemon began less than
 // RenewDeadline ago (see term); it closes at once when the Lease is seen
-// held by another, deleted, released or when client-go's elector stops
-// leading, before any other candidate may take the Lease over.
+// held by another, deleted, released or when this candidate stops leading,
+// before any other candidate may take the Lease over.
 package k8slease
 
 import (
@@ -22,13 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
-	"k8s.io/client-go/tools/leaderelection"
-	rl "k8s.io/client-go/tools/leaderelection/resourcelock"
-	"k8s.io/klog/v2"
 )
 
 // Defaults, those of Kubernetes' own controllers.
@@ -42,7 +38,7 @@ const (
 type Options struct {
 	// Client reaches the API server's coordination.k8s.io/v1 Leases (see
 	// NewClient).
-	Client    coordinationv1client.LeasesGetter
+	Client    Client
 	Namespace string
 	Name      string // the Lease's name
 	// ID is this candidate's identity in the Lease (the holder); empty:
@@ -74,8 +70,13 @@ type Elector struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	// observed is the Lease as last read or written, observedAt when its
+	// record last changed as this candidate saw it (run's goroutine only).
+	observed   *Lease
+	observedAt time.Time
+
 	mu      sync.Mutex
-	leading bool   // between client-go's OnStartedLeading and OnStoppedLeading
+	leading bool   // between acquiring the Lease and giving it up
 	leader  string // the holder last seen
 	started chan struct{}
 	since   time.Time // when the gate was first seen open in this term
@@ -105,8 +106,8 @@ func Start(opts Options) (*Elector, error) {
 	if opts.LeaseDuration <= opts.RenewDeadline {
 		return nil, errors.New("k8slease: the lease duration must exceed the renew deadline")
 	}
-	if opts.RenewDeadline <= time.Duration(leaderelection.JitterFactor*float64(opts.RetryPeriod)) {
-		return nil, fmt.Errorf("k8slease: the renew deadline must exceed %v × the retry period", leaderelection.JitterFactor)
+	if opts.RenewDeadline <= time.Duration(jitterFactor*float64(opts.RetryPeriod)) {
+		return nil, fmt.Errorf("k8slease: the renew deadline must exceed %v × the retry period", jitterFactor)
 	}
 	if opts.ID == "" {
 		host, _ := os.Hostname()
@@ -125,76 +126,19 @@ func Start(opts Options) (*Elector, error) {
 		opts: opts, t: &term{}, done: make(chan struct{}), started: make(chan struct{}),
 		log: opts.Logger.With("component", "cluster", "lease", opts.Namespace+"/"+opts.Name, "member", opts.ID),
 	}
-	if _, err := e.newElector(); err != nil { // the same checks as every term's
-		return nil, fmt.Errorf("k8slease: %w", err)
-	}
 	e.met = newMetrics(opts.Registerer, e)
 	ctx, cancel := context.WithCancel(context.Background())
-	// client-go logs through klog: its chatter goes to this logger at debug
-	// level (the transitions are logged here at info).
-	ctx = klog.NewContext(ctx, logr.FromSlogHandler(debugHandler{e.log.Handler()}))
 	e.cancel = cancel
 	go e.run(ctx)
 	return e, nil
 }
 
-// newElector builds one term's client-go elector on a fresh LeaseLock.
-func (e *Elector) newElector() (*leaderelection.LeaderElector, error) {
-	lock := &watchedLock{
-		Interface: &rl.LeaseLock{
-			LeaseMeta:  metav1.ObjectMeta{Namespace: e.opts.Namespace, Name: e.opts.Name},
-			Client:     e.opts.Client,
-			LockConfig: rl.ResourceLockConfig{Identity: e.opts.ID},
-		},
-		t: e.t, renewDeadline: e.opts.RenewDeadline,
-	}
-	return leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock: lock, Name: e.opts.Name,
-		LeaseDuration: e.opts.LeaseDuration, RenewDeadline: e.opts.RenewDeadline, RetryPeriod: e.opts.RetryPeriod,
-		// Close stops the engine first, so no run is going when the Lease
-		// is released; the next candidate takes it over at once.
-		ReleaseOnCancel: true,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(term context.Context) { e.setLeading(term, true) },
-			OnStoppedLeading: func() { e.setLeading(nil, false) },
-			OnNewLeader:      e.newLeader,
-		},
-	})
-}
-
-// run campaigns term after term until Close.
-func (e *Elector) run(ctx context.Context) {
-	defer close(e.done)
-	for ctx.Err() == nil {
-		le, err := e.newElector()
-		if err != nil { // checked in Start; cannot happen
-			e.log.Error("cluster: leader election", "err", err)
-			return
-		}
-		le.Run(ctx) // returns when leadership is lost or ctx ends
-		if ctx.Err() != nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(e.opts.RetryPeriod):
-		}
-	}
-}
-
-// setLeading records client-go's callbacks. OnStartedLeading runs in its
-// own goroutine, possibly after the term it starts has ended: termCtx, which
-// client-go cancels before it calls OnStoppedLeading, tells (checked under
-// e.mu, which OnStoppedLeading takes too).
-func (e *Elector) setLeading(termCtx context.Context, on bool) {
+// setLeading records the start and the end of a term.
+func (e *Elector) setLeading(on bool) {
 	if !on {
 		e.t.close() // first: no run starts from here on
 	}
 	e.mu.Lock()
-	if on && termCtx.Err() != nil {
-		e.mu.Unlock()
-		return
-	}
 	was := e.leading
 	e.leading = on
 	if on && !was {
@@ -226,7 +170,7 @@ func (e *Elector) newLeader(id string) {
 	e.mu.Lock()
 	e.leader = id
 	e.mu.Unlock()
-	if id != e.opts.ID {
+	if id != e.opts.ID && id != "" {
 		e.log.Info("cluster: the Lease is held by another daemon", "leader", id)
 	}
 }
@@ -380,24 +324,4 @@ func (e *Elector) Close() error {
 	e.cancel()
 	<-e.done
 	return nil
-}
-
-// debugHandler logs every record at debug level.
-type debugHandler struct{ slog.Handler }
-
-func (h debugHandler) Enabled(ctx context.Context, _ slog.Level) bool {
-	return h.Handler.Enabled(ctx, slog.LevelDebug)
-}
-
-func (h debugHandler) Handle(ctx context.Context, r slog.Record) error {
-	r.Level = slog.LevelDebug
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h debugHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return debugHandler{h.Handler.WithAttrs(as)}
-}
-
-func (h debugHandler) WithGroup(name string) slog.Handler {
-	return debugHandler{h.Handler.WithGroup(name)}
 }

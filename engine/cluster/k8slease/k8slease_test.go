@@ -1,35 +1,27 @@
 package k8slease
 
-// These tests run client-go's real leader election (leaderelection.LeaderElector
-// on a resourcelock.LeaseLock, unchanged) against client-go's fake clientset
-// (k8s.io/client-go/kubernetes/fake) instead of a Kubernetes API server. This
-// is the one place in Jagad's tests where a fake replaces the real thing: no
-// kube-apiserver can run on the build machines (no package provides one, and
-// there is no network to fetch one), and the election needs nothing from the
-// server but storing Lease objects. The fake's object tracker does not check
-// resourceVersion on update, which is what makes two candidates' writes of
-// one Lease race safely on a real server, so newAPI adds that check
-// (optimistic concurrency, 409 Conflict) for Leases: without it "exactly one
-// leader" would hold by luck, not by the protocol.
+// These tests run the election against k8sleasetest.Server, a Lease API
+// over HTTPS that answers as kube-apiserver does (resourceVersion checked
+// on every write, 409 Conflict and AlreadyExists, 404 NotFound, as
+// metav1.Status), through the real HTTPClient made from a kubeconfig
+// file. It is the one place in Jagad's tests where a fake replaces the real
+// thing: no kube-apiserver can run on the build machines (no package
+// provides one). realapi_test.go (build tag kubeapiserver) runs the same
+// election against a real kube-apiserver when one is at hand.
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	coordinationv1 "k8s.io/api/coordination/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
-	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/jagad/jagad/engine/cluster/k8slease/k8sleasetest"
 )
 
 const (
@@ -42,80 +34,54 @@ const (
 	testRetry    = 200 * time.Millisecond
 )
 
-var leasesGVR = coordinationv1.SchemeGroupVersion.WithResource("leases")
-
-// newAPI is the fake API server: a fake clientset whose Lease create and
-// update set and check resourceVersion as the real server does.
-func newAPI(t *testing.T) *fake.Clientset {
+// newAPI is the Lease API server.
+func newAPI(t *testing.T) *k8sleasetest.Server {
 	t.Helper()
-	cs := fake.NewSimpleClientset()
-	var rv int64 // the Fake's lock is held around every reactor call
-	cs.PrependReactor("create", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		l := a.(k8stesting.CreateAction).GetObject().(*coordinationv1.Lease).DeepCopy()
-		rv++
-		l.ResourceVersion = strconv.FormatInt(rv, 10)
-		if err := cs.Tracker().Create(leasesGVR, l, l.Namespace); err != nil {
-			return true, nil, err
-		}
-		return true, l.DeepCopy(), nil
-	})
-	cs.PrependReactor("update", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		l := a.(k8stesting.UpdateAction).GetObject().(*coordinationv1.Lease).DeepCopy()
-		cur, err := cs.Tracker().Get(leasesGVR, l.Namespace, l.Name)
-		if err != nil {
-			return true, nil, err
-		}
-		if cur.(*coordinationv1.Lease).ResourceVersion != l.ResourceVersion {
-			return true, nil, apierrors.NewConflict(leasesGVR.GroupResource(), l.Name,
-				errors.New("the object has been modified; please apply your changes to the latest version and try again"))
-		}
-		rv++
-		l.ResourceVersion = strconv.FormatInt(rv, 10)
-		if err := cs.Tracker().Update(leasesGVR, l, l.Namespace); err != nil {
-			return true, nil, err
-		}
-		return true, l.DeepCopy(), nil
-	})
-	return cs
+	return k8sleasetest.New(t)
+}
+
+// newClient is a candidate's own connection to api, made from a
+// kubeconfig file as the daemon makes it.
+func newClient(t *testing.T, api *k8sleasetest.Server) *HTTPClient {
+	t.Helper()
+	cli, ns, err := NewClient(api.Kubeconfig(t, testNS), testDeadline/2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns != testNS {
+		t.Fatalf("kubeconfig namespace %q", ns)
+	}
+	return cli
 }
 
 // link is one candidate's connection to the API: cut makes every call fail
 // as an unreachable server does.
 type link struct {
-	api coordinationv1client.LeasesGetter
+	api Client
 	cut atomic.Bool
-}
-
-func (l *link) Leases(ns string) coordinationv1client.LeaseInterface {
-	return cutLeases{LeaseInterface: l.api.Leases(ns), l: l}
-}
-
-type cutLeases struct {
-	coordinationv1client.LeaseInterface
-	l *link
 }
 
 var errCut = errors.New("connect: connection refused (cut by the test)")
 
-func (c cutLeases) Get(ctx context.Context, name string, o metav1.GetOptions) (*coordinationv1.Lease, error) {
-	if c.l.cut.Load() {
+func (l *link) Get(ctx context.Context, ns, name string) (*Lease, error) {
+	if l.cut.Load() {
 		return nil, errCut
 	}
-	return c.LeaseInterface.Get(ctx, name, o)
+	return l.api.Get(ctx, ns, name)
 }
 
-func (c cutLeases) Create(ctx context.Context, l *coordinationv1.Lease, o metav1.CreateOptions) (*coordinationv1.Lease, error) {
-	if c.l.cut.Load() {
+func (l *link) Create(ctx context.Context, le *Lease) (*Lease, error) {
+	if l.cut.Load() {
 		return nil, errCut
 	}
-	return c.LeaseInterface.Create(ctx, l, o)
+	return l.api.Create(ctx, le)
 }
 
-func (c cutLeases) Update(ctx context.Context, l *coordinationv1.Lease, o metav1.UpdateOptions) (*coordinationv1.Lease, error) {
-	if c.l.cut.Load() {
+func (l *link) Update(ctx context.Context, le *Lease) (*Lease, error) {
+	if l.cut.Load() {
 		return nil, errCut
 	}
-	return c.LeaseInterface.Update(ctx, l, o)
+	return l.api.Update(ctx, le)
 }
 
 type candidate struct {
@@ -124,9 +90,9 @@ type candidate struct {
 	reg  *prometheus.Registry
 }
 
-func start(t *testing.T, api *fake.Clientset, id string) *candidate {
+func start(t *testing.T, api *k8sleasetest.Server, id string) *candidate {
 	t.Helper()
-	c := &candidate{link: &link{api: api.CoordinationV1()}, reg: prometheus.NewRegistry()}
+	c := &candidate{link: &link{api: newClient(t, api)}, reg: prometheus.NewRegistry()}
 	e, err := Start(Options{Client: c.link, Namespace: testNS, Name: testLease, ID: id,
 		LeaseDuration: testDuration, RenewDeadline: testDeadline, RetryPeriod: testRetry,
 		Registerer: c.reg, Schedules: func() []string { return []string{"a", "b", "c"} }})
@@ -208,16 +174,13 @@ func oneLeader(cs []*candidate) func() bool {
 	return func() bool { return len(leaders(cs)) == 1 }
 }
 
-func holder(t *testing.T, api *fake.Clientset) string {
+func holder(t *testing.T, api *k8sleasetest.Server) string {
 	t.Helper()
-	l, err := api.CoordinationV1().Leases(testNS).Get(context.Background(), testLease, metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("get lease: %v", err)
+	h, ok := api.Holder(testNS, testLease)
+	if !ok {
+		t.Fatal("no Lease")
 	}
-	if l.Spec.HolderIdentity == nil {
-		return ""
-	}
-	return *l.Spec.HolderIdentity
+	return h
 }
 
 // TestOneLeaderAmongThree: three candidates, one Lease: exactly one gate is
@@ -321,8 +284,8 @@ func TestLeaseDeleted(t *testing.T) {
 	waitFor(t, "a leader", oneLeader(cs))
 	old := leaders(cs)[0]
 	deleted := time.Now()
-	if err := api.CoordinationV1().Leases(testNS).Delete(context.Background(), testLease, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
+	if !api.Delete(testNS, testLease) {
+		t.Fatal("no Lease to delete")
 	}
 	waitFor(t, "every gate to close", func() bool { return len(leaders(cs)) == 0 })
 	waitFor(t, "a leader again", oneLeader(cs))
@@ -374,7 +337,7 @@ func TestCloseHandsOver(t *testing.T) {
 func TestFollowCatchesUpOnLeading(t *testing.T) {
 	api := newAPI(t)
 	last := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
-	l := &link{api: api.CoordinationV1()}
+	l := &link{api: newClient(t, api)}
 	e, err := Start(Options{Client: l, Namespace: testNS, Name: testLease, ID: "jagad-0",
 		LeaseDuration: testDuration, RenewDeadline: testDeadline, RetryPeriod: testRetry,
 		Schedules:    func() []string { return []string{"a", "b"} },
@@ -417,7 +380,7 @@ func TestFollowCatchesUpOnLeading(t *testing.T) {
 
 func TestStartChecksOptions(t *testing.T) {
 	api := newAPI(t)
-	base := Options{Client: api.CoordinationV1(), Namespace: testNS, Name: testLease}
+	base := Options{Client: newClient(t, api), Namespace: testNS, Name: testLease}
 	for name, mod := range map[string]func(*Options){
 		"no client":            func(o *Options) { o.Client = nil },
 		"no name":              func(o *Options) { o.Name = "" },
@@ -449,4 +412,131 @@ func value(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// TestRenewalKeepsOtherFields: the leader's renewals write the Lease back
+// as the server sent it, so labels, annotations and spec fields the
+// election does not use survive; the acquire time and the transitions stay
+// those of the term.
+func TestRenewalKeepsOtherFields(t *testing.T) {
+	api := newAPI(t)
+	c := start(t, api, "jagad-0")
+	waitFor(t, "a leader", func() bool { return c.e.Leading() })
+	if !api.Change(testNS, testLease, func(obj map[string]any) {
+		obj["metadata"].(map[string]any)["labels"] = map[string]any{"app": "jagad"}
+		obj["spec"].(map[string]any)["strategy"] = "OldestEmulationVersion"
+	}) {
+		t.Fatal("no Lease")
+	}
+	first := api.Lease(testNS, testLease)
+	waitFor(t, "two renewals", func() bool {
+		l := api.Lease(testNS, testLease)
+		return l["spec"].(map[string]any)["renewTime"] != first["spec"].(map[string]any)["renewTime"] &&
+			l["metadata"].(map[string]any)["resourceVersion"] != first["metadata"].(map[string]any)["resourceVersion"]
+	})
+	l := api.Lease(testNS, testLease)
+	meta, spec := l["metadata"].(map[string]any), l["spec"].(map[string]any)
+	if fmt.Sprint(meta["labels"]) != "map[app:jagad]" || spec["strategy"] != "OldestEmulationVersion" {
+		t.Errorf("fields lost in a renewal: labels %v, strategy %v", meta["labels"], spec["strategy"])
+	}
+	if spec["acquireTime"] != first["spec"].(map[string]any)["acquireTime"] {
+		t.Errorf("a renewal moved the acquire time: %v → %v", first["spec"].(map[string]any)["acquireTime"], spec["acquireTime"])
+	}
+	if spec["holderIdentity"] != "jagad-0" || fmt.Sprint(spec["leaseDurationSeconds"]) != "2" || fmt.Sprint(spec["leaseTransitions"]) != "0" {
+		t.Errorf("Lease spec %v", spec)
+	}
+	if !c.e.Leading() {
+		t.Error("the leader lost its gate over a change of other fields")
+	}
+}
+
+// TestForeignHolderRespected: a Lease held by a candidate that is not
+// Jagad's (client-go's election writes the same fields) and renewed keeps
+// this candidate out; once the renewals stop, it takes the Lease over after
+// the Lease's duration, counting a transition.
+func TestForeignHolderRespected(t *testing.T) {
+	api := newAPI(t)
+	owner := newClient(t, api)
+	now := time.Now()
+	l, err := owner.Create(context.Background(), &Lease{Namespace: testNS, Name: testLease,
+		Record: Record{Holder: "other", LeaseDurationSeconds: 2, AcquireTime: now, RenewTime: now, Transitions: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	renewed := make(chan struct{})
+	go func() { // the other holder renews every 200 ms until stopped
+		defer close(renewed)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(testRetry):
+			}
+			next := *l
+			next.RenewTime = time.Now()
+			if w, err := owner.Update(context.Background(), &next); err == nil {
+				l = w
+			}
+		}
+	}()
+	c := start(t, api, "jagad-0")
+	waitFor(t, "the candidate to see the other holder", func() bool { return c.e.Leader() == "other" })
+	// Three lease durations of renewals: never leading.
+	for end := time.Now().Add(3 * testDuration); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if c.e.Leading() {
+			t.Fatal("took a Lease its holder keeps renewing")
+		}
+	}
+	close(stop)
+	<-renewed
+	stopped := time.Now()
+	waitFor(t, "the takeover", func() bool { return c.e.Leading() })
+	if d := time.Since(stopped); d < testDuration-testRetry {
+		t.Errorf("took the Lease over %v after its last renewal, before its duration %v", d, testDuration)
+	}
+	spec := api.Lease(testNS, testLease)["spec"].(map[string]any)
+	if spec["holderIdentity"] != "jagad-0" || fmt.Sprint(spec["leaseTransitions"]) != "5" {
+		t.Errorf("after the takeover: %v", spec)
+	}
+}
+
+// TestCloseReleases: a leader's Close leaves the Lease without a holder
+// and with one second left, as client-go's ReleaseOnCancel does.
+func TestCloseReleases(t *testing.T) {
+	api := newAPI(t)
+	c := start(t, api, "jagad-0")
+	waitFor(t, "a leader", func() bool { return c.e.Leading() })
+	if err := c.e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	spec := api.Lease(testNS, testLease)["spec"].(map[string]any)
+	if spec["holderIdentity"] != "" || fmt.Sprint(spec["leaseDurationSeconds"]) != "1" {
+		t.Errorf("after Close: %v", spec)
+	}
+}
+
+// TestUnauthorizedIsNotReady: a wrong token keeps the candidate out and
+// unready, with the server's reason and without the token in the error.
+func TestUnauthorizedIsNotReady(t *testing.T) {
+	api := newAPI(t)
+	cli := newClient(t, api)
+	cli.token = &tokenSource{static: "wrong-secret-token"}
+	e, err := Start(Options{Client: cli, Namespace: testNS, Name: testLease, ID: "jagad-0",
+		LeaseDuration: testDuration, RenewDeadline: testDeadline, RetryPeriod: testRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	waitFor(t, "an answer from the API server", func() bool { return e.lastErr() != nil })
+	err = e.Ready()
+	if err == nil || !strings.Contains(err.Error(), "401 Unauthorized") {
+		t.Fatalf("Ready = %v, want the server's 401", err)
+	}
+	if strings.Contains(err.Error(), "wrong-secret-token") {
+		t.Fatalf("the token is in the error: %v", err)
+	}
+	if e.Leading() {
+		t.Fatal("leading without access")
+	}
 }
