@@ -59,7 +59,7 @@ func (k KubernetesLease) WithDefaults() KubernetesLease {
 
 // validateKubernetesLease checks a cluster: section in Lease mode: the
 // etcd fields are out of place, the Lease's fields in range, the durations
-// (with the defaults of those left out) in the order client-go requires.
+// (with the defaults of those left out) in the order the election requires (those of client-go).
 func validateKubernetesLease(c Cluster) []FieldError {
 	var errs fieldErrs
 	const p = "kubernetes_lease."

@@ -131,7 +131,7 @@ func kindOf(o any) string {
 // TestKubernetesLeaseStatefulSet: three replicas, a data volume per replica
 // at JAGAD_DATA_DIR, the Lease mode's variables (names the daemon reads),
 // the namespace and identity from the pod, a service account whose Role
-// grants the Lease verbs client-go's leader election uses, and the base's
+// grants the Lease verbs the leader election uses (client-go's protocol), and the base's
 // Service still selecting the pods.
 func TestKubernetesLeaseStatefulSet(t *testing.T) {
 	_, objs := leaseObjects(t)

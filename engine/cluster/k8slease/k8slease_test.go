@@ -34,15 +34,42 @@ const (
 	testRetry    = 200 * time.Millisecond
 )
 
+// apiServer is a Lease API the election scenarios run against:
+// k8sleasetest.Server here, a real kube-apiserver in realapi_test.go.
+type apiServer interface {
+	// Kubeconfig is a kubeconfig file for a candidate, with namespace as
+	// its context's.
+	Kubeconfig(t testing.TB, namespace string) string
+	Holder(namespace, name string) (holder string, ok bool)
+	Lease(namespace, name string) map[string]any
+	// Change writes the Lease as another client would.
+	Change(namespace, name string, change func(obj map[string]any)) bool
+	Delete(namespace, name string) bool
+}
+
 // newAPI is the Lease API server.
 func newAPI(t *testing.T) *k8sleasetest.Server {
 	t.Helper()
 	return k8sleasetest.New(t)
 }
 
+// scenarios are the election tests that run against any apiServer.
+var scenarios = []struct {
+	name string
+	run  func(*testing.T, apiServer)
+}{
+	{"OneLeaderAmongThree", testOneLeaderAmongThree},
+	{"TakeoverWhenNotRenewed", testTakeoverWhenNotRenewed},
+	{"LeaseDeleted", testLeaseDeleted},
+	{"CloseHandsOver", testCloseHandsOver},
+	{"RenewalKeepsOtherFields", testRenewalKeepsOtherFields},
+	{"ForeignHolderRespected", testForeignHolderRespected},
+	{"CloseReleases", testCloseReleases},
+}
+
 // newClient is a candidate's own connection to api, made from a
 // kubeconfig file as the daemon makes it.
-func newClient(t *testing.T, api *k8sleasetest.Server) *HTTPClient {
+func newClient(t *testing.T, api apiServer) *HTTPClient {
 	t.Helper()
 	cli, ns, err := NewClient(api.Kubeconfig(t, testNS), testDeadline/2)
 	if err != nil {
@@ -90,7 +117,7 @@ type candidate struct {
 	reg  *prometheus.Registry
 }
 
-func start(t *testing.T, api *k8sleasetest.Server, id string) *candidate {
+func start(t *testing.T, api apiServer, id string) *candidate {
 	t.Helper()
 	c := &candidate{link: &link{api: newClient(t, api)}, reg: prometheus.NewRegistry()}
 	e, err := Start(Options{Client: c.link, Namespace: testNS, Name: testLease, ID: id,
@@ -174,7 +201,7 @@ func oneLeader(cs []*candidate) func() bool {
 	return func() bool { return len(leaders(cs)) == 1 }
 }
 
-func holder(t *testing.T, api *k8sleasetest.Server) string {
+func holder(t *testing.T, api apiServer) string {
 	t.Helper()
 	h, ok := api.Holder(testNS, testLease)
 	if !ok {
@@ -185,8 +212,9 @@ func holder(t *testing.T, api *k8sleasetest.Server) string {
 
 // TestOneLeaderAmongThree: three candidates, one Lease: exactly one gate is
 // open, it is the holder's, only it claims slots, and all three are ready.
-func TestOneLeaderAmongThree(t *testing.T) {
-	api := newAPI(t)
+func TestOneLeaderAmongThree(t *testing.T) { testOneLeaderAmongThree(t, newAPI(t)) }
+
+func testOneLeaderAmongThree(t *testing.T, api apiServer) {
 	cs := []*candidate{start(t, api, "jagad-0"), start(t, api, "jagad-1"), start(t, api, "jagad-2")}
 	watchGates(t, cs)
 	waitFor(t, "a leader", oneLeader(cs))
@@ -231,8 +259,9 @@ func TestOneLeaderAmongThree(t *testing.T) {
 // TestTakeoverWhenNotRenewed: the leader loses the API server, so it cannot
 // renew; another candidate takes the Lease over, and the old leader's gate
 // closed before the new one's opened.
-func TestTakeoverWhenNotRenewed(t *testing.T) {
-	api := newAPI(t)
+func TestTakeoverWhenNotRenewed(t *testing.T) { testTakeoverWhenNotRenewed(t, newAPI(t)) }
+
+func testTakeoverWhenNotRenewed(t *testing.T, api apiServer) {
 	cs := []*candidate{start(t, api, "jagad-0"), start(t, api, "jagad-1"), start(t, api, "jagad-2")}
 	watchGates(t, cs)
 	waitFor(t, "a leader", oneLeader(cs))
@@ -277,8 +306,9 @@ func TestTakeoverWhenNotRenewed(t *testing.T) {
 // that creates it again waits a renew deadline before its gate opens, so
 // the old holder, which counted on its last renewal, has given up; exactly
 // one leader afterwards.
-func TestLeaseDeleted(t *testing.T) {
-	api := newAPI(t)
+func TestLeaseDeleted(t *testing.T) { testLeaseDeleted(t, newAPI(t)) }
+
+func testLeaseDeleted(t *testing.T, api apiServer) {
 	cs := []*candidate{start(t, api, "jagad-0"), start(t, api, "jagad-1"), start(t, api, "jagad-2")}
 	watchGates(t, cs)
 	waitFor(t, "a leader", oneLeader(cs))
@@ -307,8 +337,9 @@ func TestLeaseDeleted(t *testing.T) {
 // TestCloseHandsOver: a leader that closes releases the Lease (its gate
 // closed first) and another candidate takes it over without waiting for the
 // lease duration.
-func TestCloseHandsOver(t *testing.T) {
-	api := newAPI(t)
+func TestCloseHandsOver(t *testing.T) { testCloseHandsOver(t, newAPI(t)) }
+
+func testCloseHandsOver(t *testing.T, api apiServer) {
 	cs := []*candidate{start(t, api, "jagad-0"), start(t, api, "jagad-1")}
 	waitFor(t, "a leader", oneLeader(cs))
 	old := leaders(cs)[0]
@@ -418,8 +449,9 @@ func value(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // as the server sent it, so labels, annotations and spec fields the
 // election does not use survive; the acquire time and the transitions stay
 // those of the term.
-func TestRenewalKeepsOtherFields(t *testing.T) {
-	api := newAPI(t)
+func TestRenewalKeepsOtherFields(t *testing.T) { testRenewalKeepsOtherFields(t, newAPI(t)) }
+
+func testRenewalKeepsOtherFields(t *testing.T, api apiServer) {
 	c := start(t, api, "jagad-0")
 	waitFor(t, "a leader", func() bool { return c.e.Leading() })
 	if !api.Change(testNS, testLease, func(obj map[string]any) {
@@ -454,8 +486,9 @@ func TestRenewalKeepsOtherFields(t *testing.T) {
 // Jagad's (client-go's election writes the same fields) and renewed keeps
 // this candidate out; once the renewals stop, it takes the Lease over after
 // the Lease's duration, counting a transition.
-func TestForeignHolderRespected(t *testing.T) {
-	api := newAPI(t)
+func TestForeignHolderRespected(t *testing.T) { testForeignHolderRespected(t, newAPI(t)) }
+
+func testForeignHolderRespected(t *testing.T, api apiServer) {
 	owner := newClient(t, api)
 	now := time.Now()
 	l, err := owner.Create(context.Background(), &Lease{Namespace: testNS, Name: testLease,
@@ -503,8 +536,9 @@ func TestForeignHolderRespected(t *testing.T) {
 
 // TestCloseReleases: a leader's Close leaves the Lease without a holder
 // and with one second left, as client-go's ReleaseOnCancel does.
-func TestCloseReleases(t *testing.T) {
-	api := newAPI(t)
+func TestCloseReleases(t *testing.T) { testCloseReleases(t, newAPI(t)) }
+
+func testCloseReleases(t *testing.T, api apiServer) {
 	c := start(t, api, "jagad-0")
 	waitFor(t, "a leader", func() bool { return c.e.Leading() })
 	if err := c.e.Close(); err != nil {

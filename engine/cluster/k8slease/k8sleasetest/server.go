@@ -3,7 +3,8 @@
 // kube-apiserver can run on the build machines (no package provides one),
 // and the election needs nothing from the server but the Lease endpoints.
 // What the protocol's safety rests on is done as the real server does it:
-// a write must carry the resourceVersion it read (409 Conflict otherwise),
+// a write must carry the resourceVersion it read (409 Conflict when it
+// changed, 422 Invalid when missing),
 // a create of an existing Lease is 409 AlreadyExists, a missing one 404
 // NotFound, a request without the bearer token 401, each as a
 // metav1.Status; fields the server does not interpret are stored as sent.
@@ -204,7 +205,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		meta := obj["metadata"].(map[string]any)
 		curMeta := cur["metadata"].(map[string]any)
-		if rv, _ := meta["resourceVersion"].(string); rv != "" && rv != curMeta["resourceVersion"] {
+		rv, _ := meta["resourceVersion"].(string)
+		if rv == "" { // Leases take no unconditional update
+			status(w, http.StatusUnprocessableEntity, "Invalid", fmt.Sprintf("leases.coordination.k8s.io %q is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update", name))
+			return
+		}
+		if rv != curMeta["resourceVersion"] {
 			status(w, http.StatusConflict, "Conflict", fmt.Sprintf("Operation cannot be fulfilled on leases.coordination.k8s.io %q: the object has been modified; please apply your changes to the latest version and try again", name))
 			return
 		}
