@@ -81,13 +81,12 @@ func (e *Elector) try(ctx context.Context) bool {
 	now := time.Now()
 	cur, err := e.opts.Client.Get(ctx, e.opts.Namespace, e.opts.Name)
 	if IsNotFound(err) {
-		e.t.result(nil)
+		e.report(nil)
 		e.t.close()
 		return e.create(ctx, now)
 	}
-	e.t.result(err)
+	e.report(err)
 	if err != nil {
-		e.log.Debug("cluster: reading the Lease failed", "err", err)
 		return false
 	}
 	if cur.Holder != e.opts.ID {
@@ -108,9 +107,8 @@ func (e *Elector) try(ctx context.Context) bool {
 	}
 	start := time.Now()
 	written, err := e.opts.Client.Update(ctx, &next)
-	e.t.result(ignoreConflict(err))
+	e.report(ignoreConflict(err))
 	if err != nil {
-		e.log.Debug("cluster: writing the Lease failed", "err", err)
 		return false
 	}
 	e.t.opened(start, e.opts.RenewDeadline, false)
@@ -123,9 +121,8 @@ func (e *Elector) create(ctx context.Context, now time.Time) bool {
 	start := time.Now()
 	l, err := e.opts.Client.Create(ctx, &Lease{Namespace: e.opts.Namespace, Name: e.opts.Name,
 		Record: Record{Holder: e.opts.ID, LeaseDurationSeconds: e.leaseSeconds(), AcquireTime: now, RenewTime: now}})
-	e.t.result(ignoreConflict(err))
+	e.report(ignoreConflict(err))
 	if err != nil {
-		e.log.Debug("cluster: creating the Lease failed", "err", err)
 		return false
 	}
 	e.t.opened(start, e.opts.RenewDeadline, true)
@@ -162,6 +159,21 @@ func (e *Elector) observe(l *Lease, now time.Time) {
 	e.observed = l
 	if l.Holder != e.Leader() {
 		e.newLeader(l.Holder)
+	}
+}
+
+// report records the API server's answer for readiness, and logs a
+// failure once until it changes or the server answers again: a denied
+// permission or a wrong address shows in the log, not every RetryPeriod.
+func (e *Elector) report(err error) {
+	e.t.result(err)
+	switch {
+	case err == nil && e.failing != "":
+		e.failing = ""
+		e.log.Info("cluster: the Kubernetes API server answers again")
+	case err != nil && err.Error() != e.failing:
+		e.failing = err.Error()
+		e.log.Warn("cluster: the Kubernetes API server refused or could not be reached; retrying every retry_period", "err", err)
 	}
 }
 

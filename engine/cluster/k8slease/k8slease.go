@@ -74,6 +74,7 @@ type Elector struct {
 	// record last changed as this candidate saw it (run's goroutine only).
 	observed   *Lease
 	observedAt time.Time
+	failing    string // the API server's last error as logged ("" when it answers)
 
 	mu      sync.Mutex
 	leading bool   // between acquiring the Lease and giving it up
