@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jagad/jagad/engine/cluster/k8slease/k8sleasetest"
+	"github.com/jagad/jagad/state/logbuf"
 )
 
 const (
@@ -496,7 +498,7 @@ func testForeignHolderRespected(t *testing.T, api apiServer) {
 	stop := make(chan struct{})
 	renewed := make(chan struct{})
 	lastRenewal := now // when the last successful renewal began
-	go func() { // the other holder renews every 200 ms until stopped
+	go func() {        // the other holder renews every 200 ms until stopped
 		defer close(renewed)
 		for {
 			select {
@@ -555,8 +557,10 @@ func TestUnauthorizedIsNotReady(t *testing.T) {
 	api := newAPI(t)
 	cli := newClient(t, api)
 	cli.token = &tokenSource{static: "wrong-secret-token"}
+	var logs logbuf.Buffer
 	e, err := Start(Options{Client: cli, Namespace: testNS, Name: testLease, ID: "jagad-0",
-		LeaseDuration: testDuration, RenewDeadline: testDeadline, RetryPeriod: testRetry})
+		LeaseDuration: testDuration, RenewDeadline: testDeadline, RetryPeriod: testRetry,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,5 +575,14 @@ func TestUnauthorizedIsNotReady(t *testing.T) {
 	}
 	if e.Leading() {
 		t.Fatal("leading without access")
+	}
+	// Retried every retry period, logged once.
+	waitFor(t, "a few retries", func() bool { return strings.Contains(logs.String(), "401") })
+	time.Sleep(5 * testRetry)
+	if n := strings.Count(logs.String(), "401 Unauthorized"); n != 1 {
+		t.Errorf("the refusal was logged %d times, want once:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), "wrong-secret-token") {
+		t.Error("the token is in the log")
 	}
 }
