@@ -4,15 +4,16 @@ package k8slease
 // over HTTPS that answers as kube-apiserver does (resourceVersion checked
 // on every write, 409 Conflict and AlreadyExists, 404 NotFound, as
 // metav1.Status), through the real HTTPClient made from a kubeconfig
-// file. It is the one place in Jagad's tests where a fake replaces the real
-// thing: no kube-apiserver can run on the build machines (no package
-// provides one). realapi_test.go (build tag kubeapiserver) runs the same
-// election against a real kube-apiserver when one is at hand.
+// file. It is the one place in Jagad's `make test` where a fake replaces
+// the real thing: no package provides a kube-apiserver. realapi_test.go
+// (build tag kubeapiserver) runs the same scenarios against a real one,
+// built from source by `make test-k8s`.
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,7 @@ var scenarios = []struct {
 	{"RenewalKeepsOtherFields", testRenewalKeepsOtherFields},
 	{"ForeignHolderRespected", testForeignHolderRespected},
 	{"CloseReleases", testCloseReleases},
+	{"APIAnswers", testAPIAnswers},
 }
 
 // newClient is a candidate's own connection to api, made from a
@@ -572,5 +574,78 @@ func TestUnauthorizedIsNotReady(t *testing.T) {
 	}
 	if e.Leading() {
 		t.Fatal("leading without access")
+	}
+}
+
+// TestAPIAnswers: the server's answers the client and the election rely on,
+// decoded by the client: 404 NotFound, 409 AlreadyExists and Conflict (a
+// stale resourceVersion; the uid of a deleted Lease), 422 Invalid, and a
+// write that changes nothing keeps the resourceVersion. Against the real
+// server too, so that the fake answers as it does.
+func TestAPIAnswers(t *testing.T) { testAPIAnswers(t, newAPI(t)) }
+
+func testAPIAnswers(t *testing.T, api apiServer) {
+	ctx := context.Background()
+	cli := newClient(t, api)
+	const name = "answers"
+	defer api.Delete(testNS, name)
+
+	if _, err := cli.Get(ctx, testNS, name); !IsNotFound(err) {
+		t.Errorf("get of a missing Lease: %v, want IsNotFound", err)
+	}
+	now := time.Now()
+	rec := Record{Holder: "jagad-0", LeaseDurationSeconds: 2, AcquireTime: now, RenewTime: now}
+	first, err := cli.Create(ctx, &Lease{Namespace: testNS, Name: name, Record: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Create(ctx, &Lease{Namespace: testNS, Name: name, Record: rec}); !IsAlreadyExists(err) || IsConflict(err) {
+		t.Errorf("second create: %v, want IsAlreadyExists only", err)
+	}
+	same, err := cli.Update(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.ResourceVersion != first.ResourceVersion {
+		t.Errorf("a write that changes nothing moved the resourceVersion %s → %s", first.ResourceVersion, same.ResourceVersion)
+	}
+	next := *first
+	next.RenewTime = now.Add(time.Second)
+	second, err := cli.Update(ctx, &next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.ResourceVersion == first.ResourceVersion {
+		t.Errorf("a renewal kept the resourceVersion %s", first.ResourceVersion)
+	}
+	stale := *first // first's resourceVersion, no longer the current one
+	stale.Holder = "jagad-1"
+	if _, err := cli.Update(ctx, &stale); !IsConflict(err) || IsAlreadyExists(err) {
+		t.Errorf("update at a stale resourceVersion: %v, want IsConflict only", err)
+	}
+	// Deleted under a holder: its next write, of the object it read (uid
+	// and all), is a conflict, not a new Lease.
+	if !api.Delete(testNS, name) {
+		t.Fatal("no Lease to delete")
+	}
+	if _, err := cli.Update(ctx, second); !IsConflict(err) {
+		t.Errorf("update of a deleted Lease: %v, want IsConflict", err)
+	}
+	if _, ok := api.Holder(testNS, name); ok {
+		t.Error("an update of a deleted Lease made it again")
+	}
+	for field, r := range map[string]Record{
+		"spec.leaseDurationSeconds": {Holder: "jagad-0", AcquireTime: now, RenewTime: now},
+		"spec.leaseTransitions":     {Holder: "jagad-0", LeaseDurationSeconds: 2, Transitions: -1},
+	} {
+		_, err := cli.Create(ctx, &Lease{Namespace: testNS, Name: "invalid", Record: r})
+		var se *StatusError
+		if !errors.As(err, &se) || se.Code != http.StatusUnprocessableEntity || se.Reason != "Invalid" ||
+			!strings.Contains(se.Message, field) {
+			t.Errorf("create with an invalid %s: %v, want 422 Invalid naming it", field, err)
+		}
+		if IsNotFound(err) || IsConflict(err) || IsAlreadyExists(err) {
+			t.Errorf("422 taken for another status: %v", err)
+		}
 	}
 }
