@@ -649,3 +649,41 @@ func testAPIAnswers(t *testing.T, api apiServer) {
 		}
 	}
 }
+
+// TestReleaseAfterLostAnswer: a renewal the server wrote but whose answer
+// never arrived (the shutdown cancelled it) leaves the version the leader
+// last saw stale; the release reads the Lease first and still hands it
+// back, instead of failing on a conflict and leaving a standby to wait
+// lease_duration.
+func TestReleaseAfterLostAnswer(t *testing.T) {
+	api := newAPI(t)
+	l := &link{api: newClient(t, api)}
+	l.cut.Store(true)
+	e, err := Start(Options{Client: l, Namespace: testNS, Name: testLease, ID: "jagad-0",
+		LeaseDuration: testDuration, RenewDeadline: testDeadline, RetryPeriod: testRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil { // its loop is over: e is the test's alone
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	seen, err := l.api.Create(ctx, &Lease{Namespace: testNS, Name: testLease,
+		Record: Record{Holder: "jagad-0", LeaseDurationSeconds: 2, AcquireTime: now, RenewTime: now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewal := *seen
+	renewal.RenewTime = now.Add(testRetry)
+	if _, err := l.api.Update(ctx, &renewal); err != nil { // its answer lost
+		t.Fatal(err)
+	}
+	e.observed = seen
+	l.cut.Store(false)
+	e.release()
+	spec := api.Lease(testNS, testLease)["spec"].(map[string]any)
+	if spec["holderIdentity"] != "" || fmt.Sprint(spec["leaseDurationSeconds"]) != "1" {
+		t.Errorf("after the release: %v", spec)
+	}
+}
