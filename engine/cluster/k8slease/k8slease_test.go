@@ -634,6 +634,14 @@ func testAPIAnswers(t *testing.T, api apiServer) {
 	if _, ok := api.Holder(testNS, name); ok {
 		t.Error("an update of a deleted Lease made it again")
 	}
+	// A Lease written without a uid (not read from the server) is created
+	// by an update: Leases allow create on update.
+	put := &Lease{Namespace: testNS, Name: name, ResourceVersion: "1", Record: rec}
+	if _, err := cli.Update(ctx, put); err != nil {
+		t.Errorf("update without uid of a missing Lease: %v, want it created", err)
+	} else if h, _ := api.Holder(testNS, name); h != "jagad-0" {
+		t.Errorf("update without uid of a missing Lease: holder %q", h)
+	}
 	for field, r := range map[string]Record{
 		"spec.leaseDurationSeconds": {Holder: "jagad-0", AcquireTime: now, RenewTime: now},
 		"spec.leaseTransitions":     {Holder: "jagad-0", LeaseDurationSeconds: 2, Transitions: -1},
