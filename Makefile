@@ -63,7 +63,7 @@ kube-apiserver: .bin/kube-apiserver
 # engine/cluster/k8slease/realapi_test.go, build tag kubeapiserver.
 test-k8s: kube-apiserver
 	JAGAD_KUBE_APISERVER=$(CURDIR)/.bin/kube-apiserver go test -race -count=1 -tags kubeapiserver \
-	  -run 'TestRealAPIServer' ./engine/cluster/k8slease/
+	  -run 'TestRealAPIServer' ./engine/cluster/k8slease/ ./cmd/jagad/
 
 # Benchmarks: Go benchmarks of the hot paths, then the end-to-end backup and
 # restore benchmark, which reports every row as a ratio to a baseline run in

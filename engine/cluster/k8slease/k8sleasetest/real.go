@@ -50,13 +50,15 @@ var RealVerbs = []string{"get", "create", "update"}
 // RealUser; Holder, Lease, Change and Delete act as a cluster admin.
 type Real struct {
 	URL string
+	// Token is RealUser's bearer token, in the kubeconfigs (tests check
+	// that it is not logged).
+	Token string
 
 	t          testing.TB
 	dir        string
 	caFile     string
 	hc         *http.Client
 	adminToken string
-	userToken  string
 	logFile    string
 }
 
@@ -85,9 +87,9 @@ func StartReal(t testing.TB) *Real {
 	if err != nil {
 		t.Fatalf("certificates: %v", err)
 	}
-	r.adminToken, r.userToken = randomToken(), randomToken()
+	r.adminToken, r.Token = randomToken(), randomToken()
 	// token,user,uid,"groups": the tokens stay in this file, never in argv.
-	tokens := fmt.Sprintf("%s,admin,admin-uid,\"system:masters\"\n%s,%s,%s-uid\n", r.adminToken, r.userToken, RealUser, RealUser)
+	tokens := fmt.Sprintf("%s,admin,admin-uid,\"system:masters\"\n%s,%s,%s-uid\n", r.adminToken, r.Token, RealUser, RealUser)
 	if err := os.WriteFile(filepath.Join(r.dir, "tokens.csv"), []byte(tokens), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +204,7 @@ func (r *Real) setUpRBAC() {
 	path := leasePath(RealNamespace, "rbac-probe")
 	deadline := time.Now().Add(time.Minute)
 	for {
-		code, body, err := r.do(r.userToken, http.MethodGet, path, nil)
+		code, body, err := r.do(r.Token, http.MethodGet, path, nil)
 		if err == nil && code == http.StatusNotFound {
 			return
 		}
@@ -235,7 +237,7 @@ contexts:
     cluster: test
     user: %s
     namespace: %s
-`, r.URL, r.caFile, RealUser, r.userToken, RealUser, namespace)
+`, r.URL, r.caFile, RealUser, r.Token, RealUser, namespace)
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
 		t.Fatal(err)
