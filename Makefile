@@ -90,6 +90,7 @@ docs: build
 lint:
 	@$(GOFMT_CHECK)
 	go vet ./...
+	go vet -tags kubeapiserver ./engine/cluster/k8slease/... ./cmd/jagad/   # make test-k8s's files (no server needed)
 	cd examples && go vet ./...
 
 # examples/kubernetes/prometheusrule.yaml from examples/prometheus/alerts.yml.
