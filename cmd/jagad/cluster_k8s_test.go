@@ -92,6 +92,19 @@ current-context: none
 // The API server is k8sleasetest's (see engine/cluster/k8slease).
 func TestClusterLeaseModeLeads(t *testing.T) {
 	api := k8sleasetest.New(t)
+	testClusterLeaseModeLeads(t, api, api.Token)
+}
+
+// leaseAPI is the Lease API the daemon runs against: k8sleasetest's fake
+// here, a real kube-apiserver in cluster_k8s_real_test.go.
+type leaseAPI interface {
+	Kubeconfig(t testing.TB, namespace string) string
+	Holder(namespace, name string) (holder string, ok bool)
+}
+
+// testClusterLeaseModeLeads: the only daemon leads and releases the Lease
+// at shutdown; token (the kubeconfig's) is not in its log.
+func testClusterLeaseModeLeads(t *testing.T, api leaseAPI, token string) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "jagad.yaml")
 	writeFile(t, cfg, strings.Replace(readyGoodConfig, "%s", filepath.Join(dir, "backups"), 1))
@@ -121,7 +134,7 @@ func TestClusterLeaseModeLeads(t *testing.T) {
 	if h, _ := api.Holder("backups", "jagad"); h != "" {
 		t.Errorf("after shutdown the Lease is held by %q, want released", h)
 	}
-	if logs := od.logs.String(); strings.Contains(logs, api.Token) {
+	if logs := od.logs.String(); strings.Contains(logs, token) {
 		t.Error("the token is in the daemon's log")
 	}
 }

@@ -131,15 +131,27 @@ func (e *Elector) create(ctx context.Context, now time.Time) bool {
 }
 
 // release hands a held Lease back (no holder, one second left) so that a
-// standby takes it over at once. It writes over the Lease as last written,
-// so a Lease another candidate took meanwhile is left alone (a conflict).
+// standby takes it over at once. It reads the Lease first, as client-go
+// does: a renewal cut off by the shutdown may have been written without
+// its answer arriving, so the version last seen can be stale. The write is
+// conditional on the version read, so a Lease another candidate took
+// meanwhile is left alone (a conflict).
 func (e *Elector) release() {
-	l := e.observed
-	if l == nil || l.Holder != e.opts.ID {
+	if e.observed == nil || e.observed.Holder != e.opts.ID {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.RenewDeadline)
 	defer cancel()
+	l, err := e.opts.Client.Get(ctx, e.opts.Namespace, e.opts.Name)
+	if err != nil {
+		if !IsNotFound(err) {
+			e.log.Warn("cluster: reading the Lease to release it failed; a standby takes it over after lease_duration", "err", err)
+		}
+		return
+	}
+	if l.Holder != e.opts.ID {
+		return // taken over meanwhile
+	}
 	now := time.Now()
 	next := *l
 	next.Record = Record{LeaseDurationSeconds: 1, AcquireTime: now, RenewTime: now, Transitions: l.Transitions}

@@ -4,16 +4,17 @@ package k8slease
 // over HTTPS that answers as kube-apiserver does (resourceVersion checked
 // on every write, 409 Conflict and AlreadyExists, 404 NotFound, as
 // metav1.Status), through the real HTTPClient made from a kubeconfig
-// file. It is the one place in Jagad's tests where a fake replaces the real
-// thing: no kube-apiserver can run on the build machines (no package
-// provides one). realapi_test.go (build tag kubeapiserver) runs the same
-// election against a real kube-apiserver when one is at hand.
+// file. It is the one place in Jagad's `make test` where a fake replaces
+// the real thing: no package provides a kube-apiserver. realapi_test.go
+// (build tag kubeapiserver) runs the same scenarios against a real one,
+// built from source by `make test-k8s`.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,7 @@ var scenarios = []struct {
 	{"RenewalKeepsOtherFields", testRenewalKeepsOtherFields},
 	{"ForeignHolderRespected", testForeignHolderRespected},
 	{"CloseReleases", testCloseReleases},
+	{"APIAnswers", testAPIAnswers},
 }
 
 // newClient is a candidate's own connection to api, made from a
@@ -584,5 +586,124 @@ func TestUnauthorizedIsNotReady(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "wrong-secret-token") {
 		t.Error("the token is in the log")
+	}
+}
+
+// TestAPIAnswers: the server's answers the client and the election rely on,
+// decoded by the client: 404 NotFound, 409 AlreadyExists and Conflict (a
+// stale resourceVersion; the uid of a deleted Lease), 422 Invalid, and a
+// write that changes nothing keeps the resourceVersion. Against the real
+// server too, so that the fake answers as it does.
+func TestAPIAnswers(t *testing.T) { testAPIAnswers(t, newAPI(t)) }
+
+func testAPIAnswers(t *testing.T, api apiServer) {
+	ctx := context.Background()
+	cli := newClient(t, api)
+	const name = "answers"
+	defer api.Delete(testNS, name)
+
+	if _, err := cli.Get(ctx, testNS, name); !IsNotFound(err) {
+		t.Errorf("get of a missing Lease: %v, want IsNotFound", err)
+	}
+	now := time.Now()
+	rec := Record{Holder: "jagad-0", LeaseDurationSeconds: 2, AcquireTime: now, RenewTime: now}
+	first, err := cli.Create(ctx, &Lease{Namespace: testNS, Name: name, Record: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Create(ctx, &Lease{Namespace: testNS, Name: name, Record: rec}); !IsAlreadyExists(err) || IsConflict(err) {
+		t.Errorf("second create: %v, want IsAlreadyExists only", err)
+	}
+	same, err := cli.Update(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.ResourceVersion != first.ResourceVersion {
+		t.Errorf("a write that changes nothing moved the resourceVersion %s → %s", first.ResourceVersion, same.ResourceVersion)
+	}
+	next := *first
+	next.RenewTime = now.Add(time.Second)
+	second, err := cli.Update(ctx, &next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.ResourceVersion == first.ResourceVersion {
+		t.Errorf("a renewal kept the resourceVersion %s", first.ResourceVersion)
+	}
+	stale := *first // first's resourceVersion, no longer the current one
+	stale.Holder = "jagad-1"
+	if _, err := cli.Update(ctx, &stale); !IsConflict(err) || IsAlreadyExists(err) {
+		t.Errorf("update at a stale resourceVersion: %v, want IsConflict only", err)
+	}
+	// Deleted under a holder: its next write, of the object it read (uid
+	// and all), is a conflict, not a new Lease.
+	if !api.Delete(testNS, name) {
+		t.Fatal("no Lease to delete")
+	}
+	if _, err := cli.Update(ctx, second); !IsConflict(err) {
+		t.Errorf("update of a deleted Lease: %v, want IsConflict", err)
+	}
+	if _, ok := api.Holder(testNS, name); ok {
+		t.Error("an update of a deleted Lease made it again")
+	}
+	// A Lease written without a uid (not read from the server) is created
+	// by an update: Leases allow create on update.
+	put := &Lease{Namespace: testNS, Name: name, ResourceVersion: "1", Record: rec}
+	if _, err := cli.Update(ctx, put); err != nil {
+		t.Errorf("update without uid of a missing Lease: %v, want it created", err)
+	} else if h, _ := api.Holder(testNS, name); h != "jagad-0" {
+		t.Errorf("update without uid of a missing Lease: holder %q", h)
+	}
+	for field, r := range map[string]Record{
+		"spec.leaseDurationSeconds": {Holder: "jagad-0", AcquireTime: now, RenewTime: now},
+		"spec.leaseTransitions":     {Holder: "jagad-0", LeaseDurationSeconds: 2, Transitions: -1},
+	} {
+		_, err := cli.Create(ctx, &Lease{Namespace: testNS, Name: "invalid", Record: r})
+		var se *StatusError
+		if !errors.As(err, &se) || se.Code != http.StatusUnprocessableEntity || se.Reason != "Invalid" ||
+			!strings.Contains(se.Message, field) {
+			t.Errorf("create with an invalid %s: %v, want 422 Invalid naming it", field, err)
+		}
+		if IsNotFound(err) || IsConflict(err) || IsAlreadyExists(err) {
+			t.Errorf("422 taken for another status: %v", err)
+		}
+	}
+}
+
+// TestReleaseAfterLostAnswer: a renewal the server wrote but whose answer
+// never arrived (the shutdown cancelled it) leaves the version the leader
+// last saw stale; the release reads the Lease first and still hands it
+// back, instead of failing on a conflict and leaving a standby to wait
+// lease_duration.
+func TestReleaseAfterLostAnswer(t *testing.T) {
+	api := newAPI(t)
+	l := &link{api: newClient(t, api)}
+	l.cut.Store(true)
+	e, err := Start(Options{Client: l, Namespace: testNS, Name: testLease, ID: "jagad-0",
+		LeaseDuration: testDuration, RenewDeadline: testDeadline, RetryPeriod: testRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil { // its loop is over: e is the test's alone
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	seen, err := l.api.Create(ctx, &Lease{Namespace: testNS, Name: testLease,
+		Record: Record{Holder: "jagad-0", LeaseDurationSeconds: 2, AcquireTime: now, RenewTime: now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewal := *seen
+	renewal.RenewTime = now.Add(testRetry)
+	if _, err := l.api.Update(ctx, &renewal); err != nil { // its answer lost
+		t.Fatal(err)
+	}
+	e.observed = seen
+	l.cut.Store(false)
+	e.release()
+	spec := api.Lease(testNS, testLease)["spec"].(map[string]any)
+	if spec["holderIdentity"] != "" || fmt.Sprint(spec["leaseDurationSeconds"]) != "1" {
+		t.Errorf("after the release: %v", spec)
 	}
 }

@@ -1,15 +1,20 @@
 // Package k8sleasetest serves coordination.k8s.io/v1 Leases over HTTPS as
-// a Kubernetes API server does, for the tests of the Lease mode: no
-// kube-apiserver can run on the build machines (no package provides one),
-// and the election needs nothing from the server but the Lease endpoints.
+// a Kubernetes API server does, for the tests of the Lease mode in `make
+// test`: no package provides a kube-apiserver (`make test-k8s` builds one
+// from source, minutes of a cold build: StartReal in real.go, build tag
+// kubeapiserver), and the election needs nothing from the server but the
+// Lease endpoints.
 // What the protocol's safety rests on is done as the real server does it:
 // a write must carry the resourceVersion it read (409 Conflict when it
-// changed, 422 Invalid when missing),
-// a create of an existing Lease is 409 AlreadyExists, a missing one 404
-// NotFound, a request without the bearer token 401, each as a
+// changed, 422 Invalid when missing), a write that changes nothing keeps
+// the resourceVersion, an update of a deleted Lease fails on its uid (409
+// Conflict) and one without a uid creates it (Leases allow create on
+// update), a create of an existing Lease is 409 AlreadyExists, a missing
+// one 404 NotFound, an invalid name, duration or transition count 422
+// Invalid, a request without the bearer token 401, each as a
 // metav1.Status; fields the server does not interpret are stored as sent.
-// The answers' shapes were checked against a real kube-apiserver 1.37
-// (see engine/cluster/k8slease/realapi_test.go).
+// The same checks (testAPIAnswers in engine/cluster/k8slease) run against
+// a real kube-apiserver 1.37 in realapi_test.go (`make test-k8s`).
 package k8sleasetest
 
 import (
@@ -23,6 +28,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -187,41 +193,112 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			status(w, http.StatusInternalServerError, "InternalError", "resourceVersion should not be set on objects to be created")
 			return
 		}
-		s.rv++
-		meta["resourceVersion"] = strconv.FormatInt(s.rv, 10)
-		meta["uid"] = fmt.Sprintf("00000000-0000-4000-8000-%012d", s.rv)
-		meta["creationTimestamp"] = time.Now().UTC().Format(time.RFC3339)
-		s.leases[ns+"/"+name] = obj
-		reply(w, http.StatusCreated, obj)
+		s.create(w, ns, name, obj)
 	case r.Method == http.MethodPut && name != "":
 		obj, ok := decode(w, r, ns)
 		if !ok {
 			return
 		}
-		cur, ok := s.leases[ns+"/"+name]
-		if !ok {
-			notFound(w, name)
-			return
-		}
 		meta := obj["metadata"].(map[string]any)
-		curMeta := cur["metadata"].(map[string]any)
 		rv, _ := meta["resourceVersion"].(string)
 		if rv == "" { // Leases take no unconditional update
 			status(w, http.StatusUnprocessableEntity, "Invalid", fmt.Sprintf("leases.coordination.k8s.io %q is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update", name))
 			return
 		}
+		cur, ok := s.leases[ns+"/"+name]
+		if !ok {
+			// Leases allow create on update: the object's uid, which an
+			// object read from the server carries, is a precondition that
+			// fails on a deleted Lease (409); without one the PUT creates it.
+			if uid, _ := meta["uid"].(string); uid != "" {
+				status(w, http.StatusConflict, "Conflict", fmt.Sprintf("Operation cannot be fulfilled on leases.coordination.k8s.io %q: StorageError: invalid object, Code: 4, Key: /registry/leases/%s/%s, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: %s, UID in object meta: ", name, ns, name, uid))
+				return
+			}
+			s.create(w, ns, name, obj)
+			return
+		}
+		curMeta := cur["metadata"].(map[string]any)
 		if rv != curMeta["resourceVersion"] {
 			status(w, http.StatusConflict, "Conflict", fmt.Sprintf("Operation cannot be fulfilled on leases.coordination.k8s.io %q: the object has been modified; please apply your changes to the latest version and try again", name))
 			return
 		}
+		if !valid(w, name, obj) {
+			return
+		}
+		meta["uid"], meta["creationTimestamp"] = curMeta["uid"], curMeta["creationTimestamp"]
+		if sameObject(obj, cur) { // a write that changes nothing is no new version
+			reply(w, http.StatusOK, cur)
+			return
+		}
 		s.rv++
 		meta["resourceVersion"] = strconv.FormatInt(s.rv, 10)
-		meta["uid"], meta["creationTimestamp"] = curMeta["uid"], curMeta["creationTimestamp"]
 		s.leases[ns+"/"+name] = obj
 		reply(w, http.StatusOK, obj)
 	default:
 		status(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 	}
+}
+
+// create stores a new Lease (s.mu held).
+func (s *Server) create(w http.ResponseWriter, ns, name string, obj map[string]any) {
+	if !valid(w, name, obj) {
+		return
+	}
+	s.rv++
+	meta := obj["metadata"].(map[string]any)
+	meta["resourceVersion"] = strconv.FormatInt(s.rv, 10)
+	meta["uid"] = fmt.Sprintf("00000000-0000-4000-8000-%012d", s.rv)
+	meta["creationTimestamp"] = time.Now().UTC().Format(time.RFC3339)
+	s.leases[ns+"/"+name] = obj
+	reply(w, http.StatusCreated, obj)
+}
+
+// subdomain is a DNS-1123 subdomain, what an object's name must be.
+var subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// valid checks what the real server's validation of a Lease checks of the
+// fields the election writes: 422 Invalid, naming the first field.
+func valid(w http.ResponseWriter, name string, obj map[string]any) bool {
+	invalid := func(field, value, why string) bool {
+		status(w, http.StatusUnprocessableEntity, "Invalid", fmt.Sprintf("Lease.coordination.k8s.io %q is invalid: %s: Invalid value: %s: %s", name, field, value, why))
+		return false
+	}
+	if len(name) > 253 || !subdomain.MatchString(name) {
+		return invalid("metadata.name", strconv.Quote(name), "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")
+	}
+	spec := obj["spec"].(map[string]any)
+	if n, ok := spec["leaseDurationSeconds"].(json.Number); ok {
+		if v, err := n.Int64(); err != nil || v <= 0 {
+			return invalid("spec.leaseDurationSeconds", n.String(), "must be greater than 0")
+		}
+	}
+	if n, ok := spec["leaseTransitions"].(json.Number); ok {
+		if v, err := n.Int64(); err != nil || v < 0 {
+			return invalid("spec.leaseTransitions", n.String(), "must be greater than or equal to 0")
+		}
+	}
+	return true
+}
+
+// sameObject reports whether an update leaves the stored object as it is
+// (metadata the server keeps aside).
+func sameObject(obj, cur map[string]any) bool {
+	strip := func(o map[string]any) string {
+		cp := map[string]any{}
+		for k, v := range o {
+			cp[k] = v
+		}
+		meta := map[string]any{}
+		for k, v := range o["metadata"].(map[string]any) {
+			meta[k] = v
+		}
+		delete(meta, "resourceVersion")
+		delete(meta, "managedFields")
+		cp["metadata"] = meta
+		b, _ := json.Marshal(cp)
+		return string(b)
+	}
+	return strip(obj) == strip(cur)
 }
 
 // decode reads a Lease from the request, checking what the real server
