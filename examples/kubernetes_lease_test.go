@@ -246,9 +246,14 @@ func TestKubernetesLeaseStatefulSet(t *testing.T) {
 	if !bound {
 		t.Errorf("RoleBinding %s does not bind the pod's service account %q (in its own namespace)", b.Name, pod.ServiceAccountName)
 	}
-	for _, verb := range []string{"get", "list", "watch", "create", "update", "patch"} {
+	for _, verb := range []string{"get", "create", "update"} {
 		if !allows(role, "coordination.k8s.io", "leases", leaseName, verb) {
 			t.Errorf("Role %s does not allow %s on coordination.k8s.io leases/%s", role.Name, verb, leaseName)
+		}
+	}
+	for _, verb := range []string{"list", "watch", "patch", "delete", "deletecollection"} {
+		if allows(role, "coordination.k8s.io", "leases", leaseName, verb) {
+			t.Errorf("Role %s allows %s on Leases, which the election never uses", role.Name, verb)
 		}
 	}
 	for _, r := range role.Rules {
@@ -319,7 +324,7 @@ func TestKubernetesLeaseChecksBite(t *testing.T) {
 	if r := objs[0].(*appsv1.StatefulSet).Spec.Replicas; r == nil || *r != 1 {
 		t.Fatal("the edited StatefulSet does not have 1 replica")
 	}
-	noUpdate := strings.Replace(rbac, "create, update, patch", "create, patch", 1)
+	noUpdate := strings.Replace(rbac, "get, create, update]", "get, create]", 1)
 	objs, err = decodeManifests([]byte(noUpdate))
 	if err != nil || noUpdate == rbac {
 		t.Fatalf("replace verbs: %v", err)
