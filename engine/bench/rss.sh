@@ -144,7 +144,7 @@ echo "| figure                                   |   MiB | baseline             
 echo "|------------------------------------------|-------|---------------------------------|"
 printf '| %-40s | %5s | %-31s |\n' "daemon VmRSS at ready" "$(mib "$START_KIB")" ""
 printf '| %-40s | %5s | %-31s |\n' "daemon VmRSS idle (${IDLE} s)" "$(mib "$IDLE_KIB")" "goal < 48"
-printf '| %-40s | %5s | %-31s |\n' "daemon VmHWM of start-up (at idle)" "$(mib "$START_HWM_KIB")" "goal < 96"
+printf '| %-40s | %5s | %-31s |\n' "daemon VmHWM of start-up (at idle)" "$(mib "$START_HWM_KIB")" "base + one Argon2id (64 MiB)"
 printf '| %-40s | %5s | %-31s |\n' "daemon VmHWM after backup 1" "$(mib "$PEAK_FIRST")" "goal < 96"
 printf '| %-40s | %5s | %-31s |\n' "daemon VmHWM after backup $RUNS" "$(mib "$PEAK_MAX")" "flat: $(awk -v a="$PEAK_MAX" -v b="$PEAK_FIRST" 'BEGIN { printf "%.2fx", a / b }') of backup 1"
 printf '| %-40s | %5s | %-31s |\n' "daemon VmRSS idle ${IDLE} s after backups" "$(mib "$AFTER_KIB")" "$(awk -v a="$AFTER_KIB" -v b="$IDLE_KIB" 'BEGIN { printf "%.2fx", a / b }') of idle before"
