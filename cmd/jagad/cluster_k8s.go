@@ -52,6 +52,7 @@ func (m leaseMember) ClaimSlot(scheduleID string, slot time.Time) (cluster.Claim
 		return cluster.Claimed{}, false
 	}
 	lost, done := make(chan struct{}), make(chan struct{})
+	var why string // set before lost closes
 	go func() {
 		t := time.NewTicker(leaseCheckEvery)
 		defer t.Stop()
@@ -61,6 +62,7 @@ func (m leaseMember) ClaimSlot(scheduleID string, slot time.Time) (cluster.Claim
 				return
 			case <-t.C:
 				if !m.Leading() {
+					why = m.CutOffReason()
 					close(lost)
 					return
 				}
@@ -68,7 +70,17 @@ func (m leaseMember) ClaimSlot(scheduleID string, slot time.Time) (cluster.Claim
 		}
 	}()
 	var once sync.Once
-	end := func() { once.Do(func() { close(done); release() }) }
+	end := func() {
+		once.Do(func() {
+			close(done)
+			select {
+			case <-lost: // the run went on after the gate closed
+				m.CutOff(scheduleID, slot, why)
+			default:
+			}
+			release()
+		})
+	}
 	return cluster.Claimed{Release: end, Lost: lost, Abandon: end}, true
 }
 

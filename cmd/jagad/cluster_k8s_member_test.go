@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/jagad/jagad/engine/cluster/k8slease"
 	"github.com/jagad/jagad/engine/cluster/k8slease/k8sleasetest"
 )
@@ -19,7 +21,8 @@ func TestLeaseMemberCutsOffOnLostLeadership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := k8slease.Start(k8slease.Options{Client: cli, Namespace: "backups", Name: "jagad",
+	reg := prometheus.NewRegistry()
+	e, err := k8slease.Start(k8slease.Options{Client: cli, Namespace: "backups", Name: "jagad", Registerer: reg,
 		ID: "jagad-0", LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +55,26 @@ func TestLeaseMemberCutsOffOnLostLeadership(t *testing.T) {
 	}
 	c.Release() // once the run has ended; a second end is harmless
 	c.Abandon()
+	// The run outlived the gate: counted once, with the reason it closed.
+	why := e.CutOffReason()
+	if why != k8slease.CutLeft && why != k8slease.CutUnconfirmed {
+		t.Errorf("a closed daemon's gate closed for %q", why)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() == "jagad_cluster_runs_cut_off_total" {
+			for _, m := range mf.GetMetric() {
+				cut[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if cut[why] != 1 || cut[k8slease.CutLeft]+cut[k8slease.CutLost]+cut[k8slease.CutUnconfirmed] != 1 {
+		t.Errorf("runs cut off: %v, want one %q", cut, why)
+	}
 	if _, ok := m.ClaimSlot("a", slot.Add(time.Minute)); ok {
 		t.Fatal("a closed daemon claimed a slot")
 	}

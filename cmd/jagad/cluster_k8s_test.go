@@ -18,9 +18,8 @@ import (
 var leaseOnlyMetrics = map[string]bool{"jagad_cluster_leader": true, "jagad_cluster_leadership_changes_total": true}
 
 // etcdOnlyMetrics are the jagad_cluster_* series only the etcd mode
-// exports: the Lease mode cannot count the members, and its runs are cut
-// off by the leader election, not by a lease guard.
-var etcdOnlyMetrics = map[string]bool{"jagad_cluster_members": true, "jagad_cluster_runs_cut_off_total": true}
+// exports: the Lease mode cannot count the members.
+var etcdOnlyMetrics = map[string]bool{"jagad_cluster_members": true}
 
 // TestClusterLeaseModeWithoutTheAPIServer: a daemon in the Lease mode
 // (JAGAD_CLUSTER_K8S_*, a kubeconfig naming a loopback port nothing listens
@@ -70,7 +69,9 @@ current-context: none
 	}
 	_, metrics := od.do("GET", "/metrics", "", nil)
 	for _, want := range []string{"jagad_cluster_member_up 0", "jagad_cluster_leader 0", "jagad_cluster_schedules_owned 0",
-		`jagad_cluster_claims_refused_total{reason="not_in_group"} 0`, "jagad_cluster_leadership_changes_total 0"} {
+		`jagad_cluster_claims_refused_total{reason="not_in_group"} 0`, "jagad_cluster_leadership_changes_total 0",
+		`jagad_cluster_runs_cut_off_total{reason="unconfirmed"} 0`, `jagad_cluster_runs_cut_off_total{reason="lost"} 0`,
+		`jagad_cluster_runs_cut_off_total{reason="left"} 0`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("the scrape has no %q", want)
 		}

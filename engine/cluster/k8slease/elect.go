@@ -82,7 +82,7 @@ func (e *Elector) try(ctx context.Context) bool {
 	cur, err := e.opts.Client.Get(ctx, e.opts.Namespace, e.opts.Name)
 	if IsNotFound(err) {
 		e.report(nil)
-		e.t.close()
+		e.t.close(CutLost) // deleted
 		return e.create(ctx, now)
 	}
 	e.report(err)
@@ -90,7 +90,7 @@ func (e *Elector) try(ctx context.Context) bool {
 		return false
 	}
 	if cur.Holder != e.opts.ID {
-		e.t.close() // held by another, or released
+		e.t.close(CutLost) // held by another, or released
 	}
 	e.observe(cur, now)
 	if cur.Holder != "" && cur.Holder != e.opts.ID &&

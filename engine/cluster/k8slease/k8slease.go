@@ -137,7 +137,7 @@ func Start(opts Options) (*Elector, error) {
 // setLeading records the start and the end of a term.
 func (e *Elector) setLeading(on bool) {
 	if !on {
-		e.t.close() // first: no run starts from here on
+		e.t.close(CutUnconfirmed) // first: no run starts from here on
 	}
 	e.mu.Lock()
 	was := e.leading
@@ -231,6 +231,33 @@ func (e *Elector) Claim(scheduleID string, slot time.Time) (release func(), ok b
 	return nil, false
 }
 
+// Cut-off reasons: the etcd mode's labels of jagad_cluster_runs_cut_off_total,
+// with the meaning they take here: why the gate closed under a run.
+const (
+	// CutUnconfirmed: the leader's last renewal of the Lease is more than
+	// renew_deadline old (the API server slow or unreachable, or this host
+	// too busy to renew); another daemon may take the Lease over.
+	CutUnconfirmed = "unconfirmed"
+	// CutLost: the Lease was seen held by another daemon, released by
+	// someone else, or deleted.
+	CutLost = "lost"
+	// CutLeft: this daemon shut down while the run went on.
+	CutLeft = "left"
+)
+
+// CutOffReason is why the gate is closed (CutUnconfirmed, CutLost or
+// CutLeft); ask once Leading turned false.
+func (e *Elector) CutOffReason() string { return e.t.closedWhy() }
+
+// CutOff records a run that ended after the gate closed under it, for the
+// reason CutOffReason gave when it closed: its slot is the next leader's
+// to run (by catch-up).
+func (e *Elector) CutOff(scheduleID string, slot time.Time, reason string) {
+	e.met.cutOff.WithLabelValues(reason).Inc()
+	e.log.Warn("cluster: a run ended after this daemon stopped leading; the next leader's catch-up runs its slot",
+		"schedule_id", scheduleID, "slot", slot.UTC().Format(time.RFC3339), "reason", reason)
+}
+
 // InGroup reports whether the daemon has reached the API server within the
 // lease duration: a follower in contact is a member as much as the leader.
 func (e *Elector) InGroup() bool {
@@ -321,7 +348,7 @@ func (e *Elector) Follow(ctx context.Context, retry time.Duration, catchUp func(
 // that another candidate takes it over at once. Call it once the engine has
 // stopped.
 func (e *Elector) Close() error {
-	e.t.close()
+	e.t.close(CutLeft)
 	e.cancel()
 	<-e.done
 	return nil

@@ -707,3 +707,34 @@ func TestReleaseAfterLostAnswer(t *testing.T) {
 		t.Errorf("after the release: %v", spec)
 	}
 }
+
+// TestGateClosedWhy: a gate closed while valid keeps the reason of the
+// close; one that ran out without a renewal is CutUnconfirmed, whatever
+// closes it later; a renewal starts afresh.
+func TestGateClosedWhy(t *testing.T) {
+	var g term
+	now := time.Now()
+	g.opened(now, time.Hour, false)
+	g.close(CutLost)
+	if got := g.closedWhy(); got != CutLost {
+		t.Errorf("closed while valid: %q, want %q", got, CutLost)
+	}
+	g.close(CutLeft) // already closed: the first reason stands
+	if got := g.closedWhy(); got != CutLost {
+		t.Errorf("closed twice: %q, want %q", got, CutLost)
+	}
+	g.opened(time.Now(), time.Hour, false)
+	if g.why != "" || !g.open(time.Now()) {
+		t.Errorf("a renewal did not reopen the gate: why %q", g.why)
+	}
+	g.close(CutLeft)
+	if got := g.closedWhy(); got != CutLeft {
+		t.Errorf("shut down while valid: %q, want %q", got, CutLeft)
+	}
+	var late term
+	late.opened(now.Add(-2*time.Hour), time.Hour, false) // ran out an hour ago
+	late.close(CutLost)                                  // then saw another holder
+	if got := late.closedWhy(); got != CutUnconfirmed {
+		t.Errorf("ran out, then closed: %q, want %q", got, CutUnconfirmed)
+	}
+}

@@ -13,6 +13,7 @@ type metrics struct {
 	refused          *prometheus.CounterVec
 	ownershipChanges prometheus.Counter
 	transitions      prometheus.Counter
+	cutOff           *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, e *Elector) *metrics {
@@ -34,8 +35,15 @@ func newMetrics(reg prometheus.Registerer, e *Elector) *metrics {
 			Help: "Times this member started or stopped leading (Kubernetes Lease mode).",
 		}),
 	}
+	met.cutOff = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "jagad_cluster_runs_cut_off_total",
+		Help: "Scheduled runs that ended after the lease they were claimed under was lost, by reason (Kubernetes Lease mode: unconfirmed, the leader's last renewal of the Lease was more than renew_deadline old; lost, the Lease was seen held by another, released or deleted; left, the daemon shut down). Their slot runs again on the next leader.",
+	}, []string{"reason"})
+	for _, r := range []string{CutUnconfirmed, CutLost, CutLeft} {
+		met.cutOff.WithLabelValues(r)
+	}
 	met.refused.WithLabelValues(reasonNotInGroup)
-	reg.MustRegister(met.claims, met.refused, met.ownershipChanges, met.transitions,
+	reg.MustRegister(met.claims, met.refused, met.ownershipChanges, met.transitions, met.cutOff,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "jagad_cluster_member_up",
 			Help: "1 while this member is in its group (Kubernetes Lease mode: it reached the API server within the lease duration), else 0.",

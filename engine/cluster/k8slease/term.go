@@ -26,6 +26,9 @@ type term struct {
 	lastOK time.Time
 	// lastErr is the last call's error (nil when it succeeded).
 	lastErr error
+	// why is the reason of the close that ended the gate's validity early
+	// (CutLost, CutLeft); "" when it ran out (CutUnconfirmed).
+	why string
 }
 
 func (t *term) open(now time.Time) bool {
@@ -34,12 +37,26 @@ func (t *term) open(now time.Time) bool {
 	return now.Before(t.validUntil) && !now.Before(t.openFrom)
 }
 
-func (t *term) close() {
+// close ends the gate's validity now; why says why, when it was still
+// valid (a gate that had run out keeps its reason: the renewal was late).
+func (t *term) close(why string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if now := time.Now(); t.validUntil.After(now) {
 		t.validUntil = now
+		t.why = why
 	}
+}
+
+// closedWhy is why the gate is closed: the reason of the close that ended
+// it, else CutUnconfirmed (its validity ran out without a renewal).
+func (t *term) closedWhy() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.why != "" {
+		return t.why
+	}
+	return CutUnconfirmed
 }
 
 func (t *term) result(err error) {
@@ -65,5 +82,6 @@ func (t *term) opened(start time.Time, renewDeadline time.Duration, created bool
 	}
 	if until.After(t.validUntil) {
 		t.validUntil = until
+		t.why = ""
 	}
 }
