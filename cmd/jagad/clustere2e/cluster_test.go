@@ -50,6 +50,7 @@ func TestGroupRunsEachSlotOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs four daemons for about six minutes")
 	}
+	t.Parallel() // beside TestLeaseFailover's minutes
 	pgDump := requirePostgres(t)
 	srv := etcdtest.Start(t)
 	cli := srv.Client()
@@ -64,7 +65,7 @@ func TestGroupRunsEachSlotOnce(t *testing.T) {
 	g := &groupView{t: t, cli: cli}
 	three := g.waitMembers(3)
 	s0 := nextSlot(time.Now())
-	ids := scheduleIDs(t, ds["m0"])
+	ids := scheduleIDs(t, ds["m0"], schedules)
 	slowID := ids[slowName]
 
 	// The fourth member joins once the second slot has finished everywhere.
@@ -169,9 +170,8 @@ func TestGroupRunsEachSlotOnce(t *testing.T) {
 }
 
 // groupConfig is the jagad.yaml (without its cluster: section) of the
-// group: local storage under dir, PostgreSQL on loopback, 29 schedules
-// dumping the postgres database and slowName dumping slowDatabase's through
-// a pg_dump that sleeps slowSleep first.
+// group: 29 schedules dumping the postgres database and slowName dumping
+// slowDatabase's through a pg_dump that sleeps slowSleep first.
 func groupConfig(t *testing.T, dir, pgDump string) string {
 	slowDB := slowDatabase(t)
 	slow := filepath.Join(dir, "slow-pg_dump")
@@ -180,17 +180,32 @@ func groupConfig(t *testing.T, dir, pgDump string) string {
 	if err := os.Chmod(slow, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	var jobs []job
+	for i := range schedules {
+		j := job{name: fmt.Sprintf("every-minute-%02d", i), database: "postgres"}
+		if i == schedules-1 {
+			j = job{name: slowName, database: slowDB}
+		}
+		jobs = append(jobs, j)
+	}
+	return jagadYAML(dir, slow, jobs)
+}
+
+// job is one every-minute schedule of a test's jagad.yaml.
+type job struct{ name, database string }
+
+// jagadYAML is a jagad.yaml without its cluster: section: one local
+// storage directory under dir for every member (as a shared volume would
+// be), PostgreSQL on loopback dumped by pgDump, and jobs firing every
+// minute, unencrypted.
+func jagadYAML(dir, pgDump string, jobs []job) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "version: 1\nsettings:\n  timezone: UTC\n  retention_full_default: 100\n  pg_dump_path: %s\n", slow)
+	fmt.Fprintf(&b, "version: 1\nsettings:\n  timezone: UTC\n  retention_full_default: 100\n  pg_dump_path: %s\n", pgDump)
 	fmt.Fprintf(&b, "storage:\n  - name: local\n    provider_type: local\n    path: %s\n    is_default: true\n", filepath.Join(dir, "backups"))
 	b.WriteString("connections:\n  - name: pg\n    db_type: postgresql\n    host: 127.0.0.1\n    port: 5432\n    username: postgres\n    ssl_mode: disable\n")
 	b.WriteString("schedules:\n")
-	for i := range schedules {
-		name, db := fmt.Sprintf("every-minute-%02d", i), "postgres"
-		if i == schedules-1 {
-			name, db = slowName, slowDB
-		}
-		fmt.Fprintf(&b, "  - name: %s\n    connection: pg\n    database: %s\n    cron_expr: \"* * * * *\"\n    encryption_enabled: false\n", name, db)
+	for _, j := range jobs {
+		fmt.Fprintf(&b, "  - name: %s\n    connection: pg\n    database: %s\n    cron_expr: \"* * * * *\"\n    encryption_enabled: false\n", j.name, j.database)
 	}
 	return b.String()
 }
@@ -259,12 +274,13 @@ func nextSlot(t time.Time) time.Time { return t.UTC().Truncate(time.Minute).Add(
 
 func hhmm(slot time.Time) string { return slot.UTC().Format("15:04") }
 
-// scheduleIDs maps schedule names to IDs, from GET /api/schedules.
-func scheduleIDs(t *testing.T, d *daemon) map[string]string {
+// scheduleIDs maps schedule names to IDs, from GET /api/schedules, which
+// must list n.
+func scheduleIDs(t *testing.T, d *daemon, n int) map[string]string {
 	t.Helper()
 	ss, _, err := d.api.Schedules(d.ctx())
-	if err != nil || len(ss) != schedules {
-		t.Fatalf("GET /api/schedules on %s: %d schedules, %v; want %d", d.name, len(ss), err, schedules)
+	if err != nil || len(ss) != n {
+		t.Fatalf("GET /api/schedules on %s: %d schedules, %v; want %d", d.name, len(ss), err, n)
 	}
 	ids := map[string]string{}
 	for _, s := range ss {
