@@ -90,6 +90,14 @@ func TestLeaseFailover(t *testing.T) {
 		}
 	}
 
+	// One term so far: a leadership lost under load (renewals later than
+	// renew_deadline) would show here first.
+	for d, want := range map[*daemon]string{leader: "1", standby: "0"} {
+		if v := d.metric("jagad_cluster_leadership_changes_total"); v != want {
+			t.Fatalf("%s before the kill: jagad_cluster_leadership_changes_total %q, want %s", d.name, v, want)
+		}
+	}
+
 	// Failover, once slot A is known to both (the standby's catch-up
 	// starts from its newest backup).
 	leader.kill()
