@@ -1,6 +1,8 @@
 // Package clustere2e runs the jagad binary as a group of real processes on
 // a real etcd: the end-to-end test of issue 18 (three daemons, 30 schedules
-// every minute for five minutes, one member killed with SIGKILL mid-run).
+// every minute for five minutes, one member killed with SIGKILL mid-run);
+// and in the Kubernetes Lease mode on k8sleasetest's Lease API
+// (TestLeaseFailover: the leader killed, the standby taking over).
 // It is a package of its own so that `go test ./...` runs its minutes of
 // waiting for cron slots beside the other packages, not after cmd/jagad's.
 package clustere2e
