@@ -99,6 +99,9 @@ func TestCrashRecovery(t *testing.T) {
 				t.Fatalf("after restart: status %s, completed %v; log:\n%s", b.Status, b.CompletedAt, b.LogOutput)
 			}
 			t.Logf("recovered record log:\n%s", b.LogOutput)
+			if !Interrupted(b) {
+				t.Error("a backup stopped by the crash is not Interrupted: a cluster's catch-up would not run its slot again")
+			}
 			if n := testutil.ToFloat64(eng.metrics.backups.WithLabelValues(scheduleLabel(b.ScheduleName), b.DBType, b.BackupType, state.StatusFailed)); n != 1 {
 				t.Errorf("jagad_backups_total{status=failed} after recovery = %v, want 1", n)
 			}

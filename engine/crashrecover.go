@@ -7,6 +7,7 @@ import (
 
 	"github.com/jagad/jagad/engine/dbclient"
 	"github.com/jagad/jagad/engine/dump"
+	"github.com/jagad/jagad/engine/schedule"
 	"github.com/jagad/jagad/state"
 )
 
@@ -48,7 +49,7 @@ func (e *Engine) recoverInterrupted(ctx context.Context) error {
 			e.removeObject(b)
 			b.Status = state.StatusFailed
 			b.CompletedAt = &now
-			b.LogOutput += "RECOVERY: the daemon stopped while this backup was " + "in progress; marked failed at start-up and its partial object removed\n"
+			b.LogOutput += crashedBackupLine
 			failAllReplicas(&b, "the daemon stopped while this backup was in progress; nothing is kept on this destination")
 			if b.StoragePath != "" {
 				for _, r := range b.Copies() {
@@ -152,3 +153,21 @@ func (e *Engine) cleanupUploads(ctx context.Context, keys map[string][]string) {
 		}
 	}
 }
+
+// crashedBackupLine ends the log of a backup that was running when the
+// daemon stopped (marked failed at the next start).
+const crashedBackupLine = "RECOVERY: the daemon stopped while this backup was in progress; marked failed at start-up and its partial object removed\n"
+
+// Interrupted reports whether a backup failed because its run was cut
+// short rather than by its own fault: cut off when its cluster claim was
+// lost (schedule.ErrClaimLost), or running when the daemon stopped. Such a
+// slot did not really run; a cluster's catch-up runs it again.
+func Interrupted(b state.Backup) bool {
+	return b.Status == state.StatusFailed &&
+		(strings.Contains(b.LogOutput, claimLostClause) || strings.Contains(b.LogOutput, crashedBackupLine))
+}
+
+// claimLostClause is the part of schedule.ErrClaimLost's message that
+// records made by every version carry (the explanation after it may be
+// reworded).
+var claimLostClause, _, _ = strings.Cut(schedule.ErrClaimLost.Error(), " (")

@@ -136,4 +136,7 @@ func TestScheduleRunCutOffWhenClaimLost(t *testing.T) {
 		t.Fatalf("backups when the lost claim was released: %+v, want one failed with \"cluster lease lost\"", at)
 	}
 	assertFailed(t, h, h.storeFor(env.prov), at[0], "cluster lease lost")
+	if !Interrupted(at[0]) {
+		t.Error("a run cut off with its claim is not Interrupted: a cluster's catch-up would not run its slot again")
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jagad/jagad/config"
+	"github.com/jagad/jagad/engine"
 	"github.com/jagad/jagad/engine/cluster"
 	"github.com/jagad/jagad/engine/cluster/k8slease"
 	"github.com/jagad/jagad/state"
@@ -85,9 +86,7 @@ func (m leaseMember) ClaimSlot(scheduleID string, slot time.Time) (cluster.Claim
 }
 
 func (m leaseMember) Follow(ctx context.Context, retry time.Duration, catchUp cluster.CatchUpFunc) {
-	m.Elector.Follow(ctx, retry, func(scheduleID string, finished time.Time) {
-		catchUp(scheduleID, finished, time.Time{})
-	})
+	m.Elector.Follow(ctx, retry, catchUp)
 }
 
 func (m leaseMember) Group() string { return m.group }
@@ -122,8 +121,8 @@ func joinLease(cl config.Cluster, log *slog.Logger, reg prometheus.Registerer, s
 		Client: cli, Namespace: k.Namespace, Name: k.Name, ID: id,
 		LeaseDuration: k.LeaseDuration.Std(), RenewDeadline: k.RenewDeadline.Std(), RetryPeriod: k.RetryPeriod.Std(),
 		Logger: log, Registerer: reg,
-		Schedules:    func() []string { return scheduleIDs(store) },
-		LastFinished: func(id string) time.Time { return lastBackup(store, id) },
+		Schedules: func() []string { return scheduleIDs(store) },
+		LastRuns:  func(id string) (time.Time, time.Time) { return lastRuns(store, id) },
 	})
 	if err != nil {
 		return nil, err
@@ -134,17 +133,27 @@ func joinLease(cl config.Cluster, log *slog.Logger, reg prometheus.Registerer, s
 	return leaseMember{Elector: e, group: k.Namespace + "/" + k.Name}, nil
 }
 
-// lastBackup is when the newest backup of a schedule was created, by any
-// member (the others' are learned from the manifests in storage); zero when
-// it has none.
-func lastBackup(store *state.Store, scheduleID string) time.Time {
-	var last time.Time
+// lastRuns is what the store knows of a schedule's runs, by any member
+// (the others' are learned from the manifests in storage): finished, when
+// the newest run that counts as made was created; interrupted, the slot of
+// a newer run that was cut off with its daemon's leadership or stopped by a
+// crash (engine.Interrupted), which a new leader runs again — the same
+// daemon too, when it leads again or restarts with the same identity.
+// Zero when there is none.
+func lastRuns(store *state.Store, scheduleID string) (finished, interrupted time.Time) {
 	_ = store.View(func(tx *state.Tx) error {
-		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: scheduleID, Limit: 1})
-		if err == nil && len(bs) > 0 {
-			last = bs[0].CreatedAt
+		bs, err := tx.ListBackups(state.BackupQuery{ScheduleID: scheduleID, Limit: 20})
+		for _, b := range bs {
+			if !engine.Interrupted(b) {
+				finished = b.CreatedAt
+				break
+			}
+			if interrupted.IsZero() {
+				// Cron slots are whole minutes; a run is created at its slot.
+				interrupted = b.CreatedAt.UTC().Truncate(time.Minute)
+			}
 		}
 		return err
 	})
-	return last
+	return finished, interrupted
 }

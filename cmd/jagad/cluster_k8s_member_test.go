@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -8,6 +9,8 @@ import (
 
 	"github.com/jagad/jagad/engine/cluster/k8slease"
 	"github.com/jagad/jagad/engine/cluster/k8slease/k8sleasetest"
+	"github.com/jagad/jagad/engine/schedule"
+	"github.com/jagad/jagad/state"
 )
 
 // TestLeaseMemberCutsOffOnLostLeadership: a run claimed in the Lease mode
@@ -80,5 +83,56 @@ func TestLeaseMemberCutsOffOnLostLeadership(t *testing.T) {
 	}
 	if m.Group() != "backups/jagad" {
 		t.Fatalf("group %q", m.Group())
+	}
+}
+
+// TestLeaseLastRuns: what a new leader's catch-up starts from. A run cut
+// off when its daemon lost the Lease, or stopped by a crash, is an
+// interrupted slot to run again (the newest only), not a finished run; a
+// run that failed by itself counts as made, as in the etcd mode.
+func TestLeaseLastRuns(t *testing.T) {
+	store, err := state.Open(state.Options{Dir: t.TempDir(), MasterKey: bytes.Repeat([]byte{7}, 32), GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	at := func(hhmm string) time.Time {
+		ts, err := time.Parse("2006-01-02 15:04:05", "2026-12-06 "+hhmm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts.UTC()
+	}
+	put := func(id, schedule, status, log string, created time.Time) {
+		t.Helper()
+		b := state.Backup{ID: id, ScheduleID: schedule, Status: status, LogOutput: log, CreatedAt: created}
+		if err := store.Update(func(tx *state.Tx) error { return state.Put(tx, b) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cut := "BACKUP FAILED: " + schedule.ErrClaimLost.Error() + " (context canceled)\n"
+	crash := "RECOVERY: the daemon stopped while this backup was in progress; marked failed at start-up and its partial object removed\n"
+	put("a1", "cut", state.StatusSuccess, "", at("03:00:00.1"))
+	put("a2", "cut", state.StatusFailed, cut, at("03:01:00.2"))
+	put("b1", "crash", state.StatusSuccess, "", at("03:00:00.1"))
+	put("b2", "crash", state.StatusFailed, crash, at("03:01:00.3"))
+	put("b3", "crash", state.StatusFailed, crash, at("03:02:00.3"))
+	put("c1", "failed", state.StatusSuccess, "", at("03:00:00.1"))
+	put("c2", "failed", state.StatusFailed, "BACKUP FAILED: pg_dump: connection refused\n", at("03:01:00.2"))
+	put("d1", "first", state.StatusFailed, cut, at("03:01:00.2"))
+	for _, tc := range []struct {
+		schedule              string
+		finished, interrupted time.Time
+	}{
+		{"cut", at("03:00:00.1"), at("03:01:00")},
+		{"crash", at("03:00:00.1"), at("03:02:00")},
+		{"failed", at("03:01:00.2"), time.Time{}},
+		{"first", time.Time{}, at("03:01:00")},
+		{"none", time.Time{}, time.Time{}},
+	} {
+		finished, interrupted := lastRuns(store, tc.schedule)
+		if !finished.Equal(tc.finished) || !interrupted.Equal(tc.interrupted) {
+			t.Errorf("%s: finished %v interrupted %v, want %v and %v", tc.schedule, finished, interrupted, tc.finished, tc.interrupted)
+		}
 	}
 }

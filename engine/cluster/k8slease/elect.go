@@ -68,8 +68,12 @@ func (e *Elector) renew(ctx context.Context) {
 			return
 		}
 		if !ok {
-			e.log.Warn("cluster: the Lease could not be renewed within the renew deadline",
-				"renew_deadline", e.opts.RenewDeadline.String(), "err", e.lastErr())
+			if l := e.observed; l != nil && l.Holder != e.opts.ID && e.lastErr() == nil {
+				e.log.Warn("cluster: the Lease is held by another daemon", "leader", l.Holder)
+			} else {
+				e.log.Warn("cluster: the Lease could not be renewed within the renew deadline",
+					"renew_deadline", e.opts.RenewDeadline.String(), "err", e.lastErr())
+			}
 			return
 		}
 	}

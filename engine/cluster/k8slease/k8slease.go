@@ -53,11 +53,13 @@ type Options struct {
 	// Schedules lists the IDs of the schedules the gate decides (for the
 	// owned-count metric); nil: none.
 	Schedules func() []string
-	// LastFinished is the newest run of a schedule this daemon knows of
-	// (from the store, which learns the leader's backups from storage);
-	// zero when none. A new leader's catch-up pass (Follow) runs the newest
-	// slot after it. nil: no catch-up.
-	LastFinished func(scheduleID string) time.Time
+	// LastRuns is what this daemon knows of a schedule's runs (from the
+	// store, which learns the leader's backups from storage): finished, the
+	// newest run that counts as made (zero when none); interrupted, the
+	// slot of a newer run that was cut off or stopped by a crash (zero when
+	// none). A new leader's catch-up pass (Follow) runs the interrupted slot
+	// again, else the newest due slot after finished. nil: no catch-up.
+	LastRuns func(scheduleID string) (finished, interrupted time.Time)
 }
 
 // Elector is this daemon's candidacy for the Lease.
@@ -282,11 +284,12 @@ func (e *Elector) Ready() error {
 
 // Follow runs a catch-up pass each time this daemon starts leading, once
 // its gate is open, until ctx ends: catchUp gets every schedule with its
-// newest known run (Options.LastFinished), and the scheduler runs the newest
-// slot after it, if one is due, through Claim (schedule.Scheduler.CatchUp).
-// retry is how often it looks whether the gate opened.
-func (e *Elector) Follow(ctx context.Context, retry time.Duration, catchUp func(scheduleID string, finished time.Time)) {
-	if e.opts.LastFinished == nil {
+// known runs (Options.LastRuns), and the scheduler runs the interrupted
+// slot again or the newest due slot after the finished run, through Claim
+// (schedule.Scheduler.CatchUp). retry is how often it looks whether the
+// gate opened.
+func (e *Elector) Follow(ctx context.Context, retry time.Duration, catchUp func(scheduleID string, finished, interrupted time.Time)) {
+	if e.opts.LastRuns == nil {
 		<-ctx.Done()
 		return
 	}
@@ -324,7 +327,8 @@ func (e *Elector) Follow(ctx context.Context, retry time.Duration, catchUp func(
 				if ctx.Err() != nil {
 					return
 				}
-				catchUp(id, e.opts.LastFinished(id))
+				finished, interrupted := e.opts.LastRuns(id)
+				catchUp(id, finished, interrupted)
 			}
 		}
 		// Wait for this term to end.

@@ -368,33 +368,39 @@ func testCloseHandsOver(t *testing.T, api apiServer) {
 }
 
 // TestFollowCatchesUpOnLeading: a new leader's catch-up pass gets every
-// schedule with its newest known run, once its gate is open.
+// schedule with its known runs (finished, interrupted), once its gate is
+// open.
 func TestFollowCatchesUpOnLeading(t *testing.T) {
 	api := newAPI(t)
 	last := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
 	l := &link{api: newClient(t, api)}
 	e, err := Start(Options{Client: l, Namespace: testNS, Name: testLease, ID: "jagad-0",
 		LeaseDuration: testDuration, RenewDeadline: testDeadline, RetryPeriod: testRetry,
-		Schedules:    func() []string { return []string{"a", "b"} },
-		LastFinished: func(id string) time.Time { return last.Add(time.Duration(len(id)) * time.Minute) }})
+		Schedules: func() []string { return []string{"a", "b"} },
+		LastRuns: func(id string) (time.Time, time.Time) {
+			if id == "b" {
+				return last, last.Add(time.Hour) // its newest run was cut off
+			}
+			return last, time.Time{}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex
-	got := map[string]time.Time{}
+	got := map[string][2]time.Time{}
 	var openAtPass atomic.Bool
 	openAtPass.Store(true)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		e.Follow(ctx, testRetry, func(id string, finished time.Time) {
+		e.Follow(ctx, testRetry, func(id string, finished, interrupted time.Time) {
 			if !e.Leading() {
 				openAtPass.Store(false)
 			}
 			mu.Lock()
-			got[id] = finished
+			got[id] = [2]time.Time{finished, interrupted}
 			mu.Unlock()
 		})
 	}()
@@ -408,7 +414,7 @@ func TestFollowCatchesUpOnLeading(t *testing.T) {
 	if !openAtPass.Load() {
 		t.Error("the catch-up pass ran with the gate closed")
 	}
-	if !got["a"].Equal(last.Add(time.Minute)) || !got["b"].Equal(last.Add(time.Minute)) {
+	if a, b := got["a"], got["b"]; !a[0].Equal(last) || !a[1].IsZero() || !b[0].Equal(last) || !b[1].Equal(last.Add(time.Hour)) {
 		t.Errorf("catch-up got %v", got)
 	}
 }
