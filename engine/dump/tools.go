@@ -2,6 +2,7 @@ package dump
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -102,7 +103,14 @@ func (tl Tools) probe(ctx context.Context, dbType string, r role) (tool, error) 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "--version")
 	cmd.Env = childEnv(false)
+	// A wrapper script whose child keeps stdout open must not hold the
+	// backup up past the tool's exit (or the timeout) for as long as that
+	// child lives.
+	cmd.WaitDelay = waitDelay
 	out, err := cmd.Output()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		err = nil // the tool exited 0; only the stray child's pipe was cut
+	}
 	if err != nil {
 		return tool{}, fmt.Errorf("%s --version: %w", t.name, err)
 	}
