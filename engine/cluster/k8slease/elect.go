@@ -2,6 +2,7 @@ package k8slease
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 )
@@ -60,20 +61,21 @@ func (e *Elector) renew(ctx context.Context) {
 		}
 		attempt, cancel := context.WithTimeout(ctx, e.opts.RenewDeadline)
 		ok := e.try(attempt)
-		for !ok && sleep(attempt, e.opts.RetryPeriod) {
+		for !ok && !e.heldByOther() && sleep(attempt, e.opts.RetryPeriod) {
 			ok = e.try(attempt)
 		}
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
-		if !ok {
-			if l := e.observed; l != nil && l.Holder != e.opts.ID && e.lastErr() == nil {
-				e.log.Warn("cluster: the Lease is held by another daemon", "leader", l.Holder)
-			} else {
-				e.log.Warn("cluster: the Lease could not be renewed within the renew deadline",
-					"renew_deadline", e.opts.RenewDeadline.String(), "err", e.lastErr())
-			}
+		switch {
+		case ok:
+		case e.heldByOther(): // the gate closed when it was seen: the term ends now
+			e.log.Warn("cluster: the Lease is held by another daemon", "leader", e.observed.Holder)
+			return
+		default:
+			e.log.Warn("cluster: the Lease could not be renewed within the renew deadline",
+				"renew_deadline", e.opts.RenewDeadline.String(), "err", e.lastErr())
 			return
 		}
 	}
@@ -84,6 +86,9 @@ func (e *Elector) renew(ctx context.Context) {
 func (e *Elector) try(ctx context.Context) bool {
 	now := time.Now()
 	cur, err := e.opts.Client.Get(ctx, e.opts.Namespace, e.opts.Name)
+	if errors.Is(err, context.Canceled) {
+		return false // Close: not an answer from the API server
+	}
 	if IsNotFound(err) {
 		e.report(nil)
 		e.t.close(CutLost) // deleted
@@ -191,6 +196,12 @@ func (e *Elector) report(err error) {
 		e.failing = err.Error()
 		e.log.Warn("cluster: the Kubernetes API server refused or could not be reached; retrying every retry_period", "err", err)
 	}
+}
+
+// heldByOther reports whether the Lease was last seen held by another
+// candidate (not released, not missing).
+func (e *Elector) heldByOther() bool {
+	return e.observed != nil && e.observed.Holder != "" && e.observed.Holder != e.opts.ID
 }
 
 func (e *Elector) leaseSeconds() int32 { return int32(e.opts.LeaseDuration / time.Second) }

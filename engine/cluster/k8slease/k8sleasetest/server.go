@@ -44,7 +44,6 @@ type Server struct {
 	mu     sync.Mutex
 	rv     int64
 	leases map[string]map[string]any // namespace/name → object
-	calls  int
 }
 
 // New starts a server, closed when t ends.
@@ -139,13 +138,6 @@ func (s *Server) Delete(namespace, name string) bool {
 	return ok
 }
 
-// Calls counts the Lease requests served.
-func (s *Server) Calls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
-}
-
 const prefix = "/apis/coordination.k8s.io/v1/namespaces/"
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -165,7 +157,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls++
 	switch {
 	case r.Method == http.MethodGet && name != "":
 		obj, ok := s.leases[ns+"/"+name]
